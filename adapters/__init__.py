@@ -1,0 +1,1 @@
+"""Identity sources behind small capability protocols (see adapters/base.py)."""

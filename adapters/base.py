@@ -1,0 +1,136 @@
+"""The seam between the provider and identity sources.
+
+An adapter turns a sign-in at some source into a neutral, frozen :class:`Identity` and never
+decides whether that is strong enough: policies do. Adapters take plain request data (query,
+form, headers as dicts), never framework objects, so each is testable alone. An adapter
+implements one or more capability protocols below; ``_: PasswordAdapter = LdapAdapter(...)`` in a
+test is the interface check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in, as the source reported it.
+
+    ``subject`` is the source's identifier; ``adapter_id`` the configured adapter that produced
+    it; ``acr`` and ``amr`` as reported (mapped to local levels by policies/loa.py);
+    ``auth_time`` in seconds since the epoch; ``claims`` normalised OIDC/Vietnamese claims;
+    ``evidence`` what was verified (certificate, chip data, registry lookup), for the audit trail.
+    """
+
+    subject: str
+    adapter_id: str
+    issuer: str
+    auth_time: int
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+
+
+class AdapterError(Exception):
+    """Base of adapter failures. ``reason`` is a stable code for the audit trail and the page."""
+
+    reason = "adapter_error"
+
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+        super().__init__(message or self.reason)
+        if reason:
+            self.reason = reason
+
+
+class InvalidCredentials(AdapterError):
+    """Wrong username or password (never says which)."""
+
+    reason = "invalid_credentials"
+
+
+class AccountUnusable(AdapterError):
+    """The account exists but may not sign in: disabled, locked, password expired (reason says)."""
+
+    reason = "account_disabled"
+
+
+class SourceUnavailable(AdapterError):
+    """The source did not answer (down, timeout, TLS failure): never reported as a wrong password."""
+
+    reason = "source_unavailable"
+
+
+class UpstreamRejected(AdapterError):
+    """An upstream response failed validation (state, signature, audience, expiry ...)."""
+
+    reason = "upstream_rejected"
+
+
+@dataclass(frozen=True)
+class RequestData:
+    """The plain parts of an HTTP request an adapter may read."""
+
+    query: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    client_ip: str | None = None
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Every adapter: an id (from configuration), a display name per locale, a kind."""
+
+    id: str
+
+    def display_name(self, locale: str) -> str: ...
+
+
+@runtime_checkable
+class PasswordAdapter(Adapter, Protocol):
+    def authenticate(self, username: str, password: str) -> Identity:
+        """Check the password at the source; raise InvalidCredentials, AccountUnusable or
+        SourceUnavailable."""
+
+
+@runtime_checkable
+class RedirectAdapter(Adapter, Protocol):
+    def begin(self, callback_url: str) -> tuple[str, dict[str, Any]]:
+        """Start an upstream sign-in: the URL to send the browser to and the state to keep
+        (state, nonce, PKCE verifier) until the callback."""
+
+    def complete(self, callback_url: str, request: RequestData, pending: Mapping[str, Any]) -> Identity:
+        """Finish it from the callback request and the kept state; raise UpstreamRejected or
+        SourceUnavailable."""
+
+    def logout_url(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> str | None:
+        """Where to end the upstream session too, or None."""
+
+
+@runtime_checkable
+class CertificateAdapter(Adapter, Protocol):
+    def challenge(self) -> dict[str, Any]:
+        """A fresh challenge for the client's certificate key to sign."""
+
+    def authenticate(self, request: RequestData, pending: Mapping[str, Any]) -> Identity:
+        """Verify the signed challenge or mTLS certificate; raise UpstreamRejected."""
+
+
+@runtime_checkable
+class Enricher(Protocol):
+    id: str
+
+    def enrich(self, identity: Identity) -> Identity:
+        """Return the identity with verified claims added (for example from the population registry)."""
+
+
+@runtime_checkable
+class EvidenceVerifier(Protocol):
+    id: str
+
+    def verify(self, identity: Identity, evidence: Mapping[str, Any]) -> Identity:
+        """Verify evidence (for example chip data, ICAO 9303 passive authentication) and return
+        the identity with it recorded and, where justified, a higher acr."""

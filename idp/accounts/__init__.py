@@ -1,0 +1,1 @@
+"""Local accounts: password hashing and policy, creation and verification."""

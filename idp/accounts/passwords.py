@@ -1,0 +1,71 @@
+"""Password hashing (argon2id at OWASP's parameters) and the NIST SP 800-63B rev. 4 policy.
+
+Policy (SP 800-63B rev. 4 §3.1.1.2): at least 15 characters, or 8 when the account has a second
+factor; no composition rules; refused when on the bundled list of common passwords; at most 64
+characters are not required, we accept up to 256.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
+MIN_LENGTH_SINGLE_FACTOR = 15
+MIN_LENGTH_WITH_SECOND_FACTOR = 8
+MAX_LENGTH = 256
+
+
+class PasswordRejected(ValueError):
+    """The password does not meet the policy; the message says why, in plain words."""
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files("idp").joinpath("data/common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def normalise(password: str) -> str:
+    """NFKC, as SP 800-63B recommends for Unicode passwords (Vietnamese diacritics compose alike)."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def check_policy(password: str, *, has_second_factor: bool) -> None:
+    """Raise PasswordRejected when the password may not be set."""
+    password = normalise(password)
+    minimum = MIN_LENGTH_WITH_SECOND_FACTOR if has_second_factor else MIN_LENGTH_SINGLE_FACTOR
+    if len(password) < minimum:
+        raise PasswordRejected(f"password must have at least {minimum} characters")
+    if len(password) > MAX_LENGTH:
+        raise PasswordRejected(f"password must have at most {MAX_LENGTH} characters")
+    if password.lower() in common_passwords():
+        raise PasswordRejected("password is too common")
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(normalise(password))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return HASHER.hash("not-a-real-password-used-to-equalise-timing")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check a password; with ``password_hash=None`` (unknown user) spend the same time and fail."""
+    target = password_hash or _dummy_hash()
+    try:
+        ok = HASHER.verify(target, normalise(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return ok and password_hash is not None
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return HASHER.check_needs_rehash(password_hash)

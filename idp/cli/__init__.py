@@ -1,0 +1,46 @@
+"""The ``idp`` command. A contract for operators and scripts: exit 0 on success, 2 on a usage
+error (argparse), 1 on a failure with one readable line on stderr and nothing half-written.
+
+Each command group lives in its own module and registers itself through ``register(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from idp.cli import clients, db, serve, users
+from idp.errors import IdpError
+from idp.settings import SettingsError
+
+GROUPS = [serve, db, clients, users]
+
+
+class CommandFailed(Exception):
+    """A command could not do its work; the message is the one line shown to the operator."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idp", description="Provincial OpenID Connect identity provider")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in GROUPS:
+        group.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+    except (CommandFailed, SettingsError, IdpError, ValueError) as exc:
+        print(f"idp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

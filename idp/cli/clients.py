@@ -1,0 +1,99 @@
+"""``idp clients add|list|show|remove``."""
+
+from __future__ import annotations
+
+import argparse
+
+from idp.cli.common import print_json, read_stdin_secret, storage_from_env
+from idp.clients.metadata import AUTH_METHODS, GRANT_TYPES
+from idp.clients.service import DEFAULT_SCOPES, client_as_json, register_client
+from idp.errors import NotFound
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    clients = subparsers.add_parser("clients", help="relying parties")
+    sub = clients.add_subparsers(dest="clients_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="register a relying party and print it as JSON")
+    add.add_argument("client_id")
+    add.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+    add.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--secret-stdin", action="store_true", help="read the client secret from stdin")
+    secret.add_argument("--public", action="store_true", help="a public client (no secret; PKCE only)")
+    add.add_argument("--auth-method", choices=AUTH_METHODS)
+    add.add_argument("--grant-type", action="append", dest="grant_types")
+    add.add_argument("--scope", action="append", dest="scopes")
+    add.add_argument("--name")
+    add.add_argument("--trusted", action="store_true", help="first-party client: no consent page")
+    add.set_defaults(handler=_add)
+
+    sub.add_parser("list", help="list relying parties").set_defaults(handler=_list)
+    show = sub.add_parser("show", help="print one relying party")
+    show.add_argument("client_id")
+    show.set_defaults(handler=_show)
+    remove = sub.add_parser("remove", help="remove a relying party with its consents and grants")
+    remove.add_argument("client_id")
+    remove.set_defaults(handler=_remove)
+
+
+def _add(args: argparse.Namespace) -> int:
+    if args.grant_types:
+        unknown = [g for g in args.grant_types if g not in GRANT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown grant type {unknown[0]!r} ({', '.join(GRANT_TYPES)})")
+    auth_method = args.auth_method or ("none" if args.public else "client_secret_basic")
+    if args.public and auth_method != "none":
+        raise ValueError("--public clients use --auth-method none")
+    secret = read_stdin_secret("client secret") if args.secret_stdin else None
+    storage = storage_from_env()
+    try:
+        client, clear_secret = register_client(
+            storage,
+            args.client_id,
+            redirect_uris=args.redirect_uris,
+            post_logout_redirect_uris=args.post_logout_uris,
+            auth_method=auth_method,
+            secret=secret,
+            grant_types=args.grant_types or ("authorization_code", "refresh_token"),
+            scopes=args.scopes or DEFAULT_SCOPES,
+            name=args.name,
+            trusted=args.trusted,
+        )
+    finally:
+        storage.close()
+    print_json(client_as_json(client, clear_secret if not args.secret_stdin else None))
+    return 0
+
+
+def _list(_args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        print_json([client_as_json(c) for c in storage.clients.list()])
+    finally:
+        storage.close()
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        client = storage.clients.get(args.client_id)
+    finally:
+        storage.close()
+    if client is None:
+        raise NotFound(f"no client {args.client_id!r}")
+    print_json(client_as_json(client))
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        removed = storage.clients.remove(args.client_id)
+    finally:
+        storage.close()
+    if not removed:
+        raise NotFound(f"no client {args.client_id!r}")
+    print(f"removed client {args.client_id}")
+    return 0

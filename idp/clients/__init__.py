@@ -1,0 +1,1 @@
+"""Relying-party registration: metadata validation and client secrets."""

@@ -1,0 +1,68 @@
+"""Validation of client metadata (redirect URIs, grant types, auth methods).
+
+Redirect URIs (OAuth 2.0 Security BCP, RFC 9700 §4.1): absolute, no fragment, ``https`` except
+for loopback hosts (``http://127.0.0.1``, ``http://[::1]``, ``http://localhost``); private-use
+schemes (``com.example.app:/cb``) allowed for native apps. Matching is exact string comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from idp.settings import is_loopback_host
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class InvalidClientMetadata(ValueError):
+    """Metadata a client may not register; the message names the field and the reason."""
+
+
+def check_redirect_uri(uri: str, field: str = "redirect_uri") -> str:
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        raise InvalidClientMetadata(f"{field} {uri!r} must be an absolute URI")
+    if parts.fragment or "#" in uri:
+        raise InvalidClientMetadata(f"{field} {uri!r} must not contain a fragment")
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise InvalidClientMetadata(f"{field} {uri!r} must name a host")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise InvalidClientMetadata(f"{field} {uri!r} must use https (http only for loopback hosts)")
+        if parts.username or parts.password:
+            raise InvalidClientMetadata(f"{field} {uri!r} must not carry credentials")
+    elif parts.scheme in ("javascript", "data", "file", "vbscript"):
+        raise InvalidClientMetadata(f"{field} {uri!r} uses a forbidden scheme")
+    elif "." not in parts.scheme:
+        raise InvalidClientMetadata(f"{field} {uri!r}: private-use schemes must be reverse domain names")
+    return uri
+
+
+def check_uri_list(uris: Iterable[str], field: str) -> tuple[str, ...]:
+    seen: list[str] = []
+    for uri in uris:
+        check_redirect_uri(uri, field)
+        if uri in seen:
+            raise InvalidClientMetadata(f"{field} {uri!r} is listed twice")
+        seen.append(uri)
+    return tuple(seen)
+
+
+def check_grant_types(grant_types: Iterable[str]) -> tuple[str, ...]:
+    result: list[str] = []
+    for grant_type in grant_types:
+        if grant_type not in GRANT_TYPES:
+            raise InvalidClientMetadata(f"grant_type {grant_type!r} is not supported ({', '.join(GRANT_TYPES)})")
+        if grant_type in result:
+            raise InvalidClientMetadata(f"grant_type {grant_type!r} is listed twice")
+        result.append(grant_type)
+    return tuple(result)
+
+
+def check_auth_method(method: str) -> str:
+    if method not in AUTH_METHODS:
+        raise InvalidClientMetadata(f"auth method {method!r} is not supported ({', '.join(AUTH_METHODS)})")
+    return method

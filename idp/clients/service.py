@@ -1,0 +1,82 @@
+"""Registering relying parties (the ``idp clients`` command and, later, dynamic registration)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from idp.clients.metadata import (
+    SECRET_AUTH_METHODS,
+    InvalidClientMetadata,
+    check_auth_method,
+    check_grant_types,
+    check_uri_list,
+)
+from idp.clients.secrets import generate_secret, hash_secret
+from idp.storage.models import Client
+from idp.storage.sql import SqlStorage
+
+DEFAULT_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+
+
+def register_client(
+    storage: SqlStorage,
+    client_id: str,
+    *,
+    redirect_uris: Sequence[str],
+    post_logout_redirect_uris: Sequence[str] = (),
+    auth_method: str = "client_secret_basic",
+    secret: str | None = None,
+    grant_types: Sequence[str] = ("authorization_code", "refresh_token"),
+    scopes: Sequence[str] = DEFAULT_SCOPES,
+    name: str | None = None,
+    trusted: bool = False,
+    extra: dict | None = None,
+) -> tuple[Client, str | None]:
+    """Validate and store a client; return it with its secret in clear (generated when not given)."""
+    if not client_id or len(client_id) > 255 or not client_id.isprintable() or " " in client_id:
+        raise InvalidClientMetadata("client_id must be 1-255 printable characters without spaces")
+    check_auth_method(auth_method)
+    grants = check_grant_types(grant_types)
+    uris = check_uri_list(redirect_uris, "redirect_uri")
+    if "authorization_code" in grants and not uris:
+        raise InvalidClientMetadata("a client using authorization_code needs at least one redirect_uri")
+    if auth_method == "none" and "client_credentials" in grants:
+        raise InvalidClientMetadata("a public client cannot use client_credentials")
+    if auth_method == "none" and secret:
+        raise InvalidClientMetadata("a public client has no secret")
+    clear_secret = None
+    if auth_method in SECRET_AUTH_METHODS:
+        clear_secret = secret or generate_secret()
+        if len(clear_secret) < 32:
+            raise InvalidClientMetadata("a client secret must have at least 32 characters")
+    client = Client(
+        client_id=client_id,
+        name=name or client_id,
+        auth_method=auth_method,
+        redirect_uris=uris,
+        post_logout_redirect_uris=check_uri_list(post_logout_redirect_uris, "post_logout_redirect_uri"),
+        grant_types=grants,
+        scopes=tuple(dict.fromkeys(scopes)),
+        secret_hash=hash_secret(clear_secret) if clear_secret else None,
+        trusted=trusted,
+        extra=extra or {},
+    )
+    return storage.clients.add(client), clear_secret
+
+
+def client_as_json(client: Client, secret: str | None = None) -> dict:
+    """The client's public description (what ``idp clients show`` prints)."""
+    body = {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "token_endpoint_auth_method": client.auth_method,
+        "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "grant_types": list(client.grant_types),
+        "scope": " ".join(client.scopes),
+        "trusted": client.trusted,
+        **client.extra,
+    }
+    if secret:
+        body["client_secret"] = secret
+    return body

@@ -1,0 +1,1 @@
+"""Durable storage (SQL) and short-lived state (ephemeral stores) behind narrow protocols."""

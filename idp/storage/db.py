@@ -1,0 +1,107 @@
+"""One SQLAlchemy engine for PostgreSQL (psycopg 3) and SQLite, and ambient transactions.
+
+Repositories call :meth:`Database.connect` for every statement. Inside ``with db.transaction():``
+that is the one connection of the transaction, so a state change and the audit event that
+describes it commit together; outside, each statement commits on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+_current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("idp_db_tx", default=None)
+
+
+def normalise_url(url: str) -> str:
+    """Map ``postgres://`` and ``postgresql://`` to the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def build_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> Engine:
+    """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run)."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args, **kwargs
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # Writers take the lock up front, so read-then-write transactions never deadlock on upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine plus the ambient-transaction helper shared by every SQL repository."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Run the block in one transaction (nested calls join the outer one)."""
+        outer = _current.get()
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.begin() as conn:
+            token = _current.set(conn)
+            try:
+                yield conn
+            finally:
+                _current.reset(token)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """The ambient transaction's connection, or a new one that commits when the block ends."""
+        outer = _current.get()
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.begin() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer ``SELECT 1``."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

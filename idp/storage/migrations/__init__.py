@@ -1,0 +1,1 @@
+"""Alembic migrations of the durable store; run with ``idp db upgrade``."""

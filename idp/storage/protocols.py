@@ -1,0 +1,131 @@
+"""Narrow protocols of the durable store. Each consumer asks only for the one it needs.
+
+Updates that can race take an *updater*: a pure function from the stored record to the new
+record. The store re-reads and re-runs it when another writer got there first (compare-and-swap
+on ``version``), so concurrent writers never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from idp.storage.models import (
+    Account,
+    Client,
+    Consent,
+    Grant,
+    IdentityLink,
+    RefreshToken,
+    SigningKeyRecord,
+    Subject,
+)
+
+
+class ClientStore(Protocol):
+    def add(self, client: Client) -> Client:
+        """Store a new client; raise AlreadyExists when the id is taken."""
+
+    def get(self, client_id: str) -> Client | None:
+        """The client, or None."""
+
+    def list(self) -> Sequence[Client]:
+        """Every client, ordered by id."""
+
+    def update(self, client_id: str, updater: Callable[[Client], Client]) -> Client:
+        """Apply ``updater`` with compare-and-swap; raise NotFound for an unknown id."""
+
+    def remove(self, client_id: str) -> bool:
+        """Delete the client (and its consents and grants); False when it did not exist."""
+
+
+class SubjectStore(Protocol):
+    def add(self, subject: Subject) -> Subject:
+        """Store a new subject; AlreadyExists on a duplicate id or personal-ID hash."""
+
+    def get(self, subject_id: str) -> Subject | None: ...
+
+    def get_by_personal_id_hash(self, personal_id_hash: str) -> Subject | None: ...
+
+    def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
+        """Compare-and-swap update; NotFound for an unknown id."""
+
+
+class AccountStore(Protocol):
+    def add(self, account: Account) -> Account:
+        """Store a new local account; AlreadyExists when the username is taken."""
+
+    def get(self, account_id: str) -> Account | None: ...
+
+    def get_by_username(self, username: str) -> Account | None:
+        """Look up by username (case-insensitive: usernames are stored lower-cased)."""
+
+    def get_by_subject(self, subject_id: str) -> Account | None: ...
+
+    def list(self) -> Sequence[Account]: ...
+
+    def update(self, account_id: str, updater: Callable[[Account], Account]) -> Account:
+        """Compare-and-swap update; NotFound for an unknown id."""
+
+
+class IdentityLinkStore(Protocol):
+    def add(self, link: IdentityLink) -> IdentityLink:
+        """Link an external identity; AlreadyExists when (adapter, external_subject) is linked."""
+
+    def find(self, adapter: str, external_subject: str) -> IdentityLink | None: ...
+
+    def list_for_subject(self, subject_id: str) -> Sequence[IdentityLink]: ...
+
+    def record_login(self, link_id: str, claims: dict, at: datetime) -> None:
+        """Remember the claims and time of the latest sign-in through this link."""
+
+
+class ConsentStore(Protocol):
+    def get(self, subject_id: str, client_id: str) -> Consent | None: ...
+
+    def grant(self, subject_id: str, client_id: str, scopes: set[str], claims: set[str] = ...) -> Consent:
+        """Add scopes and claims to what the person allowed the client (merging, race-free)."""
+
+    def withdraw(self, subject_id: str, client_id: str) -> bool:
+        """Forget the consent; False when there was none."""
+
+    def list_for_subject(self, subject_id: str) -> Sequence[Consent]: ...
+
+
+class GrantStore(Protocol):
+    def create(self, grant: Grant) -> Grant: ...
+
+    def get(self, grant_id: str) -> Grant | None: ...
+
+    def revoke(self, grant_id: str, reason: str) -> bool:
+        """Revoke the grant and its refresh tokens; False when it was already revoked or unknown."""
+
+    def list_active_for_sid(self, sid: str) -> Sequence[Grant]: ...
+
+    def list_active_for_subject(self, subject_id: str) -> Sequence[Grant]: ...
+
+    def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    def rotate_refresh_token(self, token_hash: str, successor: RefreshToken) -> tuple[str, Grant | None]:
+        """Use a refresh token once and store its successor, atomically.
+
+        Returns ("rotated", grant) for the one caller that wins; ("reused", grant) when the token
+        was already used (the caller must revoke the grant); ("invalid", None) for an unknown,
+        expired or revoked token.
+        """
+
+    def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+
+class SigningKeyStore(Protocol):
+    def add(self, record: SigningKeyRecord) -> SigningKeyRecord:
+        """Store a new key; AlreadyExists on a duplicate kid."""
+
+    def get(self, kid: str) -> SigningKeyRecord | None: ...
+
+    def list(self) -> Sequence[SigningKeyRecord]:
+        """Every key, oldest first."""
+
+    def update(self, kid: str, updater: Callable[[SigningKeyRecord], SigningKeyRecord]) -> SigningKeyRecord:
+        """Compare-and-swap update; NotFound for an unknown kid."""

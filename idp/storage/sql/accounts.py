@@ -1,0 +1,131 @@
+"""SQL implementations of :class:`SubjectStore` and :class:`AccountStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from idp.storage.db import Database
+from idp.storage.models import Account, Subject
+from idp.storage.schema import accounts, subjects
+from idp.storage.sql.base import aware, cas_update, insert_row
+
+
+def _load_subject(row: Any) -> Subject:
+    return Subject(
+        id=row["id"],
+        kind=row["kind"],
+        personal_id_hash=row["personal_id_hash"],
+        personal_id_enc=row["personal_id_enc"],
+        claims=dict(row["claims"]),
+        version=row["version"],
+        created_at=aware(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=aware(row["updated_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _dump_subject(subject: Subject) -> dict[str, Any]:
+    return {
+        "id": subject.id,
+        "kind": subject.kind,
+        "personal_id_hash": subject.personal_id_hash,
+        "personal_id_enc": subject.personal_id_enc,
+        "claims": subject.claims,
+        "created_at": subject.created_at,
+        "updated_at": subject.updated_at,
+    }
+
+
+def _load_account(row: Any) -> Account:
+    return Account(
+        id=row["id"],
+        subject_id=row["subject_id"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        name=row["name"],
+        email=row["email"],
+        phone=row["phone"],
+        has_second_factor=bool(row["has_second_factor"]),
+        disabled=bool(row["disabled"]),
+        extra=dict(row["extra"]),
+        version=row["version"],
+        created_at=aware(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=aware(row["updated_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _dump_account(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "subject_id": account.subject_id,
+        "username": account.username.lower(),
+        "password_hash": account.password_hash,
+        "name": account.name,
+        "email": account.email,
+        "phone": account.phone,
+        "has_second_factor": account.has_second_factor,
+        "disabled": account.disabled,
+        "extra": account.extra,
+        "created_at": account.created_at,
+        "updated_at": account.updated_at,
+    }
+
+
+class SqlSubjectStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, subject: Subject) -> Subject:
+        insert_row(self.db, subjects, {**_dump_subject(subject), "version": 1}, "subject")
+        return subject.replace(version=1)
+
+    def get(self, subject_id: str) -> Subject | None:
+        return self._one(subjects.c.id == subject_id)
+
+    def get_by_personal_id_hash(self, personal_id_hash: str) -> Subject | None:
+        return self._one(subjects.c.personal_id_hash == personal_id_hash)
+
+    def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
+        return cas_update(
+            self.db, subjects, subjects.c.id == subject_id, _load_subject, _dump_subject, updater, "subject"
+        )
+
+    def _one(self, where: Any) -> Subject | None:
+        with self.db.connect() as conn:
+            row = conn.execute(select(subjects).where(where)).mappings().first()
+        return _load_subject(row) if row else None
+
+
+class SqlAccountStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, account: Account) -> Account:
+        insert_row(self.db, accounts, {**_dump_account(account), "version": 1}, f"account {account.username!r}")
+        return account.replace(version=1, username=account.username.lower())
+
+    def get(self, account_id: str) -> Account | None:
+        return self._one(accounts.c.id == account_id)
+
+    def get_by_username(self, username: str) -> Account | None:
+        return self._one(accounts.c.username == username.lower())
+
+    def get_by_subject(self, subject_id: str) -> Account | None:
+        return self._one(accounts.c.subject_id == subject_id)
+
+    def list(self) -> Sequence[Account]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(accounts).order_by(accounts.c.username)).mappings().all()
+        return [_load_account(r) for r in rows]
+
+    def update(self, account_id: str, updater: Callable[[Account], Account]) -> Account:
+        return cas_update(
+            self.db, accounts, accounts.c.id == account_id, _load_account, _dump_account, updater, "account"
+        )
+
+    def _one(self, where: Any) -> Account | None:
+        with self.db.connect() as conn:
+            row = conn.execute(select(accounts).where(where)).mappings().first()
+        return _load_account(row) if row else None
