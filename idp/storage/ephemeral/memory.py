@@ -64,7 +64,7 @@ class MemoryStore:
             if entry is None:
                 return None
             self._drop((kind, id))
-            return entry[1]  # type: ignore[no-any-return]
+            return entry[1]
 
     def destroy(self, kind: str, id: str) -> None:
         with self._lock:

@@ -44,11 +44,11 @@ class RedisStore:
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
         data = self.client.get(self._key(kind, id))
-        return json.loads(data) if data is not None else None  # type: ignore[arg-type]
+        return json.loads(data) if data is not None else None
 
     def consume(self, kind: str, id: str) -> dict[str, Any] | None:
         data = self.client.getdel(self._key(kind, id))
-        return json.loads(data) if data is not None else None  # type: ignore[arg-type]
+        return json.loads(data) if data is not None else None
 
     def destroy(self, kind: str, id: str) -> None:
         self.client.delete(self._key(kind, id))
@@ -61,7 +61,7 @@ class RedisStore:
         members, _ = pipe.execute()
         if not members:
             return 0
-        return int(self.client.delete(*members))  # type: ignore[arg-type]
+        return int(self.client.delete(*members))
 
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         return bool(self.client.set(self._key(kind, id), b"1", ex=ttl, nx=True))

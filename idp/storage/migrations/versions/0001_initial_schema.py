@@ -53,6 +53,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_events_client_id', ['client_id'], unique=False)
         batch_op.create_index('ix_audit_events_occurred_at', ['occurred_at'], unique=False)
         batch_op.create_index('ix_audit_events_subject', ['subject'], unique=False)
+        batch_op.create_index('ix_audit_events_username', ['username'], unique=False)
+
+    op.create_table('audit_chain',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_hash', sa.String(length=128), nullable=False),
+    sa.Column('pruned_through', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_chain'))
+    )
+    op.create_table('audit_forward_cursors',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('last_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('lease_owner', sa.String(length=64), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_audit_forward_cursors'))
+    )
 
     op.create_table('clients',
     sa.Column('client_id', sa.String(length=255), nullable=False),
@@ -198,7 +215,10 @@ def downgrade() -> None:
     op.drop_table('subjects')
     op.drop_table('signing_keys')
     op.drop_table('clients')
+    op.drop_table('audit_forward_cursors')
+    op.drop_table('audit_chain')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_username')
         batch_op.drop_index('ix_audit_events_subject')
         batch_op.drop_index('ix_audit_events_occurred_at')
         batch_op.drop_index('ix_audit_events_client_id')

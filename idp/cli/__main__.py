@@ -1,0 +1,5 @@
+import sys
+
+from idp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""Running the real ``idp`` command and server in subprocesses, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+IDP = [sys.executable, "-m", "idp.cli"]
+
+
+def run_idp(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")} | env
+    return subprocess.run([*IDP, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(env: dict[str, str], *, extra_args: list[str] | None = None,
+                   cwd: Path | None = None) -> Iterator[str]:
+    """Start ``idp serve`` on a free loopback port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    full_env |= {"IDP_ISSUER": base} | env
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in the finally block
+    process = subprocess.Popen(
+        [*IDP, "serve", "--host", "127.0.0.1", "--port", str(port), *(extra_args or [])],
+        env=full_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                output = log.read()
+                raise RuntimeError(f"idp serve exited with {process.returncode}: {output[-2000:]}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("idp serve did not become healthy in 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

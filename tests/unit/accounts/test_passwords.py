@@ -1,0 +1,53 @@
+"""NIST SP 800-63B rev. 4 password policy and argon2id hashing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from idp.accounts.passwords import PasswordRejected, check_policy, hash_password, verify_password
+from idp.accounts.service import authenticate_local, create_local_account
+
+
+def test_length_depends_on_second_factor() -> None:
+    with pytest.raises(PasswordRejected, match="15"):
+        check_policy("ngắn-quá-nhé", has_second_factor=False)
+    check_policy("ngắn-quá-nhé", has_second_factor=True)
+    check_policy("một câu mật khẩu dài đủ dùng", has_second_factor=False)
+
+
+def test_no_composition_rules_but_common_passwords_refused() -> None:
+    check_policy("alllowercaseletterswithoutdigits", has_second_factor=False)
+    with pytest.raises(PasswordRejected, match="common"):
+        check_policy("password123", has_second_factor=True)
+    with pytest.raises(PasswordRejected, match="common"):
+        check_policy("MatKhau@123", has_second_factor=True)
+
+
+def test_hash_is_argon2id_at_owasp_parameters() -> None:
+    hashed = hash_password("một câu mật khẩu dài đủ dùng")
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password(hashed, "một câu mật khẩu dài đủ dùng")
+    assert not verify_password(hashed, "một câu mật khẩu dài đủ dùnG")
+
+
+def test_unicode_forms_are_equivalent() -> None:
+    composed = "mật khẩu tiếng việt dài"
+    decomposed = "ma\u0323\u0302t kha\u0302\u0309u tie\u0302\u0301ng vie\u0323\u0302t da\u0300i"
+    assert verify_password(hash_password(composed), decomposed)
+
+
+def test_unknown_user_costs_the_same_as_wrong_password(sqlite_storage) -> None:
+    create_local_account(sqlite_storage, "canbo01", "một câu mật khẩu dài đủ dùng")
+    assert authenticate_local(sqlite_storage, "CanBo01", "một câu mật khẩu dài đủ dùng") is not None
+
+    def timed(username: str) -> float:
+        start = time.perf_counter()
+        for _ in range(5):
+            assert authenticate_local(sqlite_storage, username, "sai mật khẩu rồi nhé bạn") is None
+        return time.perf_counter() - start
+
+    timed("nobody")  # warm the dummy hash
+    unknown, wrong = timed("nobody"), timed("canbo01")
+    assert 0.5 < unknown / wrong < 2.0

@@ -1,0 +1,74 @@
+"""One conformance suite for the short-lived store, run in-process and on Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from idp.storage.ephemeral.memory import MemoryStore
+
+
+def test_upsert_find_destroy(ephemeral) -> None:
+    ephemeral.upsert("code", "abc", {"client_id": "portal", "n": 1}, 60)
+    assert ephemeral.find("code", "abc") == {"client_id": "portal", "n": 1}
+    ephemeral.upsert("code", "abc", {"client_id": "portal", "n": 2}, 60)
+    assert ephemeral.find("code", "abc")["n"] == 2
+    ephemeral.destroy("code", "abc")
+    assert ephemeral.find("code", "abc") is None
+
+
+def test_consume_is_single_use(ephemeral) -> None:
+    ephemeral.upsert("code", "abc", {"v": 1}, 60)
+    assert ephemeral.consume("code", "abc") == {"v": 1}
+    assert ephemeral.consume("code", "abc") is None
+
+
+def test_fifty_concurrent_consumers_exactly_one_wins(ephemeral) -> None:
+    ephemeral.upsert("code", "race", {"v": "prize"}, 60)
+    barrier = threading.Barrier(50)
+    winners: list[object] = []
+
+    def consume() -> None:
+        barrier.wait()
+        value = ephemeral.consume("code", "race")
+        if value is not None:
+            winners.append(value)
+
+    threads = [threading.Thread(target=consume) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert winners == [{"v": "prize"}]
+
+
+def test_records_expire(ephemeral) -> None:
+    ephemeral.upsert("session", "s", {"v": 1}, 1)
+    assert ephemeral.find("session", "s") is not None
+    time.sleep(1.2)
+    assert ephemeral.find("session", "s") is None
+    assert ephemeral.consume("session", "s") is None
+
+
+def test_revoke_by_grant(ephemeral) -> None:
+    ephemeral.upsert("access", "a1", {"v": 1}, 60, grant_id="g1")
+    ephemeral.upsert("access", "a2", {"v": 2}, 60, grant_id="g1")
+    ephemeral.upsert("access", "b1", {"v": 3}, 60, grant_id="g2")
+    assert ephemeral.revoke_by_grant("g1") == 2
+    assert ephemeral.find("access", "a1") is None and ephemeral.find("access", "a2") is None
+    assert ephemeral.find("access", "b1") == {"v": 3}
+    assert ephemeral.revoke_by_grant("g1") == 0
+
+
+def test_add_once_and_increment(ephemeral) -> None:
+    assert ephemeral.add_once("jti", "x", 60) is True
+    assert ephemeral.add_once("jti", "x", 60) is False
+    assert [ephemeral.increment("fail", "u", 60) for _ in range(3)] == [1, 2, 3]
+
+
+def test_memory_store_uses_its_clock() -> None:
+    now = [1000.0]
+    store = MemoryStore(clock=lambda: now[0])
+    store.upsert("k", "1", {"v": 1}, 10)
+    now[0] += 11
+    assert store.find("k", "1") is None
