@@ -1,29 +1,76 @@
-"""``create_app(settings)``: open the provider's parts and mount the routers that are enabled."""
+"""``create_app(settings)``: open the provider's parts and mount the routers, in explicit order."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from idp.endpoints import health
+from idp.endpoints import account, authorize, discovery, health, interaction, logout, token, userinfo
+from idp.oidc.provider import Provider
 from idp.runtime import Runtime
 from idp.settings import Settings, load_settings
+from idp.ui import static_router
+from idp.web import middleware
+
+
+def derive_secret(kek: bytes, label: str) -> bytes:
+    """A 32-byte secret for one purpose, derived from the key-encryption key (HMAC-SHA256)."""
+    return hmac.new(kek, label.encode(), hashlib.sha256).digest()
+
+
+def open_provider(runtime: Runtime) -> Provider:
+    """Open keys, audit, adapters and policies over the runtime's stores."""
+    from adapters.registry import load_adapters
+    from idp.audit.checkpoints import keyring_checkpointer
+    from idp.audit.sql import SqlAuditLog
+    from keys.kek import load_kek
+    from keys.ring import open_key_ring
+
+    settings = runtime.settings
+    audit = SqlAuditLog(runtime.storage.db, ip_truncation=settings.audit_ip_truncation)
+    ring = open_key_ring(settings, runtime.storage, audit)
+    audit.checkpointer = keyring_checkpointer(ring, issuer=settings.issuer)
+    kek = load_kek(settings, sealed_keys_exist=False)
+    salt = (settings.pairwise_salt.get_secret_value().encode() if settings.pairwise_salt
+            else derive_secret(kek, "vn-idp pairwise-sub v1"))
+    provider = Provider(settings, runtime.storage, runtime.ephemeral, ring, audit, salt,
+                        identity_secret=kek)
+    provider.adapters = load_adapters(settings, storage=runtime.storage, ephemeral=runtime.ephemeral)
+    return provider
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    """Build the ASGI app. Opening storage happens here, so a bad setting fails before serving."""
+    """Build the ASGI app. Opening storage and keys happens here, so bad settings fail before serving."""
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime.open(settings)
+    provider = open_provider(runtime)
+    if settings.demo:
+        from idp.demo.seed import seed_demo
+
+        seed_demo(provider)
+    provider.ring.start_auto_refresh()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        provider.ring.close()
+        provider.adapters.close()
         runtime.close()
 
     app = FastAPI(title="vn-idp", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = settings
-    app.include_router(health.router)
+    app.state.provider = provider
+    middleware.install(app, settings)
+    for router in (health.router, discovery.router, authorize.router, interaction.router, token.router,
+                   userinfo.router, logout.router, account.router, static_router.router):
+        app.include_router(router)
+    if settings.demo:
+        from idp.demo import relying_party
+
+        app.include_router(relying_party.router)
     return app

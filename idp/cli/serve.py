@@ -6,7 +6,7 @@ import argparse
 import os
 
 from idp.runtime import open_storage
-from idp.settings import load_settings
+from idp.settings import is_loopback_host, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.demo:
         os.environ["IDP_DEMO"] = "true"
+    if "IDP_ISSUER" not in os.environ and is_loopback_host(args.host):
+        # Zero configuration: the issuer is where this process listens.
+        os.environ["IDP_ISSUER"] = f"http://{args.host}:{args.port}"
     settings = load_settings()
     if args.workers > 1 and settings.redis_url is None:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")

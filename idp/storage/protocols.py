@@ -107,12 +107,13 @@ class GrantStore(Protocol):
 
     def add_refresh_token(self, token: RefreshToken) -> None: ...
 
-    def rotate_refresh_token(self, token_hash: str, successor: RefreshToken) -> tuple[str, Grant | None]:
-        """Use a refresh token once and store its successor, atomically.
+    def use_refresh_token(self, token_hash: str) -> tuple[str, Grant | None, RefreshToken | None]:
+        """Use a refresh token once (rotation), atomically.
 
-        Returns ("rotated", grant) for the one caller that wins; ("reused", grant) when the token
-        was already used (the caller must revoke the grant); ("invalid", None) for an unknown,
-        expired or revoked token.
+        Returns ("used", grant, token) to the one caller that wins, who then issues the successor;
+        ("reused", grant, token) when it was already used (the caller must revoke the grant: a
+        replayed refresh token means it leaked); ("invalid", None, None) for an unknown, expired or
+        revoked token.
         """
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...

@@ -178,6 +178,29 @@ audit_events = Table(
     Index("ix_audit_events_occurred_at", "occurred_at"),
     Index("ix_audit_events_subject", "subject"),
     Index("ix_audit_events_client_id", "client_id"),
+    Index("ix_audit_events_username", "username"),
+)
+
+# The head of the hash chain: one row (id 1), locked by every writer for the rest of its
+# transaction, so sequence numbers stay gap-free and the chain linear across processes.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("last_hash", String(128), nullable=False),
+    Column("pruned_through", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+)
+
+# Where each SIEM forwarder got to (at-least-once delivery), and which process holds its lease.
+audit_forward_cursors = Table(
+    "audit_forward_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("last_seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 audit_checkpoints = Table(

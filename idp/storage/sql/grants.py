@@ -107,24 +107,24 @@ class SqlGrantStore:
             row = conn.execute(query).mappings().first()
         return _load_token(row) if row else None
 
-    def rotate_refresh_token(self, token_hash: str, successor: RefreshToken) -> tuple[str, Grant | None]:
-        with self.db.transaction() as conn:
-            token = self.find_refresh_token(token_hash)
-            if token is None:
-                return "invalid", None
-            grant = self.get(token.grant_id)
-            if grant is None or not grant.active:
-                return "invalid", None
-            if token.used_at is not None:
-                return "reused", grant
-            if token.expires_at <= utcnow():
-                return "invalid", None
+    def use_refresh_token(self, token_hash: str) -> tuple[str, Grant | None, RefreshToken | None]:
+        """Mark a refresh token used, atomically (see the protocol)."""
+        token = self.find_refresh_token(token_hash)
+        if token is None:
+            return "invalid", None, None
+        grant = self.get(token.grant_id)
+        if grant is None or not grant.active:
+            return "invalid", None, None
+        if token.used_at is not None:
+            return "reused", grant, token
+        if token.expires_at <= utcnow():
+            return "invalid", None, None
+        with self.db.connect() as conn:
             claimed = conn.execute(
                 update(refresh_tokens)
                 .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_(None))
                 .values(used_at=utcnow())
             )
-            if claimed.rowcount != 1:
-                return "reused", grant
-            self.add_refresh_token(successor)
-            return "rotated", grant
+        if claimed.rowcount != 1:
+            return "reused", grant, token
+        return "used", grant, token

@@ -111,36 +111,32 @@ def make_grant(storage: SqlStorage) -> Grant:
 
 def test_refresh_rotation_detects_reuse(storage: SqlStorage) -> None:
     make_grant(storage)
-    later = utcnow() + timedelta(days=1)
-    status, grant = storage.grants.rotate_refresh_token("h0", RefreshToken("h1", "g1", later))
-    assert status == "rotated" and grant is not None and grant.amr == ("pwd",)
-    status, _ = storage.grants.rotate_refresh_token("h0", RefreshToken("h2", "g1", later))
-    assert status == "reused"
-    assert storage.grants.rotate_refresh_token("nope", RefreshToken("h3", "g1", later)) == ("invalid", None)
+    status, grant, token = storage.grants.use_refresh_token("h0")
+    assert status == "used" and grant is not None and grant.amr == ("pwd",) and token is not None
+    assert storage.grants.use_refresh_token("h0")[0] == "reused"
+    assert storage.grants.use_refresh_token("nope") == ("invalid", None, None)
 
 
 def test_refresh_rotation_has_one_winner(storage: SqlStorage) -> None:
     make_grant(storage)
-    later = utcnow() + timedelta(days=1)
     results: list[str] = []
 
     def rotate(n: int) -> None:
-        results.append(storage.grants.rotate_refresh_token("h0", RefreshToken(f"n{n}", "g1", later))[0])
+        results.append(storage.grants.use_refresh_token("h0")[0])
 
     threads = [threading.Thread(target=rotate, args=(n,)) for n in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == ["reused"] * 9 + ["rotated"]
+    assert sorted(results) == ["reused"] * 9 + ["used"]
 
 
 def test_revoked_grant_refuses_refresh(storage: SqlStorage) -> None:
     make_grant(storage)
     assert storage.grants.revoke("g1", "logout") is True
     assert storage.grants.revoke("g1", "logout") is False
-    later = utcnow() + timedelta(days=1)
-    assert storage.grants.rotate_refresh_token("h0", RefreshToken("h1", "g1", later))[0] == "invalid"
+    assert storage.grants.use_refresh_token("h0")[0] == "invalid"
     assert storage.grants.list_active_for_sid("sid1") == []
 
 

@@ -1,0 +1,1 @@
+"""The demo: two sample relying parties (clearly marked) and a demo account, for a first run."""

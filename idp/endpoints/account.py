@@ -1,0 +1,66 @@
+"""``/account``: the signed-in person's page: the services they allowed (revocable) and, from the
+audit trail, their own recent sign-ins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from idp.endpoints.common import current_session, form_items, provider_of
+from idp.endpoints.internal_clients import account_request
+from idp.errors import OAuthError, PageError
+from idp.ui.render import render_page
+from idp.web.context import audit_context
+from idp.web.csrf import check_csrf
+
+router = APIRouter()
+
+
+@router.get("/account")
+def account(request: Request) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is None:
+        interaction = provider.interactions.create(account_request(provider))
+        return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
+    subject = provider.storage.subjects.get(session.subject_id)
+    grants = []
+    for consent in provider.storage.consents.list_for_subject(session.subject_id):
+        client = provider.find_client(consent.client_id)
+        grants.append({"client_id": consent.client_id, "client_name": client.name if client else consent.client_id,
+                       "scopes": sorted(consent.scopes), "granted_at": consent.granted_at,
+                       "revoke_action": "/account/revoke"})
+    claims = subject.claims if subject else {}
+    return render_page(request, "account.html", {
+        "user_name": claims.get("name") or session.username or "", "grants": grants,
+        "recent_signins": provider.recent_signins(session.subject_id), "logout_action": "/logout",
+        "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
+            "account.revoked",) else None,
+    })
+
+
+@router.post("/account/revoke")
+async def revoke(request: Request) -> Response:
+    try:
+        form = dict(await form_items(request))
+    except OAuthError:
+        raise PageError("invalid_request") from None
+    check_csrf(request, form)
+    return await run_in_threadpool(_revoke, request, form.get("client_id", ""))
+
+
+def _revoke(request: Request, client_id: str) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is None:
+        return RedirectResponse("/account", status_code=303)
+    with provider.storage.db.transaction():
+        withdrawn = provider.storage.consents.withdraw(session.subject_id, client_id)
+        for grant in provider.storage.grants.list_active_for_subject(session.subject_id):
+            if grant.client_id == client_id:
+                provider.revoke_grant(grant.id, "consent_withdrawn")
+        if withdrawn:
+            provider.record("consent.withdrawn", context=audit_context(request, session.id),
+                            subject=session.subject_id, client_id=client_id)
+    return RedirectResponse("/account?notice=account.revoked", status_code=303)

@@ -1,0 +1,91 @@
+"""Helpers shared by the endpoint routers: the provider, request parameters, cookies, responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idp.errors import OAuthError
+from idp.oidc.provider import Provider
+from idp.sessions import SsoSession
+from idp.specs.authlib_request import PlainOAuth2Request
+from idp.web.context import audit_context
+
+MAX_FORM_BYTES = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def provider_of(request: Request) -> Provider:
+    return request.app.state.provider  # type: ignore[no-any-return]
+
+
+def session_cookie_name(provider: Provider) -> str:
+    """``__Host-`` prefixed on https, so no relying party on the same site can set or shadow it."""
+    return "__Host-vnidp_session" if provider.settings.secure_cookies else "vnidp_session"
+
+
+def current_session(request: Request) -> SsoSession | None:
+    provider = provider_of(request)
+    return provider.sessions.get(request.cookies.get(session_cookie_name(provider)))
+
+
+def set_session_cookie(response: Response, provider: Provider, session: SsoSession) -> None:
+    response.set_cookie(session_cookie_name(provider), session.id, httponly=True, samesite="lax", path="/",
+                        secure=provider.settings.secure_cookies, max_age=provider.settings.session_absolute_seconds)
+
+
+def clear_session_cookie(response: Response, provider: Provider) -> None:
+    response.delete_cookie(session_cookie_name(provider), path="/", secure=provider.settings.secure_cookies,
+                           httponly=True, samesite="lax")
+
+
+async def form_items(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded body as (name, value) pairs; invalid_request for other content or oversize."""
+    if request.method != "POST":
+        return []
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise OAuthError("invalid_request", "request body too large")
+    from urllib.parse import parse_qsl
+
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError("invalid_request", "the body is not valid form data") from None
+
+
+def grouped(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for key, value in items:
+        result.setdefault(key, []).append(value)
+    return result
+
+
+def oauth_request(request: Request, form: list[tuple[str, str]]) -> PlainOAuth2Request:
+    """An authlib request addressed by the issuer URL (not the Host header)."""
+    provider = provider_of(request)
+    uri = provider.issuer + request.url.path
+    plain = PlainOAuth2Request(request.method, uri, request.headers, list(request.query_params.multi_items()), form)
+    plain.extras["audit_context"] = audit_context(request)
+    return plain
+
+
+def authlib_response(result: tuple[int, Any, list[tuple[str, str]]]) -> Response:
+    status, body, headers = result
+    content = body if isinstance(body, str | bytes) else json.dumps(body, separators=(",", ":"))
+    response = Response(content, status_code=status, media_type="application/json")
+    for name, value in headers:
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    response.headers.update(NO_STORE)
+    return response
+
+
+def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code, headers={**NO_STORE, **(headers or {})})

@@ -1,0 +1,83 @@
+"""Discovery (OpenID Connect Discovery 1.0 §3; RFC 8414) and the JWK Set.
+
+The metadata document is generated from what is actually served and precomputed once; the JWKS
+bytes and cache headers come precomputed from the key ring.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from idp.endpoints.common import provider_of
+from idp.oidc.claims import SCOPE_CLAIMS, STANDARD_SCOPES
+from idp.oidc.provider import Provider
+
+router = APIRouter()
+METADATA_CACHE = "public, max-age=300"
+
+
+def metadata(provider: Provider) -> dict[str, Any]:
+    issuer = provider.issuer
+    claims = sorted({"sub", "iss", "auth_time", "acr", "amr", "sid"} | {c for cs in SCOPE_CLAIMS.values() for c in cs})
+    document: dict[str, Any] = {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "/authorize",
+        "token_endpoint": issuer + "/token",
+        "userinfo_endpoint": issuer + "/userinfo",
+        "jwks_uri": issuer + "/jwks",
+        "revocation_endpoint": issuer + "/revoke",
+        "introspection_endpoint": issuer + "/introspect",
+        "end_session_endpoint": issuer + "/logout",
+        "scopes_supported": list(provider.scopes_supported),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": provider.ring.algorithms(),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": claims,
+        "claims_parameter_supported": True,
+        "claim_types_supported": ["normal"],
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["vi", "en"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+    }
+    if provider.acr_values_supported:
+        document["acr_values_supported"] = list(provider.acr_values_supported)
+    return document
+
+
+def _document(request: Request) -> Response:
+    provider = provider_of(request)
+    cached = getattr(request.app.state, "discovery_bytes", None)
+    if cached is None:
+        cached = json.dumps(metadata(provider), separators=(",", ":")).encode()
+        request.app.state.discovery_bytes = cached
+    return Response(cached, media_type="application/json", headers={"Cache-Control": METADATA_CACHE})
+
+
+@router.get("/.well-known/openid-configuration")
+def openid_configuration(request: Request) -> Response:
+    return _document(request)
+
+
+@router.get("/.well-known/oauth-authorization-server")
+def oauth_authorization_server(request: Request) -> Response:
+    return _document(request)
+
+
+@router.get("/jwks")
+def jwks(request: Request) -> Response:
+    document, headers = provider_of(request).ring.jwks_document()
+    if request.headers.get("if-none-match") == headers.get("ETag"):
+        return Response(status_code=304, headers=headers)
+    return Response(document, media_type="application/jwk-set+json", headers=headers)

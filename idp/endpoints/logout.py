@@ -1,0 +1,106 @@
+"""``GET|POST /logout``: OpenID Connect RP-Initiated Logout 1.0.
+
+- ``post_logout_redirect_uri`` must exactly match one the client registered (the client is named
+  by ``client_id`` or the hint's ``aud``); otherwise an error page, never a redirect (§3).
+- With a valid ``id_token_hint`` for the signed-in person the session ends at once; without one
+  the person confirms on a page (§2, "SHOULD ask the End-User whether to log out").
+- Logging out ends the SSO session and revokes every grant issued in it (refresh and access tokens).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
+from idp.endpoints.hints import audiences, verify_hint
+from idp.errors import OAuthError, PageError
+from idp.storage.models import Client
+from idp.ui.render import render_page
+from idp.web.context import audit_context
+from idp.web.csrf import check_csrf
+
+router = APIRouter()
+PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint")
+
+
+def _params(items: list[tuple[str, str]]) -> dict[str, str]:
+    values = grouped(items)
+    if any(len(values.get(name, [])) > 1 for name in PARAMS):
+        raise PageError("invalid_request")
+    return {name: values[name][0] for name in PARAMS if values.get(name) and values[name][0]}
+
+
+def _check(request: Request, params: dict[str, str]) -> tuple[Client | None, dict | None]:
+    provider = provider_of(request)
+    hint_claims = None
+    if "id_token_hint" in params:
+        try:
+            hint_claims = verify_hint(provider, params["id_token_hint"])
+        except OAuthError:
+            raise PageError("invalid_request", detail="id_token_hint") from None
+    client_id = params.get("client_id")
+    if hint_claims is not None:
+        auds = audiences(hint_claims)
+        if client_id and client_id not in auds:
+            raise PageError("invalid_request", detail="client_id")
+        client_id = client_id or (auds[0] if len(auds) == 1 else None)
+    client = provider.find_client(client_id) if client_id else None
+    if client_id and client is None:
+        raise PageError("unknown_client")
+    target = params.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        raise PageError("redirect_uri_mismatch")
+    return client, hint_claims
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    try:
+        items = await form_items(request) if request.method == "POST" else list(request.query_params.multi_items())
+    except OAuthError:
+        raise PageError("invalid_request") from None
+    if request.method == "POST" and any(k == "decision" for k, _ in items):
+        form = dict(items)
+        check_csrf(request, form)
+        params = _params([(k, v) for k, v in items if k in PARAMS])
+        client, _ = await run_in_threadpool(_check, request, params)
+        if form.get("decision") != "logout":
+            return RedirectResponse("/account", status_code=303)
+        return await run_in_threadpool(_end, request, params, client)
+    params = _params(items)
+    client, hint = await run_in_threadpool(_check, request, params)
+    session = current_session(request)
+    provider = provider_of(request)
+    hint_names_session = (
+        hint is not None and session is not None and client is not None
+        and hint["sub"] == provider.subject_ids.for_client(session.subject_id, client)
+    )
+    if session is None or hint_names_session:
+        return await run_in_threadpool(_end, request, params, client)
+    return render_page(request, "logout_confirm.html", {
+        "client_name": client.name if client else None, "form_action": "/logout",
+        "hidden": {k: v for k, v in params.items() if k != "id_token_hint"}, "ui_locales": params.get("ui_locales"),
+    })
+
+
+def _end(request: Request, params: dict[str, str], client: Client | None) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is not None:
+        clients = provider.end_session(session)
+        provider.record("logout", context=audit_context(request, session.id), subject=session.subject_id,
+                        client_id=client.client_id if client else None, details={"clients": clients,
+                                                                                 "sid": session.sid})
+    target = params.get("post_logout_redirect_uri")
+    if target:
+        query = urlencode({"state": params["state"]}) if "state" in params else ""
+        response: Response = RedirectResponse(target + (("&" if "?" in target else "?") + query if query else ""),
+                                              status_code=303)
+    else:
+        response = render_page(request, "logged_out.html", {"client_name": client.name if client else None})
+    clear_session_cookie(response, provider)
+    return response

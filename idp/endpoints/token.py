@@ -1,0 +1,56 @@
+"""``POST /token`` (RFC 6749 §3.2), ``/revoke`` (RFC 7009) and ``/introspect`` (RFC 7662), served
+by authlib's server. Repeated parameters and GET are refused before authlib sees them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from idp.endpoints.common import authlib_response, form_items, json_response, oauth_request, provider_of
+from idp.errors import OAuthError
+
+router = APIRouter()
+
+
+async def _prepare(request: Request) -> list[tuple[str, str]]:
+    form = await form_items(request)
+    names = [name for name, _ in form]
+    repeated = {name for name in names if names.count(name) > 1}
+    if repeated:
+        raise OAuthError("invalid_request", f"parameter {sorted(repeated)[0]!r} given more than once")
+    if request.query_params:
+        raise OAuthError("invalid_request", "parameters must be sent in the body, not the query")
+    return form
+
+
+@router.post("/token")
+async def token(request: Request) -> Response:
+    form = await _prepare(request)
+    server = provider_of(request).server
+    plain = oauth_request(request, form)
+    return authlib_response(await run_in_threadpool(server.create_token_response, plain))
+
+
+@router.post("/revoke")
+async def revoke(request: Request) -> Response:
+    form = await _prepare(request)
+    server = provider_of(request).server
+    plain = oauth_request(request, form)
+    return authlib_response(await run_in_threadpool(server.create_endpoint_response, "revocation", plain))
+
+
+@router.post("/introspect")
+async def introspect(request: Request) -> Response:
+    form = await _prepare(request)
+    server = provider_of(request).server
+    plain = oauth_request(request, form)
+    return authlib_response(await run_in_threadpool(server.create_endpoint_response, "introspection", plain))
+
+
+@router.api_route("/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+@router.api_route("/revoke", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+@router.api_route("/introspect", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+async def wrong_method(request: Request) -> Response:
+    return json_response({"error": "invalid_request", "error_description": "use POST"}, status_code=405,
+                         headers={"Allow": "POST"})

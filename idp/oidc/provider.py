@@ -1,0 +1,260 @@
+"""The OpenID Provider: the state and the operations the HTTP endpoints and authlib's grants use.
+
+It owns no HTTP: endpoints read requests, call these methods, and render the answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+from adapters.adapter_set import AdapterSet
+from idp.audit.events import AuditContext, AuditEvent, AuditLog
+from idp.identity.protection import derive_identity_keys
+from idp.oidc.claims import STANDARD_SCOPES
+from idp.oidc.interaction import InteractionStore
+from idp.oidc.codes import AuthorizationCode, CodeStore
+from idp.oidc.records import AccessTokenRecord, RefreshTokenRecord
+from idp.oidc.subject_ids import SubjectIdentifiers
+from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh_token
+from idp.oidc.userinfo import subject_claims
+from idp.sessions import SessionStore, SsoSession
+from idp.settings import Settings
+from idp.specs.authorization_request import AuthorizationRequest
+from idp.storage.ephemeral import EphemeralStore
+from idp.storage.models import Client, Grant, RefreshToken, utcnow
+from idp.storage.sql import SqlStorage
+from keys.errors import InvalidToken
+from keys.ring import KeyRing
+from policies.loa import acr_values_supported
+
+RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
+
+log = logging.getLogger(__name__)
+CLIENT_CACHE_SECONDS = 5.0
+
+
+class Provider:
+    def __init__(self, settings: Settings, storage: SqlStorage, ephemeral: EphemeralStore, ring: KeyRing,
+                 audit: AuditLog, pairwise_salt: bytes, identity_secret: bytes) -> None:
+        from idp.specs.oauth_server import OAuthServer
+
+        self.settings = settings
+        self.issuer = settings.issuer
+        self.storage = storage
+        self.ephemeral = ephemeral
+        self.ring = ring
+        self.audit = audit
+        self.subject_ids = SubjectIdentifiers(pairwise_salt)
+        self.tokens = TokenService(
+            issuer=self.issuer, ring=ring, ephemeral=ephemeral, subject_ids=self.subject_ids,
+            access_ttl=settings.access_token_ttl_seconds, id_token_ttl=settings.id_token_ttl_seconds,
+        )
+        self.codes = CodeStore(ephemeral, ttl=settings.code_ttl_seconds,
+                               redeemed_ttl=settings.code_ttl_seconds + settings.access_token_ttl_seconds)
+        self.sessions = SessionStore(ephemeral, idle_seconds=settings.session_idle_seconds,
+                                     absolute_seconds=settings.session_absolute_seconds)
+        self.interactions = InteractionStore(ephemeral)
+        self.identity_keys = derive_identity_keys(identity_secret)
+        self.adapters: Any = AdapterSet([])
+        self.throttle: Any = None
+        self.scopes_supported: tuple[str, ...] = STANDARD_SCOPES + RESTRICTED_SCOPES
+        self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
+        self.acr_values_supported: tuple[str, ...] = tuple(acr_values_supported(self.issuer))
+        self.demo_client_secrets: dict[str, str] = {}
+        self._clients: dict[str, tuple[float, Client | None]] = {}
+        self.server = OAuthServer(self)
+
+    # -- clients ---------------------------------------------------------------------------------
+    def find_client(self, client_id: str | None) -> Client | None:
+        """The client, from a cache of a few seconds (token requests would otherwise read it each time)."""
+        if not client_id or len(client_id) > 255:
+            return None
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        client = self.storage.clients.get(client_id)
+        if len(self._clients) > 10_000:
+            self._clients.clear()
+        self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+        return client
+
+    # -- audit -----------------------------------------------------------------------------------
+    def record(self, event_type: str, request: Any = None, *, context: AuditContext | None = None,
+               **fields: Any) -> None:
+        """Record an audit event; ``request`` (an authlib request) or ``context`` says where from."""
+        if context is None and request is not None:
+            context = getattr(request, "extras", {}).get("audit_context")
+        self.audit.record(AuditEvent(type=event_type, context=context or AuditContext(), **fields))
+
+    # -- sign-in sources, assurance, throttling --------------------------------------------------
+    def adapters_for(self, client_id: str) -> list[Any]:
+        """The adapter entries a client's sign-in may use (policies decide; deny by default)."""
+        allowed = self.allowed_adapters(client_id)
+        return [entry for entry in self.adapters.entries if entry.id in allowed]
+
+    def allowed_adapters(self, client_id: str) -> set[str]:
+        return set(self.adapters.ids)
+
+    def acr_for(self, identity: Any, adapter_type: str) -> str:
+        """The local acr URI of a sign-in (the adapter's mapping; the lowest it can justify)."""
+        from policies.loa import LOWEST, Level, level_from_token
+
+        level = LOWEST
+        if identity.acr:
+            try:
+                level = level_from_token(identity.acr)
+            except ValueError:
+                level = LOWEST
+        if level == Level.LOCAL_BASIC and "mfa" in identity.amr:
+            level = Level.LOCAL_MFA
+        return level.uri(self.issuer)
+
+    def throttle_check(self, username: str, ip: str | None) -> str | None:
+        """A reason code when sign-in attempts for this account or address are held back."""
+        if self.throttle is None:
+            return None
+        return self.throttle.check(username, ip)  # type: ignore[no-any-return]
+
+    def throttle_failure(self, username: str, ip: str | None, *, context: AuditContext | None = None) -> None:
+        if self.throttle is not None:
+            self.throttle.record_failure(username, ip)
+
+    def throttle_success(self, username: str, ip: str | None) -> None:
+        if self.throttle is not None:
+            self.throttle.record_success(username, ip)
+
+    # -- authorization endpoint ------------------------------------------------------------------
+    def issue_code(self, request: AuthorizationRequest, session: SsoSession) -> str:
+        grant_id = session.grants.get(request.client_id) or secrets.token_urlsafe(16)
+        code = AuthorizationCode(
+            client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=request.scopes,
+            code_challenge=request.code_challenge, subject_id=session.subject_id, grant_id=grant_id,
+            sid=session.sid, auth_time=session.auth_time, acr=session.acr, amr=session.amr,
+            nonce=request.nonce, claims=request.claims,
+        )
+        if session.grants.get(request.client_id) != grant_id:
+            self.sessions.save(session.replace(grants={**session.grants, request.client_id: grant_id}))
+        return self.codes.issue(code)
+
+    # -- token endpoint (called by authlib's grants) ---------------------------------------------
+    def redeem_code(self, value: str, request: Any) -> AuthorizationCode | None:
+        redemption = self.codes.redeem(value)
+        if redemption.replayed_grant_id:
+            self.revoke_grant(redemption.replayed_grant_id, "code_replayed")
+            self.record("token.reuse_detected", request, outcome="failure", reason="code_replayed",
+                        client_id=request.payload.client_id, details={"grant_id": redemption.replayed_grant_id})
+        return redemption.code
+
+    def use_refresh_token(self, value: str, request: Any) -> RefreshTokenRecord | None:
+        if not value or len(value) > 256:
+            return None
+        status, grant, token = self.storage.grants.use_refresh_token(hash_token(value))
+        if status == "reused" and grant is not None:
+            self.revoke_grant(grant.id, "refresh_token_reused")
+            self.record("token.reuse_detected", request, outcome="failure", reason="refresh_token_reused",
+                        client_id=grant.client_id, subject=grant.subject_id, details={"grant_id": grant.id})
+            return None
+        if status != "used" or grant is None or token is None:
+            return None
+        client = self.find_client(grant.client_id)
+        if client is None:
+            return None
+        sub = self.subject_ids.for_client(grant.subject_id, client) if grant.subject_id else client.client_id
+        return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self.issuer)
+
+    def generate_token(self, grant_type: str, client: Any, user: Authorization | None = None,
+                       scope: str | None = None, expires_in: int | None = None,
+                       include_refresh_token: bool = True) -> dict[str, Any]:
+        """authlib's token generator: an RFC 9068 access token, and a refresh token for offline
+        access (or trusted first-party clients)."""
+        scopes = tuple((scope or "").split())
+        if user is None:
+            authorization = Authorization(client_id=client.client_id, scopes=scopes)
+        else:
+            authorization = Authorization(**{**user.__dict__, "scopes": scopes or user.scopes})
+        access_token, ttl = self.tokens.access_token(authorization, client.client)
+        token: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+                                 "scope": " ".join(authorization.scopes)}
+        offline = "offline_access" in authorization.scopes or client.client.trusted
+        if include_refresh_token and offline and authorization.subject_id is not None:
+            token["refresh_token"] = new_refresh_token()
+        return token
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        authorization: Authorization | None = request.user
+        client = request.client.client
+        refresh = token.get("refresh_token")
+        with self.storage.db.transaction():
+            if refresh and authorization is not None and authorization.grant_id:
+                if self.storage.grants.get(authorization.grant_id) is None:
+                    self.storage.grants.create(Grant(
+                        id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
+                        scopes=authorization.scopes, claims=authorization.claims, sid=authorization.sid,
+                        acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
+                        expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+                    ))
+                grant = self.storage.grants.get(authorization.grant_id)
+                expires_at = grant.expires_at if grant else utcnow()
+                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), authorization.grant_id,
+                                                                   expires_at))
+            self.record(
+                "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
+                client_id=client.client_id, subject=authorization.subject_id if authorization else None,
+                acr=authorization.acr if authorization else None,
+                details={"grant_type": request.payload.grant_type, "scope": token.get("scope", ""),
+                         "refresh_token": bool(refresh)},
+            )
+
+    def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
+        claims = subject_claims(self.storage, authorization.subject_id) if authorization.subject_id else {}
+        return self.tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
+
+    # -- revocation and introspection ------------------------------------------------------------
+    def find_token(self, value: str, hint: str | None) -> AccessTokenRecord | RefreshTokenRecord | None:
+        if not value or len(value) > 16384:
+            return None
+        if value.count(".") == 2:
+            try:
+                return AccessTokenRecord(self.tokens.check_access_token(value), self.issuer)
+            except InvalidToken:
+                return None
+        token = self.storage.grants.find_refresh_token(hash_token(value))
+        grant = self.storage.grants.get(token.grant_id) if token else None
+        client = self.find_client(grant.client_id) if grant else None
+        if token is None or grant is None or client is None:
+            return None
+        sub = self.subject_ids.for_client(grant.subject_id, client) if grant.subject_id else client.client_id
+        return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self.issuer)
+
+    def revoke_token(self, token: AccessTokenRecord | RefreshTokenRecord, request: Any) -> None:
+        if isinstance(token, AccessTokenRecord):
+            self.tokens.revoke_access_token(token.info.jti)
+            self.record("token.revoked", request, client_id=token.info.client_id, subject=token.info.subject_id,
+                        details={"token_type": "access_token"})
+        else:
+            self.revoke_grant(token.grant.id, "revoked_by_client")
+            self.record("token.revoked", request, client_id=token.grant.client_id, subject=token.grant.subject_id,
+                        details={"token_type": "refresh_token", "grant_id": token.grant.id})
+
+    def revoke_grant(self, grant_id: str, reason: str) -> None:
+        """Revoke the grant's refresh tokens and every access token issued under it."""
+        self.storage.grants.revoke(grant_id, reason)
+        self.ephemeral.revoke_by_grant(grant_id)
+
+    def recent_signins(self, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The person's own latest sign-ins from the audit trail (for the account page)."""
+        recent = getattr(self.audit, "recent_signins", None)
+        return list(recent(subject_id, limit)) if recent else []
+
+    # -- sessions --------------------------------------------------------------------------------
+    def end_session(self, session: SsoSession, request: Any = None) -> list[str]:
+        """Log out: end the SSO session and revoke every grant issued in it; return the clients."""
+        self.sessions.destroy(session.id)
+        for grant_id in session.grants.values():
+            self.revoke_grant(grant_id, "logout")
+        return sorted(session.grants)

@@ -1,0 +1,44 @@
+"""From an adapter's Identity to a signed-in SSO session.
+
+Local accounts are subjects already; every other identity is linked to one local subject
+(one person per personal ID number, idp.identity.linking). The session records what actually
+happened: the adapter, ``amr`` as reported and the local ``acr`` that policies mapped.
+"""
+
+from __future__ import annotations
+
+from adapters.base import Identity
+from idp.identity.linking import link_identity
+from idp.oidc.provider import Provider
+from idp.sessions import SsoSession
+
+LOCAL_ADAPTER_TYPES = frozenset({"local"})
+
+
+def subject_for(provider: Provider, identity: Identity, adapter_type: str) -> str:
+    """The local subject id of the identity (created or linked on first sign-in)."""
+    if adapter_type in LOCAL_ADAPTER_TYPES:
+        return identity.subject
+    keys = provider.identity_keys
+    subject = link_identity(provider.storage, identity, hash_key=keys.hash_key, enc_key=keys.enc_key,
+                            audit=provider.audit)
+    return subject.id
+
+
+def start_session(provider: Provider, identity: Identity, subject_id: str, acr: str | None,
+                  previous: SsoSession | None) -> SsoSession:
+    """A new session (new id: no fixation). Signing in as the same person keeps the grants map,
+    so logout still reaches every client of the earlier sign-in."""
+    carried = previous.grants if previous is not None and previous.subject_id == subject_id else {}
+    if previous is not None and previous.subject_id != subject_id:
+        provider.end_session(previous)
+        previous = None
+    session = provider.sessions.create(
+        subject_id=subject_id, auth_time=identity.auth_time, acr=acr, amr=tuple(identity.amr),
+        adapter=identity.adapter_id, username=str(identity.claims.get("preferred_username") or "") or None,
+        previous=previous,
+    )
+    if carried:
+        session = session.replace(grants=dict(carried))
+        provider.sessions.save(session)
+    return session

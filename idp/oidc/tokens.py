@@ -1,0 +1,158 @@
+"""Issuing and checking tokens: RFC 9068 JWT access tokens, OIDC ID tokens, opaque refresh tokens.
+
+Access tokens are signed JWTs (``typ: at+jwt``) and also recorded in the short-lived store under
+their ``jti`` with the grant they belong to, so revoking a grant (logout, refresh-token reuse, a
+replayed code) stops its access tokens at once, not only when they expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from idp.oidc.claims import requested_in, select_claims
+from idp.oidc.subject_ids import SubjectIdentifiers
+from idp.storage.ephemeral import EphemeralStore
+from idp.storage.models import Client
+from keys.errors import InvalidToken
+from keys.jwt import encode_jwt
+from keys.ring import KeyRing
+from keys.verify import check_time_claims
+
+ACCESS_TOKEN_KIND = "at"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Who authorised what, carried from the sign-in to every token issued under it.
+
+    ``subject_id`` is None for client_credentials. ``grant_id`` groups every token of one
+    authorisation (revoked together)."""
+
+    client_id: str
+    scopes: tuple[str, ...]
+    subject_id: str | None = None
+    grant_id: str | None = None
+    sid: str | None = None
+    auth_time: int | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    nonce: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    """A verified, unrevoked access token."""
+
+    jti: str
+    client_id: str
+    scopes: tuple[str, ...]
+    subject_id: str | None
+    sub: str
+    grant_id: str | None
+    claims_request: dict[str, Any]
+    expires_at: int
+    issued_at: int
+    cnf: dict[str, Any] | None = None
+
+
+def hash_token(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def half_hash(value: str, alg: str) -> str:
+    """``at_hash`` (OIDC Core §3.1.3.6): left half of the hash that matches the signing alg."""
+    digest = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+    hash_fn = digest.get(alg[-3:], hashlib.sha256) if alg != "EdDSA" else hashlib.sha512
+    raw = hash_fn(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(raw[: len(raw) // 2]).rstrip(b"=").decode()
+
+
+class TokenService:
+    def __init__(self, *, issuer: str, ring: KeyRing, ephemeral: EphemeralStore, subject_ids: SubjectIdentifiers,
+                 access_ttl: int, id_token_ttl: int) -> None:
+        self.issuer = issuer
+        self.ring = ring
+        self.ephemeral = ephemeral
+        self.subject_ids = subject_ids
+        self.access_ttl = access_ttl
+        self.id_token_ttl = id_token_ttl
+
+    def sub_for(self, authorization: Authorization, client: Client) -> str:
+        if authorization.subject_id is None:
+            return client.client_id
+        return self.subject_ids.for_client(authorization.subject_id, client)
+
+    def access_token(self, authorization: Authorization, client: Client, *, cnf: dict[str, Any] | None = None,
+                     expires_in: int | None = None) -> tuple[str, int]:
+        """A signed JWT access token and its lifetime in seconds."""
+        now = int(time.time())
+        ttl = expires_in or self.access_ttl
+        jti = secrets.token_urlsafe(16)
+        claims: dict[str, Any] = {
+            "iss": self.issuer, "sub": self.sub_for(authorization, client), "aud": self.issuer,
+            "client_id": client.client_id, "scope": " ".join(authorization.scopes),
+            "iat": now, "exp": now + ttl, "jti": jti,
+        }
+        for name in ("sid", "auth_time", "acr"):
+            if getattr(authorization, name) is not None:
+                claims[name] = getattr(authorization, name)
+        if cnf:
+            claims["cnf"] = cnf
+        record = {
+            "client_id": client.client_id, "subject_id": authorization.subject_id, "scopes": list(authorization.scopes),
+            "grant_id": authorization.grant_id, "claims": authorization.claims, "sub": claims["sub"],
+            "exp": now + ttl, "iat": now,
+        }
+        self.ephemeral.upsert(ACCESS_TOKEN_KIND, jti, record, ttl, grant_id=authorization.grant_id)
+        signer = self.ring.signer(client.extra.get("access_token_signed_response_alg"))
+        return encode_jwt(signer, claims, typ="at+jwt"), ttl
+
+    def id_token(self, authorization: Authorization, client: Client, *, access_token: str | None,
+                 user_claims: dict[str, Any]) -> str:
+        """An ID token (OIDC Core §2): what actually happened at sign-in, and the claims the
+        ``claims`` parameter asked for in the ID token (already filtered by policy)."""
+        now = int(time.time())
+        signer = self.ring.signer(client.extra.get("id_token_signed_response_alg"))
+        claims: dict[str, Any] = {
+            "iss": self.issuer, "sub": self.sub_for(authorization, client), "aud": client.client_id,
+            "azp": client.client_id, "iat": now, "exp": now + self.id_token_ttl,
+        }
+        for name in ("auth_time", "acr", "sid", "nonce"):
+            if getattr(authorization, name) is not None:
+                claims[name] = getattr(authorization, name)
+        if authorization.amr:
+            claims["amr"] = list(authorization.amr)
+        if access_token:
+            claims["at_hash"] = half_hash(access_token, signer.alg)
+        claims.update(select_claims(user_claims, requested_in(authorization.claims, "id_token") - set(claims)))
+        return encode_jwt(signer, claims, typ="JWT")
+
+    def check_access_token(self, token: str) -> AccessTokenInfo:
+        """Verify signature, type, issuer, expiry, and that it was not revoked. InvalidToken otherwise."""
+        _header, claims = self.ring.verify_jwt(token, typ="at+jwt")
+        check_time_claims(claims)
+        if claims.get("iss") != self.issuer or claims.get("aud") != self.issuer:
+            raise InvalidToken("wrong_issuer", "not issued by this provider for its own resources")
+        jti = claims.get("jti")
+        record = self.ephemeral.find(ACCESS_TOKEN_KIND, jti) if isinstance(jti, str) else None
+        if record is None:
+            raise InvalidToken("revoked", "the access token was revoked")
+        return AccessTokenInfo(
+            jti=jti,  # type: ignore[arg-type]
+            client_id=record["client_id"], scopes=tuple(record["scopes"]), subject_id=record["subject_id"],
+            sub=record["sub"], grant_id=record["grant_id"], claims_request=record.get("claims") or {},
+            expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
+        )
+
+    def revoke_access_token(self, jti: str) -> None:
+        self.ephemeral.destroy(ACCESS_TOKEN_KIND, jti)
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,25 @@
+"""The claims a relying party may receive about a person (OIDC Core §5.3-§5.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from idp.oidc.claims import claims_for_scopes, requested_in, select_claims
+from idp.storage.sql import SqlStorage
+
+
+def subject_claims(storage: SqlStorage, subject_id: str) -> dict[str, Any]:
+    """Every claim the provider holds for the subject (normalised by adapters)."""
+    subject = storage.subjects.get(subject_id)
+    return dict(subject.claims) if subject else {}
+
+
+def userinfo_claims(available: dict[str, Any], scopes: Iterable[str], claims_request: dict[str, Any],
+                    allowed: set[str] | None = None) -> dict[str, Any]:
+    """Claims released at the userinfo endpoint: by scope, plus those the ``claims`` parameter
+    asked for in ``userinfo``, minus anything the client's policy does not allow."""
+    names = claims_for_scopes(scopes) | requested_in(claims_request, "userinfo")
+    if allowed is not None:
+        names &= allowed
+    return select_claims(available, names)

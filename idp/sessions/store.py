@@ -1,0 +1,62 @@
+"""SSO sessions in the ephemeral store, with idle and absolute timeouts.
+
+A new session id is issued on every sign-in (no fixation); the idle timeout is the record's TTL,
+refreshed on use at most once a minute; the absolute timeout is checked on every read.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from idp.sessions.model import SsoSession
+from idp.storage.ephemeral import EphemeralStore
+
+KIND = "session"
+TOUCH_EVERY = 60
+
+
+class SessionStore:
+    def __init__(self, store: EphemeralStore, *, idle_seconds: int, absolute_seconds: int) -> None:
+        self.store = store
+        self.idle = idle_seconds
+        self.absolute = absolute_seconds
+
+    def create(self, *, subject_id: str, auth_time: int, acr: str | None, amr: tuple[str, ...],
+               adapter: str | None, username: str | None = None, previous: SsoSession | None = None) -> SsoSession:
+        """Start a new session (destroying ``previous``: a new id on every login)."""
+        if previous is not None:
+            self.destroy(previous.id)
+        now = int(time.time())
+        session = SsoSession(
+            id=secrets.token_urlsafe(32), sid=secrets.token_urlsafe(16), subject_id=subject_id,
+            auth_time=auth_time, created_at=now, last_seen=now, acr=acr, amr=amr, adapter=adapter,
+            username=username,
+        )
+        self.save(session)
+        return session
+
+    def save(self, session: SsoSession) -> None:
+        ttl = min(self.idle, max(1, session.created_at + self.absolute - int(time.time())))
+        self.store.upsert(KIND, session.id, session.to_record(), ttl)
+
+    def get(self, session_id: str | None) -> SsoSession | None:
+        """The live session for a cookie value, or None (expired, ended or unknown)."""
+        if not session_id or len(session_id) > 100:
+            return None
+        record = self.store.find(KIND, session_id)
+        if record is None:
+            return None
+        session = SsoSession.from_record(record)
+        now = int(time.time())
+        if now >= session.created_at + self.absolute:
+            self.destroy(session.id)
+            return None
+        if now - session.last_seen >= TOUCH_EVERY:
+            session = session.replace(last_seen=now)
+            self.save(session)
+        return session
+
+    def destroy(self, session_id: str) -> SsoSession | None:
+        record = self.store.consume(KIND, session_id)
+        return SsoSession.from_record(record) if record else None

@@ -1,0 +1,1 @@
+"""One module per specification; every authlib subclass of the project lives here."""

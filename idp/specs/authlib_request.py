@@ -1,0 +1,44 @@
+"""Plain HTTP request data in the shape authlib's server expects (framework-neutral)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+
+
+class PlainPayload(OAuth2Payload):
+    def __init__(self, items: Sequence[tuple[str, str]]) -> None:
+        self._datalist: defaultdict[str, list] = defaultdict(list)
+        for key, value in items:
+            self._datalist[key].append(value)
+        self._data = {key: values[0] for key, values in self._datalist.items()}
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list]:
+        return self._datalist
+
+
+class PlainOAuth2Request(OAuth2Request):
+    """An OAuth2Request built from already-read query and form items."""
+
+    def __init__(self, method: str, uri: str, headers: Mapping[str, str],
+                 query: Sequence[tuple[str, str]], form: Sequence[tuple[str, str]]) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._args = {k: v for k, v in reversed(list(query))}
+        self._form = {k: v for k, v in reversed(list(form))}
+        self.payload = PlainPayload([*query, *form])
+        self.extras: dict[str, object] = {}
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form

@@ -1,0 +1,96 @@
+"""The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6) with PKCE (RFC 7636) and OIDC ID tokens.
+
+Choices:
+- PKCE is required for every client and only ``S256`` is accepted (authlib allows ``plain``).
+- Clients authenticate with exactly the method they registered (``none`` only for public ones).
+- A code is consumed when first presented, whoever presents it; a replayed code revokes the grant.
+- Refresh tokens rotate on every use; a reused one revokes its whole grant (Security BCP §4.14).
+- ID tokens are added to code and refresh responses when ``openid`` was granted (OIDC Core §3.1.3.3, §12.2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from idp.oidc.codes import AuthorizationCode
+from idp.oidc.tokens import Authorization
+
+if TYPE_CHECKING:
+    from idp.oidc.provider import Provider
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE with S256 only; the challenge comes from our stored code."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def get_authorization_code_challenge(self, authorization_code: AuthorizationCode) -> str:
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: AuthorizationCode) -> str:
+        return "S256"
+
+
+class IdTokenExtension:
+    """Adds ``id_token`` to token responses when the grant carries ``openid`` (our Signer signs it)."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def __call__(self, grant: grants.BaseGrant) -> None:
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def process_token(self, grant: grants.BaseGrant, response: tuple[int, dict[str, Any], Any]) -> None:
+        _, token, _ = response
+        authorization: Authorization = grant.request.user
+        if "openid" not in authorization.scopes or authorization.subject_id is None:
+            return
+        token["id_token"] = self.provider.issue_id_token(authorization, grant.request.client.client,
+                                                         token.get("access_token"))
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    @property
+    def provider(self) -> Provider:
+        return self.server.provider  # type: ignore[no-any-return]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:  # pragma: no cover - see /authorize
+        raise NotImplementedError("codes are issued by the authorization endpoint")
+
+    def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
+        found = self.provider.redeem_code(code, self.request)
+        if found is None or found.client_id != client.client_id:
+            return None
+        return found
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        return None  # consumed when it was queried
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Authorization:
+        return authorization_code.authorization()
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Any:
+        return self.server.provider.use_refresh_token(refresh_token, self.request)
+
+    def authenticate_user(self, refresh_token: Any) -> Authorization:
+        return refresh_token.authorization()  # type: ignore[no-any-return]
+
+    def revoke_old_credential(self, refresh_token: Any) -> None:
+        return None  # marked used atomically when it was presented
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
