@@ -25,21 +25,27 @@ def derive_secret(kek: bytes, label: str) -> bytes:
 def open_provider(runtime: Runtime) -> Provider:
     """Open keys, audit, adapters and policies over the runtime's stores."""
     from adapters.registry import load_adapters
-    from idp.audit.checkpoints import keyring_checkpointer
-    from idp.audit.sql import SqlAuditLog
+    from idp.audit.setup import attach_key_ring, open_audit_log
+    from idp.mfa.sealing import derive_factor_key
+    from idp.mfa.totp import TotpService
+    from idp.security.throttle import Throttle
     from keys.kek import load_kek
     from keys.ring import open_key_ring
+    from policies import PolicySet
 
     settings = runtime.settings
-    audit = SqlAuditLog(runtime.storage.db, ip_truncation=settings.audit_ip_truncation)
+    audit = open_audit_log(settings, runtime.storage.db)
     ring = open_key_ring(settings, runtime.storage, audit)
-    audit.checkpointer = keyring_checkpointer(ring, issuer=settings.issuer)
+    attach_key_ring(audit, ring, settings)
     kek = load_kek(settings, sealed_keys_exist=False)
     salt = (settings.pairwise_salt.get_secret_value().encode() if settings.pairwise_salt
             else derive_secret(kek, "vn-idp pairwise-sub v1"))
     provider = Provider(settings, runtime.storage, runtime.ephemeral, ring, audit, salt,
                         identity_secret=kek)
     provider.adapters = load_adapters(settings, storage=runtime.storage, ephemeral=runtime.ephemeral)
+    provider.policies = PolicySet.from_folder_or_builtin(settings.policies_dir, known_adapters=provider.adapters.ids)
+    provider.throttle = Throttle.from_settings(settings, runtime.ephemeral, audit)
+    provider.totp = TotpService(runtime.storage, runtime.ephemeral, derive_factor_key(kek), audit)
     return provider
 
 

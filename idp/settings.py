@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -49,6 +50,38 @@ class Settings(BaseSettings):
         description="Key that encrypts software signing keys at rest (urlsafe base64 of 32 bytes). "
         "Unset: read from (or, on first start, generated into) <data_dir>/kek with mode 0600.",
     )
+    key_backend: Literal["software", "pkcs11"] = Field(
+        default="software",
+        description="Where new signing keys are made: `software` (sealed in the database under the "
+        "key-encryption key) or `pkcs11` (generated non-extractable inside an HSM token).",
+    )
+    signing_algorithms: list[str] = Field(
+        default_factory=lambda: ["ES256", "RS256"],
+        description="JWS algorithms with a signing key (JSON list; ES256 first is the default; "
+        "also PS256, EdDSA). Each gets a current and a next key on first start.",
+    )
+    jwks_max_age_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="Cache-Control max-age of the JWKS. A next key must be published this long "
+        "(plus key_refresh_seconds) before `idp keys rotate` lets it sign.",
+    )
+    key_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often every replica reloads the key ring (picks up rotations).",
+    )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="Path of the PKCS#11 module library (e.g. /usr/lib/softhsm/libsofthsm2.so); "
+        "required when key_backend is pkcs11.",
+    )
+    pkcs11_token_label: str | None = Field(
+        default=None, description="Label of the PKCS#11 token holding the signing keys."
+    )
+    pkcs11_pin: SecretStr | None = Field(default=None, description="User PIN of the PKCS#11 token.")
     demo: bool = Field(default=False, description="Seed a demo relying party and a demo account.")
     auto_migrate: bool | None = Field(
         default=None,
@@ -70,9 +103,81 @@ class Settings(BaseSettings):
         description="Secret salt of pairwise subject identifiers. Unset: derived from the "
         "key-encryption key.",
     )
+    brand_name: str | None = Field(
+        default=None,
+        description="Name shown in the header of every page, e.g. \"Cổng xác thực tỉnh Quảng Ninh\". "
+        "Unset: \"Cổng xác thực tỉnh\" (Vietnamese) / \"Provincial sign-in\" (English).",
+    )
+    brand_name_en: str | None = Field(
+        default=None,
+        description="English name shown in the page header. Unset: the brand name, or \"Provincial "
+        "sign-in\" when that is unset too.",
+    )
+    ui_strict_messages: bool = Field(
+        default=False,
+        description="Fail (instead of showing the message key) when a page asks for a message that a "
+        "catalogue lacks, or a template uses an undefined variable. For tests.",
+    )
+    policies_dir: Path | None = Field(
+        default=None,
+        description="Folder of per-client policy documents (<client_id>.yaml and default.yaml; see "
+        "policies/examples/). A client without a document gets default.yaml, or no sign-in at all when "
+        "the folder has none. Unset: the built-in policy policies/examples/default.yaml for every client "
+        "(local accounts, standard scopes, no restricted scope).",
+    )
     trust_forwarded_for: bool = Field(
         default=False,
         description="Read the client address from X-Forwarded-For (only behind a trusted proxy).",
+    )
+    adapters_file: Path | None = Field(
+        default=None,
+        description="YAML file listing the identity-source adapters (id, type, version and the "
+        "type's settings), validated at start-up. Unset: one `local` password adapter over the "
+        "local accounts.",
+    )
+    login_lock_threshold: int = Field(
+        default=20, ge=3, le=100,
+        description="Consecutive failed sign-ins after which an account is locked for a while "
+        "(NIST SP 800-63B: at most 100).",
+    )
+    login_lock_seconds: int = Field(
+        default=15 * 60, ge=60, le=24 * 3600,
+        description="How long an account stays locked after too many failed sign-ins.",
+    )
+    login_backoff_seconds: int = Field(
+        default=1, ge=0, le=60,
+        description="Exponential back-off after the 5th consecutive failure for an account: "
+        "1, 2, 4 ... times this many seconds (at most 60) before the next attempt. 0 switches it off.",
+    )
+    login_ip_threshold: int = Field(
+        default=100, ge=10,
+        description="Failed sign-ins from one client address (any account) after which that "
+        "address is slowed down and then refused for the lock period.",
+    )
+
+    audit_ip_truncation: str = Field(
+        default="none",
+        description="How much of a client address the audit log keeps: `none` (the whole address) or "
+        "`<IPv4 bits>/<IPv6 bits>`, for example `24/48`.",
+    )
+    audit_checkpoint_interval: int = Field(
+        default=1000, ge=0,
+        description="Sign an audit checkpoint every this many events (0: only on `idp audit checkpoint`).",
+    )
+    audit_api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the auditor search API (`/audit/events`); unset: the API refuses "
+        "every request that does not come from an account with the auditor role.",
+    )
+    audit_siem_url: str | None = Field(
+        default=None,
+        description="Where audit events are streamed: `syslog+udp://host:port` or `syslog+tcp://host:port` "
+        "(RFC 5424) or an http(s) URL (JSON batches by POST). Unset: no streaming.",
+    )
+    audit_siem_batch: int = Field(default=200, ge=1, le=10000,
+                                  description="Most events sent to the SIEM in one batch.")
+    audit_siem_interval_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="How often the SIEM forwarder looks for new events."
     )
 
     @field_validator("issuer")
@@ -103,6 +208,33 @@ class Settings(BaseSettings):
         if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value or None
+
+    @field_validator("signing_algorithms")
+    @classmethod
+    def _signing_algorithms_known(cls, value: list[str]) -> list[str]:
+        known = ("ES256", "RS256", "PS256", "EdDSA")
+        unknown = [alg for alg in value if alg not in known]
+        if unknown or not value:
+            raise ValueError(f"must be a non-empty list of {', '.join(known)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("audit_ip_truncation")
+    @classmethod
+    def _audit_ip_truncation(cls, value: str) -> str:
+        from idp.audit.context import IpTruncation
+
+        IpTruncation.parse(value)
+        return value
+
+    @field_validator("audit_siem_url")
+    @classmethod
+    def _audit_siem_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("syslog+udp", "syslog+tcp", "http", "https") or not parts.hostname:
+            raise ValueError("must be syslog+udp://host:port, syslog+tcp://host:port or an http(s) URL")
+        return value
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 
 from idp.accounts.passwords import check_policy, hash_password, needs_rehash, verify_password
+from idp.audit.events import AuditEvent, AuditLog
+from idp.audit.sql import SqlAuditLog
+from idp.audit.types import ACCOUNT_CREATED
 from idp.storage.models import Account, Subject
 from idp.storage.sql import SqlStorage
 
@@ -23,8 +26,11 @@ def create_local_account(
     phone: str | None = None,
     kind: str = "official",
     has_second_factor: bool = False,
+    audit: AuditLog | None = None,
+    actor: str | None = None,
 ) -> Account:
-    """Create a subject and its local account in one transaction (policy-checked password)."""
+    """Create a subject and its local account in one transaction (policy-checked password),
+    recording ``account.created`` in that transaction."""
     username = username.strip().lower()
     if not username or len(username) > 255 or any(c.isspace() for c in username):
         raise ValueError("username must be 1-255 characters without spaces")
@@ -41,9 +47,13 @@ def create_local_account(
         phone=phone,
         has_second_factor=has_second_factor,
     )
+    audit = audit or SqlAuditLog(storage.db)
     with storage.db.transaction():
         storage.subjects.add(subject)
-        return storage.accounts.add(account)
+        stored = storage.accounts.add(account)
+        audit.record(AuditEvent(type=ACCOUNT_CREATED, subject=subject.id, username=username,
+                                details={"actor": actor, "kind": kind}))
+    return stored
 
 
 def authenticate_local(storage: SqlStorage, username: str, password: str) -> Account | None:

@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from idp.cli import clients, db, serve, users
+from idp.cli import accounts_admin, audit, clients, db, keys, policies, sandbox, serve, users
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
-GROUPS = [serve, db, clients, users]
+GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox]
 
 
 class CommandFailed(Exception):
@@ -39,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `idp ... | head`: the reader left; not an error of ours
+        return 0
     return int(result or 0)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from idp.audit.context import operator_name
 from idp.cli.common import print_json, read_stdin_secret, storage_from_env
 from idp.clients.metadata import AUTH_METHODS, GRANT_TYPES
-from idp.clients.service import DEFAULT_SCOPES, client_as_json, register_client
+from idp.clients.service import DEFAULT_SCOPES, client_as_json, register_client, remove_client
 from idp.errors import NotFound
 
 
@@ -59,6 +60,7 @@ def _add(args: argparse.Namespace) -> int:
             scopes=args.scopes or DEFAULT_SCOPES,
             name=args.name,
             trusted=args.trusted,
+            actor=operator_name(),
         )
     finally:
         storage.close()
@@ -90,7 +92,7 @@ def _show(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     storage = storage_from_env()
     try:
-        removed = storage.clients.remove(args.client_id)
+        removed = remove_client(storage, args.client_id, actor=operator_name())
     finally:
         storage.close()
     if not removed:

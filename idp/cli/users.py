@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from idp.accounts.service import create_local_account
+from idp.audit.context import operator_name
 from idp.cli.common import print_json, read_stdin_secret, storage_from_env
 
 
@@ -26,7 +27,8 @@ def _add(args: argparse.Namespace) -> int:
     storage = storage_from_env()
     try:
         account = create_local_account(
-            storage, args.username, password, name=args.name, email=args.email, phone=args.phone
+            storage, args.username, password, name=args.name, email=args.email, phone=args.phone,
+            actor=operator_name(),
         )
     finally:
         storage.close()

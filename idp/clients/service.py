@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from idp.audit.events import AuditEvent, AuditLog
+from idp.audit.sql import SqlAuditLog
+from idp.audit.types import CLIENT_CREATED, CLIENT_REMOVED
 from idp.clients.metadata import (
     SECRET_AUTH_METHODS,
     InvalidClientMetadata,
@@ -31,8 +34,13 @@ def register_client(
     name: str | None = None,
     trusted: bool = False,
     extra: dict | None = None,
+    audit: AuditLog | None = None,
+    actor: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Validate and store a client; return it with its secret in clear (generated when not given)."""
+    """Validate and store a client; return it with its secret in clear (generated when not given).
+
+    A ``client.created`` event is recorded in the same transaction (``actor``: who did it).
+    """
     if not client_id or len(client_id) > 255 or not client_id.isprintable() or " " in client_id:
         raise InvalidClientMetadata("client_id must be 1-255 printable characters without spaces")
     check_auth_method(auth_method)
@@ -61,7 +69,27 @@ def register_client(
         trusted=trusted,
         extra=extra or {},
     )
-    return storage.clients.add(client), clear_secret
+    audit = audit or SqlAuditLog(storage.db)
+    with storage.db.transaction():
+        stored = storage.clients.add(client)
+        audit.record(AuditEvent(
+            type=CLIENT_CREATED, client_id=client_id,
+            details={"actor": actor, "auth_method": auth_method, "grant_types": list(grants),
+                     "redirect_uris": list(uris), "scopes": list(client.scopes), "trusted": trusted},
+        ))
+    return stored, clear_secret
+
+
+def remove_client(storage: SqlStorage, client_id: str, *, audit: AuditLog | None = None,
+                  actor: str | None = None) -> bool:
+    """Remove a client with its consents and grants, recording ``client.removed`` in the same
+    transaction; False when there was no such client."""
+    audit = audit or SqlAuditLog(storage.db)
+    with storage.db.transaction():
+        removed = storage.clients.remove(client_id)
+        if removed:
+            audit.record(AuditEvent(type=CLIENT_REMOVED, client_id=client_id, details={"actor": actor}))
+    return removed
 
 
 def client_as_json(client: Client, secret: str | None = None) -> dict:

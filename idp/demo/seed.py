@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 
 from idp.accounts.passwords import hash_password
 from idp.accounts.service import create_local_account
 from idp.clients.secrets import generate_secret, hash_secret
 from idp.clients.service import register_client
 from idp.oidc.provider import Provider
+from idp.storage.models import Client
 
 DEMO_CLIENTS = {
     "demo-portal": "Cổng dịch vụ công tỉnh (bản trình diễn)",
@@ -18,6 +20,14 @@ DEMO_CLIENTS = {
 }
 DEMO_USERNAME = "demo"
 WORDS = ("sen", "lua", "song", "nui", "may", "trang", "bien", "gio", "doi", "che", "sao", "mua")
+
+
+def _refresh(secret: str, base: str) -> Callable[[Client], Client]:
+    def update(client: Client) -> Client:
+        return client.replace(secret_hash=hash_secret(secret), redirect_uris=(base + "/callback",),
+                              post_logout_redirect_uris=(base,))
+
+    return update
 
 
 def seed_demo(provider: Provider) -> dict[str, str]:
@@ -33,8 +43,7 @@ def seed_demo(provider: Provider) -> dict[str, str]:
                             post_logout_redirect_uris=[base], secret=secret, name=name,
                             grant_types=("authorization_code", "refresh_token"))
         else:
-            storage.clients.update(client_id, lambda c, s=secret, b=base: c.replace(
-                secret_hash=hash_secret(s), redirect_uris=(b + "/callback",), post_logout_redirect_uris=(b,)))
+            storage.clients.update(client_id, _refresh(secret, base))
         secrets_by_client[client_id] = secret
     password = "-".join(secrets.choice(WORDS) for _ in range(4)) + "-" + str(secrets.randbelow(90) + 10)
     account = storage.accounts.get_by_username(DEMO_USERNAME)

@@ -7,6 +7,7 @@ redirect URI are verified are pages; after, they go back to the client.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -17,10 +18,12 @@ from idp.endpoints.common import current_session, form_items, grouped, provider_
 from idp.endpoints.hints import hint_matches_session
 from idp.endpoints.internal_clients import ACCOUNT_CLIENT_ID, client_for
 from idp.errors import OAuthError, PageError
-from idp.oidc.interaction import CONSENT, LOGIN, Interaction, login_needed, next_step
+from idp.oidc.assurance import context_for, effective, state_of
+from idp.oidc.interaction import Interaction
 from idp.specs.authorization_request import RedirectableError, identify_client, validate
 from idp.ui.render import form_post_page
 from idp.web.context import audit_context
+from policies import Deny, Prompt, evaluate, release_claims, requested_claim_names
 
 router = APIRouter()
 
@@ -69,42 +72,54 @@ def resume(request: Request, interaction_id: str) -> Response:
 
 
 def proceed(request: Request, interaction: Interaction) -> Response:
-    """Decide the next step of a pending request and take it."""
+    """Ask the client's policy what the pending request needs next, and take that step."""
     provider = provider_of(request)
     authz = interaction.request
     client = client_for(provider, authz.client_id)
     if client is None:
         raise PageError("unknown_client")
     session = current_session(request)
-    fresh = session is not None and interaction.logged_in_at is not None and interaction.session_id == session.id
+
+    def fail(error: str, description: str | None) -> Response:
+        provider.interactions.finish(interaction.id)
+        return error_to_client(request, RedirectableError(error, description, redirect_uri=authz.redirect_uri,
+                                                          state=authz.state, response_mode=authz.response_mode))
+
     try:
-        hint_ok = session is None or hint_matches_session(provider, authz.id_token_hint, client, session)
+        if session is not None and not hint_matches_session(provider, authz.id_token_hint, client, session):
+            if "none" in authz.prompt:
+                return fail("login_required", "the signed-in person is not the one the id_token_hint names")
+            session = None  # someone else is signed in: a new sign-in is needed
     except OAuthError as exc:
-        provider.interactions.finish(interaction.id)
-        return error_to_client(request, RedirectableError(exc.error, exc.description, redirect_uri=authz.redirect_uri,
-                                                          state=authz.state, response_mode=authz.response_mode))
-    need_login = login_needed(authz, session.auth_time if session else None, fresh=fresh, hint_matches=hint_ok)
-    need_consent = False
-    if session is not None and not need_login and not client.trusted and not interaction.consented:
-        consent = provider.storage.consents.get(session.subject_id, client.client_id)
-        need_consent = "consent" in authz.prompt or consent is None or not consent.covers(set(authz.scopes))
-    step = next_step(authz, need_login=need_login, need_consent=need_consent)
-    if step.error:
-        provider.interactions.finish(interaction.id)
-        return error_to_client(request, RedirectableError(step.error, None, redirect_uri=authz.redirect_uri,
-                                                          state=authz.state, response_mode=authz.response_mode))
-    if step.kind == LOGIN:
-        return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
-    if step.kind == CONSENT:
-        return RedirectResponse(f"/interaction/{interaction.id}/consent", status_code=303)
+        return fail(exc.error, exc.description)
+    now = int(time.time())
+    policy = provider.policy_for(client.client_id)
+    consent = provider.storage.consents.get(session.subject_id, client.client_id) if session else None
+    state = state_of(session, consent, interaction)
+    outcome = evaluate(context_for(policy, provider.issuer, client, interaction, now), state)
+    if isinstance(outcome, Deny):
+        provider.record("signin", context=audit_context(request, session.id if session else None),
+                        outcome="denied", client_id=client.client_id, reason=outcome.reason,
+                        subject=session.subject_id if session else None, details={"check": outcome.check})
+        return fail(outcome.error, outcome.reason)
+    if isinstance(outcome, Prompt):
+        prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
+                  "scopes": list(outcome.scopes), "claims": list(outcome.claims)}
+        provider.interactions.save(interaction.replace(prompt=prompt))
+        page = {"login": "login", "step_up": "login", "mfa": "mfa", "consent": "consent"}[outcome.kind]
+        return RedirectResponse(f"/interaction/{interaction.id}/{page}", status_code=303)
     assert session is not None
     if provider.interactions.finish(interaction.id) is None:
         raise PageError("session_expired")  # finished by a concurrent request: never issue twice
     if authz.client_id == ACCOUNT_CLIENT_ID:
         return RedirectResponse("/account", status_code=303)
-    code = provider.issue_code(authz, session)
-    provider.record("code.issued", None, subject=session.subject_id, client_id=client.client_id, acr=session.acr,
-                    amr=session.amr, details={"scope": " ".join(authz.scopes)})
-    _ = audit_context  # request context is attached by the audit layer's middleware
+    achieved = effective(state, policy, now)
+    release = release_claims(policy, authz.scopes, requested_claim_names(authz.claims))
+    code = provider.issue_code(authz, session, scopes=release.scopes, released_claims=tuple(sorted(release.claims)),
+                               acr=achieved.acr_uri(provider.issuer), amr=achieved.amr, auth_time=achieved.auth_time)
+    provider.record("code.issued", context=audit_context(request, session.id), subject=session.subject_id,
+                    client_id=client.client_id, acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
+                    details={"scope": " ".join(release.scopes), "policy": policy.digest,
+                             "dropped": [f"{d.kind}:{d.name}:{d.reason}" for d in release.dropped]})
     return respond_to_client(request, authz.redirect_uri, {"code": code, "state": authz.state},
                              authz.response_mode)

@@ -19,7 +19,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def provider_of(request: Request) -> Provider:
-    return request.app.state.provider  # type: ignore[no-any-return]
+    return request.app.state.provider
 
 
 def session_cookie_name(provider: Provider) -> str:

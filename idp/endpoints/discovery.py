@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from idp.endpoints.common import provider_of
-from idp.oidc.claims import SCOPE_CLAIMS, STANDARD_SCOPES
+from idp.oidc.claims import SCOPE_CLAIMS
 from idp.oidc.provider import Provider
 
 router = APIRouter()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import secrets
 
-from idp.oidc.provider import Provider
+from idp.oidc.provider import ACCOUNT_CLIENT_ID, Provider
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.models import Client
-
-ACCOUNT_CLIENT_ID = "vnidp-account"
 
 
 def account_client(provider: Provider) -> Client:

@@ -54,5 +54,5 @@ async def userinfo(request: Request) -> Response:
     if info.subject_id is None or "openid" not in info.scopes:
         return _challenge("insufficient_scope", "the token was not issued for openid", 403)
     available = await run_in_threadpool(subject_claims, provider.storage, info.subject_id)
-    claims = userinfo_claims(available, info.scopes, info.claims_request)
+    claims = userinfo_claims(available, info.scopes, info.claims_request, allowed=set(info.released_claims))
     return json_response({"sub": info.sub, **claims})

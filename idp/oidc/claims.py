@@ -12,20 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from idp.errors import OAuthError
+from policies.claims import SCOPE_CLAIMS
 
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": (
-        "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile",
-        "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-    ),
-    "email": ("email", "email_verified"),
-    "phone": ("phone_number", "phone_number_verified"),
-    "address": ("address",),
-}
 STANDARD_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 
 
-def claims_for_scopes(scopes: Iterable[str], scope_claims: Mapping[str, tuple[str, ...]] = SCOPE_CLAIMS) -> set[str]:
+def claims_for_scopes(scopes: Iterable[str], scope_claims: Mapping[str, frozenset[str]] = SCOPE_CLAIMS) -> set[str]:
     names: set[str] = set()
     for scope in scopes:
         names.update(scope_claims.get(scope, ()))

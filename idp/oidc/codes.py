@@ -35,6 +35,7 @@ class AuthorizationCode:
     amr: tuple[str, ...] = ()
     nonce: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    released_claims: tuple[str, ...] = ()
 
     # authlib's AuthorizationCodeMixin
     def get_redirect_uri(self) -> str:
@@ -59,7 +60,7 @@ class AuthorizationCode:
         return Authorization(
             client_id=self.client_id, scopes=self.scopes, subject_id=self.subject_id, grant_id=self.grant_id,
             sid=self.sid, auth_time=self.auth_time, acr=self.acr, amr=self.amr, nonce=self.nonce,
-            claims=self.claims,
+            claims=self.claims, released_claims=self.released_claims,
         )
 
 
@@ -81,6 +82,7 @@ class CodeStore:
         value = secrets.token_urlsafe(32)
         record = asdict(code)
         record["scopes"], record["amr"] = list(code.scopes), list(code.amr)
+        record["released_claims"] = list(code.released_claims)
         self.store.upsert(CODE_KIND, hash_token(value), record, self.ttl)
         return value
 
@@ -93,6 +95,7 @@ class CodeStore:
         if record is None:
             marker = self.store.find(REDEEMED_KIND, key)
             return Redemption(None, marker["grant_id"] if marker else None)
-        code = AuthorizationCode(**{**record, "scopes": tuple(record["scopes"]), "amr": tuple(record["amr"])})
+        code = AuthorizationCode(**{**record, "scopes": tuple(record["scopes"]), "amr": tuple(record["amr"]),
+                                    "released_claims": tuple(record["released_claims"])})
         self.store.upsert(REDEEMED_KIND, key, {"grant_id": code.grant_id}, self.redeemed_ttl)
         return Redemption(code)

@@ -15,8 +15,8 @@ from adapters.adapter_set import AdapterSet
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.identity.protection import derive_identity_keys
 from idp.oidc.claims import STANDARD_SCOPES
-from idp.oidc.interaction import InteractionStore
 from idp.oidc.codes import AuthorizationCode, CodeStore
+from idp.oidc.interaction import InteractionStore
 from idp.oidc.records import AccessTokenRecord, RefreshTokenRecord
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh_token
@@ -31,6 +31,7 @@ from keys.errors import InvalidToken
 from keys.ring import KeyRing
 from policies.loa import acr_values_supported
 
+ACCOUNT_CLIENT_ID = "vnidp-account"
 RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class Provider:
         self.identity_keys = derive_identity_keys(identity_secret)
         self.adapters: Any = AdapterSet([])
         self.throttle: Any = None
+        self.totp: Any = None
+        self.policies: Any = None
         self.scopes_supported: tuple[str, ...] = STANDARD_SCOPES + RESTRICTED_SCOPES
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported: tuple[str, ...] = tuple(acr_values_supported(self.issuer))
@@ -98,7 +101,15 @@ class Provider:
         return [entry for entry in self.adapters.entries if entry.id in allowed]
 
     def allowed_adapters(self, client_id: str) -> set[str]:
-        return set(self.adapters.ids)
+        return set(self.policy_for(client_id).adapters) & set(self.adapters.ids)
+
+    def policy_for(self, client_id: str) -> Any:
+        """The client's policy document (the built-in account pages may use every adapter)."""
+        if client_id == ACCOUNT_CLIENT_ID:
+            from policies.document import ClientPolicy
+
+            return ClientPolicy(version=1, adapters=tuple(self.adapters.ids), scopes=("openid",))
+        return self.policies.for_client(client_id)
 
     def acr_for(self, identity: Any, adapter_type: str) -> str:
         """The local acr URI of a sign-in (the adapter's mapping; the lowest it can justify)."""
@@ -118,24 +129,27 @@ class Provider:
         """A reason code when sign-in attempts for this account or address are held back."""
         if self.throttle is None:
             return None
-        return self.throttle.check(username, ip)  # type: ignore[no-any-return]
+        decision = self.throttle.check(username, ip)
+        return None if decision.allowed else str(decision.reason)
 
     def throttle_failure(self, username: str, ip: str | None, *, context: AuditContext | None = None) -> None:
         if self.throttle is not None:
-            self.throttle.record_failure(username, ip)
+            self.throttle.record_failure(username, ip, context=context)
 
     def throttle_success(self, username: str, ip: str | None) -> None:
         if self.throttle is not None:
             self.throttle.record_success(username, ip)
 
     # -- authorization endpoint ------------------------------------------------------------------
-    def issue_code(self, request: AuthorizationRequest, session: SsoSession) -> str:
+    def issue_code(self, request: AuthorizationRequest, session: SsoSession, *, scopes: tuple[str, ...],
+                   released_claims: tuple[str, ...], acr: str, amr: tuple[str, ...], auth_time: int) -> str:
+        """A code for what the policy released and the sign-in actually achieved."""
         grant_id = session.grants.get(request.client_id) or secrets.token_urlsafe(16)
         code = AuthorizationCode(
-            client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=request.scopes,
+            client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=scopes,
             code_challenge=request.code_challenge, subject_id=session.subject_id, grant_id=grant_id,
-            sid=session.sid, auth_time=session.auth_time, acr=session.acr, amr=session.amr,
-            nonce=request.nonce, claims=request.claims,
+            sid=session.sid, auth_time=auth_time, acr=acr, amr=amr, nonce=request.nonce, claims=request.claims,
+            released_claims=released_claims,
         )
         if session.grants.get(request.client_id) != grant_id:
             self.sessions.save(session.replace(grants={**session.grants, request.client_id: grant_id}))
@@ -194,7 +208,8 @@ class Provider:
                 if self.storage.grants.get(authorization.grant_id) is None:
                     self.storage.grants.create(Grant(
                         id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
-                        scopes=authorization.scopes, claims=authorization.claims, sid=authorization.sid,
+                        scopes=authorization.scopes, sid=authorization.sid,
+                        claims={"request": authorization.claims, "released": list(authorization.released_claims)},
                         acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
                         expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
                     ))

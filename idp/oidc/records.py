@@ -68,7 +68,8 @@ class RefreshTokenRecord:
         return Authorization(
             client_id=self.grant.client_id, scopes=self.grant.scopes, subject_id=self.grant.subject_id,
             grant_id=self.grant.id, sid=self.grant.sid, auth_time=self.grant.auth_time, acr=self.grant.acr,
-            amr=self.grant.amr, claims=self.grant.claims,
+            amr=self.grant.amr, claims=dict(self.grant.claims.get("request") or {}),
+            released_claims=tuple(self.grant.claims.get("released") or ()),
         )
 
     def introspection(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@ happened: the adapter, ``amr`` as reported and the local ``acr`` that policies m
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.base import Identity
 from idp.identity.linking import link_identity
 from idp.oidc.provider import Provider
@@ -26,7 +28,7 @@ def subject_for(provider: Provider, identity: Identity, adapter_type: str) -> st
 
 
 def start_session(provider: Provider, identity: Identity, subject_id: str, acr: str | None,
-                  previous: SsoSession | None) -> SsoSession:
+                  previous: SsoSession | None, *, policy: dict[str, Any] | None = None) -> SsoSession:
     """A new session (new id: no fixation). Signing in as the same person keeps the grants map,
     so logout still reaches every client of the earlier sign-in."""
     carried = previous.grants if previous is not None and previous.subject_id == subject_id else {}
@@ -36,7 +38,7 @@ def start_session(provider: Provider, identity: Identity, subject_id: str, acr: 
     session = provider.sessions.create(
         subject_id=subject_id, auth_time=identity.auth_time, acr=acr, amr=tuple(identity.amr),
         adapter=identity.adapter_id, username=str(identity.claims.get("preferred_username") or "") or None,
-        previous=previous,
+        previous=previous, policy=policy,
     )
     if carried:
         session = session.replace(grants=dict(carried))

@@ -43,6 +43,7 @@ class Authorization:
     amr: tuple[str, ...] = ()
     nonce: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    released_claims: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class AccessTokenInfo:
     sub: str
     grant_id: str | None
     claims_request: dict[str, Any]
+    released_claims: tuple[str, ...]
     expires_at: int
     issued_at: int
     cnf: dict[str, Any] | None = None
@@ -107,6 +109,7 @@ class TokenService:
         record = {
             "client_id": client.client_id, "subject_id": authorization.subject_id, "scopes": list(authorization.scopes),
             "grant_id": authorization.grant_id, "claims": authorization.claims, "sub": claims["sub"],
+            "released": list(authorization.released_claims),
             "exp": now + ttl, "iat": now,
         }
         self.ephemeral.upsert(ACCESS_TOKEN_KIND, jti, record, ttl, grant_id=authorization.grant_id)
@@ -130,7 +133,8 @@ class TokenService:
             claims["amr"] = list(authorization.amr)
         if access_token:
             claims["at_hash"] = half_hash(access_token, signer.alg)
-        claims.update(select_claims(user_claims, requested_in(authorization.claims, "id_token") - set(claims)))
+        wanted = requested_in(authorization.claims, "id_token") & set(authorization.released_claims)
+        claims.update(select_claims(user_claims, wanted - set(claims)))
         return encode_jwt(signer, claims, typ="JWT")
 
     def check_access_token(self, token: str) -> AccessTokenInfo:
@@ -147,6 +151,7 @@ class TokenService:
             jti=jti,  # type: ignore[arg-type]
             client_id=record["client_id"], scopes=tuple(record["scopes"]), subject_id=record["subject_id"],
             sub=record["sub"], grant_id=record["grant_id"], claims_request=record.get("claims") or {},
+            released_claims=tuple(record.get("released") or ()),
             expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
         )
 

@@ -28,9 +28,8 @@ class SsoSession:
     adapter: str | None = None
     username: str | None = None
     grants: dict[str, str] = field(default_factory=dict)
-    stepup_acr: str | None = None
-    stepup_until: int | None = None
     upstream: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> SsoSession:
         return dataclasses.replace(self, **changes)

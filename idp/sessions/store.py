@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from idp.sessions.model import SsoSession
 from idp.storage.ephemeral import EphemeralStore
@@ -23,7 +24,8 @@ class SessionStore:
         self.absolute = absolute_seconds
 
     def create(self, *, subject_id: str, auth_time: int, acr: str | None, amr: tuple[str, ...],
-               adapter: str | None, username: str | None = None, previous: SsoSession | None = None) -> SsoSession:
+               adapter: str | None, username: str | None = None, previous: SsoSession | None = None,
+               policy: dict[str, Any] | None = None) -> SsoSession:
         """Start a new session (destroying ``previous``: a new id on every login)."""
         if previous is not None:
             self.destroy(previous.id)
@@ -31,7 +33,7 @@ class SessionStore:
         session = SsoSession(
             id=secrets.token_urlsafe(32), sid=secrets.token_urlsafe(16), subject_id=subject_id,
             auth_time=auth_time, created_at=now, last_seen=now, acr=acr, amr=amr, adapter=adapter,
-            username=username,
+            username=username, policy=policy or {},
         )
         self.save(session)
         return session

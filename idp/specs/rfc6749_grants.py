@@ -60,7 +60,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     @property
     def provider(self) -> Provider:
-        return self.server.provider  # type: ignore[no-any-return]
+        return self.server.provider
 
     def save_authorization_code(self, code: str, request: Any) -> None:  # pragma: no cover - see /authorize
         raise NotImplementedError("codes are issued by the authorization endpoint")
@@ -86,7 +86,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return self.server.provider.use_refresh_token(refresh_token, self.request)
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:
-        return refresh_token.authorization()  # type: ignore[no-any-return]
+        return refresh_token.authorization()
 
     def revoke_old_credential(self, refresh_token: Any) -> None:
         return None  # marked used atomically when it was presented

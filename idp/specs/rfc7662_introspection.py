@@ -21,4 +21,4 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return bool(token.check_client(client) or client.client.extra.get("introspection"))
 
     def introspect_token(self, token: Any) -> dict[str, Any]:
-        return token.introspection()  # type: ignore[no-any-return]
+        return token.introspection()

@@ -50,10 +50,11 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     data = Path(tmp_path_factory.mktemp("idp")) / "var"
     env = {"IDP_DATA_DIR": str(data)}
     if request.param == "postgres+redis":
-        from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
+        import secrets
 
         import psycopg
-        import secrets
+
+        from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
 
         schema = "t_" + secrets.token_hex(6)
         try:

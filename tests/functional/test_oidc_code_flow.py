@@ -8,7 +8,7 @@ import pytest
 from jose import jwt as jose_jwt
 
 from tests.functional.browser_client import AuthorizationRun, Browser, sign_in
-from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment, deployment  # noqa: F401
+from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
 
 
 def token_request(dep: Deployment, data: dict[str, str], auth: tuple[str, str] | None = ("portal", SECRET)
@@ -29,13 +29,13 @@ def verify_id_token(dep: Deployment, token: str, client_id: str, access_token: s
 
 
 @pytest.fixture
-def browser(deployment: Deployment):  # noqa: F811
+def browser(deployment: Deployment):
     b = Browser(deployment.base)
     yield b
     b.close()
 
 
-def test_discovery_matches_what_is_served(deployment: Deployment) -> None:  # noqa: F811
+def test_discovery_matches_what_is_served(deployment: Deployment) -> None:
     meta = httpx.get(deployment.base + "/.well-known/openid-configuration").json()
     assert meta["issuer"] == deployment.base
     assert meta["code_challenge_methods_supported"] == ["S256"]
@@ -48,7 +48,7 @@ def test_discovery_matches_what_is_served(deployment: Deployment) -> None:  # no
     assert all("d" not in key for key in jwks.json()["keys"])
 
 
-def test_code_flow_end_to_end(deployment: Deployment, browser: Browser) -> None:  # noqa: F811
+def test_code_flow_end_to_end(deployment: Deployment, browser: Browser) -> None:
     run = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid profile email offline_access")
     params = sign_in(browser, run, "canbo01", PASSWORD)
     assert params["state"] == run.state and params["iss"] == deployment.base
@@ -80,7 +80,7 @@ def test_code_flow_end_to_end(deployment: Deployment, browser: Browser) -> None:
     assert revoked.status_code == 401
 
 
-def test_pairwise_sub_differs_per_client_and_sso_needs_no_typing(deployment: Deployment,  # noqa: F811
+def test_pairwise_sub_differs_per_client_and_sso_needs_no_typing(deployment: Deployment,
                                                                  browser: Browser) -> None:
     first = AuthorizationRun("portal", deployment.redirect_uri("portal"))
     code1 = sign_in(browser, first, "canbo01", PASSWORD)["code"]
@@ -99,7 +99,7 @@ def test_pairwise_sub_differs_per_client_and_sso_needs_no_typing(deployment: Dep
     assert c1["sub"] != c2["sub"] and c1["sid"] == c2["sid"]
 
 
-def test_client_credentials(deployment: Deployment) -> None:  # noqa: F811
+def test_client_credentials(deployment: Deployment) -> None:
     response = token_request(deployment, {"grant_type": "client_credentials"},
                              auth=("m2m", "m2m-secret-0123456789-0123456789-0123"))
     assert response.status_code == 200, response.text

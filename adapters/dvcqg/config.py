@@ -1,0 +1,82 @@
+"""Configuration of the ``dvcqg`` adapter (version 1): the National Public Service Portal's SSO.
+
+The portal's SSO (reference/domain-vietnam.md §3) has WSO2 Identity Server's layout:
+``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/userinfo``, ``/oauth2/jwks``, logout at
+``/oidc/logout`` and, as WSO2's default, the issuer ``{base_url}/oauth2/token``. Relying parties
+send ``acr_values=LoA1``. Userinfo uses Vietnamese field names, normalised here:
+``SoDinhDanh`` -> ``vn_personal_id``, ``HoVaTen`` -> ``name`` (+ họ/chữ đệm/tên),
+``NgayThangNamSinh`` (YYYYMMDD) -> ``birthdate`` (ISO), ``LoaiTaiKhoan`` -> ``vn_account_type``,
+``loginIdp`` -> ``vn_login_idp``. The values of ``LoaiTaiKhoan`` are not publicly documented
+[unverified]: ``account_types`` maps them and unknown values pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from adapters.oidc.config import OidcConfig
+from adapters.vneid.claims import name_claims, personal_id_claim
+
+
+def iso_birthdate(value: Any) -> str | None:
+    """``YYYYMMDD`` -> ``YYYY-MM-DD``; None for anything that is not a real date."""
+    if not isinstance(value, str) or len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+    except ValueError:
+        return None
+
+
+class DvcqgConfig(OidcConfig):
+    """The National Public Service Portal's SSO as an upstream OpenID Provider."""
+
+    type: Literal["dvcqg"]  # type: ignore[assignment]
+    base_url: str = Field(description="The SSO's base URL, e.g. https://xacthuc.dichvucong.gov.vn.")
+    discovery: bool = False
+    pkce: Literal["auto", "always", "never"] = "always"
+    scopes: tuple[str, ...] = ("openid",)
+    authorize_params: dict[str, str] = Field(default_factory=lambda: {"acr_values": "LoA1"})
+    acr_map: dict[str, str] = Field(default_factory=lambda: {"LoA1": "vneid-l1", "LoA2": "vneid-l2"})
+    account_types: dict[str, str] = Field(
+        default_factory=lambda: {"1": "citizen", "2": "organization"},
+        description="LoaiTaiKhoan value -> vn_account_type.",
+    )
+    login_idps: dict[str, str] = Field(
+        default_factory=lambda: {"BCA": "vneid"}, description="loginIdp value -> vn_login_idp."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wso2_endpoints(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("base_url"), str):
+            data = dict(data)
+            base = data["base_url"].rstrip("/")
+            data.setdefault("issuer", f"{base}/oauth2/token")
+            for name, path in (
+                ("authorization_endpoint", "/oauth2/authorize"),
+                ("token_endpoint", "/oauth2/token"),
+                ("userinfo_endpoint", "/oauth2/userinfo"),
+                ("jwks_uri", "/oauth2/jwks"),
+                ("end_session_endpoint", "/oidc/logout"),
+            ):
+                data.setdefault(name, base + path)
+        return data
+
+    def normalise_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
+        claims = super().normalise_claims(upstream)
+        claims["vn_personal_id"] = personal_id_claim(upstream.get("SoDinhDanh"))
+        claims.update(name_claims(upstream.get("HoVaTen") or upstream.get("name")))
+        birthdate = iso_birthdate(upstream.get("NgayThangNamSinh"))
+        if birthdate:
+            claims["birthdate"] = birthdate
+        account_type = upstream.get("LoaiTaiKhoan")
+        if isinstance(account_type, str | int) and str(account_type):
+            claims["vn_account_type"] = self.account_types.get(str(account_type), str(account_type))
+        login_idp = upstream.get("loginIdp")
+        if isinstance(login_idp, str) and login_idp:
+            claims["vn_login_idp"] = self.login_idps.get(login_idp, login_idp)
+        return claims

@@ -1,0 +1,1 @@
+"""The officials' directory over LDAP (OpenLDAP, Active Directory) with ldap3."""

@@ -1,0 +1,1 @@
+"""The built-in password source over the provider's own local accounts."""

@@ -1,0 +1,57 @@
+"""Configuration of the ``vneid`` adapter (version 1): the national e-ID's Keycloak realm.
+
+VNeID's web sign-on is a Keycloak realm (reference/domain-vietnam.md §2): issuer
+``{base_url}/realms/{realm}``, endpoints under ``/protocol/openid-connect/`` (``auth``, ``token``,
+``userinfo``, ``certs``, ``logout``), RS256 ID tokens, ``preferred_username`` = the 12-digit
+personal ID number. Keycloak puts ``acr: "1"`` in every token of a normal login: that is not
+"e-ID level 1", so ``acr_map`` is empty by default and the level stays the lowest
+(``local-basic``) until an operator maps a value agreed with the national operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from adapters.oidc.config import OidcConfig
+from adapters.vneid.claims import name_claims, personal_id_claim
+
+
+class VneidConfig(OidcConfig):
+    """VNeID (Keycloak realm) as an upstream OpenID Provider."""
+
+    type: Literal["vneid"]  # type: ignore[assignment]
+    base_url: str = Field(description="Keycloak base URL, e.g. https://sso.example.gov.vn/auth.")
+    realm: str = Field(default="citizen", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    discovery: bool = False
+    pkce: Literal["auto", "always", "never"] = "always"
+    scopes: tuple[str, ...] = ("openid", "profile")
+    personal_id_claim: str = Field(default="preferred_username", description="Claim carrying the personal ID.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _realm_endpoints(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("base_url"), str):
+            data = dict(data)
+            issuer = data.setdefault("issuer", f"{data['base_url'].rstrip('/')}/realms/{data.get('realm', 'citizen')}")
+            prefix = f"{issuer}/protocol/openid-connect"
+            for name, path in (
+                ("authorization_endpoint", "auth"),
+                ("token_endpoint", "token"),
+                ("userinfo_endpoint", "userinfo"),
+                ("jwks_uri", "certs"),
+                ("end_session_endpoint", "logout"),
+            ):
+                data.setdefault(name, f"{prefix}/{path}")
+        return data
+
+    def normalise_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
+        """Standard claims, the name split the Vietnamese way, ``vn_personal_id`` from
+        ``preferred_username`` (which is then dropped: it *is* the number), ``vn_login_idp``."""
+        claims = super().normalise_claims(upstream)
+        claims.pop("preferred_username", None)
+        claims["vn_personal_id"] = personal_id_claim(upstream.get(self.personal_id_claim))
+        claims.update(name_claims(upstream.get("name")))
+        claims["vn_login_idp"] = "vneid"
+        return claims

@@ -1,0 +1,356 @@
+"""The benchmark: vn-idp and node oidc-provider, the same workloads, back to back, one command.
+
+    .venv/bin/python bench/run.py --duration 10
+
+Creates a fresh PostgreSQL database and Redis key space, starts our server and the peer pinned to
+the same core (``--server-cpu``), drives every workload with the same load generator from another
+core (``--driver-cpu``): wrk for single requests, bench/harness/flows.py for multi-step flows.
+Prints the table and writes bench/RESULTS.md (``--no-results`` to skip). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.harness import report  # noqa: E402
+from bench.harness.backends import BenchDatabase, BenchRedis  # noqa: E402
+from bench.harness.flows import Target  # noqa: E402
+from bench.harness.procs import Server, start_server  # noqa: E402
+from bench.harness.profile import render as render_profile  # noqa: E402
+from bench.harness.profile import summarize  # noqa: E402
+from bench.harness.servers import (  # noqa: E402
+    DEFAULT_APP,
+    PASSWORD,
+    SERVER_KINDS,
+    USERNAME,
+    Clients,
+    ensure_peer_installed,
+    ours_env,
+    peer_command,
+    peer_env,
+    prepare_ours,
+    server_command,
+    versions,
+)
+from bench.harness.workloads import BY_NAME, WORKLOADS, Context, Measurement, Workload, measure  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per workload and server")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each measurement")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent connections (at most 200)")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(w.name for w in WORKLOADS),
+        help="comma-separated subset of: " + ", ".join(BY_NAME),
+    )
+    parser.add_argument("--servers", default="ours,peer", help="ours, peer or both (comma-separated)")
+    parser.add_argument(
+        "--ours-server",
+        choices=SERVER_KINDS,
+        default="uvicorn",
+        help="uvicorn: `idp serve` as shipped (uvloop + httptools, access log); uvicorn-direct: the same "
+        "without access log; uvicorn-h11: asyncio + h11; granian (uvloop)",
+    )
+    parser.add_argument(
+        "--ours-app", default=DEFAULT_APP, help="ASGI factory for the servers other than `uvicorn` (experiments)"
+    )
+    parser.add_argument(
+        "--cheap-password-env",
+        default="IDP_BENCH_CHEAP_PASSWORDS=true",
+        help="NAME=VALUE given to our server for the cheap-password workloads",
+    )
+    parser.add_argument(
+        "--ours-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for our server (repeatable)",
+    )
+    parser.add_argument(
+        "--service-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra form parameter of the client_credentials request (both servers)",
+    )
+    parser.add_argument("--server-cpu", default="1", help="core both servers are pinned to")
+    parser.add_argument("--driver-cpu", default="0", help="core of wrk and the flow driver")
+    parser.add_argument("--ours-port", type=int, default=8711)
+    parser.add_argument("--peer-port", type=int, default=8712)
+    parser.add_argument("--no-results", action="store_true", help="do not rewrite bench/RESULTS.md")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample our server with py-spy during each workload (ours only; no RESULTS.md)",
+    )
+    parser.add_argument("--keep-database", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.workloads.split(",") if n not in BY_NAME]
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}")
+    if args.profile:
+        args.servers, args.no_results = "ours", True
+    if not 1 <= args.connections <= 200 or not 1 <= args.duration <= 120:
+        parser.error("connections must be 1-200 and duration 1-120 s")
+    return args
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"bench: expected NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def metadata(server: Server) -> dict:
+    """The server's discovery document ({} while the server has none: its workloads then fail)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(server.base_url + "/.well-known/openid-configuration", timeout=5) as r:  # noqa: S310
+            return json.loads(r.read())
+    except OSError:
+        return {}
+
+
+def target_for(server: Server, clients: Clients) -> Target:
+    port = int(server.base_url.rsplit(":", 1)[1])
+    return Target(
+        server.name, "127.0.0.1", port, metadata(server), clients.rp1, clients.rp2, clients.service, USERNAME, PASSWORD
+    )
+
+
+def argon2_limit(cpu: str) -> float:
+    """argon2id verifications per CPU-second at OWASP parameters on the servers' core (our hasher)."""
+    code = (
+        "import time; from idp.accounts.passwords import HASHER as H\n"
+        "h = H.hash('bench-password-not-common-1'); H.verify(h, 'bench-password-not-common-1')\n"
+        "t = time.process_time(); n = 0\n"
+        "while time.process_time() - t < 2: H.verify(h, 'bench-password-not-common-1'); n += 1\n"
+        "print(n / (time.process_time() - t))\n"
+    )
+    done = subprocess.run(
+        ["taskset", "-c", cpu, sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return float(done.stdout.strip())
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"nproc": str(os.cpu_count()), "cpu": model, "kernel": platform.release()}
+
+
+class Run:
+    """One benchmark run: backends, servers per phase, measurements."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self.workdir = Path(tempfile.mkdtemp(prefix="vn-idp-bench-"))
+        self.out_dir = REPO / "bench" / "out"
+        self.out_dir.mkdir(exist_ok=True)
+        self.servers = args.servers.split(",")
+        self.clients = Clients.generate()
+        self.database: BenchDatabase | None = None
+        self.redis: BenchRedis | None = None
+        self.measurements: list[Measurement] = []
+
+    def log(self, text: str) -> None:
+        print(text, flush=True)
+
+    def open_backends(self) -> None:
+        self.redis = BenchRedis.choose(prefix=f"vnidp-bench-{self.stamp}:")
+        self.database = BenchDatabase.create(f"vnidp_bench_{self.stamp}")
+        self.log(f"bench database {self.database.name}, Redis index {self.redis.index} prefix {self.redis.prefix}")
+        prepare_ours(self.ours_env("cheap"), self.clients, service_scope="")
+
+    def close_backends(self) -> None:
+        if self.redis:
+            self.redis.clear()
+        if self.database and not self.args.keep_database:
+            self.database.drop()
+
+    def ours_env(self, password_check: str) -> dict[str, str]:
+        assert self.database and self.redis
+        extra = _pairs(self.args.ours_env)
+        if password_check == "cheap" and self.args.cheap_password_env:
+            extra.update(_pairs([self.args.cheap_password_env]))
+        return ours_env(
+            port=self.args.ours_port,
+            database_url=self.database.url,
+            redis_url=self.redis.url,
+            redis_prefix=self.redis.prefix,
+            data_dir=self.workdir / "ours-data",
+            extra=extra,
+        )
+
+    def start(self, name: str, password_check: str) -> Server:
+        if name == "ours":
+            port = self.args.ours_port
+            return start_server(
+                "ours",
+                server_command(self.args.ours_server, port, self.args.ours_app),
+                env=self.ours_env(password_check),
+                base_url=f"http://127.0.0.1:{port}",
+                cwd=REPO,
+                cpu=self.args.server_cpu,
+                ready_path="/healthz",
+                log_path=self.out_dir / f"ours-{password_check}.log",
+            )
+        port = self.args.peer_port
+        env = peer_env(
+            port=port,
+            clients=self.clients,
+            clients_file=self.workdir / "peer-clients.json",
+            password_check=password_check,
+        )
+        return start_server(
+            "peer",
+            peer_command(),
+            env=env,
+            base_url=f"http://127.0.0.1:{port}",
+            cwd=REPO,
+            cpu=self.args.server_cpu,
+            log_path=self.out_dir / f"peer-{password_check}.log",
+            ready_path="/healthz",
+        )
+
+    def phase(self, password_check: str, workloads: list[Workload], ctx: Context) -> None:
+        running: dict[str, Server] = {}
+        try:
+            for name in self.servers:
+                running[name] = self.start(name, password_check)
+            targets = {name: target_for(server, self.clients) for name, server in running.items()}
+            for workload in workloads:
+                for name, server in running.items():  # back to back: ours, then the peer
+                    self.log(f"  {workload.name:<18} {name:<4} ...")
+                    m = measure(server, targets[name], workload, ctx, ours=name == "ours")
+                    self.measurements.append(m)
+                    self.log(
+                        f"  {workload.name:<18} {name:<4} {m.units_per_second:8.1f} {m.unit}/s "
+                        f"{m.units_per_cpu_second:8.1f} {m.unit}/CPU-s  p99 {m.p99 * 1000:6.1f} ms"
+                        f"  errors {m.errors}"
+                    )
+        finally:
+            for server in running.values():
+                server.stop()
+
+    def execute(self) -> None:
+        chosen = [BY_NAME[n] for n in self.args.workloads.split(",")]
+        os.sched_setaffinity(0, {int(self.args.driver_cpu)})
+        if "peer" in self.servers:
+            ensure_peer_installed()
+        ctx = Context(self.args.connections, self.args.duration, self.args.warmup, _pairs(self.args.service_param))
+        if self.args.profile:
+            ctx.profile_dir = self.out_dir / f"profile-{self.stamp}"
+            ctx.profile_dir.mkdir()
+        try:
+            if "ours" in self.servers:
+                self.open_backends()
+                ctx.database, ctx.redis = self.database, self.redis
+            for check in ("cheap", "argon2"):
+                phase = [w for w in chosen if w.password_check == check]
+                if phase:
+                    self.log(f"phase: password check {check}")
+                    self.phase(check, phase, ctx)
+        finally:
+            self.close_backends()
+
+
+def render(run: Run, limit: float | None, command: str) -> str:
+    table = report.rows(run.measurements)
+    info = machine()
+    lines = [
+        "# Benchmark results: vn-idp against node oidc-provider",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {info['nproc']} cores ({info['cpu']}), Linux {info['kernel']}; both servers pinned to core "
+        f"{run.args.server_cpu}, load generator on core {run.args.driver_cpu}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        f"- our server: {run.args.ours_server}, one worker, PostgreSQL + Redis; peer: oidc-provider in-memory adapter",
+        f"- load: {run.args.connections} connections, {run.args.duration:g} s measured after {run.args.warmup:g} s "
+        "warm-up, per workload and server",
+        f"- command: `{command}`",
+        "",
+        "Units: `request` one HTTP request; `token` one client_credentials token; `sign-in` authorize → login → "
+        "code → token → userinfo (all requests of it); `refresh` one rotation; `join` a second RP's authorize "
+        "answered by the SSO session + its code exchange. p50/p99 are per HTTP request.",
+        "",
+        "## Throughput (ratio = ours / peer; CPU = per CPU-second of the server process)",
+        "",
+        *report.throughput_table(table),
+        "",
+        "## Memory and backends",
+        "",
+        *report.resources_table(table),
+        "",
+        "## Targets of issue 10",
+        "",
+        *(report.targets(table, limit) or ["- (no measurement of ours)"]),
+    ]
+    extra = report.details(run.measurements)
+    if extra:
+        lines += ["", "## Details", "", *extra]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join(
+        [
+            os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(REPO)) else sys.executable,
+            "bench/run.py",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
+    run = Run(args)
+    started = time.monotonic()
+    run.execute()
+    limit = argon2_limit(args.server_cpu) if "password_sign_in" in args.workloads and "ours" in run.servers else None
+    text = render(run, limit, command)
+    print("\n" + text)
+    (run.out_dir / f"results-{run.stamp}.json").write_text(
+        json.dumps(
+            {"command": command, "argon2_limit": limit, "measurements": [m.as_dict() for m in run.measurements]},
+            indent=1,
+            default=str,
+        )
+    )
+    if not args.no_results:
+        (REPO / "bench" / "RESULTS.md").write_text(text)
+    if args.profile:
+        profile_dir = run.out_dir / f"profile-{run.stamp}"
+        summaries = [
+            render_profile(path.stem, summarize(path.read_text())) for path in sorted(profile_dir.glob("*.collapsed"))
+        ]
+        (profile_dir / "summary.md").write_text("\n".join(summaries))
+        print("\n".join(summaries) + f"\nprofiles in {profile_dir}")
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

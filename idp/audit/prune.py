@@ -1,0 +1,69 @@
+"""Retention: removing old events from a signed checkpoint, so the rest still verifies.
+
+``prune_before(log, before)`` finds the newest event older than ``before``, makes sure a signed
+checkpoint exists there (signing one when the log has a checkpointer), deletes every event and
+checkpoint before it, moves the chain's prune horizon, and records an ``admin.action`` event
+(``details.action = "audit.prune"``, ``through_seq``) in the same transaction. ``verify`` then
+anchors the chain at that checkpoint and refuses a horizon no prune event explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+
+from idp.audit.chain import format_time, utc_ms
+from idp.audit.events import AuditEvent
+from idp.audit.sql import HEAD_ID, SqlAuditLog, lock_head, read_head
+from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
+from idp.errors import IdpError
+from idp.storage.schema import audit_chain, audit_checkpoints, audit_events
+
+
+class PruneRefused(IdpError):
+    """Pruning would leave a chain that cannot be verified."""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    through_seq: int  # 0 when nothing was old enough
+    deleted: int
+
+
+def prune_before(log: SqlAuditLog, before: datetime, *, actor: str | None = None) -> PruneResult:
+    """Delete the events older than ``before`` up to the newest checkpoint among them."""
+    db = log.db
+    with db.transaction() as conn:
+        lock_head(conn)
+        head = read_head(conn)
+        pruned = head[2] if head else 0
+        newest_old = conn.execute(
+            select(func.max(audit_events.c.seq)).where(audit_events.c.occurred_at < utc_ms(before))
+        ).scalar()
+        if not newest_old or newest_old <= pruned:
+            return PruneResult(0, 0)
+        if log.checkpointer is not None:
+            chain_hash = conn.execute(
+                select(audit_events.c.hash).where(audit_events.c.seq == newest_old)
+            ).scalar_one()
+            log.checkpointer.write(conn, newest_old, chain_hash)
+        through = conn.execute(
+            select(func.max(audit_checkpoints.c.seq))
+            .where(audit_checkpoints.c.seq <= newest_old, audit_checkpoints.c.seq > pruned)
+        ).scalar()
+        if not through:
+            raise PruneRefused(
+                "Không có điểm kiểm tra đã ký nào trước mốc thời gian này; không thể xoá. / "
+                "No signed checkpoint before that time: nothing can be pruned (configure signing keys)."
+            )
+        deleted = conn.execute(delete(audit_events).where(audit_events.c.seq <= through)).rowcount
+        conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq < through))
+        conn.execute(update(audit_chain).where(audit_chain.c.id == HEAD_ID).values(pruned_through=through))
+        log.record(AuditEvent(
+            type=ADMIN_ACTION, username=actor, reason="retention",
+            details={"action": PRUNE_ACTION, "through_seq": through, "before": format_time(before),
+                     "deleted": deleted},
+        ))
+    return PruneResult(through, deleted)

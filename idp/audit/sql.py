@@ -1,0 +1,126 @@
+"""The SQL audit log: appends hash-chained events inside the ambient transaction.
+
+Writers serialise on the chain-head row (``audit_chain``, id 1): PostgreSQL locks it with
+``SELECT ... FOR UPDATE`` until the transaction ends; SQLite transactions start with
+``BEGIN IMMEDIATE`` and so hold the write lock already. Sequence numbers are therefore gap-free
+(a rolled-back transaction rolls back its event and the head together) and each event's
+``prev_hash`` is the hash of the event committed just before it, whatever the number of processes.
+Record an event late in its transaction: the head row stays locked until commit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from idp.audit.chain import GENESIS, json_safe, row_hash, utc_ms
+from idp.audit.checkpoints import Checkpointer
+from idp.audit.context import IpTruncation, hash_session_id
+from idp.audit.events import AuditEvent
+from idp.storage.db import Database
+from idp.storage.schema import audit_chain, audit_events
+
+HEAD_ID = 1
+_LIMITS = {"type": 64, "outcome": 16, "subject": 255, "username": 255, "client_id": 255, "adapter": 128,
+           "acr": 255, "user_agent": 512, "request_id": 128, "reason": 128}
+
+
+class SqlAuditLog:
+    """:class:`~idp.audit.events.AuditLog` over the ``audit_events`` table of the durable store."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        ip_truncation: IpTruncation | str = "none",
+        checkpointer: Checkpointer | None = None,
+        checkpoint_interval: int = 1000,
+    ) -> None:
+        self.db = db
+        self.ip_truncation = (
+            IpTruncation.parse(ip_truncation) if isinstance(ip_truncation, str) else ip_truncation
+        )
+        self.checkpointer = checkpointer
+        self.checkpoint_interval = checkpoint_interval
+
+    def record(self, event: AuditEvent) -> None:
+        """Append the event in the ambient transaction (or one of its own); raise when it cannot."""
+        self.append(event)
+
+    def append(self, event: AuditEvent) -> dict[str, Any]:
+        """Like :meth:`record`, returning the stored row (with its ``seq`` and ``hash``)."""
+        with self.db.transaction() as conn:
+            last_seq, last_hash = lock_head(conn)
+            row = self._row(event, last_seq + 1, last_hash, datetime.now(UTC))
+            conn.execute(audit_events.insert().values(**row))
+            conn.execute(
+                update(audit_chain).where(audit_chain.c.id == HEAD_ID)
+                .values(last_seq=row["seq"], last_hash=row["hash"])
+            )
+            interval = self.checkpoint_interval
+            if self.checkpointer is not None and interval > 0 and row["seq"] % interval == 0:
+                self.checkpointer.write(conn, row["seq"], row["hash"])
+        return row
+
+    def recent_signins(self, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The person's own latest successful sign-ins (see :func:`idp.audit.query.recent_signins`)."""
+        from idp.audit.query import recent_signins
+
+        return recent_signins(self.db, subject_id, limit)
+
+    def _row(self, event: AuditEvent, seq: int, prev_hash: str, now: datetime) -> dict[str, Any]:
+        ctx = event.context
+        row: dict[str, Any] = {
+            "seq": seq,
+            "occurred_at": utc_ms(now),
+            "type": event.type,
+            "outcome": event.outcome,
+            "subject": event.subject,
+            "username": event.username,
+            "client_id": event.client_id,
+            "adapter": event.adapter,
+            "acr": event.acr,
+            "amr": [str(m)[:64] for m in event.amr] if event.amr is not None else None,
+            "ip": self.ip_truncation.apply(ctx.ip),
+            "user_agent": ctx.user_agent,
+            "session_hash": hash_session_id(ctx.session_id),
+            "request_id": ctx.request_id,
+            "reason": event.reason,
+            "details": json_safe(event.details),
+            "prev_hash": prev_hash,
+        }
+        for name, limit in _LIMITS.items():
+            if row[name] is not None:
+                row[name] = str(row[name]).replace("\x00", "")[:limit]
+        if not row["type"]:
+            raise ValueError("an audit event needs a type")
+        row["hash"] = row_hash(row)
+        return row
+
+
+def lock_head(conn: Connection) -> tuple[int, str]:
+    """Lock the chain head for the rest of the transaction; return (last seq, last hash)."""
+    query = select(audit_chain.c.last_seq, audit_chain.c.last_hash).where(audit_chain.c.id == HEAD_ID)
+    row = conn.execute(query.with_for_update()).first()
+    if row is None:
+        insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            insert(audit_chain)
+            .values(id=HEAD_ID, last_seq=0, last_hash=GENESIS, pruned_through=0)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        row = conn.execute(query.with_for_update()).first()
+        assert row is not None
+    return int(row[0]), str(row[1])
+
+
+def read_head(conn: Connection) -> tuple[int, str, int] | None:
+    """(last seq, last hash, pruned through) without locking, or None before the first event."""
+    row = conn.execute(
+        select(audit_chain.c.last_seq, audit_chain.c.last_hash, audit_chain.c.pruned_through)
+        .where(audit_chain.c.id == HEAD_ID)
+    ).first()
+    return (int(row[0]), str(row[1]), int(row[2])) if row else None

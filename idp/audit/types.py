@@ -1,0 +1,45 @@
+"""The names of audit event types (dotted lowercase) and outcomes.
+
+Every part of the provider records events with these constants, so a search by type, an export
+filter or a SIEM rule never has to guess a spelling.
+"""
+
+from __future__ import annotations
+
+SIGNIN = "signin"
+SIGNIN_MFA = "signin.mfa"
+STEPUP = "stepup"
+LOGOUT = "logout"
+CODE_ISSUED = "code.issued"
+TOKEN_ISSUED = "token.issued"
+TOKEN_REFRESHED = "token.refreshed"
+TOKEN_REVOKED = "token.revoked"
+TOKEN_REUSE_DETECTED = "token.reuse_detected"
+CONSENT_GRANTED = "consent.granted"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+CLIENT_CREATED = "client.created"
+CLIENT_CHANGED = "client.changed"
+CLIENT_REMOVED = "client.removed"
+ACCOUNT_CREATED = "account.created"
+ACCOUNT_CHANGED = "account.changed"
+ACCOUNT_LOCKED = "account.locked"
+KEY_GENERATED = "key.generated"
+KEY_ROTATED = "key.rotated"
+KEY_RETIRED = "key.retired"
+ADMIN_ACTION = "admin.action"
+ADAPTER_ERROR = "adapter.error"
+
+EVENT_TYPES: tuple[str, ...] = (
+    SIGNIN, SIGNIN_MFA, STEPUP, LOGOUT, CODE_ISSUED, TOKEN_ISSUED, TOKEN_REFRESHED, TOKEN_REVOKED,
+    TOKEN_REUSE_DETECTED, CONSENT_GRANTED, CONSENT_WITHDRAWN, CLIENT_CREATED, CLIENT_CHANGED,
+    CLIENT_REMOVED, ACCOUNT_CREATED, ACCOUNT_CHANGED, ACCOUNT_LOCKED, KEY_GENERATED, KEY_ROTATED,
+    KEY_RETIRED, ADMIN_ACTION, ADAPTER_ERROR,
+)
+
+SUCCESS = "success"
+FAILURE = "failure"
+DENIED = "denied"
+OUTCOMES: tuple[str, ...] = (SUCCESS, FAILURE, DENIED)
+
+# ``details["action"]`` of the admin.action event that ``idp audit prune`` records.
+PRUNE_ACTION = "audit.prune"

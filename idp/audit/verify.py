@@ -1,0 +1,187 @@
+"""Walking the hash chain and its signed checkpoints (``idp audit verify``).
+
+The walk reads events in sequence order in short batches (so SQLite writers are not held up),
+up to the chain head seen when it started, and stops at the first problem:
+
+- a missing sequence number (``removed``), also at the tail (the head or a checkpoint is ahead
+  of the last event);
+- a row whose hash does not recompute: ``reordered`` when its ``prev_hash`` also points
+  elsewhere (it came from another position), ``altered`` otherwise;
+- a row whose hash recomputes but does not match the next row's ``prev_hash`` (the row was
+  rewritten with a recomputed hash): ``altered``;
+- a checkpoint whose signature does not verify, or whose hash differs from the event's:
+  the events after the previous good checkpoint were rewritten;
+- a prune horizon that no recorded ``idp audit prune`` explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from idp.audit.chain import GENESIS, row_hash
+from idp.audit.checkpoints import Verify, check_claims
+from idp.audit.sql import read_head
+from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
+from idp.storage.db import Database
+from idp.storage.schema import audit_checkpoints, audit_events
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """The first sequence number found altered, removed or reordered, and why."""
+
+    seq: int
+    kind: str  # altered | removed | reordered
+    reason: str
+
+    def __str__(self) -> str:
+        words = {"altered": "bị sửa", "removed": "bị xoá", "reordered": "bị đổi thứ tự"}
+        return (f"nhật ký kiểm toán {words.get(self.kind, self.kind)} tại seq {self.seq} / "
+                f"audit log {self.kind} at seq {self.seq}: {self.reason}")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    events: int
+    first_seq: int | None
+    last_seq: int
+    checkpoints: int
+    signatures_checked: bool
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def iter_events(db: Database, after: int, through: int | None, batch: int = BATCH) -> Iterator[Any]:
+    """Events with ``after < seq <= through`` in order, read in short transactions."""
+    while True:
+        query = select(audit_events).where(audit_events.c.seq > after).order_by(audit_events.c.seq)
+        if through is not None:
+            query = query.where(audit_events.c.seq <= through)
+        with db.connect() as conn:
+            rows = conn.execute(query.limit(batch)).mappings().all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1]["seq"]
+
+
+def verify_chain(db: Database, verify: Verify | None = None) -> VerifyReport:
+    """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures."""
+    with db.connect() as conn:
+        head = read_head(conn)
+        checkpoints = {int(r.seq): r for r in conn.execute(select(audit_checkpoints))}
+    last_seq, head_hash, pruned = head or (0, GENESIS, 0)
+    walk = _Walk(pruned, checkpoints, verify)
+    problem = walk.anchor()
+    if problem is None:
+        for row in iter_events(db, 0, last_seq if head else None):
+            problem = walk.step(row)
+            if problem:
+                break
+    if problem is None and head is None and walk.count:
+        problem = ChainProblem(walk.expected - 1, "altered", "the chain head row is missing")
+    if problem is None:
+        problem = walk.finish(last_seq, head_hash)
+    return VerifyReport(walk.count, walk.first, walk.expected - 1, walk.checkpoints_seen, verify is not None,
+                        problem)
+
+
+class _Walk:
+    def __init__(self, pruned: int, checkpoints: dict[int, Any], verify: Verify | None) -> None:
+        self.pruned = pruned
+        self.checkpoints = checkpoints
+        self.verify = verify
+        self.expected = pruned + 1
+        self.prev_hash = GENESIS
+        self.last_good_checkpoint = pruned
+        self.prune_through = 0
+        self.count = 0
+        self.first: int | None = None
+        self.checkpoints_seen = 0
+
+    def anchor(self) -> ChainProblem | None:
+        if self.pruned == 0:
+            return None
+        cp = self.checkpoints.get(self.pruned)
+        if cp is None:
+            return ChainProblem(self.pruned, "removed", "the checkpoint the log was pruned at is missing")
+        problem = self._signature(cp)
+        if problem:
+            return problem
+        self.prev_hash = cp.hash
+        self.checkpoints_seen += 1
+        return None
+
+    def step(self, row: Any) -> ChainProblem | None:
+        seq = int(row["seq"])
+        if seq < self.expected:
+            return ChainProblem(seq, "altered", f"event older than the prune horizon {self.pruned}")
+        if seq > self.expected:
+            return ChainProblem(self.expected, "removed", f"next event found is seq {seq}")
+        if row_hash(row) != row["hash"]:
+            if row["prev_hash"] != self.prev_hash:
+                return ChainProblem(seq, "reordered", "event does not belong at this position")
+            return ChainProblem(seq, "altered", "content does not match its hash")
+        if row["prev_hash"] != self.prev_hash:
+            if self.count == 0:
+                return ChainProblem(seq, "altered", "does not continue from the chain's anchor")
+            return ChainProblem(seq - 1, "altered", "hash rewritten: the next event does not link to it")
+        self._note_prune(row)
+        self.count += 1
+        self.first = seq if self.first is None else self.first
+        self.prev_hash = row["hash"]
+        self.expected += 1
+        cp = self.checkpoints.get(seq)
+        return self._checkpoint(cp) if cp is not None else None
+
+    def _note_prune(self, row: Any) -> None:
+        details = row["details"] or {}
+        if row["type"] == ADMIN_ACTION and details.get("action") == PRUNE_ACTION:
+            through = details.get("through_seq")
+            if isinstance(through, int):
+                self.prune_through = max(self.prune_through, through)
+
+    def _checkpoint(self, cp: Any) -> ChainProblem | None:
+        problem = self._signature(cp)
+        if problem:
+            return problem
+        if cp.hash != self.prev_hash:
+            start = self.last_good_checkpoint + 1
+            return ChainProblem(start, "altered",
+                                f"events {start}..{cp.seq} were rewritten (signed checkpoint differs)")
+        self.last_good_checkpoint = int(cp.seq)
+        self.checkpoints_seen += 1
+        return None
+
+    def _signature(self, cp: Any) -> ChainProblem | None:
+        if self.verify is None:
+            return None
+        start = self.last_good_checkpoint + 1 if int(cp.seq) > self.pruned else int(cp.seq)
+        try:
+            claims = self.verify(cp.signature)
+        except Exception as exc:  # noqa: BLE001 - any verification failure is a broken checkpoint
+            return ChainProblem(start, "altered", f"checkpoint {cp.seq}: signature invalid ({exc})")
+        why = check_claims(claims, int(cp.seq), cp.hash)
+        return ChainProblem(start, "altered", f"checkpoint {cp.seq}: {why}") if why else None
+
+    def finish(self, last_seq: int, head_hash: str) -> ChainProblem | None:
+        if self.expected <= last_seq:
+            return ChainProblem(self.expected, "removed", f"the chain head says seq {last_seq} exists")
+        if self.count and head_hash != self.prev_hash:
+            return ChainProblem(last_seq, "altered", "the chain head's hash differs")
+        beyond = [s for s in self.checkpoints if s >= self.expected]
+        if beyond:
+            return ChainProblem(self.expected, "removed", f"checkpoint {min(beyond)} is beyond the last event")
+        if self.pruned and self.prune_through != self.pruned:
+            start = self.prune_through + 1 if self.prune_through < self.pruned else self.pruned
+            return ChainProblem(start, "removed", "events were removed without `idp audit prune`")
+        return None

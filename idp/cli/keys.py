@@ -1,0 +1,87 @@
+"""``idp keys list|rotate|retire``: the signing-key ring (see keys.schedule for the states)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from idp.audit.setup import attach_key_ring, open_audit_log
+from idp.cli.common import print_json
+from idp.runtime import open_storage
+from idp.settings import Settings, load_settings
+from idp.storage.sql import SqlStorage
+from keys.ring import KeyRing, open_key_ring
+from keys.schedule import KeySchedule
+from keys.signer import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("keys", help="signing keys: list, rotate, retire")
+    sub = group.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    sub.add_parser("list", help="every signing key with its state and publication").set_defaults(handler=_list)
+    rotate = sub.add_parser("rotate", help="next key -> current, current -> retired, publish a new next key")
+    rotate.add_argument("--alg", default=DEFAULT_ALGORITHM, choices=SUPPORTED_ALGORITHMS)
+    rotate.add_argument(
+        "--force", action="store_true",
+        help="promote the next key even if JWKS caches may not have seen it yet (relying parties may fail)",
+    )
+    rotate.set_defaults(handler=_rotate)
+    retire = sub.add_parser("retire", help="remove a key from the JWKS now (a current key is replaced first)")
+    retire.add_argument("kid")
+    retire.set_defaults(handler=_retire)
+
+
+def _open_ring(settings: Settings, storage: SqlStorage) -> KeyRing:
+    """The key ring with the audit log the server uses (rotations are audited like any change)."""
+    log = open_audit_log(settings, storage.db)
+    ring = open_key_ring(settings, storage, log)
+    attach_key_ring(log, ring, settings)
+    return ring
+
+
+def _list(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    schedule = KeySchedule.from_settings(settings)
+    storage = open_storage(settings)
+    try:
+        records = storage.keys.list()
+    finally:
+        storage.close()
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        until = schedule.published_until(r)
+        rows.append({
+            "kid": r.kid, "alg": r.alg, "backend": r.backend, "state": r.state,
+            "published": schedule.is_published(r, now),
+            "created_at": r.created_at.isoformat(timespec="seconds"),
+            "activated_at": r.activated_at.isoformat(timespec="seconds") if r.activated_at else None,
+            "retired_at": r.retired_at.isoformat(timespec="seconds") if r.retired_at else None,
+            "published_until": until.isoformat(timespec="seconds") if until else None,
+        })
+    print_json(rows)
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    storage = open_storage(settings)
+    try:
+        rotation = _open_ring(settings, storage).lifecycle.rotate(args.alg, force=args.force)
+    finally:
+        storage.close()
+    print_json({"alg": rotation.alg, "current": rotation.current, "retired": rotation.retired,
+                "next": rotation.next})
+    return 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    storage = open_storage(settings)
+    try:
+        record = _open_ring(settings, storage).lifecycle.retire(args.kid)
+    finally:
+        storage.close()
+    print_json({"kid": record.kid, "alg": record.alg, "state": record.state})
+    return 0

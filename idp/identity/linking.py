@@ -1,0 +1,169 @@
+"""One person per personal ID number: every upstream identity of a citizen links to one subject.
+
+``link_identity`` runs in one transaction with its audit events:
+1. an identity already linked (same adapter, same upstream ``sub``) signs in as its subject;
+2. else the subject with the same personal-ID hash gets a new link (the second upstream of a
+   person finds the first one's subject, so every relying party sees the same pairwise ``sub``);
+3. else a new subject is created.
+Two first sign-ins of one person at once: both try to insert, the unique constraint on
+``subjects.personal_id_hash`` (and on the link) lets one win, the other re-reads and joins it.
+
+The number is never stored plain: the subject keeps its keyed hash and ciphertext, and the
+claims stored on the subject and on each link never include it. When two upstreams disagree on
+an attribute, each link keeps what its source said, the subject keeps the first value, and an
+``identity.conflict`` event names the claims (never their values).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import Identity, UpstreamRejected
+from idp.audit.events import AuditEvent, AuditLog
+from idp.errors import AlreadyExists, IdpError
+from idp.identity.personal_id import InvalidPersonalId, normalise_personal_id
+from idp.identity.protection import encrypt_personal_id, personal_id_hash
+from idp.storage.models import IdentityLink, Subject, utcnow
+from idp.storage.sql import SqlStorage
+
+PERSONAL_ID_CLAIM = "vn_personal_id"
+NEVER_STORED = frozenset({PERSONAL_ID_CLAIM, "preferred_username"})
+COMPARED_CLAIMS = ("name", "family_name", "middle_name", "given_name", "birthdate", "gender")
+ATTEMPTS = 3
+
+
+class LinkConflict(UpstreamRejected, IdpError):
+    """The identity cannot be linked safely (an upstream account now names another person).
+    An UpstreamRejected, so the sign-in callback refuses it like any other bad upstream answer."""
+
+    reason = "identity_conflict"
+
+    def __init__(self, message: str, event: AuditEvent | None = None) -> None:
+        super().__init__(message)
+        self.event = event
+
+
+def stored_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims kept about a person: everything but the personal ID number."""
+    return {k: v for k, v in claims.items() if k not in NEVER_STORED}
+
+
+def _external_subject(identity: Identity, number: str | None, hash_key: bytes) -> str:
+    # Some upstreams use the personal ID number as ``sub``: then only its keyed hash is stored.
+    if number is not None and identity.subject == number:
+        return "pid-hmac:" + personal_id_hash(number, hash_key)
+    return identity.subject
+
+
+def link_identity(
+    storage: SqlStorage, identity: Identity, *, hash_key: bytes, enc_key: bytes, audit: AuditLog
+) -> Subject:
+    """The subject of this identity, creating or linking it; race-free (see module doc)."""
+    raw_number = identity.claims.get(PERSONAL_ID_CLAIM)
+    try:
+        number = normalise_personal_id(raw_number) if raw_number is not None else None
+    except InvalidPersonalId as exc:
+        raise LinkConflict(f"cannot link: {exc}") from None
+    number_hash = personal_id_hash(number, hash_key) if number is not None else None
+    external = _external_subject(identity, number, hash_key)
+    for _ in range(ATTEMPTS):
+        try:
+            with storage.db.transaction():
+                return _link_once(storage, identity, number, number_hash, external, enc_key, audit)
+        except AlreadyExists:
+            continue  # another sign-in of the same person won a race outside a savepoint: re-read
+        except LinkConflict as exc:
+            if exc.event is not None:
+                audit.record(exc.event)  # after the rollback, so the refusal stays on record
+            raise
+    raise LinkConflict("the identity kept changing while it was being linked; try again")
+
+
+def _link_once(
+    storage: SqlStorage,
+    identity: Identity,
+    number: str | None,
+    number_hash: str | None,
+    external: str,
+    enc_key: bytes,
+    audit: AuditLog,
+) -> Subject:
+    claims = stored_claims(identity.claims)
+    link = storage.links.find(identity.adapter_id, external)
+    if link is not None:
+        subject = storage.subjects.get(link.subject_id)
+        if subject is None:
+            raise LinkConflict("the linked subject no longer exists")
+        if number_hash is not None and subject.personal_id_hash not in (None, number_hash):
+            event = _conflict_event(subject.id, identity, reason="personal_id_changed", claims=[])
+            raise LinkConflict("this upstream account now names another person", event)
+        storage.links.record_login(link.id, claims, utcnow())
+        return subject
+    subject, created = _find_or_create_subject(storage, identity, number, number_hash, enc_key, claims)
+    # AlreadyExists here means the same upstream identity was linked concurrently: it rolls the
+    # transaction back (no orphan subject) and link_identity retries, finding that link.
+    storage.links.add(
+        IdentityLink(id=secrets.token_hex(16), subject_id=subject.id, adapter=identity.adapter_id,
+                     external_subject=external, claims=claims)
+    )  # fmt: skip
+    differing: list[str] = []
+    if not created:
+        differing = [name for name in COMPARED_CLAIMS if _differs(subject.claims, claims, name)]
+        if set(claims) - set(subject.claims):
+            # What the new source adds is kept; what the subject already has is not overwritten.
+            subject = storage.subjects.update(subject.id, lambda s: s.replace(claims={**claims, **s.claims}))
+    # Events last: the audit chain's head stays locked until the transaction ends.
+    audit.record(
+        AuditEvent(type="identity.linked", subject=subject.id, adapter=identity.adapter_id,
+                   details={"created_subject": created, "by_personal_id": number_hash is not None})
+    )  # fmt: skip
+    if differing:
+        audit.record(_conflict_event(subject.id, identity, reason="attribute_conflict", claims=differing))
+    return subject
+
+
+def _find_or_create_subject(
+    storage: SqlStorage,
+    identity: Identity,
+    number: str | None,
+    number_hash: str | None,
+    enc_key: bytes,
+    claims: dict[str, Any],
+) -> tuple[Subject, bool]:
+    if number_hash is not None:
+        existing = storage.subjects.get_by_personal_id_hash(number_hash)
+        if existing is not None:
+            return existing, False
+    subject = Subject(
+        id=secrets.token_hex(16),
+        kind="person",
+        personal_id_hash=number_hash,
+        personal_id_enc=encrypt_personal_id(number, enc_key) if number is not None else None,
+        claims=claims,
+    )
+    try:
+        return storage.subjects.add(subject), True
+    except AlreadyExists:
+        if number_hash is None:
+            raise
+        winner = storage.subjects.get_by_personal_id_hash(number_hash)
+        if winner is None:
+            raise
+        return winner, False
+
+
+def _differs(first: Mapping[str, Any], second: Mapping[str, Any], name: str) -> bool:
+    return name in first and name in second and first[name] != second[name]
+
+
+def _conflict_event(subject_id: str, identity: Identity, *, reason: str, claims: list[str]) -> AuditEvent:
+    return AuditEvent(
+        type="identity.conflict",
+        outcome="success" if reason == "attribute_conflict" else "denied",
+        subject=subject_id,
+        adapter=identity.adapter_id,
+        reason=reason,
+        details={"claims": claims},
+    )

@@ -1,0 +1,1 @@
+"""Second factors of local accounts: TOTP (RFC 6238) with recovery codes."""

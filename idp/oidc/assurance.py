@@ -1,0 +1,89 @@
+"""The bridge between SSO sessions and the policy engine (policies/).
+
+The session keeps the engine's view of the sign-in (login and time-boxed step-up, as JSON);
+consents come from the durable store (remembered per person, client and scope set) plus what the
+person allowed during the current interaction.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters.base import Identity
+from idp.oidc.interaction import Interaction
+from idp.sessions import SsoSession
+from idp.storage.models import Client, Consent
+from policies import (
+    AuthorizationContext,
+    ClientPolicy,
+    Level,
+    SessionState,
+    acr_request_from_claims,
+    apply_login,
+    apply_step_up,
+    effective_authentication,
+    requested_claim_names,
+)
+from policies.loa import LOWEST, level_from_token
+from policies.session import session_from_json, session_to_json
+
+
+def level_of(identity: Identity) -> Level:
+    """The local level a sign-in reached: the adapter's mapped acr, raised to local-mfa by a
+    second factor on a local-basic sign-in; the lowest level when the adapter says nothing."""
+    level = LOWEST
+    if identity.acr:
+        try:
+            level = level_from_token(identity.acr)
+        except ValueError:
+            level = LOWEST
+    if level == Level.LOCAL_BASIC and "mfa" in identity.amr:
+        level = Level.LOCAL_MFA
+    return level
+
+
+def state_of(session: SsoSession | None, consent: Consent | None, interaction: Interaction | None) -> SessionState:
+    state = session_from_json(session.policy) if session is not None and session.policy else SessionState()
+    scopes: set[str] = set(consent.scopes) if consent else set()
+    claims: set[str] = set(consent.claims) if consent else set()
+    if interaction is not None and interaction.consented_scopes is not None:
+        scopes |= set(interaction.consented_scopes)
+        claims |= set(interaction.consented_claims or ())
+    return SessionState(login=state.login, step_up=state.step_up, step_up_expires_at=state.step_up_expires_at,
+                        consented_scopes=frozenset(scopes), consented_claims=frozenset(claims))
+
+
+def authentication_json(state: SessionState) -> dict[str, Any]:
+    """The part of the engine's state a session keeps (consents live elsewhere)."""
+    data = session_to_json(SessionState(login=state.login, step_up=state.step_up,
+                                        step_up_expires_at=state.step_up_expires_at))
+    return dict(data)
+
+
+def after_sign_in(previous: SsoSession | None, identity: Identity, subject_id: str, *, kind: str,
+                  window_seconds: int) -> SessionState:
+    """The engine's state after a sign-in that answered a ``login`` or ``step_up`` prompt."""
+    now = int(time.time())
+    level = level_of(identity)
+    if kind == "step_up" and previous is not None and previous.subject_id == subject_id and previous.policy:
+        return apply_step_up(session_from_json(previous.policy), level=level, amr=identity.amr,
+                             adapter_id=identity.adapter_id, now=now, window_seconds=window_seconds)
+    return apply_login(SessionState(), level=level, amr=identity.amr, adapter_id=identity.adapter_id, now=now)
+
+
+def context_for(policy: ClientPolicy, issuer: str, client: Client, interaction: Interaction,
+                now: int) -> AuthorizationContext:
+    request = interaction.request
+    acr_claims, essential = acr_request_from_claims(request.claims)
+    return AuthorizationContext(
+        policy=policy, issuer=issuer, now=now, client_id=client.client_id, scopes=request.scopes,
+        acr_values=request.acr_values + (() if essential else acr_claims),
+        essential_acr=acr_claims if essential else (),
+        requested_claims=requested_claim_names(request.claims), max_age=request.max_age,
+        prompt=frozenset(request.prompt), request_time=interaction.created_at, trusted_client=client.trusted,
+    )
+
+
+def effective(state: SessionState, policy: ClientPolicy, now: int) -> Any:
+    return effective_authentication(state, now, allowed_adapters=policy.adapters)

@@ -1,0 +1,115 @@
+"""The two national shapes: where the endpoints are and what the tokens and userinfo carry.
+
+VNeID: a Keycloak realm (``/realms/<realm>/protocol/openid-connect/{auth,token,userinfo,certs,
+logout}``), ``preferred_username`` = the personal ID number, ``acr: "1"`` (Keycloak's default),
+``iss`` in the authorization response. The National Public Service Portal: WSO2 Identity
+Server's layout (``/oauth2/{authorize,token,userinfo,jwks}``, ``/oidc/logout``, issuer
+``{base}/oauth2/token``), ``acr`` echoing ``acr_values=LoA1``, Vietnamese userinfo fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from idp.sandbox.citizens import Citizen
+
+if TYPE_CHECKING:
+    from idp.sandbox.provider import SandboxProvider
+
+SUB_NAMESPACE = uuid.UUID("3b1f7a3c-8a51-4bd2-9a53-6f0b2f1c9e11")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Paths (relative to the base URL) and claim builders of one national upstream."""
+
+    name: str
+    issuer_path: str
+    authorize_path: str
+    token_path: str
+    userinfo_path: str
+    jwks_path: str
+    logout_path: str
+    discovery_path: str
+    title: str
+    personal_id_claims: tuple[str, ...]
+    iss_in_response: bool
+
+    def issuer(self, base_url: str) -> str:
+        return base_url.rstrip("/") + self.issuer_path
+
+    def subject(self, citizen: Citizen) -> str:
+        return str(uuid.uuid5(SUB_NAMESPACE, f"{self.name}:{citizen.personal_id}"))
+
+    def id_token_claims(self, provider: SandboxProvider, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        if self.name == "vneid":
+            return {
+                "sub": self.subject(citizen),
+                "typ": "ID",
+                "acr": "1",
+                "session_state": record["sid"],
+                "preferred_username": citizen.personal_id,
+                "name": citizen.full_name,
+                "given_name": citizen.given_names,
+                "family_name": citizen.family_name,
+                "email_verified": False,
+            }
+        claims: dict[str, Any] = {"sub": self.subject(citizen), "amr": ["VNeIDAuthenticator"]}
+        if "LoA1" in record.get("acr_values", "").split() or "LoA2" in record.get("acr_values", "").split():
+            claims["acr"] = "LoA2" if "LoA2" in record["acr_values"].split() and citizen.eid_level >= 2 else "LoA1"
+        return claims
+
+    def userinfo(self, provider: SandboxProvider, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        if self.name == "vneid":
+            return {
+                "sub": self.subject(citizen),
+                "preferred_username": citizen.personal_id,
+                "name": citizen.full_name,
+                "given_name": citizen.given_names,
+                "family_name": citizen.family_name,
+                "email_verified": False,
+            }
+        return {
+            "sub": self.subject(citizen),
+            "TechID": str(uuid.uuid5(SUB_NAMESPACE, f"techid:{citizen.personal_id}")),
+            "LoaiTaiKhoan": "1",
+            "HoVaTen": citizen.full_name,
+            "SoDinhDanh": citizen.personal_id,
+            "NgayThangNamSinh": citizen.birthdate.strftime("%Y%m%d"),
+            "loginIdp": "BCA",
+        }
+
+
+def vneid_shape(realm: str = "citizen") -> Shape:
+    prefix = f"/realms/{realm}/protocol/openid-connect"
+    return Shape(
+        name="vneid",
+        issuer_path=f"/realms/{realm}",
+        authorize_path=f"{prefix}/auth",
+        token_path=f"{prefix}/token",
+        userinfo_path=f"{prefix}/userinfo",
+        jwks_path=f"{prefix}/certs",
+        logout_path=f"{prefix}/logout",
+        discovery_path=f"/realms/{realm}/.well-known/openid-configuration",
+        title="VNeID — Định danh điện tử (mô phỏng)",
+        personal_id_claims=("preferred_username",),
+        iss_in_response=True,
+    )
+
+
+def dvcqg_shape() -> Shape:
+    return Shape(
+        name="dvcqg",
+        issuer_path="/oauth2/token",
+        authorize_path="/oauth2/authorize",
+        token_path="/oauth2/token",  # noqa: S106 - a path
+        userinfo_path="/oauth2/userinfo",
+        jwks_path="/oauth2/jwks",
+        logout_path="/oidc/logout",
+        discovery_path="/oauth2/token/.well-known/openid-configuration",
+        title="Cổng Dịch vụ công quốc gia — Đăng nhập (mô phỏng)",
+        personal_id_claims=("SoDinhDanh",),
+        iss_in_response=False,
+    )

@@ -1,0 +1,1 @@
+"""Protection of sign-in against guessing: throttling and temporary locks."""

@@ -1,0 +1,177 @@
+"""Throttling of password sign-in per account and per client address (NIST SP 800-63B rev. 4
+§3.2.2 "rate limiting": at most 100 consecutive failed attempts on one account).
+
+Policy, all counted in the short-lived store (Redis in production, so every replica agrees):
+
+- Consecutive failures of one *username as typed* (known or not, so an unknown user and a wrong
+  password behave identically) are counted until a success. From the 5th, the next attempt must
+  wait ``backoff * 2**(n-5)`` seconds (at most 60). At every ``lock_threshold`` failures (20 by
+  default) the account is locked for ``lock_seconds * 2**(k-1)`` (k-th lock, at most a day); at
+  ``HARD_CAP`` (100) it stays locked until an administrator unlocks it (``idp accounts unlock``).
+- Failures from one client address (IPv6: its /64) across all accounts: at ``ip_threshold``
+  within ``lock_seconds`` the address is refused for ``lock_seconds``.
+- A lock is recorded in the audit trail (``account.locked``); an unlock too (``account.unlocked``).
+
+While refused, the login flow must not check the password at all and shows one message
+("too many attempts, try again later") whatever the username.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from idp.audit.events import AuditContext, AuditEvent, AuditLog
+from idp.settings import Settings
+from idp.storage.ephemeral import EphemeralStore
+
+HARD_CAP = 100
+BACKOFF_FROM = 5
+MAX_BACKOFF_SECONDS = 60
+MAX_LOCK_SECONDS = 24 * 3600
+HARD_LOCK_SECONDS = 90 * 24 * 3600  # "until an administrator unlocks it", bounded for the store
+COUNTER_SECONDS = 90 * 24 * 3600  # consecutive failures are remembered this long without a success
+
+FAILURES, BACKOFF, LOCK = "throttle.failures", "throttle.backoff", "throttle.lock"
+IP_FAILURES, IP_LOCK = "throttle.ip_failures", "throttle.ip_lock"
+
+
+@dataclass(frozen=True)
+class ThrottleDecision:
+    """Whether a sign-in attempt may go ahead. ``reason``: ``account_locked``, ``backoff`` or
+    ``ip_locked`` when not; ``retry_after`` seconds (for a Retry-After header and the page)."""
+
+    allowed: bool
+    reason: str | None = None
+    retry_after: int = 0
+
+    @classmethod
+    def ok(cls) -> ThrottleDecision:
+        return cls(True)
+
+
+def account_key(username: str) -> str:
+    """Store key of a username as typed (normalised like the accounts store, hashed: no PII in keys)."""
+    normal = unicodedata.normalize("NFKC", username).strip().lower()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:40]
+
+
+def address_key(ip: str | None) -> str | None:
+    """An IPv4 address, or the /64 of an IPv6 address (one host usually owns a whole /64)."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped or address) if isinstance(address, ipaddress.IPv6Address) else str(address)
+
+
+class Throttle:
+    """Per-account and per-address throttling in an :class:`EphemeralStore`."""
+
+    def __init__(
+        self,
+        store: EphemeralStore,
+        audit: AuditLog,
+        *,
+        lock_threshold: int = 20,
+        lock_seconds: int = 900,
+        ip_threshold: int = 100,
+        backoff_seconds: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not 1 <= lock_threshold <= HARD_CAP:
+            raise ValueError("lock_threshold must be between 1 and 100")
+        self.store, self.audit, self.clock = store, audit, clock
+        self.lock_threshold, self.lock_seconds = lock_threshold, lock_seconds
+        self.ip_threshold, self.backoff_seconds = ip_threshold, backoff_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: EphemeralStore, audit: AuditLog) -> Throttle:
+        return cls(store, audit, lock_threshold=settings.login_lock_threshold,
+                   lock_seconds=settings.login_lock_seconds, ip_threshold=settings.login_ip_threshold,
+                   backoff_seconds=settings.login_backoff_seconds)
+
+    def _remaining(self, kind: str, key: str) -> int | None:
+        record = self.store.find(kind, key)
+        if record is None:
+            return None
+        return max(1, math.ceil(float(record.get("until", 0)) - self.clock()))
+
+    def check(self, username: str, ip: str | None) -> ThrottleDecision:
+        """May this username be tried from this address now? Call before checking a password."""
+        key, address = account_key(username), address_key(ip)
+        if (left := self._remaining(LOCK, key)) is not None:
+            return ThrottleDecision(False, "account_locked", left)
+        if address and (left := self._remaining(IP_LOCK, address)) is not None:
+            return ThrottleDecision(False, "ip_locked", left)
+        if (left := self._remaining(BACKOFF, key)) is not None:
+            return ThrottleDecision(False, "backoff", left)
+        return ThrottleDecision.ok()
+
+    def record_failure(
+        self, username: str, ip: str | None, *, context: AuditContext | None = None
+    ) -> ThrottleDecision:
+        """Count a failed attempt (wrong password, unknown user, wrong one-time code); lock when
+        a threshold is reached. Returns what the next attempt will meet."""
+        key, address, now = account_key(username), address_key(ip), self.clock()
+        failures = self.store.increment(FAILURES, key, COUNTER_SECONDS)
+        decision = ThrottleDecision.ok()
+        if failures >= HARD_CAP or failures % self.lock_threshold == 0:
+            hard = failures >= HARD_CAP
+            seconds = HARD_LOCK_SECONDS if hard else min(
+                self.lock_seconds * 2 ** (failures // self.lock_threshold - 1), MAX_LOCK_SECONDS)
+            self.store.upsert(LOCK, key, {"until": now + seconds, "failures": failures}, seconds)
+            self.audit.record(AuditEvent(
+                type="account.locked", outcome="denied", username=username.strip()[:255],
+                reason="hard_cap" if hard else "too_many_failures",
+                details={"failures": failures, "until": datetime.fromtimestamp(now + seconds, UTC).isoformat()},
+                context=context or AuditContext(ip=ip),
+            ))
+            decision = ThrottleDecision(False, "account_locked", seconds)
+        elif failures >= BACKOFF_FROM and self.backoff_seconds > 0:
+            seconds = min(self.backoff_seconds * 2 ** (failures - BACKOFF_FROM), MAX_BACKOFF_SECONDS)
+            self.store.upsert(BACKOFF, key, {"until": now + seconds}, seconds)
+            decision = ThrottleDecision(False, "backoff", seconds)
+        if address and self.store.increment(IP_FAILURES, address, self.lock_seconds) == self.ip_threshold:
+            self.store.upsert(IP_LOCK, address, {"until": now + self.lock_seconds}, self.lock_seconds)
+            self.audit.record(AuditEvent(
+                type="address.throttled", outcome="denied", reason="too_many_failures",
+                details={"seconds": self.lock_seconds}, context=context or AuditContext(ip=ip),
+            ))
+            if decision.allowed:
+                decision = ThrottleDecision(False, "ip_locked", self.lock_seconds)
+        return decision
+
+    def record_success(self, username: str, ip: str | None = None) -> None:
+        """A successful sign-in ends the run of consecutive failures of that account (not of the
+        address: one good account must not reset an address that guesses at many)."""
+        key = account_key(username)
+        self.store.destroy(FAILURES, key)
+        self.store.destroy(BACKOFF, key)
+
+    def is_locked(self, username: str) -> bool:
+        return self.store.find(LOCK, account_key(username)) is not None
+
+    def unlock(self, username: str, *, by: str = "administrator", context: AuditContext | None = None) -> bool:
+        """Lift a lock and forget the failures (administrator action, audited). True when the
+        account was locked."""
+        key = account_key(username)
+        was_locked = self.store.find(LOCK, key) is not None
+        for kind in (LOCK, FAILURES, BACKOFF):
+            self.store.destroy(kind, key)
+        self.audit.record(AuditEvent(
+            type="account.unlocked", username=username.strip()[:255],
+            reason="administrator" if was_locked else "not_locked", details={"by": by},
+            context=context or AuditContext(),
+        ))
+        return was_locked

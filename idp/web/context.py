@@ -1,0 +1,69 @@
+"""Per-request context: request id, client address, the provider's settings.
+
+The request id comes from a well-formed incoming ``X-Request-ID`` (a proxy's) or is generated; it
+is echoed in the response, shown on error pages and carried into audit events.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import MutableMapping
+from functools import cache
+from typing import Any
+
+from starlette.requests import Request
+
+from idp.audit.context import audit_context as build_audit_context
+from idp.audit.events import AuditContext
+from idp.settings import Settings, load_settings
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_STATE_KEY = "idp.request_id"
+
+
+def new_request_id(incoming: str | None = None) -> str:
+    """The incoming id when it is well formed (letters, digits, ``._:-``, at most 64), else a new one."""
+    if incoming and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return secrets.token_hex(8)
+
+
+def bind_request_id(scope: MutableMapping[str, Any], request_id: str) -> None:
+    """Remember the request id in the ASGI scope, where every ``Request`` of this call sees it."""
+    scope.setdefault("state", {})[_STATE_KEY] = request_id
+
+
+def request_id(request: Request) -> str:
+    """This request's id (one is made and remembered if the middleware did not run)."""
+    state = request.scope.setdefault("state", {})
+    if _STATE_KEY not in state:
+        state[_STATE_KEY] = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+    return str(state[_STATE_KEY])
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings of the app serving this request (defaults when the app has none)."""
+    settings = getattr(request.app.state, "settings", None) if "app" in request.scope else None
+    return settings if isinstance(settings, Settings) else _default_settings()
+
+
+@cache
+def _default_settings() -> Settings:
+    return load_settings()
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address; the left-most ``X-Forwarded-For`` entry only when configured to trust it."""
+    if settings_of(request).trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else None
+
+
+def audit_context(request: Request, session_id: str | None = None) -> AuditContext:
+    """Where this request came from, for audit events (values clipped as the audit table holds them)."""
+    return build_audit_context(ip=client_ip(request), user_agent=request.headers.get("user-agent"),
+                               request_id=request_id(request), session_id=session_id)

@@ -1,0 +1,18 @@
+"""The policy's ``mfa_required``: the sign-in's methods (RFC 8176 ``amr``) show two factors, or
+its level needs two by definition (see ``Level.implies_multi_factor``)."""
+
+from __future__ import annotations
+
+from policies.amr import is_multi_factor
+from policies.context import AuthorizationContext, SessionState
+from policies.outcome import OK, Outcome, Prompt
+from policies.requirements import current
+
+
+def check_mfa(ctx: AuthorizationContext, session: SessionState) -> Outcome:
+    auth = current(ctx, session)
+    if not ctx.policy.mfa_required or auth is None:
+        return OK
+    if is_multi_factor(auth.amr) or auth.level.implies_multi_factor:
+        return OK
+    return Prompt("mfa", "mfa_required", "mfa")

@@ -1,0 +1,51 @@
+"""The built-in ``local`` password adapter over the local accounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.base import AccountUnusable, InvalidCredentials, PasswordAdapter
+from adapters.local.adapter import LocalPasswordAdapter
+from idp.accounts.service import create_local_account
+from idp.storage.sql import SqlStorage
+
+PASSWORD = "Đà Nẵng mùa hoa phượng đỏ"
+
+
+@pytest.fixture
+def adapter(storage: SqlStorage) -> LocalPasswordAdapter:
+    create_local_account(storage, "lan.tran", PASSWORD, name="Trần Thị Lan", email="lan@danang.gov.vn")
+    return LocalPasswordAdapter("local", storage, issuer="http://127.0.0.1:8000")
+
+
+def test_right_password_gives_the_subject_of_the_account(adapter: LocalPasswordAdapter, storage: SqlStorage) -> None:
+    _: PasswordAdapter = adapter
+    identity = adapter.authenticate("Lan.Tran", PASSWORD)
+    account = storage.accounts.get_by_username("lan.tran")
+    assert account is not None
+    assert identity.subject == account.subject_id
+    assert identity.adapter_id == "local"
+    assert identity.amr == ("pwd",)
+    assert identity.claims["name"] == "Trần Thị Lan"
+    assert identity.claims["preferred_username"] == "lan.tran"
+
+
+def test_wrong_password_and_unknown_user_look_the_same(adapter: LocalPasswordAdapter) -> None:
+    with pytest.raises(InvalidCredentials) as wrong:
+        adapter.authenticate("lan.tran", "not the password at all")
+    with pytest.raises(InvalidCredentials) as unknown:
+        adapter.authenticate("nobody", PASSWORD)
+    assert str(wrong.value) == str(unknown.value)
+
+
+def test_disabled_account_is_reported_only_with_the_right_password(
+    adapter: LocalPasswordAdapter, storage: SqlStorage
+) -> None:
+    account = storage.accounts.get_by_username("lan.tran")
+    assert account is not None
+    storage.accounts.update(account.id, lambda a: a.replace(disabled=True))
+    with pytest.raises(AccountUnusable) as info:
+        adapter.authenticate("lan.tran", PASSWORD)
+    assert info.value.reason == "account_disabled"
+    with pytest.raises(InvalidCredentials):
+        adapter.authenticate("lan.tran", "not the password at all")

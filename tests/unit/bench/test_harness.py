@@ -1,0 +1,120 @@
+"""The benchmark harness's pure parts: wrk output, percentiles, ratios, the login form filler.
+
+No load is generated here (the benchmark is never part of the test suite).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.harness.backends import key_family
+from bench.harness.forms import login_form
+from bench.harness.http import CookieJar, basic_auth
+from bench.harness.report import Row, targets
+from bench.harness.stats import percentile, ratio
+from bench.harness.workloads import Measurement
+from bench.harness.wrk import WrkRequest, lua_script, parse_output
+
+WRK_SAMPLE = """Running 10s test @ http://127.0.0.1:8711/jwks
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.21ms  812.00us  21.40ms   91.20%
+    Req/Sec    15.61k     1.02k   17.10k    73.00%
+  Latency Distribution
+     50%    3.05ms
+     75%    3.40ms
+     90%    3.90ms
+     99%    6.12ms
+  155321 requests in 10.00s, 98.12MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 7
+Requests/sec:  15530.81
+Transfer/sec:      9.81MB
+"""
+
+
+def test_wrk_output_is_parsed_into_rate_and_latency_percentiles() -> None:
+    result = parse_output(WRK_SAMPLE)
+    assert result.requests == 155321
+    assert result.seconds == pytest.approx(10.0)
+    assert result.requests_per_second == pytest.approx(15530.81)
+    assert result.p50 == pytest.approx(0.00305)
+    assert result.p99 == pytest.approx(0.00612)
+    assert result.non_2xx_3xx == 7
+    assert result.socket_errors == 3
+
+
+def test_wrk_output_in_microseconds_and_without_error_lines() -> None:
+    sample = WRK_SAMPLE.replace("3.05ms", "950.00us").replace("6.12ms", "1.20s")
+    sample = "\n".join(line for line in sample.splitlines() if "errors" not in line and "Non-2xx" not in line)
+    result = parse_output(sample)
+    assert result.p50 == pytest.approx(0.00095)
+    assert result.p99 == pytest.approx(1.2)
+    assert (result.non_2xx_3xx, result.socket_errors) == (0, 0)
+
+
+def test_truncated_wrk_output_is_refused() -> None:
+    with pytest.raises(ValueError, match="wrk output"):
+        parse_output("Running 10s test @ http://127.0.0.1:1/\n")
+
+
+def test_lua_script_quotes_body_and_headers() -> None:
+    script = lua_script(WrkRequest("POST", "/token", (("Authorization", 'Basic "x"'),), "a=1&b=\\"))
+    assert 'wrk.method = "POST"' in script
+    assert 'wrk.body = "a=1&b=\\\\"' in script
+    assert 'wrk.headers["Authorization"] = "Basic \\"x\\""' in script
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    assert percentile(values, 50) == pytest.approx(0.050)
+    assert percentile(values, 99) == pytest.approx(0.099)
+    assert percentile([], 99) == 0.0
+
+
+def _measurement(server: str, units: int, cpu: float, seconds: float = 10.0, p99: float = 0.02) -> Measurement:
+    return Measurement(server, "jwks", "request", seconds, cpu, units, units, 0.01, p99, 0.01, p99, 0, None, 0, 0)
+
+
+def test_ratios_compare_work_per_cpu_second_and_per_wall_second() -> None:
+    row = Row("jwks", _measurement("ours", 30_000, cpu=5.0), _measurement("peer", 40_000, cpu=10.0))
+    assert row.cpu_ratio == pytest.approx(1.5)  # 6000 vs 4000 per CPU-second
+    assert row.rate_ratio == pytest.approx(0.75)  # 3000 vs 4000 per second
+    assert ratio(1.0, 0.0) is None and ratio(None, 2.0) is None
+
+
+def test_no_ratio_when_a_side_failed_its_requests() -> None:
+    failing = _measurement("ours", 1000, cpu=1.0)
+    failing.errors = 900
+    row = Row("jwks", failing, _measurement("peer", 1000, cpu=1.0))
+    assert row.cpu_ratio is None and row.rate_ratio is None
+
+
+def test_targets_mark_a_slow_p99_and_a_low_ratio_as_not_met() -> None:
+    row = Row("jwks", _measurement("ours", 10_000, cpu=10.0, p99=0.080), _measurement("peer", 20_000, cpu=10.0))
+    [line] = targets([row], argon2_limit=None)
+    assert line.count("**NOT met**") == 2
+
+
+def test_login_form_is_filled_with_hidden_fields_kept() -> None:
+    html = """<form method="post" action="/login?x=1"><input type="hidden" name="csrf" value="t0k">
+    <input name="username"><input type="password" name="password"><button type="submit">Đăng nhập</button></form>"""
+    form = login_form(html)
+    assert form is not None and form.action == "/login?x=1"
+    assert form.fill("ana", "secret") == [("csrf", "t0k"), ("username", "ana"), ("password", "secret")]
+
+
+def test_cookie_jar_keeps_and_deletes_cookies() -> None:
+    jar = CookieJar()
+    jar.update(["sid=abc; Path=/; HttpOnly", "other=1"])
+    jar.update(["other=; Max-Age=0"])
+    assert jar.header() == "sid=abc"
+
+
+def test_basic_auth_form_encodes_both_parts() -> None:
+    assert basic_auth("a b", "c:d") == "Basic " + __import__("base64").b64encode(b"a+b:c%3Ad").decode()
+
+
+def test_redis_key_families_hide_random_parts() -> None:
+    assert key_family("idp:session:Zx8f0aP1qLm2Rt7uVw3y") == "idp:session:*"
+    assert key_family("idp:code:0123abcd-4567") == "idp:code:*"
