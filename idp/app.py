@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from idp.endpoints import account, authorize, discovery, health, interaction, logout, token, userinfo
+from idp.audit.setup import open_forwarder
+from idp.endpoints import account, audit_api, authorize, discovery, health, interaction, logout, token, userinfo
 from idp.oidc.provider import Provider
 from idp.runtime import Runtime
 from idp.settings import Settings, load_settings
@@ -59,10 +60,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         seed_demo(provider)
     provider.ring.start_auto_refresh()
+    forwarder = open_forwarder(settings, runtime.storage.db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if forwarder is not None:
+            forwarder.start()
         yield
+        if forwarder is not None:
+            forwarder.stop()
         provider.ring.close()
         provider.adapters.close()
         runtime.close()
@@ -73,7 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.provider = provider
     middleware.install(app, settings)
     for router in (health.router, discovery.router, authorize.router, interaction.router, token.router,
-                   userinfo.router, logout.router, account.router, static_router.router):
+                   userinfo.router, logout.router, account.router, audit_api.router, static_router.router):
         app.include_router(router)
     if settings.demo:
         from idp.demo import relying_party

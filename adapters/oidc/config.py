@@ -3,6 +3,11 @@
 Either ``discovery: true`` (the provider's metadata at ``{issuer}/.well-known/openid-configuration``,
 OpenID Connect Discovery 1.0 §4) or the endpoints written out. Secrets are ``SecretStr`` and never
 appear in errors or logs. Only asymmetric ID-token algorithms may be configured.
+
+acr: ``acr_map`` maps an upstream ``acr`` (exact string) to a local level's short token
+(policies/loa.py: ``local-basic`` ... ``pki-hw``); an absent or unmapped value gets
+``default_acr``, the lowest level the operator can justify for this upstream. The Identity's
+``acr`` is that short token; the upstream's own value is kept in ``evidence["upstream_acr"]``.
 """
 
 from __future__ import annotations

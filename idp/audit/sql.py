@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.audit.chain import GENESIS, json_safe, row_hash, utc_ms
@@ -24,6 +24,12 @@ from idp.storage.db import Database
 from idp.storage.schema import audit_chain, audit_events
 
 HEAD_ID = 1
+# Built once: statements with bound parameters keep SQLAlchemy's per-call work (cache keys) small.
+_INSERT_EVENT = audit_events.insert()
+_MOVE_HEAD = (update(audit_chain).where(audit_chain.c.id == HEAD_ID)
+              .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")))
+_LOCK_HEAD = (select(audit_chain.c.last_seq, audit_chain.c.last_hash)
+              .where(audit_chain.c.id == HEAD_ID).with_for_update())
 _LIMITS = {"type": 64, "outcome": 16, "subject": 255, "username": 255, "client_id": 255, "adapter": 128,
            "acr": 255, "user_agent": 512, "request_id": 128, "reason": 128}
 
@@ -55,11 +61,8 @@ class SqlAuditLog:
         with self.db.transaction() as conn:
             last_seq, last_hash = lock_head(conn)
             row = self._row(event, last_seq + 1, last_hash, datetime.now(UTC))
-            conn.execute(audit_events.insert().values(**row))
-            conn.execute(
-                update(audit_chain).where(audit_chain.c.id == HEAD_ID)
-                .values(last_seq=row["seq"], last_hash=row["hash"])
-            )
+            conn.execute(_INSERT_EVENT, row)
+            conn.execute(_MOVE_HEAD, {"new_seq": row["seq"], "new_hash": row["hash"]})
             interval = self.checkpoint_interval
             if self.checkpointer is not None and interval > 0 and row["seq"] % interval == 0:
                 self.checkpointer.write(conn, row["seq"], row["hash"])
@@ -103,8 +106,7 @@ class SqlAuditLog:
 
 def lock_head(conn: Connection) -> tuple[int, str]:
     """Lock the chain head for the rest of the transaction; return (last seq, last hash)."""
-    query = select(audit_chain.c.last_seq, audit_chain.c.last_hash).where(audit_chain.c.id == HEAD_ID)
-    row = conn.execute(query.with_for_update()).first()
+    row = conn.execute(_LOCK_HEAD).first()
     if row is None:
         insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
@@ -112,7 +114,7 @@ def lock_head(conn: Connection) -> tuple[int, str]:
             .values(id=HEAD_ID, last_seq=0, last_hash=GENESIS, pruned_through=0)
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        row = conn.execute(query.with_for_update()).first()
+        row = conn.execute(_LOCK_HEAD).first()
         assert row is not None
     return int(row[0]), str(row[1])
 

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.endpoints.common import current_session, form_items, provider_of
 from idp.endpoints.internal_clients import account_request
 from idp.errors import OAuthError, PageError
+from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.csrf import check_csrf
@@ -35,6 +36,7 @@ def account(request: Request) -> Response:
     return render_page(request, "account.html", {
         "user_name": claims.get("name") or session.username or "", "grants": grants,
         "recent_signins": provider.recent_signins(session.subject_id), "logout_action": "/logout",
+        "totp_enroll_url": "/account/totp" if provider.storage.accounts.get_by_subject(session.subject_id) else None,
         "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
             "account.revoked",) else None,
     })
@@ -64,3 +66,44 @@ def _revoke(request: Request, client_id: str) -> Response:
             provider.record("consent.withdrawn", context=audit_context(request, session.id),
                             subject=session.subject_id, client_id=client_id)
     return RedirectResponse("/account?notice=account.revoked", status_code=303)
+
+
+@router.get("/account/totp")
+def totp_enrol(request: Request) -> Response:
+    """Turn on two-step verification: a fresh secret as a QR code (needs a recent sign-in to replace one)."""
+    provider = provider_of(request)
+    session = current_session(request)
+    account = provider.storage.accounts.get_by_subject(session.subject_id) if session else None
+    if session is None or account is None or provider.totp is None:
+        return RedirectResponse("/account", status_code=303)
+    try:
+        enrolment = provider.totp.begin_enrolment(account.id, auth_time=session.auth_time)
+    except ReauthenticationRequired:
+        interaction = provider.interactions.create(account_request(provider, prompt=("login",)))
+        return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
+    return render_page(request, "totp_enroll.html", {
+        "qr_data_uri": enrolment.qr_data_uri, "secret": enrolment.secret, "form_action": "/account/totp"})
+
+
+@router.post("/account/totp")
+async def totp_confirm(request: Request) -> Response:
+    try:
+        form = dict(await form_items(request))
+    except OAuthError:
+        raise PageError("invalid_request") from None
+    check_csrf(request, form)
+    return await run_in_threadpool(_confirm_totp, request, form.get("code", "").strip())
+
+
+def _confirm_totp(request: Request, code: str) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    account = provider.storage.accounts.get_by_subject(session.subject_id) if session else None
+    if session is None or account is None:
+        return RedirectResponse("/account", status_code=303)
+    try:
+        codes = provider.totp.confirm_enrolment(account.id, code, context=audit_context(request, session.id))
+    except TotpError:
+        return render_page(request, "error.html", {"message_id": "invalid_code", "back_url": "/account/totp"},
+                           status_code=400)
+    return render_page(request, "recovery_codes.html", {"codes": codes})

@@ -220,6 +220,9 @@ def _finish_login(request: Request, interaction: Interaction, identity: Identity
     window = provider.policy_for(interaction.request.client_id).step_up_window_seconds
     state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=window)
     session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
+    if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
+        session = session.replace(upstream={"adapter": identity.adapter_id, "logout": identity.evidence["logout"]})
+        provider.sessions.save(session)
     provider.record("signin", context=audit_context(request, session.id), subject=subject_id, username=username,
                     client_id=interaction.request.client_id, adapter=identity.adapter_id, acr=acr,
                     amr=tuple(identity.amr))

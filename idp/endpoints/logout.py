@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -18,12 +19,14 @@ from starlette.responses import RedirectResponse, Response
 from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
 from idp.endpoints.hints import audiences, verify_hint
 from idp.errors import OAuthError, PageError
+from idp.oidc.provider import Provider
 from idp.storage.models import Client
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.csrf import check_csrf
 
 router = APIRouter()
+RETURN_KIND = "logout_return"
 PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales", "logout_hint")
 
 
@@ -96,11 +99,40 @@ def _end(request: Request, params: dict[str, str], client: Client | None) -> Res
                         client_id=client.client_id if client else None, details={"clients": clients,
                                                                                  "sid": session.sid})
     target = params.get("post_logout_redirect_uri")
-    if target:
-        query = urlencode({"state": params["state"]}) if "state" in params else ""
-        response: Response = RedirectResponse(target + (("&" if "?" in target else "?") + query if query else ""),
-                                              status_code=303)
+    if target and "state" in params:
+        target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
+    upstream = _upstream_logout(provider, session.upstream if session else {}, target,
+                                client.name if client else None)
+    if upstream:
+        response: Response = RedirectResponse(upstream, status_code=303)
+    elif target:
+        response = RedirectResponse(target, status_code=303)
     else:
         response = render_page(request, "logged_out.html", {"client_name": client.name if client else None})
     clear_session_cookie(response, provider)
     return response
+
+
+def _upstream_logout(provider: Provider, upstream: dict, target: str | None, client_name: str | None) -> str | None:
+    """Where to end the upstream (national e-ID) session too, returning to ``/logout/return``."""
+    if not upstream.get("logout"):
+        return None
+    entry = next((e for e in provider.adapters.entries if e.id == upstream.get("adapter")), None)
+    if entry is None or not hasattr(entry.adapter, "logout_url"):
+        return None
+    token = secrets.token_urlsafe(16)
+    provider.ephemeral.upsert(RETURN_KIND, token, {"target": target, "client_name": client_name}, 600)
+    try:
+        url: str | None = entry.adapter.logout_url(upstream["logout"], f"{provider.issuer}/logout/return/{token}")
+    except Exception:  # an upstream we cannot reach must not stop the local logout
+        return None
+    return url
+
+
+@router.get("/logout/return/{token}")
+def logout_return(request: Request, token: str) -> Response:
+    """Back from the upstream's logout: on to the relying party's post-logout URI, or our page."""
+    kept = provider_of(request).ephemeral.consume(RETURN_KIND, token) if len(token) < 64 else None
+    if kept and kept.get("target"):
+        return RedirectResponse(kept["target"], status_code=303)
+    return render_page(request, "logged_out.html", {"client_name": (kept or {}).get("client_name")})

@@ -5,6 +5,7 @@ It owns no HTTP: endpoints read requests, call these methods, and render the ans
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -49,7 +50,7 @@ class Provider:
         self.ephemeral = ephemeral
         self.ring = ring
         self.audit = audit
-        self.subject_ids = SubjectIdentifiers(pairwise_salt)
+        self.subject_ids = SubjectIdentifiers(pairwise_salt, is_public=self._public_sub)
         self.tokens = TokenService(
             issuer=self.issuer, ring=ring, ephemeral=ephemeral, subject_ids=self.subject_ids,
             access_ttl=settings.access_token_ttl_seconds, id_token_ttl=settings.id_token_ttl_seconds,
@@ -102,6 +103,11 @@ class Provider:
 
     def allowed_adapters(self, client_id: str) -> set[str]:
         return set(self.policy_for(client_id).adapters) & set(self.adapters.ids)
+
+    def _public_sub(self, client: Client) -> bool:
+        if client.extra.get("subject_type") == "public":
+            return True
+        return self.policies is not None and self.policy_for(client.client_id).subject_type == "public"
 
     def policy_for(self, client_id: str) -> Any:
         """The client's policy document (the built-in account pages may use every adapter)."""
@@ -178,8 +184,32 @@ class Provider:
         client = self.find_client(grant.client_id)
         if client is None:
             return None
+        grant = self._refresh_under_policy(grant, request)
+        if grant is None:
+            return None
         sub = self.subject_ids.for_client(grant.subject_id, client) if grant.subject_id else client.client_id
         return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self.issuer)
+
+    def _refresh_under_policy(self, grant: Grant, request: Any) -> Grant | None:
+        """The grant as the client's policy allows it now (a tightened policy or an expired
+        step-up narrows or refuses the refresh); None when refused."""
+        from policies import parse_acr
+        from policies.tokens import refresh_denial, release_for_refresh
+
+        policy = self.policy_for(grant.client_id)
+        level = parse_acr(grant.acr, self.issuer) if grant.acr else None
+        denial = refresh_denial(policy, acr=level)
+        if denial is not None:
+            self.revoke_grant(grant.id, "policy_refused_refresh")
+            self.record("token.refreshed", request, outcome="denied", client_id=grant.client_id,
+                        subject=grant.subject_id, reason=denial.reason)
+            return None
+        requested = grant.claims.get("request") or {}
+        names = {n for member in requested.values() if isinstance(member, dict) for n in member}
+        release = release_for_refresh(policy, grant.scopes, names, acr=level, auth_time=grant.auth_time,
+                                      now=int(time.time()))
+        claims = {**grant.claims, "released": sorted(release.claims)}
+        return dataclasses.replace(grant, scopes=release.scopes, claims=claims)
 
     def generate_token(self, grant_type: str, client: Any, user: Authorization | None = None,
                        scope: str | None = None, expires_in: int | None = None,
@@ -226,7 +256,8 @@ class Provider:
             )
 
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
-        claims = subject_claims(self.storage, authorization.subject_id) if authorization.subject_id else {}
+        claims = (subject_claims(self.storage, authorization.subject_id, self.identity_keys.enc_key)
+                  if authorization.subject_id else {})
         return self.tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
 
     # -- revocation and introspection ------------------------------------------------------------

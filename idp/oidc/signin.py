@@ -21,6 +21,8 @@ def subject_for(provider: Provider, identity: Identity, adapter_type: str) -> st
     """The local subject id of the identity (created or linked on first sign-in)."""
     if adapter_type in LOCAL_ADAPTER_TYPES:
         return identity.subject
+    if identity.roles:  # directory groups mapped to roles travel as the vn_official claim vn_roles
+        identity = Identity(**{**identity.__dict__, "claims": {**identity.claims, "vn_roles": list(identity.roles)}})
     keys = provider.identity_keys
     subject = link_identity(provider.storage, identity, hash_key=keys.hash_key, enc_key=keys.enc_key,
                             audit=provider.audit)

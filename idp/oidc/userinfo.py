@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from idp.identity.claims import person_claims
 from idp.oidc.claims import claims_for_scopes, requested_in, select_claims
 from idp.storage.sql import SqlStorage
 
 
-def subject_claims(storage: SqlStorage, subject_id: str) -> dict[str, Any]:
-    """Every claim the provider holds for the subject (normalised by adapters)."""
+def subject_claims(storage: SqlStorage, subject_id: str, enc_key: bytes) -> dict[str, Any]:
+    """Every claim the provider holds for the subject (normalised by adapters), with the personal
+    ID number decrypted; what a client receives is cut down by scopes, policy and consent."""
     subject = storage.subjects.get(subject_id)
-    return dict(subject.claims) if subject else {}
+    return person_claims(subject, enc_key) if subject else {}
 
 
 def userinfo_claims(available: dict[str, Any], scopes: Iterable[str], claims_request: dict[str, Any],

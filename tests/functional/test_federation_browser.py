@@ -140,8 +140,6 @@ def test_one_vneid_sign_in_reaches_two_services(deployment: Deployment, browser:
     assert second["userinfo"]["name"] == CITIZEN[1]
 
 
-@pytest.mark.xfail(strict=True, reason="lead: idp.oidc.userinfo.subject_claims must use "
-                   "idp.identity.claims.person_claims(subject, provider.identity_keys.enc_key)")
 def test_the_vn_id_scope_releases_the_personal_id_number(deployment: Deployment, browser: Browser) -> None:
     portal = run_for(deployment, "portal")
     params = consent_and_code(browser, portal, upstream_sign_in(browser, portal, "vneid", CITIZEN[0]))
@@ -191,7 +189,7 @@ def test_an_upstream_down_or_slow_ends_on_a_page_within_the_timeout(
     deployment: Deployment, browser: Browser, adapter: str, mode: str
 ) -> None:
     provider = getattr(deployment.sandbox, adapter)
-    provider.slow_seconds = 4
+    provider.slow_seconds = 8
 
     def break_upstream() -> None:
         provider.set_mode(mode)
@@ -199,7 +197,7 @@ def test_an_upstream_down_or_slow_ends_on_a_page_within_the_timeout(
     portal = run_for(deployment, "portal")
     started = time.monotonic()
     response = upstream_sign_in(browser, portal, adapter, "049085001234", before_callback=break_upstream)
-    assert time.monotonic() - started < 3.5  # the adapter's timeout is 2 s
+    assert time.monotonic() - started < 6  # the adapter's timeout is 2 s, the upstream would take 8
     assert response.status_code == 503 and "Traceback" not in response.text
     with sqlite3.connect(deployment.data / "idp.sqlite3") as db:
         reasons = {row[0] for row in db.execute("SELECT reason FROM audit_events WHERE adapter = ?", (adapter,))}

@@ -3,6 +3,7 @@ never blocks recording, and gets every event once it is back."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -55,6 +56,8 @@ class TcpSyslogServer:
         return out
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() call, so the port really closes
         self.sock.close()
 
 
@@ -82,21 +85,26 @@ def test_syslog_message_is_rfc5424(log: SqlAuditLog) -> None:
     assert json.loads(match[7])["reason"] == "wrong_password"
 
 
-def test_tcp_siem_down_then_back_gets_every_event_in_order(log: SqlAuditLog) -> None:
-    server = TcpSyslogServer()
-    port = server.port
-    server.close()  # the SIEM is down
-    forwarder = AuditForwarder(log.db, SyslogTcpSender("127.0.0.1", port, timeout=1), batch=2)
-    started = time.monotonic()
-    for n in range(5):
-        log.record(signin(n))  # recording never waits for the SIEM
-    assert time.monotonic() - started < 5
-    with pytest.raises(OSError):
-        forwarder.deliver()
-    assert forwarder.cursor() == 0
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    server = TcpSyslogServer(port)  # the SIEM is back
+
+def test_tcp_siem_down_then_back_gets_every_event_in_order(log: SqlAuditLog) -> None:
+    port = closed_port()  # the SIEM is down
+    forwarder = AuditForwarder(log.db, SyslogTcpSender("127.0.0.1", port, timeout=1), batch=2)
+    server = None
     try:
+        started = time.monotonic()
+        for n in range(5):
+            log.record(signin(n))  # recording never waits for the SIEM
+        assert time.monotonic() - started < 5
+        with pytest.raises(OSError):
+            forwarder.deliver()
+        assert forwarder.cursor() == 0
+
+        server = TcpSyslogServer(port)  # the SIEM is back
         while forwarder.deliver():
             pass
         wait_for(lambda: len(server.messages()) == 5)
@@ -107,7 +115,8 @@ def test_tcp_siem_down_then_back_gets_every_event_in_order(log: SqlAuditLog) -> 
         wait_for(lambda: len(server.messages()) == 6)
     finally:
         forwarder.stop()
-        server.close()
+        if server is not None:
+            server.close()
 
 
 def test_udp_syslog(log: SqlAuditLog) -> None:

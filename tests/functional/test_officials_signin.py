@@ -1,0 +1,127 @@
+"""An official signs in with their directory account (a real OpenLDAP slapd) through the login
+pages to a relying party; claims and roles come from LDAP. A disabled account, a wrong password,
+an LDAP-injection username and a stopped directory each get the right page and audit event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import backend_unavailable
+from tests.data.ldap.slapd import SlapdServer, find_slapd
+from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
+from tests.functional.helpers import run_idp, running_server
+
+BASE_DN = "dc=danang,dc=gov,dc=vn"
+OFFICIAL_PASSWORD = "Mat-khau-thu-nghiem-2025"
+SECRET = "official-portal-secret-0123456789-abcdefgh"
+
+
+@pytest.fixture(scope="module")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
+    binaries = find_slapd()
+    if binaries is None:
+        backend_unavailable("slapd", "Debian packages slapd and ldap-utils are not installed")
+    assert binaries is not None
+    server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def provider(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
+    folder = Path(tmp_path_factory.mktemp("officials"))
+    (folder / "adapters.yaml").write_text(json.dumps({"adapters": [{
+        "id": "officials", "type": "ldap", "urls": [slapd.ldaps_url], "ca_file": str(slapd.ca_file),
+        "bind_dn": f"cn=idp-reader,ou=services,{BASE_DN}", "bind_password": "service-account-secret",
+        "user_base_dn": f"ou=people,{BASE_DN}", "group_base_dn": f"ou=groups,{BASE_DN}",
+        "claims": {"name": "cn", "family_name": "sn", "given_name": "givenName", "email": "mail", "vn_unit": "ou"},
+        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk"},
+        "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
+        "connect_timeout": 1.0, "receive_timeout": 2,
+    }]}))
+    policies = folder / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text("version: 1\nadapters: []\nscopes: [openid]\n")
+    (policies / "hoso.yaml").write_text(
+        "version: 1\nclient_id: hoso\nadapters: [officials]\nscopes: [openid, profile, email, vn_official]\n")
+    env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
+           "IDP_POLICIES_DIR": str(policies), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
+    added = run_idp(["clients", "add", "hoso", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
+                     "--scope", "openid", "--scope", "profile", "--scope", "email", "--scope", "vn_official",
+                     "--name", "Hệ thống quản lý hồ sơ"], env, stdin=SECRET + "\n")
+    assert added.returncode == 0, added.stderr
+    with running_server(env) as base:
+        yield base, env
+
+
+def login_page(base: str) -> tuple[Browser, AuthorizationRun, httpx.Response]:
+    browser = Browser(base)
+    run = AuthorizationRun("hoso", "http://127.0.0.1:9/hoso/cb", scope="openid profile vn_official")
+    page = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
+    assert page.status_code == 200 and "Tài khoản cán bộ" in page.text
+    return browser, run, page
+
+
+def audit_events(env: dict) -> list[dict]:
+    exported = run_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], env)
+    assert exported.returncode == 0, exported.stderr
+    return [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+
+
+def test_official_signs_in_with_directory_claims_and_roles(provider: tuple[str, dict]) -> None:
+    base, _ = provider
+    browser, run, page = login_page(base)
+    assert [f[1].get("adapter") for f in forms(page.text)] == ["officials"]  # the policy allows only LDAP
+    response = browser.follow(browser.submit(page, {"username": "an.nguyen", "password": OFFICIAL_PASSWORD}),
+                              stop_at=run.redirect_uri)
+    assert 'name="decision"' in response.text and "vai trò" in response.text  # consent names what it reveals
+    response = browser.follow(browser.submit(response, {"decision": "allow"}), stop_at=run.redirect_uri)
+    code = callback_params(response)["code"]
+    tokens = httpx.post(base + "/token", auth=("hoso", SECRET), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": run.redirect_uri,
+        "code_verifier": run.verifier}).json()
+    info = httpx.get(base + "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    assert info["name"] == "Nguyễn Văn An"
+    assert sorted(info["vn_roles"]) == ["leader", "one-stop-clerk"]
+    browser.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason"),
+    [
+        ("an.nguyen", "wrong-password-123", "invalid_credentials"),
+        ("cuong.le", OFFICIAL_PASSWORD, "account_disabled"),
+        ("*)(uid=*", OFFICIAL_PASSWORD, "invalid_credentials"),
+        ("an.nguye*", OFFICIAL_PASSWORD, "invalid_credentials"),
+    ],
+)
+def test_refused_sign_ins_get_one_message_and_an_audit_event(provider: tuple[str, dict], username: str,
+                                                             password: str, reason: str) -> None:
+    base, env = provider
+    browser, run, page = login_page(base)
+    refused = browser.submit(page, {"username": username, "password": password})
+    assert refused.status_code == 401
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in refused.text
+    events = [e for e in audit_events(env) if e["type"] == "signin" and e.get("username") == username]
+    assert events and events[-1]["outcome"] == "failure" and events[-1]["reason"] == reason
+    browser.close()
+
+
+def test_stopped_directory_is_not_a_wrong_password(provider: tuple[str, dict], slapd: SlapdServer) -> None:
+    base, env = provider
+    browser, run, page = login_page(base)
+    slapd.stop()
+    try:
+        refused = browser.submit(page, {"username": "binh.tran", "password": OFFICIAL_PASSWORD})
+    finally:
+        slapd.start()
+    assert refused.status_code == 503
+    assert "mật khẩu không đúng" not in refused.text
+    events = [e for e in audit_events(env) if e.get("username") == "binh.tran"]
+    assert events[-1]["reason"] == "source_unavailable"
+    browser.close()
