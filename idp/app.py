@@ -53,7 +53,15 @@ def open_provider(runtime: Runtime) -> Provider:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the ASGI app. Opening storage and keys happens here, so bad settings fail before serving."""
     settings = settings or (runtime.settings if runtime else load_settings())
-    runtime = runtime or Runtime.open(settings)
+    sandbox = None
+    if settings.demo:
+        from idp.demo.national import start_national_sandbox
+
+        settings, sandbox = start_national_sandbox(settings)
+    if runtime is None:
+        runtime = Runtime.open(settings)
+    else:
+        runtime.settings = settings
     provider = open_provider(runtime)
     if settings.demo:
         from idp.demo.seed import seed_demo
@@ -72,6 +80,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         provider.ring.close()
         provider.adapters.close()
         runtime.close()
+        if sandbox is not None:
+            sandbox.stop()
 
     app = FastAPI(title="vn-idp", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.runtime = runtime

@@ -58,11 +58,11 @@ def login(request: Request, client_id: str) -> Response:
     provider = provider_of(request)
     if client_id not in DEMO_CLIENTS:
         return _page("404", "")
-    state, nonce, verifier = (secrets.token_urlsafe(24) for _ in range(3))
+    state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     provider.ephemeral.upsert(PENDING, state, {"nonce": nonce, "verifier": verifier, "client_id": client_id}, 600)
     query = urlencode({
-        "response_type": "code", "client_id": client_id, "scope": "openid profile email",
+        "response_type": "code", "client_id": client_id, "scope": "openid profile email vn_id vn_eid",
         "redirect_uri": f"{provider.issuer}/demo/{client_id}/callback", "state": state, "nonce": nonce,
         "code_challenge": challenge, "code_challenge_method": "S256",
     })

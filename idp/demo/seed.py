@@ -19,13 +19,14 @@ DEMO_CLIENTS = {
     "demo-motcua": "Hệ thống một cửa điện tử (bản trình diễn)",
 }
 DEMO_USERNAME = "demo"
+DEMO_SCOPES = ("openid", "profile", "email", "phone", "vn_id", "vn_eid")
 WORDS = ("sen", "lua", "song", "nui", "may", "trang", "bien", "gio", "doi", "che", "sao", "mua")
 
 
 def _refresh(secret: str, base: str) -> Callable[[Client], Client]:
     def update(client: Client) -> Client:
         return client.replace(secret_hash=hash_secret(secret), redirect_uris=(base + "/callback",),
-                              post_logout_redirect_uris=(base,))
+                              post_logout_redirect_uris=(base,), scopes=tuple(DEMO_SCOPES))
 
     return update
 
@@ -41,7 +42,7 @@ def seed_demo(provider: Provider) -> dict[str, str]:
         if storage.clients.get(client_id) is None:
             register_client(storage, client_id, redirect_uris=[base + "/callback"],
                             post_logout_redirect_uris=[base], secret=secret, name=name,
-                            grant_types=("authorization_code", "refresh_token"))
+                            grant_types=("authorization_code", "refresh_token"), scopes=DEMO_SCOPES)
         else:
             storage.clients.update(client_id, _refresh(secret, base))
         secrets_by_client[client_id] = secret

@@ -79,7 +79,9 @@ def _login_page(request: Request, interaction: Interaction, *, error_id: str | N
         "interaction": interaction.id, "ui_locales": interaction.request.ui_locales,
         "page_url": f"/interaction/{interaction.id}/login",
     }
-    return render_page(request, "login.html", context, status_code=status_code)
+    # After the form, a redirect may go straight to the client (CSP form-action covers redirects).
+    return render_page(request, "login.html", context, status_code=status_code,
+                       form_targets=[interaction.request.redirect_uri])
 
 
 @router.get("/interaction/{interaction_id}/login")
@@ -153,7 +155,8 @@ def mfa_page(request: Request, interaction_id: str) -> Response:
         return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
     return render_page(request, "mfa.html", {"form_action": f"/interaction/{interaction.id}/mfa",
                                              "interaction": interaction.id,
-                                             "ui_locales": interaction.request.ui_locales})
+                                             "ui_locales": interaction.request.ui_locales},
+                       form_targets=[interaction.request.redirect_uri])
 
 
 def _second_factor_for_session(request: Request, interaction: Interaction) -> bool:
@@ -199,7 +202,7 @@ def _second_factor(request: Request, interaction_id: str, code: str) -> Response
         error_id = "account_locked" if verdict else "invalid_code"
         return render_page(request, "mfa.html", {"form_action": f"/interaction/{interaction.id}/mfa",
                                                  "interaction": interaction.id, "error_id": error_id},
-                           status_code=429 if verdict else 401)
+                           status_code=429 if verdict else 401, form_targets=[interaction.request.redirect_uri])
     provider.ephemeral.destroy(MFA_KIND, interaction.id)
     provider.throttle_success(username, context.ip)
     identity = identity_from_record(pending["identity"])

@@ -87,7 +87,7 @@ async def logout(request: Request) -> Response:
     return render_page(request, "logout_confirm.html", {
         "client_name": client.name if client else None, "form_action": "/logout",
         "hidden": {k: v for k, v in params.items() if k != "id_token_hint"}, "ui_locales": params.get("ui_locales"),
-    })
+    }, form_targets=[params["post_logout_redirect_uri"]] if "post_logout_redirect_uri" in params else [])
 
 
 def _end(request: Request, params: dict[str, str], client: Client | None) -> Response:
