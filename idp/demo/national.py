@@ -13,7 +13,6 @@ from idp.sandbox import NationalSandbox
 from idp.settings import Settings
 
 
-
 def start_national_sandbox(settings: Settings) -> tuple[Settings, NationalSandbox | None]:
     """With ``--demo`` and no adapters file of the operator's: start the sandbox and return settings
     that point at it (adapters and policies written under the data folder)."""
