@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from idp.cli import accounts_admin, audit, clients, db, keys, policies, sandbox, serve, users
+from idp.cli import accounts_admin, audit, clients, db, keys, policies, sandbox, serve, settings_reference, users
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
-GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox]
+GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox, settings_reference]
 
 
 class CommandFailed(Exception):

@@ -94,10 +94,11 @@ def _end(request: Request, params: dict[str, str], client: Client | None) -> Res
     provider = provider_of(request)
     session = current_session(request)
     if session is not None:
-        clients = provider.end_session(session)
-        provider.record("logout", context=audit_context(request, session.id), subject=session.subject_id,
-                        client_id=client.client_id if client else None, details={"clients": clients,
-                                                                                 "sid": session.sid})
+        with provider.storage.db.transaction():  # the revocations and their audit event commit together
+            clients = provider.end_session(session)
+            provider.record("logout", context=audit_context(request, session.id), subject=session.subject_id,
+                            client_id=client.client_id if client else None,
+                            details={"clients": clients, "sid": session.sid})
     target = params.get("post_logout_redirect_uri")
     if target and "state" in params:
         target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})

@@ -165,9 +165,10 @@ class Provider:
     def redeem_code(self, value: str, request: Any) -> AuthorizationCode | None:
         redemption = self.codes.redeem(value)
         if redemption.replayed_grant_id:
-            self.revoke_grant(redemption.replayed_grant_id, "code_replayed")
-            self.record("token.reuse_detected", request, outcome="failure", reason="code_replayed",
-                        client_id=request.payload.client_id, details={"grant_id": redemption.replayed_grant_id})
+            with self.storage.db.transaction():
+                self.revoke_grant(redemption.replayed_grant_id, "code_replayed")
+                self.record("token.reuse_detected", request, outcome="failure", reason="code_replayed",
+                            client_id=request.payload.client_id, details={"grant_id": redemption.replayed_grant_id})
         return redemption.code
 
     def use_refresh_token(self, value: str, request: Any) -> RefreshTokenRecord | None:
@@ -175,9 +176,10 @@ class Provider:
             return None
         status, grant, token = self.storage.grants.use_refresh_token(hash_token(value))
         if status == "reused" and grant is not None:
-            self.revoke_grant(grant.id, "refresh_token_reused")
-            self.record("token.reuse_detected", request, outcome="failure", reason="refresh_token_reused",
-                        client_id=grant.client_id, subject=grant.subject_id, details={"grant_id": grant.id})
+            with self.storage.db.transaction():
+                self.revoke_grant(grant.id, "refresh_token_reused")
+                self.record("token.reuse_detected", request, outcome="failure", reason="refresh_token_reused",
+                            client_id=grant.client_id, subject=grant.subject_id, details={"grant_id": grant.id})
             return None
         if status != "used" or grant is None or token is None:
             return None
@@ -282,7 +284,8 @@ class Provider:
             self.tokens.revoke_access_token(token.info.jti)
             self.record("token.revoked", request, client_id=token.info.client_id, subject=token.info.subject_id,
                         details={"token_type": "access_token"})
-        else:
+            return
+        with self.storage.db.transaction():
             self.revoke_grant(token.grant.id, "revoked_by_client")
             self.record("token.revoked", request, client_id=token.grant.client_id, subject=token.grant.subject_id,
                         details={"token_type": "refresh_token", "grant_id": token.grant.id})

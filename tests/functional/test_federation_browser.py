@@ -202,3 +202,17 @@ def test_an_upstream_down_or_slow_ends_on_a_page_within_the_timeout(
     with sqlite3.connect(deployment.data / "idp.sqlite3") as db:
         reasons = {row[0] for row in db.execute("SELECT reason FROM audit_events WHERE adapter = ?", (adapter,))}
     assert {"upstream_unavailable", "upstream_timeout"} & reasons
+
+
+def test_loa2_asked_of_a_vneid_l1_session_is_sent_to_step_up(deployment: Deployment, browser: Browser) -> None:
+    portal = run_for(deployment, "portal")
+    consent_and_code(browser, portal, upstream_sign_in(browser, portal, "vneid", CITIZEN[0]))
+    stronger = AuthorizationRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
+                                extra={"acr_values": "LoA2"})
+    page = browser.follow(browser.http.get("/authorize", params=stronger.params()), stop_at=stronger.redirect_uri)
+    assert page.status_code == 200 and "upstream/" in page.text  # a sign-in page, not a code
+    silent = AuthorizationRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
+                              extra={"acr_values": "LoA2", "prompt": "none"})
+    answer = browser.http.get("/authorize", params=silent.params())
+    params = callback_params(answer)
+    assert "code" not in params and params["error"] in ("login_required", "interaction_required")
