@@ -180,6 +180,60 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=3600, description="How often the SIEM forwarder looks for new events."
     )
 
+    strict_profile: bool = Field(
+        default=False,
+        description="Enforce the strict relying-party profile for every client: pushed authorization "
+        "requests, private_key_jwt, DPoP-bound tokens, PKCE S256, ES256/PS256 only. A client can opt in "
+        "alone with `strict_profile: true` in its metadata.",
+    )
+    require_pushed_authorization_requests: bool = Field(
+        default=False,
+        description="Refuse authorization requests that did not come through /par (RFC 9126 §5); a "
+        "client can require it alone with `require_pushed_authorization_requests: true`.",
+    )
+    par_ttl_seconds: int = Field(
+        default=60, ge=10, le=600, description="Lifetime of a pushed authorization request's request_uri."
+    )
+    dpop_nonce_required: bool = Field(
+        default=False,
+        description="Require a server-provided nonce in every DPoP proof (RFC 9449 §8-9); clients get "
+        "it from the DPoP-Nonce header of a use_dpop_nonce error.",
+    )
+    dpop_proof_max_age_seconds: int = Field(
+        default=60, ge=5, le=600,
+        description="How far a DPoP proof's iat may lie in the past (and, by a fifth of it, in the future).",
+    )
+    client_jwks_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=30, description="Timeout of fetching a client's jwks_uri."
+    )
+    client_jwks_cache_seconds: int = Field(
+        default=300, ge=0, le=86400, description="How long a client's fetched jwks_uri document is cached."
+    )
+    client_jwks_refetch_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="Least time between two fetches of one client's jwks_uri when an unknown kid asks for one.",
+    )
+    backchannel_logout_attempts: int = Field(
+        default=4, ge=1, le=10, description="Delivery attempts of one back-channel logout token."
+    )
+    backchannel_logout_backoff_seconds: float = Field(
+        default=1.0, ge=0, le=60,
+        description="Back-off before the second delivery attempt of a logout token; doubled after each.",
+    )
+    backchannel_logout_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Timeout of one back-channel logout request."
+    )
+    registration_enabled: bool = Field(
+        default=False,
+        description="Serve dynamic client registration (RFC 7591/7592) at /register, for holders of an "
+        "initial access token from `idp registration token`.",
+    )
+    allow_loopback_client_urls: bool = Field(
+        default=False,
+        description="Let clients register http://127.0.0.1 jwks_uri and backchannel_logout_uri (tests and "
+        "development only; https is required otherwise).",
+    )
+
     @field_validator("issuer")
     @classmethod
     def _issuer_is_absolute(cls, value: str) -> str:

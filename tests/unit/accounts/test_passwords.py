@@ -42,12 +42,15 @@ def test_unknown_user_costs_the_same_as_wrong_password(sqlite_storage) -> None:
     create_local_account(sqlite_storage, "canbo01", "một câu mật khẩu dài đủ dùng")
     assert authenticate_local(sqlite_storage, "CanBo01", "một câu mật khẩu dài đủ dùng") is not None
 
-    def timed(username: str) -> float:
-        start = time.perf_counter()
-        for _ in range(5):
+    def fastest(username: str) -> float:
+        # The fastest of several tries: noise from other processes only ever adds time.
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
             assert authenticate_local(sqlite_storage, username, "sai mật khẩu rồi nhé bạn") is None
-        return time.perf_counter() - start
+            times.append(time.perf_counter() - start)
+        return min(times)
 
-    timed("nobody")  # warm the dummy hash
-    unknown, wrong = timed("nobody"), timed("canbo01")
-    assert 0.5 < unknown / wrong < 2.0
+    fastest("nobody")  # warm the dummy hash
+    unknown, wrong = fastest("nobody"), fastest("canbo01")
+    assert 0.6 < unknown / wrong < 1.6
