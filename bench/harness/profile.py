@@ -27,7 +27,7 @@ class Sampler:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [str(PY_SPY), "record", "--pid", str(self.pid), "--nonblocking", "--rate", str(self.rate),
-             "--format", "raw", "--nolineno", "--subprocesses", "-o", str(self.output)],
+             "--format", "raw", "--nolineno", "--subprocesses", "--gil", "-o", str(self.output)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
 

@@ -21,8 +21,11 @@ fi
 
 # Debian packages the tests need (slapd, softhsm2, chromium, wrk ...), installed when missing.
 missing=()
-while read -r pkg; do
+while read -r pkg command; do
   [ -z "$pkg" ] || [[ "$pkg" == \#* ]] && continue
+  if [ -n "$command" ] && { command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ]; }; then
+    continue
+  fi
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done < deploy/dev/debian-packages.txt
 if [ ${#missing[@]} -gt 0 ]; then

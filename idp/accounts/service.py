@@ -7,9 +7,17 @@ import secrets
 from idp.accounts.passwords import check_policy, hash_password, needs_rehash, verify_password
 from idp.audit.events import AuditEvent, AuditLog
 from idp.audit.sql import SqlAuditLog
-from idp.audit.types import ACCOUNT_CREATED
+from idp.audit.types import ACCOUNT_CHANGED, ACCOUNT_CREATED
 from idp.storage.models import Account, Subject
 from idp.storage.sql import SqlStorage
+
+
+#: Roles a local account may hold (``Account.extra["roles"]``); ``auditor`` opens the security console.
+ROLES = ("auditor",)
+
+
+class UnknownRole(ValueError):
+    """A role name that is not one of :data:`ROLES`."""
 
 
 def new_id() -> str:
@@ -69,3 +77,36 @@ def authenticate_local(storage: SqlStorage, username: str, password: str) -> Acc
         new_hash = hash_password(password)
         account = storage.accounts.update(account.id, lambda a: a.replace(password_hash=new_hash))
     return account
+
+
+def account_roles(account: Account | None) -> tuple[str, ...]:
+    """The roles an account holds (none for a missing or disabled account)."""
+    if account is None or account.disabled:
+        return ()
+    roles = account.extra.get("roles") or ()
+    return tuple(r for r in roles if isinstance(r, str))
+
+
+def set_role(storage: SqlStorage, username: str, role: str, *, granted: bool, audit: AuditLog | None = None,
+             actor: str | None = None) -> Account:
+    """Grant (or take back) a role of a local account, recording ``account.changed`` in the same
+    transaction. Raises :class:`UnknownRole`, or ``ValueError`` for an unknown username."""
+    if role not in ROLES:
+        raise UnknownRole(f"unknown role {role!r}; known roles: {', '.join(ROLES)}")
+    account = storage.accounts.get_by_username(username.strip())
+    if account is None:
+        raise ValueError(f"no local account {username.strip()!r}")
+
+    def change(current: Account) -> Account:
+        roles = [r for r in (current.extra.get("roles") or []) if r != role]
+        if granted:
+            roles.append(role)
+        return current.replace(extra={**current.extra, "roles": sorted(roles)})
+
+    audit = audit or SqlAuditLog(storage.db)
+    with storage.db.transaction():
+        updated = storage.accounts.update(account.id, change)
+        audit.record(AuditEvent(type=ACCOUNT_CHANGED, subject=account.subject_id, username=account.username,
+                                details={"action": "role.granted" if granted else "role.revoked", "role": role,
+                                         "actor": actor}))
+    return updated

@@ -1,10 +1,10 @@
-"""``idp users add|list``: local accounts (officials, the demo)."""
+"""``idp users add|list|grant-role|revoke-role``: local accounts (officials, security staff, the demo)."""
 
 from __future__ import annotations
 
 import argparse
 
-from idp.accounts.service import create_local_account
+from idp.accounts.service import ROLES, create_local_account, set_role
 from idp.audit.context import operator_name
 from idp.cli.common import print_json, read_stdin_secret, storage_from_env
 
@@ -18,8 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--name")
     add.add_argument("--email")
     add.add_argument("--phone")
+    add.add_argument("--role", action="append", choices=ROLES, default=[],
+                     help="a role to grant at once (auditor: the security console and audit API)")
     add.set_defaults(handler=_add)
     sub.add_parser("list", help="list local accounts").set_defaults(handler=_list)
+    for action, granted in (("grant-role", True), ("revoke-role", False)):
+        change = sub.add_parser(action, help=f"{'grant' if granted else 'take back'} a role of a local account")
+        change.add_argument("username")
+        change.add_argument("role", choices=ROLES)
+        change.set_defaults(handler=_role_change, granted=granted)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -30,9 +37,22 @@ def _add(args: argparse.Namespace) -> int:
             storage, args.username, password, name=args.name, email=args.email, phone=args.phone,
             actor=operator_name(),
         )
+        for role in args.role:
+            account = set_role(storage, account.username, role, granted=True, actor=operator_name())
     finally:
         storage.close()
-    print_json({"username": account.username, "name": account.name, "email": account.email})
+    print_json({"username": account.username, "name": account.name, "email": account.email,
+                "roles": account.extra.get("roles", [])})
+    return 0
+
+
+def _role_change(args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        account = set_role(storage, args.username, args.role, granted=args.granted, actor=operator_name())
+    finally:
+        storage.close()
+    print_json({"username": account.username, "roles": account.extra.get("roles", [])})
     return 0
 
 
@@ -40,7 +60,8 @@ def _list(_args: argparse.Namespace) -> int:
     storage = storage_from_env()
     try:
         rows = [
-            {"username": a.username, "name": a.name, "email": a.email, "disabled": a.disabled}
+            {"username": a.username, "name": a.name, "email": a.email, "disabled": a.disabled,
+             **({"roles": a.extra["roles"]} if a.extra.get("roles") else {})}
             for a in storage.accounts.list()
         ]
     finally:

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import current_session, form_items, grouped, provider_of
 from idp.endpoints.hints import hint_matches_session
-from idp.endpoints.internal_clients import ACCOUNT_CLIENT_ID, client_for
+from idp.endpoints.internal_clients import LANDING_PAGES, client_for
 from idp.errors import OAuthError, PageError
 from idp.oidc.assurance import context_for, effective, state_of
 from idp.oidc.interaction import Interaction
@@ -111,8 +111,8 @@ def proceed(request: Request, interaction: Interaction) -> Response:
     assert session is not None
     if provider.interactions.finish(interaction.id) is None:
         raise PageError("session_expired")  # finished by a concurrent request: never issue twice
-    if authz.client_id == ACCOUNT_CLIENT_ID:
-        return RedirectResponse("/account", status_code=303)
+    if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
+        return RedirectResponse(LANDING_PAGES[authz.client_id], status_code=303)
     achieved = effective(state, policy, now)
     release = release_claims(policy, authz.scopes, requested_claim_names(authz.claims))
     code = provider.issue_code(authz, session, scopes=release.scopes, released_claims=tuple(sorted(release.claims)),

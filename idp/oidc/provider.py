@@ -33,6 +33,7 @@ from keys.ring import KeyRing
 from policies.loa import acr_values_supported
 
 ACCOUNT_CLIENT_ID = "vnidp-account"
+CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: local accounts, two factors
 RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,11 @@ class Provider:
             from policies.document import ClientPolicy
 
             return ClientPolicy(version=1, adapters=tuple(self.adapters.ids), scopes=("openid",))
+        if client_id == CONSOLE_CLIENT_ID:
+            from policies.document import ClientPolicy
+
+            local = tuple(e.id for e in self.adapters.entries if e.type == "local")
+            return ClientPolicy(version=1, adapters=local, scopes=("openid",), mfa_required=True)
         return self.policies.for_client(client_id)
 
     def acr_for(self, identity: Any, adapter_type: str) -> str:

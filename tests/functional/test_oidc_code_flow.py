@@ -7,7 +7,7 @@ import httpx
 import pytest
 from jose import jwt as jose_jwt
 
-from tests.functional.browser_client import AuthorizationRun, Browser, sign_in
+from tests.functional.browser_client import AuthorizationRun, Browser, forms, sign_in
 from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
 
 
@@ -115,3 +115,15 @@ def test_client_credentials(deployment: Deployment) -> None:
     after = httpx.post(deployment.base + "/introspect", data={"token": body["access_token"]},
                        auth=("m2m", "m2m-secret-0123456789-0123456789-0123")).json()
     assert after == {"active": False}
+
+
+def test_form_post_response_mode(deployment: Deployment, browser: Browser) -> None:
+    sign_in(browser, AuthorizationRun("portal", deployment.redirect_uri("portal")), "canbo01", PASSWORD)
+    run = AuthorizationRun("portal", deployment.redirect_uri("portal"), extra={"response_mode": "form_post"})
+    page = browser.http.get("/authorize", params=run.params())
+    assert page.status_code == 200 and "location" not in page.headers
+    action, fields, _ = forms(page.text)[0]
+    assert action == run.redirect_uri
+    assert fields["state"] == run.state and fields["iss"] == deployment.base and fields["code"]
+    assert "form-action 'self' http://127.0.0.1:9;" in page.headers["content-security-policy"]
+    assert redeem(deployment, run, fields["code"]).status_code == 200

@@ -1,0 +1,43 @@
+"""The strict relying-party profile switch (FAPI 2.0 Security Profile style, issue 9).
+
+On for every client with ``IDP_STRICT_PROFILE=true``, or for one client with ``strict_profile: true``
+in its metadata. A strict client must:
+- push its authorization requests (RFC 9126 §5),
+- authenticate with ``private_key_jwt`` (or mutual TLS, when a deployment adds it),
+- present a DPoP proof at the token endpoint, so its access tokens are DPoP-bound (RFC 9449),
+- sign with ES256 or PS256 only (client assertions, request objects, DPoP proofs).
+PKCE S256 and the ``iss`` authorization response parameter apply to every client already.
+"""
+
+from __future__ import annotations
+
+from idp.settings import Settings
+from idp.storage.models import Client
+from keys.signer import SUPPORTED_ALGORITHMS
+
+STRICT_ALGORITHMS: tuple[str, ...] = ("ES256", "PS256")
+STRICT_AUTH_METHODS: tuple[str, ...] = ("private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth")
+
+
+def is_strict(settings: Settings, client: Client | None) -> bool:
+    """Whether the strict profile applies to ``client`` (or, without a client, to everyone)."""
+    return settings.strict_profile or bool(client is not None and client.extra.get("strict_profile") is True)
+
+
+def signing_algorithms(settings: Settings, client: Client | None) -> tuple[str, ...]:
+    """The JWS algorithms accepted from the client (assertions, request objects, DPoP proofs)."""
+    return STRICT_ALGORITHMS if is_strict(settings, client) else SUPPORTED_ALGORITHMS
+
+
+def requires_par(settings: Settings, client: Client) -> bool:
+    return (is_strict(settings, client) or settings.require_pushed_authorization_requests
+            or client.extra.get("require_pushed_authorization_requests") is True)
+
+
+def requires_dpop(settings: Settings, client: Client) -> bool:
+    return is_strict(settings, client) or client.extra.get("dpop_bound_access_tokens") is True
+
+
+def auth_method_allowed(settings: Settings, client: Client, method: str) -> bool:
+    """Whether ``client`` may authenticate with ``method`` under the profile that applies to it."""
+    return not is_strict(settings, client) or method in STRICT_AUTH_METHODS
