@@ -25,10 +25,18 @@ from idp.audit.sql import SqlAuditLog
 from idp.storage.migrate import upgrade
 from idp.storage.sql import SqlStorage
 
-EVENT = AuditEvent(type="signin", outcome="failure", username="canbo01", client_id="portal", reason="wrong_password",
-                   amr=("pwd",), details={"attempt": 3},
-                   context=AuditContext(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)",
-                                        request_id="r-1", session_id="s" * 43))
+EVENT = AuditEvent(
+    type="signin",
+    outcome="failure",
+    username="canbo01",
+    client_id="portal",
+    reason="wrong_password",
+    amr=("pwd",),
+    details={"attempt": 3},
+    context=AuditContext(
+        ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64)", request_id="r-1", session_id="s" * 43
+    ),
+)
 
 
 def timed(count: int, action: Callable[[int], None]) -> list[float]:
@@ -42,8 +50,10 @@ def timed(count: int, action: Callable[[int], None]) -> list[float]:
 
 def describe(name: str, samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
-    return (f"| {name} | {len(ms) / (sum(ms) / 1000):,.0f} | {statistics.mean(ms):.3f} | "
-            f"{ms[len(ms) // 2]:.3f} | {ms[int(len(ms) * 0.99)]:.3f} |")
+    return (
+        f"| {name} | {len(ms) / (sum(ms) / 1000):,.0f} | {statistics.mean(ms):.3f} | "
+        f"{ms[len(ms) // 2]:.3f} | {ms[int(len(ms) * 0.99)]:.3f} |"
+    )
 
 
 def run(label: str, storage: SqlStorage, count: int) -> list[str]:

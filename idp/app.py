@@ -10,7 +10,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from idp.audit.setup import open_forwarder
-from idp.endpoints import account, audit_api, authorize, discovery, health, interaction, logout, token, userinfo
+from idp.endpoints import (
+    account,
+    audit_api,
+    authorize,
+    console,
+    discovery,
+    health,
+    interaction,
+    logout,
+    par,
+    token,
+    userinfo,
+)
 from idp.oidc.provider import Provider
 from idp.runtime import Runtime
 from idp.settings import Settings, load_settings
@@ -47,7 +59,21 @@ def open_provider(runtime: Runtime) -> Provider:
     provider.policies = PolicySet.from_folder_or_builtin(settings.policies_dir, known_adapters=provider.adapters.ids)
     provider.throttle = Throttle.from_settings(settings, runtime.ephemeral, audit)
     provider.totp = TotpService(runtime.storage, runtime.ephemeral, derive_factor_key(kek), audit)
+    _open_profile(provider, derive_secret(kek, "vn-idp dpop-nonce v1"))
     return provider
+
+
+def _open_profile(provider: Provider, dpop_nonce_secret: bytes) -> None:
+    """The strict relying-party profile's parts: client keys, DPoP, back-channel logout."""
+    from idp.clients.jwks import ClientKeys
+    from idp.oidc.backchannel import BackchannelLogout
+    from idp.specs.rfc9449_dpop import DpopVerifier
+
+    settings = provider.settings
+    provider.client_keys = ClientKeys.from_settings(settings)
+    provider.dpop = DpopVerifier(provider.ephemeral, dpop_nonce_secret, max_age=settings.dpop_proof_max_age_seconds,
+                                 nonce_required=settings.dpop_nonce_required)
+    provider.backchannel = BackchannelLogout(provider)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -77,6 +103,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         yield
         if forwarder is not None:
             forwarder.stop()
+        provider.backchannel.close()
         provider.ring.close()
         provider.adapters.close()
         runtime.close()
@@ -89,8 +116,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.provider = provider
     middleware.install(app, settings)
     for router in (health.router, discovery.router, authorize.router, interaction.router, token.router,
-                   userinfo.router, logout.router, account.router, audit_api.router, static_router.router):
+                   par.router, userinfo.router, logout.router, account.router, audit_api.router, console.router,
+                   static_router.router):
         app.include_router(router)
+    if settings.registration_enabled:
+        from idp.endpoints import registration
+
+        app.include_router(registration.router)
+    app.state.audit_auditor_check = console.auditor_name  # an auditor's console session may use /audit/events
     if settings.demo:
         from idp.demo import relying_party
 

@@ -24,6 +24,7 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 class PgCounters:
     commits: int
     tuples_written: int  # inserted + updated + deleted
+    sessions: int  # connections opened to the database (pool churn shows here)
 
 
 @dataclass
@@ -54,11 +55,12 @@ class BenchDatabase:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_clear_snapshot()")
             row = conn.execute(
-                "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = %s",
+                "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted, sessions"
+                " FROM pg_stat_database WHERE datname = %s",
                 (self.name,),
             ).fetchone()
         assert row is not None
-        return PgCounters(int(row[0]), int(row[1]))
+        return PgCounters(int(row[0]), int(row[1]), int(row[2]))
 
     def table_writes(self) -> dict[str, int]:
         """Tuples written per table (a breakdown for the report)."""

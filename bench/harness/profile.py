@@ -41,11 +41,38 @@ class Sampler:
             self.process.kill()
 
 
+# Where a sample's time goes: the first frame from the leaf upwards that belongs to one of these.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("argon2id", ("(argon2/",)),
+    ("JOSE / crypto", ("(keys/algorithms", "(keys/jwt", "(keys/verify", "(joserfc/", "(cryptography/")),
+    ("PostgreSQL client (psycopg, SQLAlchemy)", ("(psycopg/", "(sqlalchemy/", "(psycopg_pool/")),
+    ("Redis client", ("(redis/",)),
+    ("audit chain", ("(idp/audit/",)),
+    ("templates (jinja2)", ("(jinja2/", "(markupsafe/")),
+    ("thread hand-off (sync endpoints)", ("(threading.py)", "(anyio/", "(queue.py)", "(concurrent/")),
+    ("logging", ("(logging/",)),
+    ("authlib", ("(authlib/",)),
+    ("FastAPI / Starlette", ("(fastapi/", "(starlette/")),
+    ("HTTP server and event loop", ("(uvicorn/", "(granian/", "(asyncio/", "(selectors.py)")),
+    ("our code", ("(idp/", "(keys/", "(policies/", "(adapters/")),
+)
+
+
+def category_of(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, markers in CATEGORIES:
+            if any(marker in frame for marker in markers):
+                return name
+    return "other"
+
+
 @dataclass(frozen=True)
 class Summary:
     samples: int
     self_time: list[tuple[str, int]]  # leaf frames, most samples first
     inclusive: list[tuple[str, int]]  # any frame on the stack, most samples first
+    categories: list[tuple[str, int]]  # category_of each sample, most samples first
+    ours_inclusive: list[tuple[str, int]]  # our packages' frames on the stack
 
 
 def _short(frame: str) -> str:
@@ -62,6 +89,7 @@ def _short(frame: str) -> str:
 def summarize(collapsed: str, top: int = 30) -> Summary:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
     samples = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -73,9 +101,19 @@ def summarize(collapsed: str, top: int = 30) -> Summary:
             continue
         samples += count
         self_time[frames[-1]] += count
+        categories[category_of(frames)] += count
         for frame in set(frames):
             inclusive[frame] += count
-    return Summary(samples, self_time.most_common(top), inclusive.most_common(top))
+    ours = Counter({f: n for f, n in inclusive.items() if _is_ours(f)})
+    return Summary(
+        samples, self_time.most_common(top), inclusive.most_common(top), categories.most_common(), ours.most_common(top)
+    )
+
+
+def _is_ours(frame: str) -> bool:
+    """A frame of our packages, not the command-line entry that is on every stack."""
+    ours = any(marker in frame for marker in ("(idp/", "(keys/", "(policies/", "(adapters/"))
+    return ours and "(idp/cli/" not in frame
 
 
 def render(workload: str, summary: Summary) -> str:
@@ -85,7 +123,8 @@ def render(workload: str, summary: Summary) -> str:
         return lines
 
     return "\n".join([
-        f"### {workload} ({summary.samples} CPU samples)", "",
-        *table("self (leaf frame)", summary.self_time[:20]), "",
-        *table("inclusive (on the stack)", summary.inclusive[:30]), "",
+        f"### {workload} ({summary.samples} samples while holding the GIL)", "",
+        *table("category", summary.categories), "",
+        *table("our frames (inclusive)", summary.ours_inclusive[:20]), "",
+        *table("self (leaf frame)", summary.self_time[:15]), "",
     ])  # fmt: skip

@@ -64,6 +64,7 @@ class Measurement:
     rss_peak: int
     pg_commits: int | None = None
     pg_tuples_written: int | None = None
+    pg_sessions: int | None = None
     pg_tables: dict[str, int] = field(default_factory=dict)
     redis_bytes: int | None = None
     redis_families: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -187,6 +188,7 @@ class _Window:
         if self.pg0 is not None and self.pg1 is not None and self.ctx.database:
             m.pg_commits = self.pg1.commits - self.pg0.commits
             m.pg_tuples_written = self.pg1.tuples_written - self.pg0.tuples_written
+            m.pg_sessions = self.pg1.sessions - self.pg0.sessions
             tables1 = self.ctx.database.table_writes()
             m.pg_tables = {t: n - self.tables0.get(t, 0) for t, n in tables1.items() if n - self.tables0.get(t, 0)}
         if self.ctx.redis is not None and self.with_backends:

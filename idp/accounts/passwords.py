@@ -7,6 +7,8 @@ characters are not required, we accept up to 256.
 
 from __future__ import annotations
 
+import os
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -48,8 +50,14 @@ def check_policy(password: str, *, has_second_factor: bool) -> None:
         raise PasswordRejected("password is too common")
 
 
+# Each argon2id computation holds 19 MiB: at most this many run at once, so a burst of sign-ins
+# cannot exhaust memory (and cores) — the rest wait their turn.
+_HASHING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
 def hash_password(password: str) -> str:
-    return HASHER.hash(normalise(password))
+    with _HASHING:
+        return HASHER.hash(normalise(password))
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +69,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with ``password_hash=None`` (unknown user) spend the same time and fail."""
     target = password_hash or _dummy_hash()
     try:
-        ok = HASHER.verify(target, normalise(password))
+        with _HASHING:
+            ok = HASHER.verify(target, normalise(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return ok and password_hash is not None

@@ -11,7 +11,6 @@ from idp.audit.types import ACCOUNT_CHANGED, ACCOUNT_CREATED
 from idp.storage.models import Account, Subject
 from idp.storage.sql import SqlStorage
 
-
 #: Roles a local account may hold (``Account.extra["roles"]``); ``auditor`` opens the security console.
 ROLES = ("auditor",)
 

@@ -10,11 +10,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from idp.cli import accounts_admin, audit, clients, db, keys, policies, sandbox, serve, settings_reference, users
+from idp.cli import (
+    accounts_admin,
+    audit,
+    clients,
+    db,
+    keys,
+    policies,
+    registration,
+    sandbox,
+    serve,
+    settings_reference,
+    users,
+)
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
-GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox, settings_reference]
+GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox, settings_reference,
+          registration]
 
 
 class CommandFailed(Exception):

@@ -66,3 +66,24 @@ def check_auth_method(method: str) -> str:
     if method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"auth method {method!r} is not supported ({', '.join(AUTH_METHODS)})")
     return method
+
+
+def check_key_metadata(auth_method: str, extra: dict, *, allow_loopback: bool) -> None:
+    """``jwks`` / ``jwks_uri`` (RFC 7591 §2): never both, one of them for ``private_key_jwt``, public
+    keys with distinct ``kid`` values, an https ``jwks_uri`` (loopback http only when allowed)."""
+    from idp.clients.jwks import check_jwk_set, check_jwks_uri
+
+    jwks, jwks_uri = extra.get("jwks"), extra.get("jwks_uri")
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidClientMetadata("jwks and jwks_uri cannot both be registered")
+    if auth_method == "private_key_jwt" and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
+    try:
+        if jwks is not None:
+            check_jwk_set(jwks)
+        if jwks_uri is not None:
+            if not isinstance(jwks_uri, str):
+                raise ValueError("must be a string")
+            check_jwks_uri(jwks_uri, allow_loopback=allow_loopback)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidClientMetadata(f"{'jwks' if jwks is not None else 'jwks_uri'}: {exc}") from None

@@ -31,9 +31,9 @@ BANNER = "Bản trình diễn — không dùng cho dịch vụ thật / Demo onl
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html lang=vi><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<body style='font-family:sans-serif;max-width:48rem;margin:2rem auto'>"
-        f"<p style='background:#fff3cd;padding:.5rem;border:1px solid #c90'><strong>{BANNER}</strong></p>"
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>",
+        "<link rel=stylesheet href='/static/idp.css'>"
+        f"<body><p class=demo-banner role=note><strong>{BANNER}</strong></p>"
+        f"<main class=wrap><div class=card><h1>{html.escape(title)}</h1>{body}</div></main></body></html>",
         headers={"Cache-Control": "no-store"},
     )
 

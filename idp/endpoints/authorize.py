@@ -21,6 +21,8 @@ from idp.errors import OAuthError, PageError
 from idp.oidc.assurance import context_for, effective, state_of
 from idp.oidc.interaction import Interaction
 from idp.specs.authorization_request import RedirectableError, identify_client, validate
+from idp.specs.profile import requires_par
+from idp.specs.rfc9126_par import authorization_parameters
 from idp.ui.render import form_post_page
 from idp.web.context import audit_context
 from policies import Deny, Prompt, evaluate, release_claims, requested_claim_names
@@ -51,10 +53,16 @@ async def authorize(request: Request) -> Response:
         items = await form_items(request) if request.method == "POST" else list(request.query_params.multi_items())
     except OAuthError:
         raise PageError("invalid_request") from None
-    params = grouped(items)
     provider = provider_of(request)
+    try:  # PAR request_uri (RFC 9126 §4) or a request object (RFC 9101 §5) replace the parameters
+        params, pushed = await run_in_threadpool(authorization_parameters, provider, grouped(items))
+    except RedirectableError as error:
+        return error_to_client(request, error)
     client, redirect_uri, state, response_mode = await run_in_threadpool(identify_client, params, provider.find_client)
     try:
+        if not pushed and requires_par(provider.settings, client):
+            raise RedirectableError("invalid_request", "this client must use pushed authorization requests (/par)",
+                                    redirect_uri=redirect_uri, state=state, response_mode=response_mode)
         authz = validate(params, client, redirect_uri, state, response_mode,
                          supported_scopes=set(provider.scopes_supported))
     except RedirectableError as error:

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from idp.endpoints.common import provider_of
 from idp.oidc.claims import SCOPE_CLAIMS
 from idp.oidc.provider import Provider
+from idp.specs.profile import is_strict, signing_algorithms
+from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
 
 router = APIRouter()
 METADATA_CACHE = "public, max-age=300"
@@ -22,6 +24,9 @@ METADATA_CACHE = "public, max-age=300"
 
 def metadata(provider: Provider) -> dict[str, Any]:
     issuer = provider.issuer
+    strict = is_strict(provider.settings, None)
+    client_algs = signing_algorithms(provider.settings, None)
+    auth_methods = ["private_key_jwt"] if strict else list(CLIENT_AUTH_METHODS)
     claims = sorted({"sub", "iss", "auth_time", "acr", "amr", "sid"} | {c for cs in SCOPE_CLAIMS.values() for c in cs})
     document: dict[str, Any] = {
         "issuer": issuer,
@@ -38,19 +43,30 @@ def metadata(provider: Provider) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": provider.ring.algorithms(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": list(client_algs),
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": list(client_algs),
+        "introspection_endpoint_auth_methods_supported": [m for m in auth_methods if m != "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(client_algs),
+        "pushed_authorization_request_endpoint": issuer + "/par",
+        "require_pushed_authorization_requests": strict or provider.settings.require_pushed_authorization_requests,
+        "dpop_signing_alg_values_supported": list(client_algs),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "claims_parameter_supported": True,
         "claim_types_supported": ["normal"],
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": list(client_algs),
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["vi", "en"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
     }
+    if provider.settings.registration_enabled:
+        document["registration_endpoint"] = issuer + "/register"
     if provider.acr_values_supported:
         document["acr_values_supported"] = list(provider.acr_values_supported)
     return document

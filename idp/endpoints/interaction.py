@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from adapters.base import AdapterError, Identity, RequestData, SourceUnavailable
+from adapters.base import AdapterError, Identity, InvalidCredentials, RequestData, SourceUnavailable
 from idp.endpoints.common import current_session, form_items, provider_of, set_session_cookie
 from idp.endpoints.internal_clients import client_for
 from idp.errors import OAuthError, PageError
@@ -120,8 +120,11 @@ def _password_login(request: Request, interaction: Interaction, form: dict[str, 
     except AdapterError as exc:
         if not isinstance(exc, SourceUnavailable):
             provider.throttle_failure(username, context.ip, context=context)
+        reason = exc.reason
+        if isinstance(exc, InvalidCredentials) and entry.type == "local":  # the audit trail tells them apart
+            reason = "wrong_password" if provider.storage.accounts.get_by_username(username) else "unknown_user"
         provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
-                        adapter=adapter_id, reason=exc.reason)
+                        adapter=adapter_id, reason=reason)
         error_id = "source_unavailable" if isinstance(exc, SourceUnavailable) else "login_failed"
         status = 503 if error_id == "source_unavailable" else 401
         return _login_page(request, interaction, error_id=error_id, status_code=status)

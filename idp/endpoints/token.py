@@ -27,9 +27,18 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
 @router.post("/token")
 async def token(request: Request) -> Response:
     form = await _prepare(request)
-    server = provider_of(request).server
+    provider = provider_of(request)
     plain = oauth_request(request, form)
-    return authlib_response(await run_in_threadpool(server.create_token_response, plain))
+    proofs = request.headers.getlist("dpop")
+    if proofs:  # RFC 9449 §5: the proof binds the tokens this request gets
+        proof = await run_in_threadpool(provider.dpop.verify, proofs, method="POST",
+                                        url=provider.issuer + "/token")
+        plain.extras["dpop_jkt"] = proof.jkt
+        plain.extras["dpop_alg"] = proof.alg
+    response = authlib_response(await run_in_threadpool(provider.server.create_token_response, plain))
+    if provider.dpop.nonce_required:
+        response.headers["DPoP-Nonce"] = provider.dpop.nonce()
+    return response
 
 
 @router.post("/revoke")

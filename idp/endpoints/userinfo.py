@@ -1,5 +1,8 @@
 """``GET|POST /userinfo`` (OIDC Core §5.3) with Bearer tokens (RFC 6750): the header, or the form
-body for POST (§2.2). Errors carry ``WWW-Authenticate`` (§3)."""
+body for POST (§2.2). Errors carry ``WWW-Authenticate`` (§3).
+
+DPoP-bound tokens (``cnf.jkt``, RFC 9449 §7) are accepted only as ``Authorization: DPoP`` with a
+valid proof of the same key carrying ``ath``; presented as Bearer they are ``invalid_token``."""
 
 from __future__ import annotations
 
@@ -10,15 +13,20 @@ from starlette.responses import Response
 from idp.endpoints.common import form_items, json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.userinfo import subject_claims, userinfo_claims
+from idp.specs.rfc9449_dpop import DpopError
 from keys.errors import InvalidToken
+from keys.signer import SUPPORTED_ALGORITHMS
 
 router = APIRouter()
 
 
-def _challenge(error: str, description: str, status: int) -> Response:
-    header = f'Bearer error="{error}", error_description="{description}"'
+def _challenge(error: str, description: str, status: int, *, scheme: str = "Bearer",
+               extra_headers: dict[str, str] | None = None) -> Response:
+    header = f'{scheme} error="{error}", error_description="{description}"'
+    if scheme == "DPoP":
+        header += f', algs="{" ".join(SUPPORTED_ALGORITHMS)}"'
     return json_response({"error": error, "error_description": description}, status_code=status,
-                         headers={"WWW-Authenticate": header})
+                         headers={"WWW-Authenticate": header, **(extra_headers or {})})
 
 
 async def _bearer_token(request: Request) -> str | None:
@@ -34,8 +42,35 @@ async def _bearer_token(request: Request) -> str | None:
         return ""  # two methods at once: invalid_request (RFC 6750 §2)
     if authorization:
         scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "dpop" and value.strip():
+            request.state.dpop_scheme = True
+            return value.strip()
         return value.strip() if scheme.lower() == "bearer" and value.strip() else ""
     return body_token
+
+
+def _check_binding(request: Request, token: str, cnf: dict | None) -> Response | None:
+    """None when the token's presentation fits its binding (RFC 9449 §7.1); else the error."""
+    provider = provider_of(request)
+    jkt = (cnf or {}).get("jkt")
+    presented_as_dpop = getattr(request.state, "dpop_scheme", False)
+    if jkt and not presented_as_dpop:
+        return _challenge("invalid_token", "a DPoP-bound access token must be presented with a DPoP proof", 401,
+                          scheme="DPoP")
+    if not presented_as_dpop:
+        return None
+    if not jkt:
+        return _challenge("invalid_token", "the access token is not DPoP-bound", 401, scheme="DPoP")
+    try:
+        proof = provider.dpop.verify(request.headers.getlist("dpop"), method=request.method,
+                                     url=provider.issuer + "/userinfo", access_token=token)
+    except DpopError as exc:
+        status = 401
+        return _challenge(exc.error, exc.description or exc.error, status, scheme="DPoP", extra_headers=exc.headers)
+    if proof.jkt != jkt:
+        return _challenge("invalid_token", "the DPoP proof was signed by another key than the token is bound to",
+                          401, scheme="DPoP")
+    return None
 
 
 @router.api_route("/userinfo", methods=["GET", "POST"])
@@ -51,6 +86,9 @@ async def userinfo(request: Request) -> Response:
         info = await run_in_threadpool(provider.tokens.check_access_token, token)
     except InvalidToken:
         return _challenge("invalid_token", "the access token is invalid, expired or revoked", 401)
+    refused = await run_in_threadpool(_check_binding, request, token, info.cnf)
+    if refused is not None:
+        return refused
     if info.subject_id is None or "openid" not in info.scopes:
         return _challenge("insufficient_scope", "the token was not issued for openid", 403)
     available = await run_in_threadpool(subject_claims, provider.storage, info.subject_id,

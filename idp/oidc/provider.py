@@ -71,6 +71,9 @@ class Provider:
         self.acr_values_supported: tuple[str, ...] = tuple(acr_values_supported(self.issuer))
         self.demo_client_secrets: dict[str, str] = {}
         self._clients: dict[str, tuple[float, Client | None]] = {}
+        self.client_keys: Any = None  # idp.clients.jwks.ClientKeys (issue 9 profile)
+        self.dpop: Any = None  # idp.specs.rfc9449_dpop.DpopVerifier
+        self.backchannel: Any = None  # idp.oidc.backchannel.BackchannelLogout
         self.server = OAuthServer(self)
 
     # -- clients ---------------------------------------------------------------------------------
@@ -119,8 +122,10 @@ class Provider:
         if client_id == CONSOLE_CLIENT_ID:
             from policies.document import ClientPolicy
 
+            # Local staff accounts only; the console asks for the second factor itself, so a
+            # person without one reaches its refusal page instead of the login form again.
             local = tuple(e.id for e in self.adapters.entries if e.type == "local")
-            return ClientPolicy(version=1, adapters=local, scopes=("openid",), mfa_required=True)
+            return ClientPolicy(version=1, adapters=local, scopes=("openid",))
         return self.policies.for_client(client_id)
 
     def acr_for(self, identity: Any, adapter_type: str) -> str:
@@ -168,13 +173,14 @@ class Provider:
         return self.codes.issue(code)
 
     # -- token endpoint (called by authlib's grants) ---------------------------------------------
-    def redeem_code(self, value: str, request: Any) -> AuthorizationCode | None:
+    def redeem_code(self, value: str, request: Any, client_id: str | None = None) -> AuthorizationCode | None:
         redemption = self.codes.redeem(value)
         if redemption.replayed_grant_id:
             with self.storage.db.transaction():
                 self.revoke_grant(redemption.replayed_grant_id, "code_replayed")
+                client_id = client_id or request.payload.client_id  # the authenticated client (Basic auth too)
                 self.record("token.reuse_detected", request, outcome="failure", reason="code_replayed",
-                            client_id=request.payload.client_id, details={"grant_id": redemption.replayed_grant_id})
+                            client_id=client_id, details={"grant_id": redemption.replayed_grant_id})
         return redemption.code
 
     def use_refresh_token(self, value: str, request: Any) -> RefreshTokenRecord | None:
@@ -221,16 +227,19 @@ class Provider:
 
     def generate_token(self, grant_type: str, client: Any, user: Authorization | None = None,
                        scope: str | None = None, expires_in: int | None = None,
-                       include_refresh_token: bool = True) -> dict[str, Any]:
+                       include_refresh_token: bool = True, *, dpop_jkt: str | None = None) -> dict[str, Any]:
         """authlib's token generator: an RFC 9068 access token, and a refresh token for offline
-        access (or trusted first-party clients)."""
+        access (or trusted first-party clients). With ``dpop_jkt`` the access token is DPoP-bound
+        (``cnf.jkt``, ``token_type: DPoP``; RFC 9449 §6)."""
         scopes = tuple((scope or "").split())
         if user is None:
             authorization = Authorization(client_id=client.client_id, scopes=scopes)
         else:
             authorization = Authorization(**{**user.__dict__, "scopes": scopes or user.scopes})
-        access_token, ttl = self.tokens.access_token(authorization, client.client)
-        token: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+        access_token, ttl = self.tokens.access_token(authorization, client.client,
+                                                     cnf={"jkt": dpop_jkt} if dpop_jkt else None)
+        token: dict[str, Any] = {"access_token": access_token, "token_type": "DPoP" if dpop_jkt else "Bearer",
+                                 "expires_in": ttl,
                                  "scope": " ".join(authorization.scopes)}
         offline = "offline_access" in authorization.scopes or client.client.trusted
         if include_refresh_token and offline and authorization.subject_id is not None:
@@ -253,8 +262,9 @@ class Provider:
                     ))
                 grant = self.storage.grants.get(authorization.grant_id)
                 expires_at = grant.expires_at if grant else utcnow()
+                bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
                 self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), authorization.grant_id,
-                                                                   expires_at))
+                                                                   expires_at, dpop_jkt=bound_to))
             self.record(
                 "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
                 client_id=client.client_id, subject=authorization.subject_id if authorization else None,
@@ -312,4 +322,6 @@ class Provider:
         self.sessions.destroy(session.id)
         for grant_id in session.grants.values():
             self.revoke_grant(grant_id, "logout")
+        if self.backchannel is not None:  # OIDC Back-Channel Logout 1.0: delivered in the background
+            self.backchannel.notify(session, sorted(session.grants))
         return sorted(session.grants)

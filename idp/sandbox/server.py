@@ -116,7 +116,7 @@ class NationalSandbox:
         """Entries for the adapters file that point at this sandbox (the demo writes these)."""
         common = {"client_id": client.client_id, "client_secret": client.client_secret, "version": 1, **overrides}
         return [
-            {"id": "vneid", "type": "vneid", "display_name": {"vi": "Đăng nhập bằng VNeID", "en": "Sign in with VNeID"},
+            {"id": "vneid", "type": "vneid", "display_name": {"vi": "VNeID", "en": "VNeID"},
              "base_url": self.vneid.base_url, **common},
             {"id": "dvcqg", "type": "dvcqg",
              "display_name": {"vi": "Cổng Dịch vụ công quốc gia", "en": "National Public Service Portal"},

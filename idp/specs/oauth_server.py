@@ -16,6 +16,8 @@ from idp.specs.rfc6749_grants import (
     S256CodeChallenge,
 )
 from idp.specs.rfc7009_revocation import RevocationEndpoint
+from idp.specs.rfc7523_client_assertion import METHOD as PRIVATE_KEY_JWT
+from idp.specs.rfc7523_client_assertion import PrivateKeyJwtAuthentication
 from idp.specs.rfc7662_introspection import IntrospectionEndpoint
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ class OAuthServer(AuthorizationServer):
         super().__init__(scopes_supported=None)
         self.provider = provider
         self.register_token_generator("default", provider.generate_token)
+        self.register_client_auth_method(PRIVATE_KEY_JWT, PrivateKeyJwtAuthentication(provider))
         id_tokens = IdTokenExtension(provider)
         self.register_grant(CodeGrant, [S256CodeChallenge(required=True), id_tokens])
         self.register_grant(RefreshGrant, [id_tokens])

@@ -11,6 +11,10 @@ PKCE S256 and the ``iss`` authorization response parameter apply to every client
 
 from __future__ import annotations
 
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
+
 from idp.settings import Settings
 from idp.storage.models import Client
 from keys.signer import SUPPORTED_ALGORITHMS
@@ -41,3 +45,19 @@ def requires_dpop(settings: Settings, client: Client) -> bool:
 def auth_method_allowed(settings: Settings, client: Client, method: str) -> bool:
     """Whether ``client`` may authenticate with ``method`` under the profile that applies to it."""
     return not is_strict(settings, client) or method in STRICT_AUTH_METHODS
+
+
+class InvalidDpopProofError(OAuth2Error):
+    error = "invalid_dpop_proof"
+
+
+def enforce_token_request(provider: Any, client: Client, request: Any) -> None:
+    """At the token endpoint, once the client is authenticated: the profile's auth method and the
+    DPoP proof a client with ``dpop_bound_access_tokens`` (or the strict profile) must present."""
+    if not auth_method_allowed(provider.settings, client, getattr(request, "auth_method", "")):
+        raise InvalidClientError(status_code=401, description="the strict profile requires private_key_jwt")
+    if requires_dpop(provider.settings, client) and not request.extras.get("dpop_jkt"):
+        raise InvalidDpopProofError(description="this client's access tokens must be DPoP-bound: send a DPoP proof")
+    alg = request.extras.get("dpop_alg")
+    if alg is not None and alg not in signing_algorithms(provider.settings, client):
+        raise InvalidDpopProofError(description=f"DPoP proofs of this client must use {' or '.join(STRICT_ALGORITHMS)}")

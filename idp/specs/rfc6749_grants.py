@@ -6,6 +6,9 @@ Choices:
 - A code is consumed when first presented, whoever presents it; a replayed code revokes the grant.
 - Refresh tokens rotate on every use; a reused one revokes its whole grant (Security BCP §4.14).
 - ID tokens are added to code and refresh responses when ``openid`` was granted (OIDC Core §3.1.3.3, §12.2).
+- ``private_key_jwt`` (RFC 7523) is one of the methods; the strict profile and a client's
+  ``dpop_bound_access_tokens`` are enforced right after client authentication (:class:`ProfileChecks`);
+  a verified DPoP proof's ``jkt`` binds the access token (``cnf``) and a public client's refresh token.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from idp.oidc.tokens import Authorization
 if TYPE_CHECKING:
     from idp.oidc.provider import Provider
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -55,7 +58,30 @@ class IdTokenExtension:
                                                          token.get("access_token"))
 
 
-class CodeGrant(grants.AuthorizationCodeGrant):
+class ProfileChecks:
+    """Mixin for every token grant: the profile's checks once the client is known, and the DPoP
+    key (``request.extras["dpop_jkt"]``, set by the token endpoint) passed to the token generator."""
+
+    request: Any
+    server: Any
+    GRANT_TYPE: str | None
+
+    def authenticate_token_endpoint_client(self) -> Any:
+        from idp.specs.profile import enforce_token_request
+
+        client = super().authenticate_token_endpoint_client()  # type: ignore[misc]
+        enforce_token_request(self.server.provider, client.client, self.request)
+        return client
+
+    def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        return self.server.provider.generate_token(
+            grant_type or self.GRANT_TYPE, self.request.client, user, scope, expires_in, include_refresh_token,
+            dpop_jkt=self.request.extras.get("dpop_jkt"),
+        )
+
+
+class CodeGrant(ProfileChecks, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     @property
@@ -66,7 +92,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         raise NotImplementedError("codes are issued by the authorization endpoint")
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
-        found = self.provider.redeem_code(code, self.request)
+        found = self.provider.redeem_code(code, self.request, client.client_id)
         if found is None or found.client_id != client.client_id:
             return None
         return found
@@ -78,11 +104,15 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return authorization_code.authorization()
 
 
-class RefreshGrant(grants.RefreshTokenGrant):
+class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
+        from idp.specs.rfc9449_dpop import refresh_token_key_matches
+
+        if not refresh_token_key_matches(self.server.provider, refresh_token, self.request):
+            return None  # bound to another DPoP key (RFC 9449 §5): not consumed, invalid_grant
         return self.server.provider.use_refresh_token(refresh_token, self.request)
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:
@@ -92,5 +122,5 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return None  # marked used atomically when it was presented
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+class ClientCredentialsGrant(ProfileChecks, grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]

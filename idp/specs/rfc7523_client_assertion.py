@@ -24,7 +24,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from idp.clients.jwks import peek_claims
 from idp.specs.profile import signing_algorithms
 from keys.errors import InvalidToken
-from keys.verify import check_time_claims
+from keys.verify import MAX_TOKEN_BYTES, check_time_claims
 
 if TYPE_CHECKING:
     from idp.oidc.provider import Provider
@@ -61,6 +61,8 @@ class PrivateKeyJwtAuthentication:
         assertion = form.get("client_assertion")
         if not isinstance(assertion, str) or not assertion:
             raise _refuse("client_assertion is missing")
+        if len(assertion) > MAX_TOKEN_BYTES:
+            raise _refuse("the client assertion was refused (oversized)")
         client_id = self._claimed_client_id(assertion, form.get("client_id"))
         client = query_client(client_id)
         if client is None:

@@ -203,6 +203,16 @@ audit_forward_cursors = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+registration_tokens = Table(  # initial access tokens of dynamic client registration (RFC 7591 §3), hashed
+    "registration_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("label", String(255), nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,

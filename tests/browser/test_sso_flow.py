@@ -99,12 +99,12 @@ def test_one_sign_in_reaches_both_services_and_logout_ends_both(page: Any, demo:
 @pytest.mark.parametrize(
     ("upstream", "citizen", "name", "birthdate"),
     [
-        ("vneid", "048193004567", "Trần Thị Bích Ngọc", "1993-11-02"),
+        ("vneid", "048193004567", "Trần Thị Bích Ngọc", None),  # VNeID releases no birthdate
         ("dvcqg", "049201000789", "Lê Minh Khôi", "2001-07-30"),  # the portal says NgayThangNamSinh=20010730
     ],
 )
 def test_citizen_signs_in_upstream_once_and_reaches_both_services(
-    page: Any, demo: str, upstream: str, citizen: str, name: str, birthdate: str
+    page: Any, demo: str, upstream: str, citizen: str, name: str, birthdate: str | None
 ) -> None:
     csp = record_csp_by_page(page)
     sign_in_upstream(page, demo, upstream, citizen)
@@ -112,8 +112,9 @@ def test_citizen_signs_in_upstream_once_and_reaches_both_services(
     assert portal["acr"] == f"{demo}/acr/vneid-l1"  # the demo's mapping ("1" from VNeID, LoA1 from the portal)
     family, *middle, given = name.split()
     assert (portal_info["name"], portal_info["family_name"], portal_info["given_name"]) == (name, family, given)
-    assert portal_info["middle_name"] == " ".join(middle) and portal_info["birthdate"] == birthdate
+    assert portal_info["middle_name"] == " ".join(middle) and portal_info.get("birthdate") == birthdate
     assert portal_info["vn_personal_id"] == citizen  # the vn_id scope; never the sub
+    assert portal_info["vn_login_idp"] == "vneid"  # both upstreams: the person authenticated with VNeID
     assert citizen not in portal["sub"]
 
     page.get_by_role("link", name=MOTCUA_NAME).click()  # no second trip to the national system
@@ -164,7 +165,7 @@ def test_demo_relying_party_pages_respect_the_csp(page: Any, demo: str) -> None:
 
 def test_login_page_screenshot(page: Any, demo: str, tmp_path: Path) -> None:
     """The login page as a newcomer sees it first (Vietnamese), small enough for the README."""
-    page.set_viewport_size({"width": 480, "height": 900})
+    page.set_viewport_size({"width": 760, "height": 600})
     page.goto(f"{demo}/demo/{PORTAL}/login")
     assert page.locator("html").get_attribute("lang") == "vi"
     page.locator("body").click(position={"x": 2, "y": 2})  # no focus ring in the picture

@@ -10,7 +10,7 @@ import pytest
 from bench.harness.backends import key_family
 from bench.harness.forms import login_form
 from bench.harness.http import CookieJar, basic_auth
-from bench.harness.report import Row, targets
+from bench.harness.report import Row, session_bytes, targets
 from bench.harness.stats import percentile, ratio
 from bench.harness.workloads import Measurement
 from bench.harness.wrk import WrkRequest, lua_script, parse_output
@@ -94,6 +94,12 @@ def test_targets_mark_a_slow_p99_and_a_low_ratio_as_not_met() -> None:
     row = Row("jwks", _measurement("ours", 10_000, cpu=10.0, p99=0.080), _measurement("peer", 20_000, cpu=10.0))
     [line] = targets([row], argon2_limit=None)
     assert line.count("**NOT met**") == 2
+
+
+def test_session_bytes_come_from_the_session_key_family() -> None:
+    m = _measurement("ours", 100, cpu=1.0)
+    m.redis_families = {"p:session:*": (100, 80_000), "p:at:*": (100, 60_000)}
+    assert session_bytes(m) == pytest.approx(800)
 
 
 def test_login_form_is_filled_with_hidden_fields_kept() -> None:

@@ -24,7 +24,7 @@ PAGES: dict[str, dict[str, Any]] = {
         "client_name": "Cổng dịch vụ công tỉnh",
         "adapters": [
             {"id": "vneid", "kind": "redirect", "display_name": "VNeID", "start_url": "/login/vneid?i=abc"},
-            {"id": "ldap", "kind": "password", "display_name": {"vi": "cán bộ", "en": "staff"},
+            {"id": "ldap", "kind": "password", "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
              "start_url": None},
         ],
         "login_hint": None, "error_id": "login_failed", "form_action": "/login", "interaction": "abc",

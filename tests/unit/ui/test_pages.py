@@ -53,7 +53,7 @@ def test_login_page_content(client: TestClient) -> None:
     assert 'autocomplete="current-password"' in text
     assert "Tên đăng nhập hoặc mật khẩu không đúng" in text and 'role="alert"' in text
     english = client.get("/page/login.html", params={"ui_locales": "en"}).text
-    assert "staff account" in english and "Sign in with VNeID" in english
+    assert "Staff account" in english and "Sign in with VNeID" in english
 
 
 def test_consent_page_marks_restricted_scopes(client: TestClient) -> None:

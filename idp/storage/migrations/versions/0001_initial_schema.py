@@ -71,6 +71,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('name', name=op.f('pk_audit_forward_cursors'))
     )
 
+    op.create_table('registration_tokens',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=255), nullable=False),
+    sa.Column('uses_left', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_registration_tokens'))
+    )
     op.create_table('clients',
     sa.Column('client_id', sa.String(length=255), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -215,6 +223,7 @@ def downgrade() -> None:
     op.drop_table('subjects')
     op.drop_table('signing_keys')
     op.drop_table('clients')
+    op.drop_table('registration_tokens')
     op.drop_table('audit_forward_cursors')
     op.drop_table('audit_chain')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:

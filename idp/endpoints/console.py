@@ -1,0 +1,179 @@
+"""``/console``: pages for security staff over the audit trail.
+
+- ``GET /console``: search and filter events (time range, subject, username, client, IP, type,
+  outcome), newest first, with cursor pagination;
+- ``GET /console/subjects/{subject_id}``: one person's timeline;
+- ``GET /console/clients/{client_id}``: one relying party's timeline;
+- ``GET /console/failed-signins``: failed sign-ins per hour or day, as server-drawn SVG bars.
+
+Access (see :mod:`idp.console.access`): a local account with the ``auditor`` role, signed in with
+two factors through the ``vnidp-console`` internal client. Without a session the page starts that
+sign-in (local accounts only; an enrolled TOTP is asked for right after the password); a session
+with one factor while a second is enrolled is sent to the second-factor page; anyone else gets a
+403 page saying why (not a local account, not an auditor, no second factor enrolled). Every page
+an auditor opens is itself recorded (``admin.action``, ``details.action = "console.view"``), and
+so is every refusal. The pages only read: their forms are GET; the one POST (sign out) carries
+the CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from idp.audit.query import Page
+from idp.audit.types import ADMIN_ACTION, DENIED, EVENT_TYPES
+from idp.console.access import Auditor, Refusal, check_auditor
+from idp.console.chart import DEFAULT_PERIOD, FAILED_SIGNIN_TYPES, PERIODS, failed_signins
+from idp.console.queries import ConsoleSearch, client_timeline, parse_search, search_page, subject_timeline
+from idp.endpoints.common import current_session, provider_of
+from idp.endpoints.internal_clients import console_request
+from idp.ui.i18n import Translator, locale_for
+from idp.ui.render import render_page
+from idp.web.context import audit_context
+
+router = APIRouter()
+
+#: The choices of the type filter: every known type, and a prefix per family.
+EVENT_TYPE_CHOICES = sorted({*EVENT_TYPES, "consent.denied",
+                             *(f"{t.split('.')[0]}.*" for t in EVENT_TYPES if "." in t)})
+
+
+def auditor_name(request: Request) -> str | None:
+    """``app.state.audit_auditor_check``: the auditor's username when this request's SSO session
+    may use the console (so ``GET /audit/events`` works from the console), else None."""
+    provider = getattr(request.app.state, "provider", None)
+    if provider is None:
+        return None
+    verdict = check_auditor(provider, current_session(request))
+    return verdict.username if isinstance(verdict, Auditor) else None
+
+
+def _gate(request: Request) -> Auditor | Response:
+    """The auditor, or the response that replaces the page (a sign-in, or the 403 page)."""
+    provider = provider_of(request)
+    session = current_session(request)
+    verdict = check_auditor(provider, session)
+    if isinstance(verdict, Auditor):
+        return verdict
+    if verdict is Refusal.SIGN_IN:
+        interaction = provider.interactions.create(console_request(provider))
+        return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
+    if verdict is Refusal.NEEDS_MFA:  # signed in with a password only: ask for the enrolled second factor
+        interaction = provider.interactions.create(console_request(provider))
+        provider.interactions.save(interaction.replace(prompt={
+            "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []}))
+        return RedirectResponse(f"/interaction/{interaction.id}/mfa", status_code=303)
+    assert session is not None
+    provider.record(ADMIN_ACTION, context=audit_context(request, session.id), outcome=DENIED,
+                    subject=session.subject_id, username=session.username, reason=verdict.value,
+                    details={"action": "console.open", "path": request.url.path})
+    enrol = "/account/totp" if verdict is Refusal.NO_SECOND_FACTOR else None
+    return render_page(request, "console/forbidden.html", {"reason": verdict.value, "enrol_url": enrol},
+                       status_code=403)
+
+
+def _record_view(request: Request, auditor: Auditor, page: str, filters: dict[str, Any]) -> None:
+    session = current_session(request)
+    provider_of(request).record(
+        ADMIN_ACTION, context=audit_context(request, session.id if session else None),
+        subject=auditor.subject_id, username=auditor.username,
+        details={"action": "console.view", "page": page, "filters": filters},
+    )
+
+
+def _page_context(request: Request, auditor: Auditor, search: ConsoleSearch, page: Page, path: str,
+                  section: str) -> dict[str, Any]:
+    events = [{**e, "local_time": datetime.fromisoformat(e["time"].replace("Z", "+00:00"))} for e in page.events]
+    older = f"{path}?{urlencode(search.link(cursor=page.next_cursor))}" if page.next_cursor else None
+    newest = f"{path}?{urlencode(search.link(cursor=None))}".rstrip("?") if search.cursor else None
+    return {"auditor_name": auditor.username, "section": section, "search": search,
+            "event_types": EVENT_TYPE_CHOICES, "events": events, "older_url": older, "newest_url": newest}
+
+
+def _filters(search: ConsoleSearch) -> dict[str, Any]:
+    return {k: v for k, v in search.values.items() if v}
+
+
+@router.get("/console")
+def console_search(request: Request) -> Response:
+    auditor = _gate(request)
+    if not isinstance(auditor, Auditor):
+        return auditor
+    search = parse_search(request.query_params)
+    page = search_page(provider_of(request).storage.db, search)
+    _record_view(request, auditor, "search", _filters(search))
+    return render_page(request, "console/search.html",
+                       _page_context(request, auditor, search, page, "/console", "search"))
+
+
+@router.get("/console/subjects/{subject_id}")
+def console_subject(request: Request, subject_id: str) -> Response:
+    auditor = _gate(request)
+    if not isinstance(auditor, Auditor):
+        return auditor
+    provider = provider_of(request)
+    t = Translator(locale_for(request))
+    subject_id = subject_id[:255]
+    subject = provider.storage.subjects.get(subject_id)
+    account = provider.storage.accounts.get_by_subject(subject_id)
+    facts = [(t("console.filter.subject"), subject_id)]
+    if subject is not None:
+        facts.append((t("console.subject.kind"), subject.kind))
+        if subject.claims.get("name"):
+            facts.append((t("console.subject.name"), str(subject.claims["name"])))
+    if account is not None:
+        facts.append((t("console.filter.username"), account.username))
+    search = parse_search(request.query_params)
+    page = subject_timeline(provider.storage.db, search, subject_id, [account.username] if account else [])
+    _record_view(request, auditor, "subject", {"subject": subject_id, **_filters(search)})
+    path = f"/console/subjects/{quote(subject_id, safe='')}"
+    context = _page_context(request, auditor, search, page, path, "timeline")
+    context.update(kind="subject", target_id=subject_id, heading=t("console.subject.heading"), facts=facts,
+                   gone=subject is None, action=path)
+    return render_page(request, "console/timeline.html", context)
+
+
+@router.get("/console/clients/{client_id}")
+def console_client(request: Request, client_id: str) -> Response:
+    auditor = _gate(request)
+    if not isinstance(auditor, Auditor):
+        return auditor
+    provider = provider_of(request)
+    t = Translator(locale_for(request))
+    client_id = client_id[:255]
+    client = provider.storage.clients.get(client_id)
+    facts = [(t("console.filter.client_id"), client_id)]
+    if client is not None and client.name:
+        facts.append((t("console.client.name"), client.name))
+    search = parse_search(request.query_params)
+    page = client_timeline(provider.storage.db, search, client_id)
+    _record_view(request, auditor, "client", {"client_id": client_id, **_filters(search)})
+    path = f"/console/clients/{quote(client_id, safe='')}"
+    context = _page_context(request, auditor, search, page, path, "timeline")
+    context.update(kind="client", target_id=client_id,
+                   heading=t("console.client.heading", client_name=client.name if client and client.name
+                             else client_id),
+                   facts=facts, gone=client is None and not client_id.startswith("vnidp-"), action=path)
+    return render_page(request, "console/timeline.html", context)
+
+
+@router.get("/console/failed-signins")
+def console_chart(request: Request) -> Response:
+    auditor = _gate(request)
+    if not isinstance(auditor, Auditor):
+        return auditor
+    period = request.query_params.get("period", DEFAULT_PERIOD)
+    if period not in PERIODS:
+        period = DEFAULT_PERIOD
+    chart = failed_signins(provider_of(request).storage.db, period, datetime.now(UTC))
+    _record_view(request, auditor, "failed_signins", {"period": period})
+    first = chart.bars[0].start.strftime("%Y-%m-%dT%H:%M")
+    events_url = "/console?" + urlencode({"type": FAILED_SIGNIN_TYPES[0] + ".*", "outcome": "failure", "since": first})
+    return render_page(request, "console/chart.html", {
+        "auditor_name": auditor.username, "section": "chart", "chart": chart, "periods": list(PERIODS),
+        "events_url": events_url})

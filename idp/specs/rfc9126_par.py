@@ -1,0 +1,108 @@
+"""Pushed authorization requests (PAR, RFC 9126) and how /authorize resolves its parameters.
+
+Choices:
+- ``POST /par`` authenticates the client with its registered method (§2: the same as at the token
+  endpoint) and validates the request exactly as /authorize would, answering errors as JSON (§2.3);
+- ``request_uri`` is ``urn:ietf:params:oauth:request_uri:<256 random bits>``, lives
+  ``par_ttl_seconds`` (60 by default, §2.2) and is single use (§4): a second use is answered to the
+  client's pushed redirect URI with ``invalid_request_uri``; an unknown or expired one is a page;
+- a ``request_uri`` in the pushed body is refused (§2.1); a ``request`` object in it (JAR) is
+  verified and replaces every other parameter (RFC 9101 §5);
+- ``client_id`` must accompany ``request_uri`` at /authorize and match the pusher (§4);
+- required globally (``require_pushed_authorization_requests``), per client (the metadata of the
+  same name) or by the strict profile (§5).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+from idp.errors import OAuthError, PageError
+from idp.specs.authorization_request import RedirectableError, identify_client, validate
+from idp.specs.profile import auth_method_allowed
+from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
+from idp.specs.rfc9101_jar import request_object_parameters
+
+if TYPE_CHECKING:
+    from idp.oidc.provider import Provider
+
+URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+KIND = "par"
+USED_KIND = "par_used"
+CLIENT_AUTH_PARAMETERS = ("client_assertion", "client_assertion_type", "client_secret")
+
+Params = dict[str, list[str]]
+
+
+def push(provider: Provider, plain: Any, form: list[tuple[str, str]]) -> dict[str, Any]:
+    """Authenticate the client, validate the pushed request, keep it; the PAR response (§2.2)."""
+    try:
+        client = provider.server.authenticate_client(plain, CLIENT_AUTH_METHODS, endpoint="par").client
+    except OAuth2Error as exc:
+        raise OAuthError(exc.error or "invalid_client", exc.description, status_code=exc.status_code) from None
+    if not auth_method_allowed(provider.settings, client, getattr(plain, "auth_method", "")):
+        raise OAuthError("invalid_client", "the strict profile requires private_key_jwt", status_code=401)
+    params: Params = {}
+    for name, value in form:
+        if name not in CLIENT_AUTH_PARAMETERS:
+            params.setdefault(name, []).append(value)
+    if "request_uri" in params:
+        raise OAuthError("invalid_request", "request_uri cannot be pushed")
+    if params.get("client_id", [client.client_id]) != [client.client_id]:
+        raise OAuthError("invalid_request", "client_id does not match the authenticated client")
+    if "request" in params:
+        params = request_object_parameters(provider, client, params["request"][0])
+    params["client_id"] = [client.client_id]
+    try:
+        _, redirect_uri, state, mode = identify_client(params, lambda cid: client if cid == client.client_id else None)
+    except PageError as exc:
+        raise OAuthError("invalid_request", exc.detail or exc.message_id) from None
+    try:
+        validate(params, client, redirect_uri, state, mode, supported_scopes=set(provider.scopes_supported))
+    except RedirectableError as exc:
+        raise OAuthError(exc.error, exc.description) from None
+    request_id = secrets.token_urlsafe(32)
+    ttl = provider.settings.par_ttl_seconds
+    provider.ephemeral.upsert(KIND, request_id, {"client_id": client.client_id, "params": params,
+                                                 "redirect_uri": redirect_uri, "state": state,
+                                                 "response_mode": mode}, ttl)
+    provider.record("par.pushed", plain, client_id=client.client_id)
+    return {"request_uri": URN_PREFIX + request_id, "expires_in": ttl}
+
+
+def authorization_parameters(provider: Provider, params: Mapping[str, list[str]]) -> tuple[Params, bool]:
+    """The parameters /authorize must use, and whether they were pushed: the pushed request for a
+    PAR ``request_uri``, the request object's members for ``request``, else ``params`` unchanged."""
+    uris = params.get("request_uri") or []
+    if len(uris) == 1 and uris[0].startswith(URN_PREFIX):
+        return _pushed(provider, params, uris[0][len(URN_PREFIX):]), True
+    objects = params.get("request") or []
+    if len(objects) == 1 and objects[0]:
+        client_ids = params.get("client_id") or []
+        client = provider.find_client(client_ids[0]) if len(client_ids) == 1 else None
+        if client is None:
+            raise PageError("unknown_client", status_code=400)
+        try:
+            inner = request_object_parameters(provider, client, objects[0])
+        except OAuthError as exc:
+            raise PageError("invalid_request", detail=f"{exc.error}: {exc.description}") from None
+        return {**inner, "client_id": [client.client_id]}, False
+    return dict(params), False
+
+
+def _pushed(provider: Provider, params: Mapping[str, list[str]], request_id: str) -> Params:
+    record = provider.ephemeral.find(KIND, request_id) if 0 < len(request_id) <= 64 else None
+    if record is None:
+        raise PageError("invalid_request", detail="invalid_request_uri: the request_uri is unknown or expired")
+    if (params.get("client_id") or []) != [record["client_id"]]:
+        raise PageError("invalid_request", detail="client_id")
+    if not provider.ephemeral.add_once(USED_KIND, request_id, provider.settings.par_ttl_seconds + 5):
+        provider.record("par.reused", client_id=record["client_id"], outcome="failure", reason="request_uri_reused")
+        raise RedirectableError("invalid_request_uri", "the request_uri was already used",
+                                redirect_uri=record["redirect_uri"], state=record["state"],
+                                response_mode=record["response_mode"])
+    return {name: list(values) for name, values in record["params"].items()}
