@@ -28,6 +28,7 @@ from idp.runtime import Runtime
 from idp.settings import Settings, load_settings
 from idp.ui import static_router
 from idp.web import middleware
+from idp.web.documents import PublicDocuments
 
 
 def derive_secret(kek: bytes, label: str) -> bytes:
@@ -115,6 +116,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     app.state.provider = provider
     middleware.install(app, settings)
+    discovery_bytes = discovery.discovery_document(provider)
+    app.add_middleware(PublicDocuments, settings=settings, documents={  # outermost: the hottest GETs
+        "/.well-known/openid-configuration": discovery_bytes,
+        "/.well-known/oauth-authorization-server": discovery_bytes,
+        "/jwks": discovery.jwks_document(provider),
+    })
     for router in (health.router, discovery.router, authorize.router, interaction.router, token.router,
                    par.router, userinfo.router, logout.router, account.router, audit_api.router, console.router,
                    static_router.router):

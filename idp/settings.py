@@ -125,6 +125,11 @@ class Settings(BaseSettings):
         "the folder has none. Unset: the built-in policy policies/examples/default.yaml for every client "
         "(local accounts, standard scopes, no restricted scope).",
     )
+    access_log: bool = Field(
+        default=False,
+        description="Log every HTTP request line (uvicorn's access log). Off by default: the audit trail "
+        "records what matters, and a line per request costs CPU on the hot paths.",
+    )
     trust_forwarded_for: bool = Field(
         default=False,
         description="Read the client address from X-Forwarded-For (only behind a trusted proxy).",

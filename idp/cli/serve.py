@@ -40,5 +40,6 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=settings.trust_forwarded_for,
         server_header=False,
         log_level="info",
+        access_log=settings.access_log,
     )
     return 0

@@ -7,6 +7,7 @@ bytes and cache headers come precomputed from the key ring.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -72,27 +73,44 @@ def metadata(provider: Provider) -> dict[str, Any]:
     return document
 
 
+def discovery_document(provider: Provider) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    """The metadata as ready bytes (computed on first use: everything it lists is known by then)."""
+    cached: list[bytes] = []
+
+    def produce() -> tuple[bytes, dict[str, str]]:
+        if not cached:
+            cached.append(json.dumps(metadata(provider), separators=(",", ":")).encode())
+        return cached[0], {"Content-Type": "application/json", "Cache-Control": METADATA_CACHE}
+
+    return produce
+
+
+def jwks_document(provider: Provider) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    def produce() -> tuple[bytes, dict[str, str]]:
+        body, headers = provider.ring.jwks_document()
+        return body, {"Content-Type": "application/jwk-set+json", **headers}
+
+    return produce
+
+
 def _document(request: Request) -> Response:
-    provider = provider_of(request)
-    cached = getattr(request.app.state, "discovery_bytes", None)
-    if cached is None:
-        cached = json.dumps(metadata(provider), separators=(",", ":")).encode()
-        request.app.state.discovery_bytes = cached
-    return Response(cached, media_type="application/json", headers={"Cache-Control": METADATA_CACHE})
+    body, headers = discovery_document(provider_of(request))()
+    return Response(body, headers=headers)
 
 
+# Async on purpose: nothing here blocks, so no thread-pool hop per request.
 @router.get("/.well-known/openid-configuration")
-def openid_configuration(request: Request) -> Response:
+async def openid_configuration(request: Request) -> Response:
     return _document(request)
 
 
 @router.get("/.well-known/oauth-authorization-server")
-def oauth_authorization_server(request: Request) -> Response:
+async def oauth_authorization_server(request: Request) -> Response:
     return _document(request)
 
 
 @router.get("/jwks")
-def jwks(request: Request) -> Response:
+async def jwks(request: Request) -> Response:
     document, headers = provider_of(request).ring.jwks_document()
     if request.headers.get("if-none-match") == headers.get("ETag"):
         return Response(status_code=304, headers=headers)
