@@ -132,3 +132,17 @@ def redis_url() -> str:
 def embedded_settings(tmp_path: Path) -> Settings:
     """Settings of the embedded default, under a temporary data folder."""
     return Settings(data_dir=tmp_path / "var")
+
+
+@pytest.fixture(scope="module")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real OpenLDAP slapd with the test officials (tests/data/ldap), on free loopback ports."""
+    from tests.data.ldap.slapd import SlapdServer, find_slapd
+
+    binaries = find_slapd()
+    if binaries is None:
+        backend_unavailable("slapd", "Debian packages slapd and ldap-utils are not installed")
+    assert binaries is not None
+    server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
+    yield server
+    server.stop()

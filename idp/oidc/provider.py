@@ -130,17 +130,9 @@ class Provider:
 
     def acr_for(self, identity: Any, adapter_type: str) -> str:
         """The local acr URI of a sign-in (the adapter's mapping; the lowest it can justify)."""
-        from policies.loa import LOWEST, Level, level_from_token
+        from idp.oidc.assurance import level_of
 
-        level = LOWEST
-        if identity.acr:
-            try:
-                level = level_from_token(identity.acr)
-            except ValueError:
-                level = LOWEST
-        if level == Level.LOCAL_BASIC and "mfa" in identity.amr:
-            level = Level.LOCAL_MFA
-        return level.uri(self.issuer)
+        return level_of(identity).uri(self.issuer)
 
     def throttle_check(self, username: str, ip: str | None) -> str | None:
         """A reason code when sign-in attempts for this account or address are held back."""

@@ -19,8 +19,7 @@ from tests.browser.relying_party import (
     record_csp_by_page,
     redeem,
 )
-from tests.conftest import backend_unavailable
-from tests.data.ldap.slapd import BASE_DN, OFFICIAL_PASSWORD, SERVICE_DN, SERVICE_PASSWORD, SlapdServer, find_slapd
+from tests.data.ldap.slapd import BASE_DN, OFFICIAL_PASSWORD, SERVICE_DN, SERVICE_PASSWORD, SlapdServer
 from tests.functional.helpers import run_idp, running_server
 
 SECRET = "official-browser-secret-0123456789-abcdefgh"
@@ -28,15 +27,6 @@ SCOPE = "openid profile email vn_official"
 REFUSED = "Tên đăng nhập hoặc mật khẩu không đúng"
 
 
-@pytest.fixture(scope="module")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
-    binaries = find_slapd()
-    if binaries is None:
-        backend_unavailable("slapd", "Debian packages slapd and ldap-utils are not installed")
-    assert binaries is not None
-    server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,26 +14,13 @@ import pytest
 from adapters.base import AccountUnusable, InvalidCredentials, PasswordAdapter, SourceUnavailable
 from adapters.ldap.adapter import LdapAdapter
 from adapters.ldap.config import LdapConfig
-from tests.conftest import backend_unavailable
 from tests.data.ldap.slapd import (
     BASE_DN,
     OFFICIAL_PASSWORD,
     SERVICE_DN,
     SERVICE_PASSWORD,
     SlapdServer,
-    find_slapd,
 )
-
-
-@pytest.fixture(scope="module")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
-    binaries = find_slapd()
-    if binaries is None:
-        backend_unavailable("slapd", "Debian packages slapd and ldap-utils are not installed")
-    assert binaries is not None
-    server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
-    yield server
-    server.stop()
 
 
 def make_adapter(slapd: SlapdServer, **overrides: Any) -> LdapAdapter:

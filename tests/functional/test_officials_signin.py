@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import backend_unavailable
-from tests.data.ldap.slapd import SlapdServer, find_slapd
+from tests.data.ldap.slapd import SlapdServer
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
 from tests.functional.helpers import run_idp, running_server
 
@@ -21,15 +20,6 @@ OFFICIAL_PASSWORD = "Mat-khau-thu-nghiem-2025"
 SECRET = "official-portal-secret-0123456789-abcdefgh"
 
 
-@pytest.fixture(scope="module")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
-    binaries = find_slapd()
-    if binaries is None:
-        backend_unavailable("slapd", "Debian packages slapd and ldap-utils are not installed")
-    assert binaries is not None
-    server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,6 @@ def authorize(deployment: Deployment, **changes: str | None) -> httpx.Response:
         ({"response_type": "code id_token"}, "unsupported_response_type"),
         ({"scope": "openid admin"}, "invalid_scope"),
         ({"prompt": "none login"}, "invalid_request"),
-        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
     ],
 )
 def test_bad_authorization_requests_go_back_with_state_and_iss(deployment: Deployment, changes: dict,
@@ -122,6 +121,17 @@ def test_unknown_client_or_redirect_uri_is_a_page_never_a_redirect(deployment: D
     assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     assert "Traceback" not in response.text
+
+
+def test_unsigned_request_object_is_refused(deployment: Deployment) -> None:
+    """JAR (RFC 9101): an ``alg: none`` request object cannot be trusted, so nothing in it is used —
+    not even its redirect URI: a page, never a code."""
+    response = authorize(deployment, request="eyJhbGciOiJub25lIn0.e30.")
+    assert "code=" not in response.headers.get("location", "")
+    if response.status_code == 302:
+        assert callback_params(response)["error"] == "invalid_request_object"
+    else:
+        assert response.status_code == 400 and response.headers["content-type"].startswith("text/html")
 
 
 def test_prompt_none_without_session(deployment: Deployment) -> None:

@@ -89,6 +89,7 @@ def test_jwks_uri_must_be_https_and_not_internal(uri: str) -> None:
 def test_jwk_set_checks() -> None:
     key = RpKey()
     assert check_jwk_set({"keys": [key.public_jwk()]})
+    bad: dict
     for bad in ({"keys": [key.key.as_dict(private=True) | {"kid": "a"}]}, {"keys": []}, {"keys": "x"},
                 {"keys": [key.public_jwk(), key.public_jwk()]}, {"keys": [{"kty": "oct", "k": "AAAA", "kid": "s"}]},
                 {"keys": [{k: v for k, v in key.public_jwk().items() if k != "kid"}]}):
