@@ -103,7 +103,7 @@ def client_as_json(client: Client, secret: str | None = None) -> dict:
         "grant_types": list(client.grant_types),
         "scope": " ".join(client.scopes),
         "trusted": client.trusted,
-        **client.extra,
+        **{k: v for k, v in client.extra.items() if not k.endswith("_hash")},  # never a secret's hash
     }
     if secret:
         body["client_secret"] = secret

@@ -123,7 +123,7 @@ async def replace(request: Request, client_id: str) -> Response:
         with provider.storage.db.transaction():
             updated = provider.storage.clients.update(client_id, apply)
             provider.record("client.changed", client_id=client_id, details={"actor": "registration"})
-        provider._clients.pop(client_id, None)
+        provider.forget_client(client_id)
         return updated
 
     try:
@@ -138,5 +138,5 @@ def delete(request: Request, client_id: str) -> Response:
     provider = provider_of(request)
     _managed(request, client_id)
     remove_client(provider.storage, client_id, audit=provider.audit, actor="registration")
-    provider._clients.pop(client_id, None)
+    provider.forget_client(client_id)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -91,6 +91,10 @@ class Provider:
         self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
         return client
 
+    def forget_client(self, client_id: str) -> None:
+        """Drop the cached copy after the client changed (registration update, removal)."""
+        self._clients.pop(client_id, None)
+
     # -- audit -----------------------------------------------------------------------------------
     def record(self, event_type: str, request: Any = None, *, context: AuditContext | None = None,
                **fields: Any) -> None:

@@ -103,6 +103,7 @@ def test_forged_proofs_are_refused(profile_deployment: ProfileDeployment) -> Non
     proof_refused(token_with(dep, dpop_proof(key, "POST", url, header={"jwk": key.key.as_dict(private=True)})),
                   "public key")
     proof_refused(token_with(dep, dpop_proof(key, "POST", url, header={"jku": "http://127.0.0.1:9/k"})), "jku")
+    proof_refused(token_with(dep, dpop_proof(key, "POST", url, header={"x5u": "http://127.0.0.1:9/c"})), "x5u")
     proof_refused(token_with(dep, dpop_proof(key, "POST", url, padding="x" * 20_000)), "too large")
     other = RpKey()  # signed by one key, claiming another
     forged = dpop_proof(other, "POST", url, header={"jwk": public})

@@ -62,3 +62,30 @@ def test_strict_flow_requires_a_dpop_proof(profile_deployment: ProfileDeployment
                          headers={"DPoP": dpop_proof(key, "POST", token_url)}, timeout=30)
     assert granted.status_code == 200, granted.text
     assert granted.json()["token_type"] == "DPoP"
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory):
+    """A provider with IDP_STRICT_PROFILE=true and one client registered with a secret."""
+    from tests.functional.helpers import run_idp, running_server
+
+    env = {"IDP_DATA_DIR": str(tmp_path_factory.mktemp("strict") / "var"), "IDP_STRICT_PROFILE": "true"}
+    added = run_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/portal/cb",
+                     "--grant-type", "client_credentials", "--grant-type", "authorization_code"], env,
+                    stdin="s3cret-of-the-relying-party-portal-0123456789\n")
+    assert added.returncode == 0, added.stderr
+    with running_server(env) as base:
+        yield base
+
+
+def test_global_switch_refuses_secrets_and_unpushed_requests(strict_server: str) -> None:
+    meta = httpx.get(strict_server + "/.well-known/openid-configuration").json()
+    assert meta["require_pushed_authorization_requests"] is True
+    assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "PS256"]
+    token = httpx.post(strict_server + "/token", data={"grant_type": "client_credentials"},
+                       auth=("portal", "s3cret-of-the-relying-party-portal-0123456789"), timeout=30)
+    assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+    run = AuthorizationRun("portal", "http://127.0.0.1:9/portal/cb")
+    direct = httpx.get(strict_server + "/authorize", params=run.params())
+    assert direct.status_code == 302 and "error=invalid_request" in direct.headers["location"]
