@@ -14,13 +14,16 @@ from idp.endpoints import (
     account,
     audit_api,
     authorize,
+    consent,
     console,
     discovery,
     health,
     interaction,
     logout,
+    mfa,
     par,
     token,
+    upstream,
     userinfo,
 )
 from idp.oidc.provider import Provider
@@ -122,10 +125,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         "/.well-known/oauth-authorization-server": discovery_bytes,
         "/jwks": discovery.jwks_document(provider),
     })
-    for router in (health.router, discovery.router, authorize.router, interaction.router, token.router,
-                   par.router, userinfo.router, logout.router, account.router, audit_api.router, console.router,
-                   static_router.router):
-        app.include_router(router)
+    routers = (health, discovery, authorize, interaction, mfa, upstream, consent, token, par, userinfo, logout,
+               account, audit_api, console, static_router)
+    for module in routers:
+        app.include_router(module.router)
     if settings.registration_enabled:
         from idp.endpoints import registration
 
