@@ -311,6 +311,11 @@ def render(run: Run, limit: float | None, command: str) -> str:
         "",
         *(report.targets(table, limit) or ["- (no measurement of ours)"]),
     ]
+    lines += [
+        "",
+        "Why ours falls short where it does, with the profiles that show it: `bench/PROFILE.md`. Our `sign_in` "
+        "still pays one argon2id hash until the server knows the cheap-password bench setting.",
+    ]
     extra = report.details(run.measurements)
     if extra:
         lines += ["", "## Details", "", *extra]

@@ -210,7 +210,7 @@ def versions() -> dict[str, str]:
         "node": run("node", "--version"),
         "oidc-provider": packages.get("node_modules/oidc-provider", {}).get("version", "?"),
         "@node-rs/argon2": packages.get("node_modules/@node-rs/argon2", {}).get("version", "?"),
-        "postgresql": run("psql", "--version"),
-        "redis": run("redis-server", "--version"),
-        "wrk": run("wrk", "--version") or "wrk 4",
+        "postgresql": run("psql", "--version").split(" (Debian")[0].replace("psql (PostgreSQL) ", ""),
+        "redis": run("redis-server", "--version").split(" sha=")[0].replace("Redis server v=", ""),
+        "wrk": " ".join(run("wrk", "--version").split()[:2]),
     }

@@ -45,7 +45,9 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = 10) ->
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=connect_args, **kwargs
+        # No pre-ping (it doubles the round trips of every query): a connection the server dropped
+        # fails once, SQLAlchemy invalidates the pool, and the next checkout reconnects.
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, connect_args=connect_args, **kwargs
     )
 
 
@@ -61,6 +63,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Writers take the lock up front, so read-then-write transactions never deadlock on upgrade.
+    # Single statements run in autocommit mode and need no transaction of ours.
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -90,13 +95,20 @@ class Database:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
-        """The ambient transaction's connection, or a new one that commits when the block ends."""
+        """The ambient transaction's connection, or else an autocommit connection: each statement
+        is its own transaction (no BEGIN/COMMIT round trips for a read). Repositories that need
+        several statements to hold together either use compare-and-swap or open a transaction."""
         outer = _current.get()
         if outer is not None:
             yield outer
             return
-        with self.engine.begin() as conn:
-            yield conn
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @staticmethod
+    def in_transaction() -> bool:
+        """Whether the caller runs inside ``transaction()``."""
+        return _current.get() is not None
 
     def ping(self) -> None:
         """Raise if the database cannot answer ``SELECT 1``."""

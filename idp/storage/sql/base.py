@@ -26,8 +26,12 @@ def aware(value: datetime | None) -> datetime | None:
 def insert_row(db: Database, table: Table, values: dict[str, Any], what: str) -> None:
     """Insert one row; AlreadyExists when a unique constraint refuses it."""
     try:
-        with db.connect() as conn, conn.begin_nested():
-            conn.execute(table.insert().values(**values))
+        with db.connect() as conn:
+            if db.in_transaction():  # a savepoint, so the caller's transaction survives the refusal
+                with conn.begin_nested():
+                    conn.execute(table.insert().values(**values))
+            else:
+                conn.execute(table.insert().values(**values))
     except IntegrityError as exc:
         raise AlreadyExists(f"{what} already exists") from exc
 
