@@ -3,12 +3,15 @@ by authlib's server. Repeated parameters and GET are refused before authlib sees
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.endpoints.common import authlib_response, form_items, json_response, oauth_request, provider_of
 from idp.errors import OAuthError
+from idp.oidc.provider import Provider
 
 router = APIRouter()
 
@@ -24,6 +27,11 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
     return form
 
 
+def _token_response(provider: Provider, plain: Any) -> Any:
+    with provider.one_request():
+        return provider.server.create_token_response(plain)
+
+
 @router.post("/token")
 async def token(request: Request) -> Response:
     form = await _prepare(request)
@@ -35,7 +43,7 @@ async def token(request: Request) -> Response:
                                         url=provider.issuer + "/token")
         plain.extras["dpop_jkt"] = proof.jkt
         plain.extras["dpop_alg"] = proof.alg
-    response = authlib_response(await run_in_threadpool(provider.server.create_token_response, plain))
+    response = authlib_response(await run_in_threadpool(_token_response, provider, plain))
     if provider.dpop.nonce_required:
         response.headers["DPoP-Nonce"] = provider.dpop.nonce()
     return response

@@ -5,10 +5,13 @@ It owns no HTTP: endpoints read requests, call these methods, and render the ans
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import logging
 import secrets
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +24,7 @@ from idp.oidc.interaction import InteractionStore
 from idp.oidc.records import AccessTokenRecord, RefreshTokenRecord
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh_token
-from idp.oidc.userinfo import subject_claims
+from idp.oidc.userinfo import subject_claims, userinfo_claims
 from idp.sessions import SessionStore, SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
@@ -38,6 +41,7 @@ RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
 
 log = logging.getLogger(__name__)
 CLIENT_CACHE_SECONDS = 5.0
+_request_memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("idp_memo", default=None)
 
 
 class Provider:
@@ -232,8 +236,13 @@ class Provider:
             authorization = Authorization(client_id=client.client_id, scopes=scopes)
         else:
             authorization = Authorization(**{**user.__dict__, "scopes": scopes or user.scopes})
+        snapshot = None
+        if authorization.subject_id is not None and "openid" in authorization.scopes:
+            # What userinfo will answer, fixed at issuance: userinfo then needs no database read.
+            snapshot = userinfo_claims(self.person_claims(authorization.subject_id), authorization.scopes,
+                                       authorization.claims, allowed=set(authorization.released_claims))
         access_token, ttl = self.tokens.access_token(authorization, client.client,
-                                                     cnf={"jkt": dpop_jkt} if dpop_jkt else None)
+                                                     cnf={"jkt": dpop_jkt} if dpop_jkt else None, userinfo=snapshot)
         token: dict[str, Any] = {"access_token": access_token, "token_type": "DPoP" if dpop_jkt else "Bearer",
                                  "expires_in": ttl,
                                  "scope": " ".join(authorization.scopes)}
@@ -270,9 +279,29 @@ class Provider:
             )
 
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
-        claims = (subject_claims(self.storage, authorization.subject_id, self.identity_keys.enc_key)
-                  if authorization.subject_id else {})
+        claims = self.person_claims(authorization.subject_id) if authorization.subject_id else {}
         return self.tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
+
+    def person_claims(self, subject_id: str) -> dict[str, Any]:
+        """The subject's claims; inside ``one_request()`` read once (a token response needs them for
+        the access token's userinfo snapshot and again for the ID token)."""
+        memo = _request_memo.get()
+        if memo is not None and subject_id in memo:
+            return memo[subject_id]
+        claims = subject_claims(self.storage, subject_id, self.identity_keys.enc_key)
+        if memo is not None:
+            memo[subject_id] = claims
+        return claims
+
+    @staticmethod
+    @contextlib.contextmanager
+    def one_request() -> Iterator[None]:
+        """Reads made inside are shared for the rest of this request, and only this request."""
+        token = _request_memo.set({})
+        try:
+            yield
+        finally:
+            _request_memo.reset(token)
 
     # -- revocation and introspection ------------------------------------------------------------
     def find_token(self, value: str, hint: str | None) -> AccessTokenRecord | RefreshTokenRecord | None:

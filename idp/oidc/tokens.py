@@ -61,6 +61,7 @@ class AccessTokenInfo:
     expires_at: int
     issued_at: int
     cnf: dict[str, Any] | None = None
+    userinfo: dict[str, Any] | None = None  # the claims userinfo answers, fixed when the token was issued
 
 
 def hash_token(value: str) -> str:
@@ -91,7 +92,7 @@ class TokenService:
         return self.subject_ids.for_client(authorization.subject_id, client)
 
     def access_token(self, authorization: Authorization, client: Client, *, cnf: dict[str, Any] | None = None,
-                     expires_in: int | None = None) -> tuple[str, int]:
+                     expires_in: int | None = None, userinfo: dict[str, Any] | None = None) -> tuple[str, int]:
         """A signed JWT access token and its lifetime in seconds."""
         now = int(time.time())
         ttl = expires_in or self.access_ttl
@@ -110,6 +111,7 @@ class TokenService:
             "client_id": client.client_id, "subject_id": authorization.subject_id, "scopes": list(authorization.scopes),
             "grant_id": authorization.grant_id, "claims": authorization.claims, "sub": claims["sub"],
             "released": list(authorization.released_claims),
+            "userinfo": userinfo,
             "exp": now + ttl, "iat": now,
         }
         self.ephemeral.upsert(ACCESS_TOKEN_KIND, jti, record, ttl, grant_id=authorization.grant_id)
@@ -151,7 +153,7 @@ class TokenService:
             jti=jti,  # type: ignore[arg-type]
             client_id=record["client_id"], scopes=tuple(record["scopes"]), subject_id=record["subject_id"],
             sub=record["sub"], grant_id=record["grant_id"], claims_request=record.get("claims") or {},
-            released_claims=tuple(record.get("released") or ()),
+            released_claims=tuple(record.get("released") or ()), userinfo=record.get("userinfo"),
             expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
         )
 
