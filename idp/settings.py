@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         "policies/examples/). A client without a document gets default.yaml, or no sign-in at all when "
         "the folder has none. Unset: the built-in policy policies/examples/default.yaml for every client "
         "(local accounts, standard scopes, no restricted scope).",
+    )
+    bench_cheap_passwords: bool = Field(
+        default=False,
+        description="Benchmarks only, refused unless the issuer is loopback: remember each password that "
+        "verified once, so repeated sign-ins measure protocol cost rather than argon2id.",
     )
     access_log: bool = Field(
         default=False,
@@ -239,6 +244,12 @@ class Settings(BaseSettings):
         "development only; https is required otherwise).",
     )
 
+    @model_validator(mode="after")
+    def _bench_only_on_loopback(self) -> Settings:
+        if self.bench_cheap_passwords and not is_loopback_host(urlsplit(self.issuer).hostname or ""):
+            raise ValueError("IDP_BENCH_CHEAP_PASSWORDS is for benchmarks on a loopback issuer only")
+        return self
+
     @field_validator("issuer")
     @classmethod
     def _issuer_is_absolute(cls, value: str) -> str:
@@ -333,6 +344,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = "IDP_" + str(error["loc"][0]).upper() if error["loc"] else "IDP_*"
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings: its message names them
+            raise SettingsError(f"invalid settings: {message}") from None
+        name = "IDP_" + str(error["loc"][0]).upper()
         raise SettingsError(f"invalid setting {name}: {message}") from None

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/dev/setup.sh
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}  # argon2 buffers otherwise stay in per-thread arenas
 exec .venv/bin/idp serve --demo "$@"

@@ -7,6 +7,8 @@ characters are not required, we accept up to 256.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import threading
 import unicodedata
@@ -65,14 +67,34 @@ def _dummy_hash() -> str:
     return HASHER.hash("not-a-real-password-used-to-equalise-timing")
 
 
+_bench_verified: dict[str, str] | None = None
+
+
+def remember_verified_passwords_for_benchmarks() -> None:
+    """Benchmarks only (``IDP_BENCH_CHEAP_PASSWORDS``, loopback issuers): a password that verified
+    once is then checked by a keyed digest in memory, so sign-in workloads measure the protocol."""
+    global _bench_verified
+    _bench_verified = {}
+
+
+def _bench_key(password_hash: str, password: str) -> str:
+    return hashlib.sha256(password_hash.encode() + b"\x00" + password.encode("utf-8")).hexdigest()
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with ``password_hash=None`` (unknown user) spend the same time and fail."""
+    if _bench_verified is not None and password_hash is not None:
+        remembered = _bench_verified.get(password_hash)
+        if remembered is not None and hmac.compare_digest(remembered, _bench_key(password_hash, password)):
+            return True
     target = password_hash or _dummy_hash()
     try:
         with _HASHING:
             ok = HASHER.verify(target, normalise(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    if ok and password_hash is not None and _bench_verified is not None:
+        _bench_verified[password_hash] = _bench_key(password_hash, password)
     return ok and password_hash is not None
 
 

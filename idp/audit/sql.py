@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from idp.audit.batching import AuditBatcher
 from idp.audit.chain import GENESIS, json_safe, row_hash, utc_ms
 from idp.audit.checkpoints import Checkpointer
 from idp.audit.context import IpTruncation, hash_session_id
@@ -51,10 +52,43 @@ class SqlAuditLog:
         )
         self.checkpointer = checkpointer
         self.checkpoint_interval = checkpoint_interval
+        self.batcher: AuditBatcher | None = None
 
     def record(self, event: AuditEvent) -> None:
-        """Append the event in the ambient transaction (or one of its own); raise when it cannot."""
-        self.append(event)
+        """Append the event in the ambient transaction; outside one, in a transaction of its own
+        (shared with other standalone events when batching is on). Raise when it cannot."""
+        if self.batcher is not None and not self.db.in_transaction():
+            self.batcher.submit(event)
+        else:
+            self.append(event)
+
+    def enable_batching(self) -> None:
+        """Group-commit standalone events from a writer thread (servers; the CLI writes inline)."""
+        if self.batcher is None:
+            self.batcher = AuditBatcher(self.append_many)
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+            self.batcher = None
+
+    def append_many(self, events: list[AuditEvent]) -> None:
+        """Append several events, in order, in one transaction."""
+        with self.db.transaction() as conn:
+            last_seq, last_hash = lock_head(conn)
+            now = datetime.now(UTC)
+            rows = []
+            for event in events:
+                row = self._row(event, last_seq + 1, last_hash, now)
+                rows.append(row)
+                last_seq, last_hash = row["seq"], row["hash"]
+            conn.execute(_INSERT_EVENT, rows)
+            conn.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
+            interval = self.checkpoint_interval
+            if self.checkpointer is not None and interval > 0:
+                for row in rows:
+                    if row["seq"] % interval == 0:
+                        self.checkpointer.write(conn, row["seq"], row["hash"])
 
     def append(self, event: AuditEvent) -> dict[str, Any]:
         """Like :meth:`record`, returning the stored row (with its ``seq`` and ``hash``)."""

@@ -255,7 +255,9 @@ class Provider:
         authorization: Authorization | None = request.user
         client = request.client.client
         refresh = token.get("refresh_token")
-        with self.storage.db.transaction():
+        # A refresh token is stored state: it and its event commit together. Otherwise the event
+        # stands alone (and may share a group commit with others).
+        with self.storage.db.transaction() if refresh else contextlib.nullcontext():
             if refresh and authorization is not None and authorization.grant_id:
                 if self.storage.grants.get(authorization.grant_id) is None:
                     self.storage.grants.create(Grant(

@@ -28,7 +28,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def build_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> Engine:
+def build_engine(url: str, *, schema: str | None = None, pool_size: int = 20) -> Engine:
     """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run)."""
     url = normalise_url(url)
     parsed = make_url(url)

@@ -53,3 +53,18 @@ def test_unknown_user_costs_the_same_as_wrong_password(sqlite_storage) -> None:
             samples.append(time.perf_counter() - start)
     unknown, wrong = min(times["nobody"]), min(times["canbo01"])
     assert 0.6 < unknown / wrong < 1.6
+
+
+def test_benchmark_password_memory_keeps_wrong_passwords_out(monkeypatch) -> None:
+    import idp.accounts.passwords as passwords
+    from idp.settings import SettingsError, load_settings
+
+    monkeypatch.setattr(passwords, "_bench_verified", None)
+    hashed = hash_password("một câu mật khẩu dài đủ dùng")
+    passwords.remember_verified_passwords_for_benchmarks()
+    assert verify_password(hashed, "một câu mật khẩu dài đủ dùng")  # argon2id once
+    assert verify_password(hashed, "một câu mật khẩu dài đủ dùng")  # then remembered
+    assert not verify_password(hashed, "một câu mật khẩu dài đủ dùnG")
+    assert not verify_password(None, "một câu mật khẩu dài đủ dùng")
+    with pytest.raises(SettingsError, match="loopback"):
+        load_settings(bench_cheap_passwords=True, issuer="https://sso.example.gov.vn")

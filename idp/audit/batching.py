@@ -1,0 +1,65 @@
+"""Group commit for audit events that stand alone (no state change of their own to join).
+
+A request thread hands its event to one writer thread and waits until the event is committed:
+nothing is answered before its event is durable, yet under load many events share one
+transaction — one lock of the chain head, one multi-row insert, one head update, one commit —
+instead of each request serialising on the head row for a transaction of its own. Events that
+describe a state change are still written inside that change's transaction (SqlAuditLog.record).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from idp.audit.events import AuditEvent
+
+MAX_BATCH = 200
+WAIT_SECONDS = 30.0
+
+
+class AuditBatcher:
+    """``write_batch(events)`` appends the events in one transaction (in order)."""
+
+    def __init__(self, write_batch: Callable[[list[AuditEvent]], Any]) -> None:
+        self._write_batch = write_batch
+        self._queue: queue.Queue[tuple[AuditEvent, Future[None]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="audit-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, event: AuditEvent) -> None:
+        """Append the event; return once it is committed; raise what the write raised."""
+        done: Future[None] = Future()
+        self._queue.put((event, done))
+        done.result(timeout=WAIT_SECONDS)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            try:
+                self._write_batch([event for event, _ in batch])
+            except Exception as exc:  # each waiting request fails with the cause, none is lost silently
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
