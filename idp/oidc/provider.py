@@ -186,7 +186,8 @@ class Provider:
     def use_refresh_token(self, value: str, request: Any) -> RefreshTokenRecord | None:
         if not value or len(value) > 256:
             return None
-        status, grant, token = self.storage.grants.use_refresh_token(hash_token(value))
+        status, grant, token = self.storage.grants.use_refresh_token(
+            hash_token(value), dpop_jkt=request.extras.get("dpop_jkt"))
         if status == "reused" and grant is not None:
             with self.storage.db.transaction():
                 self.revoke_grant(grant.id, "refresh_token_reused")
@@ -259,16 +260,18 @@ class Provider:
         # stands alone (and may share a group commit with others).
         with self.storage.db.transaction() if refresh else contextlib.nullcontext():
             if refresh and authorization is not None and authorization.grant_id:
-                if self.storage.grants.get(authorization.grant_id) is None:
-                    self.storage.grants.create(Grant(
+                # A rotation knows its grant already; a first refresh token creates it (an SSO
+                # session's second code for the same client reuses it).
+                grant = getattr(request.refresh_token, "grant", None) or self.storage.grants.get(authorization.grant_id)
+                if grant is None:
+                    grant = self.storage.grants.create(Grant(
                         id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
                         scopes=authorization.scopes, sid=authorization.sid,
                         claims={"request": authorization.claims, "released": list(authorization.released_claims)},
                         acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
                         expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
                     ))
-                grant = self.storage.grants.get(authorization.grant_id)
-                expires_at = grant.expires_at if grant else utcnow()
+                expires_at = grant.expires_at
                 bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
                 self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), authorization.grant_id,
                                                                    expires_at, dpop_jkt=bound_to))

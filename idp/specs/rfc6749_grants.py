@@ -109,10 +109,7 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
-        from idp.specs.rfc9449_dpop import refresh_token_key_matches
-
-        if not refresh_token_key_matches(self.server.provider, refresh_token, self.request):
-            return None  # bound to another DPoP key (RFC 9449 §5): not consumed, invalid_grant
+        # A token bound to another DPoP key (RFC 9449 §5) is refused without being consumed.
         return self.server.provider.use_refresh_token(refresh_token, self.request)
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:

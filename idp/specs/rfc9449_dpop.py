@@ -182,13 +182,3 @@ class DpopVerifier:
         key = hashlib.sha256(f"{jkt}\x00{jti}".encode()).hexdigest()
         if not self.ephemeral.add_once(REPLAY_KIND, key, int(self.max_age * 1.2) + 5):
             raise DpopError("invalid_dpop_proof", "the proof was already used (jti replayed)")
-
-
-def refresh_token_key_matches(provider: Any, refresh_token: str, request: Any) -> bool:
-    """False when the refresh token is bound to a DPoP key other than the proof's (§5)."""
-    from idp.oidc.tokens import hash_token
-
-    if not refresh_token or len(refresh_token) > 256:
-        return True  # the grant refuses it anyway
-    token = provider.storage.grants.find_refresh_token(hash_token(refresh_token))
-    return token is None or token.dpop_jkt is None or token.dpop_jkt == request.extras.get("dpop_jkt")

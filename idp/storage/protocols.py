@@ -107,13 +107,15 @@ class GrantStore(Protocol):
 
     def add_refresh_token(self, token: RefreshToken) -> None: ...
 
-    def use_refresh_token(self, token_hash: str) -> tuple[str, Grant | None, RefreshToken | None]:
+    def use_refresh_token(self, token_hash: str, *, dpop_jkt: str | None = None
+                          ) -> tuple[str, Grant | None, RefreshToken | None]:
         """Use a refresh token once (rotation), atomically.
 
         Returns ("used", grant, token) to the one caller that wins, who then issues the successor;
         ("reused", grant, token) when it was already used (the caller must revoke the grant: a
-        replayed refresh token means it leaked); ("invalid", None, None) for an unknown, expired or
-        revoked token.
+        replayed refresh token means it leaked); ("wrong_key", grant, token) when the token is bound
+        to another DPoP key than ``dpop_jkt`` (not consumed); ("invalid", None, None) for an
+        unknown, expired or revoked token.
         """
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from idp.storage.db import Database
 from idp.storage.models import Grant, RefreshToken, utcnow
@@ -67,7 +67,7 @@ class SqlGrantStore:
 
     def get(self, grant_id: str) -> Grant | None:
         with self.db.connect() as conn:
-            row = conn.execute(select(grants).where(grants.c.id == grant_id)).mappings().first()
+            row = conn.execute(_GET_GRANT, {"grant_id": grant_id}).mappings().first()
         return _load_grant(row) if row else None
 
     def revoke(self, grant_id: str, reason: str) -> bool:
@@ -107,24 +107,42 @@ class SqlGrantStore:
             row = conn.execute(query).mappings().first()
         return _load_token(row) if row else None
 
-    def use_refresh_token(self, token_hash: str) -> tuple[str, Grant | None, RefreshToken | None]:
-        """Mark a refresh token used, atomically (see the protocol)."""
+    def use_refresh_token(self, token_hash: str, *, dpop_jkt: str | None = None
+                          ) -> tuple[str, Grant | None, RefreshToken | None]:
+        """Mark a refresh token used, atomically (see the protocol). The happy path is one
+        ``UPDATE ... RETURNING`` and one read of the grant; only a refusal looks further."""
+        now = utcnow()
+        with self.db.connect() as conn:
+            row = conn.execute(_CLAIM_TOKEN, {"b_hash": token_hash, "b_now": now, "b_jkt": dpop_jkt}).mappings().first()
+        if row is None:
+            return self._refused(token_hash, dpop_jkt)
+        token = _load_token({**row, "used_at": now})
+        grant = self.get(token.grant_id)
+        if grant is None or not grant.active:
+            return "invalid", None, None
+        return "used", grant, token
+
+    def _refused(self, token_hash: str, dpop_jkt: str | None) -> tuple[str, Grant | None, RefreshToken | None]:
         token = self.find_refresh_token(token_hash)
-        if token is None:
+        if token is None or token.expires_at <= utcnow():
             return "invalid", None, None
         grant = self.get(token.grant_id)
         if grant is None or not grant.active:
             return "invalid", None, None
         if token.used_at is not None:
             return "reused", grant, token
-        if token.expires_at <= utcnow():
-            return "invalid", None, None
-        with self.db.connect() as conn:
-            claimed = conn.execute(
-                update(refresh_tokens)
-                .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_(None))
-                .values(used_at=utcnow())
-            )
-        if claimed.rowcount != 1:
-            return "reused", grant, token
-        return "used", grant, token
+        if token.dpop_jkt is not None and token.dpop_jkt != dpop_jkt:
+            return "wrong_key", grant, token  # bound to another DPoP key (RFC 9449 §5): not consumed
+        return "reused", grant, token  # lost the race to a concurrent use
+
+
+# Built once (bound parameters): the refresh path runs these on every rotation.
+_CLAIM_TOKEN = (
+    update(refresh_tokens)
+    .where(refresh_tokens.c.token_hash == bindparam("b_hash"), refresh_tokens.c.used_at.is_(None),
+           refresh_tokens.c.expires_at > bindparam("b_now"),
+           or_(refresh_tokens.c.dpop_jkt.is_(None), refresh_tokens.c.dpop_jkt == bindparam("b_jkt")))
+    .values(used_at=bindparam("b_now"))
+    .returning(*refresh_tokens.c)
+)
+_GET_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
