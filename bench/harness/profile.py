@@ -75,11 +75,14 @@ class Summary:
     ours_inclusive: list[tuple[str, int]]  # our packages' frames on the stack
 
 
+REPO = str(Path(__file__).resolve().parents[2]) + "/"
+
+
 def _short(frame: str) -> str:
-    """``create (/work/main/.venv/lib/python3.11/site-packages/x/y.py)`` -> ``create (x/y.py)``."""
+    """``create (<repo>/.venv/lib/python3.11/site-packages/x/y.py)`` -> ``create (x/y.py)``."""
     name, _, where = frame.partition(" (")
     where = where.rstrip(")")
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", REPO, "lib/python3.11/"):
         if marker in where:
             where = where.split(marker, 1)[1]
             break
