@@ -37,7 +37,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _decode_part(part: str, what: str) -> bytes:
+def decode_part(part: str, what: str) -> bytes:
+    """One part of a compact JWS, strictly: canonical base64url only (InvalidToken otherwise)."""
     try:
         raw = b64url_decode(part)
     except ValueError:
@@ -47,7 +48,8 @@ def _decode_part(part: str, what: str) -> bytes:
     return raw
 
 
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+def json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """A JSON object with no duplicate members (InvalidToken otherwise)."""
     try:
         value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError):
@@ -85,7 +87,7 @@ def verify_compact(
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         raise InvalidToken("malformed", "not a compact JWS with three parts")
-    header = _json_object(_decode_part(parts[0], "header"), "header")
+    header = json_object(decode_part(parts[0], "header"), "header")
 
     alg = header.get("alg")
     if alg not in SUPPORTED_ALGORITHMS:
@@ -102,11 +104,11 @@ def verify_compact(
     if alg != key_alg:
         raise InvalidToken("alg_mismatch", f"key {kid} signs with {key_alg}, not {alg}")
 
-    signature = _decode_part(parts[2], "signature")
+    signature = decode_part(parts[2], "signature")
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     if not algorithms.verify(public_key, alg, signing_input, signature):
         raise InvalidToken("bad_signature", "signature does not verify")
-    claims = _json_object(_decode_part(parts[1], "payload"), "payload")
+    claims = json_object(decode_part(parts[1], "payload"), "payload")
     return header, claims
 
 

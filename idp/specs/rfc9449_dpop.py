@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +27,10 @@ from urllib.parse import urlsplit
 from idp.errors import OAuthError
 from idp.storage.ephemeral import EphemeralStore
 from keys import algorithms
-from keys.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_key_from_jwk, public_members, thumbprint
+from keys.errors import InvalidToken
+from keys.jwk import PRIVATE_MEMBERS, b64url, public_key_from_jwk, public_members, thumbprint
 from keys.signer import SUPPORTED_ALGORITHMS
+from keys.verify import decode_part, json_object
 
 MAX_PROOF_BYTES = 16 * 1024
 NONCE_SLOT_SECONDS = 300
@@ -73,27 +74,16 @@ def normalise_url(url: str) -> str:
 
 def _part(text: str, what: str) -> bytes:
     try:
-        raw = b64url_decode(text)
-    except ValueError:
-        raise DpopError("invalid_dpop_proof", f"the proof's {what} is not base64url") from None
-    if b64url(raw) != text:
-        raise DpopError("invalid_dpop_proof", f"the proof's {what} is not canonical base64url")
-    return raw
+        return decode_part(text, f"the proof's {what}")
+    except InvalidToken as exc:
+        raise DpopError("invalid_dpop_proof", str(exc)) from None
 
 
 def _object(raw: bytes, what: str) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if len({k for k, _ in pairs}) != len(pairs):
-            raise ValueError("duplicate member")
-        return dict(pairs)
-
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
-    except (UnicodeDecodeError, ValueError):
-        value = None
-    if not isinstance(value, dict):
-        raise DpopError("invalid_dpop_proof", f"the proof's {what} is not a JSON object")
-    return value
+        return json_object(raw, f"the proof's {what}")
+    except InvalidToken:
+        raise DpopError("invalid_dpop_proof", f"the proof's {what} is not a JSON object") from None
 
 
 class DpopVerifier:

@@ -19,7 +19,7 @@ from tests.browser.relying_party import (
     record_csp_by_page,
     redeem,
 )
-from tests.data.ldap.slapd import BASE_DN, OFFICIAL_PASSWORD, SERVICE_DN, SERVICE_PASSWORD, SlapdServer
+from tests.data.ldap.slapd import OFFICIAL_PASSWORD, SlapdServer, officials_provider_env
 from tests.functional.helpers import run_idp, running_server
 
 SECRET = "official-browser-secret-0123456789-abcdefgh"
@@ -34,22 +34,7 @@ def deployment(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[tuple[str, LoopbackRelyingParty]]:
     """``idp serve`` whose only source for the client ``hoso`` is the directory."""
     folder = Path(tmp_path_factory.mktemp("officials-browser"))
-    (folder / "adapters.yaml").write_text(json.dumps({"adapters": [{
-        "id": "officials", "type": "ldap", "urls": [slapd.ldaps_url], "ca_file": str(slapd.ca_file),
-        "bind_dn": SERVICE_DN, "bind_password": SERVICE_PASSWORD,
-        "user_base_dn": f"ou=people,{BASE_DN}", "group_base_dn": f"ou=groups,{BASE_DN}",
-        "claims": {"name": "cn", "family_name": "sn", "given_name": "givenName", "email": "mail", "vn_unit": "ou"},
-        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk"},
-        "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
-        "connect_timeout": 1.0, "receive_timeout": 2,
-    }]}))
-    policies = folder / "policies"
-    policies.mkdir()
-    (policies / "default.yaml").write_text("version: 1\nadapters: []\nscopes: [openid]\n")
-    (policies / "hoso.yaml").write_text(
-        "version: 1\nclient_id: hoso\nadapters: [officials]\nscopes: [openid, profile, email, vn_official]\n")
-    env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
-           "IDP_POLICIES_DIR": str(policies), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
+    env = officials_provider_env(slapd, folder)
     rp = LoopbackRelyingParty()
     rp.start()
     try:

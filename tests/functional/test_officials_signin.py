@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.data.ldap.slapd import SlapdServer
+from tests.data.ldap.slapd import SlapdServer, officials_provider_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
 from tests.functional.helpers import run_idp, running_server
 
@@ -25,22 +25,7 @@ SECRET = "official-portal-secret-0123456789-abcdefgh"
 @pytest.fixture(scope="module")
 def provider(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
     folder = Path(tmp_path_factory.mktemp("officials"))
-    (folder / "adapters.yaml").write_text(json.dumps({"adapters": [{
-        "id": "officials", "type": "ldap", "urls": [slapd.ldaps_url], "ca_file": str(slapd.ca_file),
-        "bind_dn": f"cn=idp-reader,ou=services,{BASE_DN}", "bind_password": "service-account-secret",
-        "user_base_dn": f"ou=people,{BASE_DN}", "group_base_dn": f"ou=groups,{BASE_DN}",
-        "claims": {"name": "cn", "family_name": "sn", "given_name": "givenName", "email": "mail", "vn_unit": "ou"},
-        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk"},
-        "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
-        "connect_timeout": 1.0, "receive_timeout": 2,
-    }]}))
-    policies = folder / "policies"
-    policies.mkdir()
-    (policies / "default.yaml").write_text("version: 1\nadapters: []\nscopes: [openid]\n")
-    (policies / "hoso.yaml").write_text(
-        "version: 1\nclient_id: hoso\nadapters: [officials]\nscopes: [openid, profile, email, vn_official]\n")
-    env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
-           "IDP_POLICIES_DIR": str(policies), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
+    env = officials_provider_env(slapd, folder)
     added = run_idp(["clients", "add", "hoso", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
                      "--scope", "openid", "--scope", "profile", "--scope", "email", "--scope", "vn_official",
                      "--name", "Hệ thống quản lý hồ sơ"], env, stdin=SECRET + "\n")

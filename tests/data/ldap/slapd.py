@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -183,3 +184,25 @@ class SlapdServer:
     def resume(self) -> None:
         if self.process is not None:
             os.kill(self.process.pid, signal.SIGCONT)
+
+
+def officials_provider_env(slapd: SlapdServer, folder: Path, client_id: str = "hoso") -> dict[str, str]:
+    """Environment of a provider whose officials sign in with this directory: an adapters file
+    with the LDAP adapter, and a policy that lets ``client_id`` use it (and nothing else)."""
+    adapter = {
+        "id": "officials", "type": "ldap", "urls": [slapd.ldaps_url], "ca_file": str(slapd.ca_file),
+        "bind_dn": f"cn=idp-reader,ou=services,{BASE_DN}", "bind_password": "service-account-secret",
+        "user_base_dn": f"ou=people,{BASE_DN}", "group_base_dn": f"ou=groups,{BASE_DN}",
+        "claims": {"name": "cn", "family_name": "sn", "given_name": "givenName", "email": "mail", "vn_unit": "ou"},
+        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk"},
+        "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
+        "connect_timeout": 1.0, "receive_timeout": 2,
+    }
+    (folder / "adapters.yaml").write_text(json.dumps({"adapters": [adapter]}))
+    policies = folder / "policies"
+    policies.mkdir()
+    (policies / "default.yaml").write_text("version: 1\nadapters: []\nscopes: [openid]\n")
+    (policies / f"{client_id}.yaml").write_text(
+        f"version: 1\nclient_id: {client_id}\nadapters: [officials]\nscopes: [openid, profile, email, vn_official]\n")
+    return {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
+            "IDP_POLICIES_DIR": str(policies), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
