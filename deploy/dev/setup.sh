@@ -12,12 +12,15 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if [ "$WITH_TEST" = "--test" ]; then
-  .venv/bin/python -m pip install -q -e '.[test]'
-else
-  .venv/bin/python -m pip install -q -e .
-  exit 0
+# The build backend's notices go to a log; shown only when the install fails.
+install_log=.venv/pip-install.log
+target='.'
+[ "$WITH_TEST" = "--test" ] && target='.[test]'
+if ! .venv/bin/python -m pip install -q -e "$target" >"$install_log" 2>&1; then
+  cat "$install_log" >&2
+  exit 1
 fi
+[ "$WITH_TEST" = "--test" ] || exit 0
 
 # Debian packages the tests need (slapd, softhsm2, chromium, wrk ...), installed when missing.
 missing=()
