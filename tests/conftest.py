@@ -88,6 +88,35 @@ def sqlite_storage(tmp_path: Path) -> Iterator[SqlStorage]:
     store.close()
 
 
+def postgres_redis_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """``IDP_*`` variables of a server on its own PostgreSQL schema and Redis key prefix (both
+    removed when ``request``'s scope ends). Fails under CI, skips elsewhere, when unreachable."""
+    import psycopg
+
+    schema = "t_" + secrets.token_hex(6)
+    try:
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.OperationalError as exc:
+        backend_unavailable("PostgreSQL", str(exc))
+    prefix = f"idptest:{schema}:"
+
+    def drop() -> None:
+        import redis
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+    request.addfinalizer(drop)
+    return {"IDP_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "IDP_REDIS_URL": REDIS_URL,
+            "IDP_REDIS_PREFIX": prefix}
+
+
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> str:
     """A database URL whose search_path is a fresh schema (for processes started by tests)."""

@@ -86,9 +86,11 @@ async def userinfo(request: Request) -> Response:
         info = await run_in_threadpool(provider.tokens.check_access_token, token)
     except InvalidToken:
         return _challenge("invalid_token", "the access token is invalid, expired or revoked", 401)
-    refused = await run_in_threadpool(_check_binding, request, token, info.cnf)
-    if refused is not None:
-        return refused
+    # Only DPoP needs I/O here (the proof's jti in the replay cache): plain Bearer stays on the loop.
+    if info.cnf or getattr(request.state, "dpop_scheme", False):
+        refused = await run_in_threadpool(_check_binding, request, token, info.cnf)
+        if refused is not None:
+            return refused
     if info.subject_id is None or "openid" not in info.scopes:
         return _challenge("insufficient_scope", "the token was not issued for openid", 403)
     claims = info.userinfo

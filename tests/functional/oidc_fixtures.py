@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import postgres_redis_env
 from tests.functional.helpers import run_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
@@ -50,20 +51,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     data = Path(tmp_path_factory.mktemp("idp")) / "var"
     env = {"IDP_DATA_DIR": str(data)}
     if request.param == "postgres+redis":
-        import secrets
-
-        import psycopg
-
-        from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
-
-        schema = "t_" + secrets.token_hex(6)
-        try:
-            with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
-                conn.execute(f"CREATE SCHEMA {schema}")
-        except psycopg.OperationalError as exc:
-            backend_unavailable("PostgreSQL", str(exc))
-        env |= {"IDP_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "IDP_REDIS_URL": REDIS_URL,
-                "IDP_REDIS_PREFIX": f"idptest:{schema}:", "IDP_AUTO_MIGRATE": "true"}
+        env |= postgres_redis_env(request) | {"IDP_AUTO_MIGRATE": "true"}
     _prepare(env | {"IDP_AUTO_MIGRATE": "true"})
     with running_server(env) as base:
         yield Deployment(base=base, env=env)

@@ -22,6 +22,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
+from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
 from tests.functional.helpers import run_idp, running_server
 
@@ -217,18 +218,7 @@ def profile_deployment(request: pytest.FixtureRequest,
     env = {"IDP_DATA_DIR": str(data), "IDP_ALLOW_LOOPBACK_CLIENT_URLS": "true", "IDP_REGISTRATION_ENABLED": "true",
            "IDP_CLIENT_JWKS_REFETCH_SECONDS": "1", "IDP_BACKCHANNEL_LOGOUT_BACKOFF_SECONDS": "0.2"}
     if request.param == "postgres+redis":
-        import psycopg
-
-        from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
-
-        schema = "t_" + secrets.token_hex(6)
-        try:
-            with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
-                conn.execute(f"CREATE SCHEMA {schema}")
-        except psycopg.OperationalError as exc:
-            backend_unavailable("PostgreSQL", str(exc))
-        env |= {"IDP_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "IDP_REDIS_URL": REDIS_URL,
-                "IDP_REDIS_PREFIX": f"idptest:{schema}:"}
+        env |= postgres_redis_env(request)
     env |= {"IDP_AUTO_MIGRATE": "true"}
     keys = {name: RpKey() for name in ("pkjwt", "pkjwt-m2m", "pkjwt-uri", "par-only", "strict")}
     keys["strict-rs256"] = RpKey("RS256")

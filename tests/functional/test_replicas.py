@@ -9,10 +9,9 @@ import time
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 
-from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
+from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, sign_in
 from tests.functional.helpers import run_idp, running_server
 
@@ -21,16 +20,10 @@ SECRET = "replica-portal-secret-0123456789-abcdefghij"
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict]]:
-    schema = "t_" + secrets.token_hex(6)
-    try:
-        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as exc:
-        backend_unavailable("PostgreSQL", str(exc))
+def replicas(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict]]:
     kek = secrets.token_urlsafe(32)
-    env = {"IDP_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "IDP_REDIS_URL": REDIS_URL,
-           "IDP_REDIS_PREFIX": f"idptest:{schema}:", "IDP_KEY_ENCRYPTION_KEY": kek,
+    env = {**postgres_redis_env(request), "IDP_KEY_ENCRYPTION_KEY": kek,
            "IDP_DATA_DIR": str(tmp_path_factory.mktemp("replicas")), "IDP_KEY_REFRESH_SECONDS": "1",
            "IDP_PAIRWISE_SALT": "replica-test-salt-0123456789"}
     assert run_idp(["db", "upgrade"], env).returncode == 0
@@ -40,8 +33,6 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     # Both replicas serve one issuer (behind a load balancer they would share its name).
     with running_server(env) as first, running_server(env) as second:
         yield first, second, env
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def test_sessions_and_codes_cross_replicas(replicas: tuple[str, str, dict]) -> None:

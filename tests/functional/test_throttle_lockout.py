@@ -12,30 +12,13 @@ import pytest
 from adapters.base import InvalidCredentials, PasswordAdapter
 from adapters.local.adapter import LocalPasswordAdapter
 from idp.accounts.service import create_local_account
-from idp.audit.events import AuditEvent
 from idp.security.throttle import HARD_CAP, Throttle
 from idp.storage.ephemeral.memory import MemoryStore
 from idp.storage.sql import SqlStorage
+from tests.fakes import FakeClock, RecordingAudit
 
 PASSWORD = "Hội An phố cổ đèn lồng 2025"
 IP = "203.0.113.7"
-
-
-class RecordingAudit:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_750_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 def sign_in(throttle: Throttle, adapter: PasswordAdapter, username: str, password: str, ip: str = IP) -> str:
     """What the login flow does: check, authenticate, record."""
@@ -73,7 +56,7 @@ def test_twenty_failures_lock_until_an_administrator_unlocks(ephemeral: object, 
 
 
 def test_lock_expires_and_the_next_lock_lasts_longer(adapter: LocalPasswordAdapter) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_750_000_000.0)
     throttle = Throttle(MemoryStore(clock=clock), RecordingAudit(), lock_seconds=900, backoff_seconds=0, clock=clock)
     for i in range(20):
         sign_in(throttle, adapter, "lan.tran", f"wrong {i}")
@@ -100,7 +83,7 @@ def test_unknown_username_is_throttled_like_a_known_one(ephemeral: object, adapt
 
 
 def test_backoff_grows_exponentially_after_five_failures(adapter: LocalPasswordAdapter) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_750_000_000.0)
     throttle = Throttle(MemoryStore(clock=clock), RecordingAudit(), backoff_seconds=1, clock=clock)
     for i in range(4):
         assert sign_in(throttle, adapter, "lan.tran", f"w{i}") == "invalid"
@@ -115,7 +98,7 @@ def test_backoff_grows_exponentially_after_five_failures(adapter: LocalPasswordA
 
 
 def test_hundred_consecutive_failures_need_an_administrator(adapter: LocalPasswordAdapter) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_750_000_000.0)
     audit = RecordingAudit()
     throttle = Throttle(MemoryStore(clock=clock), audit, backoff_seconds=0, clock=clock)
     for _ in range(HARD_CAP):
@@ -130,7 +113,7 @@ def test_hundred_consecutive_failures_need_an_administrator(adapter: LocalPasswo
 
 
 def test_one_address_guessing_many_accounts_is_refused(adapter: LocalPasswordAdapter) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_750_000_000.0)
     audit = RecordingAudit()
     throttle = Throttle(MemoryStore(clock=clock), audit, ip_threshold=30, backoff_seconds=0, clock=clock)
     for i in range(30):

@@ -11,32 +11,16 @@ import pyotp
 import pytest
 
 from idp.accounts.service import create_local_account
-from idp.audit.events import AuditEvent
 from idp.mfa.sealing import SealError, derive_factor_key, open_secret
 from idp.mfa.totp import ACR_LOCAL_MFA, AMR_MFA, AMR_OTP, STEP, ReauthenticationRequired, TotpError, TotpService
 from idp.storage.sql import SqlStorage
-
-
-class RecordingAudit:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_750_000_005.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock, RecordingAudit
 
 
 @pytest.fixture
 def setup(storage: SqlStorage, ephemeral: object) -> tuple[TotpService, str, FakeClock, RecordingAudit]:
     account = create_local_account(storage, "hoa.le", "Núi Ngũ Hành Sơn buổi sớm", name="Lê Thị Hoa")
-    clock, audit = FakeClock(), RecordingAudit()
+    clock, audit = FakeClock(1_750_000_005.0), RecordingAudit()
     service = TotpService(storage, ephemeral, derive_factor_key(secrets.token_bytes(32)), audit,  # type: ignore[arg-type]
                           clock=clock)
     return service, account.id, clock, audit
