@@ -32,6 +32,7 @@ from idp.settings import Settings, load_settings
 from idp.ui import static_router
 from idp.web import middleware
 from idp.web.documents import PublicDocuments
+from idp.web.protocol import ProtocolEndpoints
 
 
 def derive_secret(kek: bytes, label: str) -> bytes:
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.provider = provider
+    app.add_middleware(ProtocolEndpoints, routes={**token.ROUTES, **userinfo.ROUTES})  # inside the security layer
     middleware.install(app, settings)
     discovery_bytes = discovery.discovery_document(provider)
     app.add_middleware(PublicDocuments, settings=settings, documents={  # outermost: the hottest GETs

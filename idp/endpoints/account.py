@@ -4,7 +4,6 @@ audit trail, their own recent sign-ins."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import current_session, form_items, provider_of
@@ -14,6 +13,7 @@ from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.csrf import check_csrf
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -49,7 +49,7 @@ async def revoke(request: Request) -> Response:
     except OAuthError:
         raise PageError("invalid_request") from None
     check_csrf(request, form)
-    return await run_in_threadpool(_revoke, request, form.get("client_id", ""))
+    return await run_blocking(_revoke, request, form.get("client_id", ""))
 
 
 def _revoke(request: Request, client_id: str) -> Response:
@@ -92,7 +92,7 @@ async def totp_confirm(request: Request) -> Response:
     except OAuthError:
         raise PageError("invalid_request") from None
     check_csrf(request, form)
-    return await run_in_threadpool(_confirm_totp, request, form.get("code", "").strip())
+    return await run_blocking(_confirm_totp, request, form.get("code", "").strip())
 
 
 def _confirm_totp(request: Request, code: str) -> Response:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from idp.audit.events import AuditEvent, AuditLog
@@ -25,6 +24,7 @@ from idp.audit.query import AuditQuery, search
 from idp.audit.sql import SqlAuditLog
 from idp.audit.types import ADMIN_ACTION
 from idp.web.context import audit_context as request_audit_context
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -83,7 +83,7 @@ async def list_events(
 ) -> JSONResponse:
     query = AuditQuery(since=since, until=until, subject=subject, username=username, client_id=client_id,
                        ip=ip, type=type, outcome=outcome)
-    return await run_in_threadpool(_search, request, auditor, query, limit, cursor)
+    return await run_blocking(_search, request, auditor, query, limit, cursor)
 
 
 def _search(request: Request, auditor: str, query: AuditQuery, limit: int, cursor: str | None) -> JSONResponse:

@@ -4,7 +4,6 @@ person, client and scope set; declining ends the request with ``access_denied``.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import current_session, provider_of
@@ -12,6 +11,7 @@ from idp.endpoints.interaction import checked_form, pending_interaction
 from idp.endpoints.internal_clients import client_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -38,7 +38,7 @@ def consent_page(request: Request, interaction_id: str) -> Response:
 @router.post("/interaction/{interaction_id}/consent")
 async def consent_submit(request: Request, interaction_id: str) -> Response:
     form = await checked_form(request)
-    return await run_in_threadpool(_consent_decision, request, interaction_id, form.get("decision"))
+    return await run_blocking(_consent_decision, request, interaction_id, form.get("decision"))
 
 
 def _consent_decision(request: Request, interaction_id: str, decision: str | None) -> Response:

@@ -13,7 +13,6 @@ import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
@@ -24,6 +23,7 @@ from idp.storage.models import Client
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.csrf import check_csrf
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 RETURN_KIND = "logout_return"
@@ -70,12 +70,12 @@ async def logout(request: Request) -> Response:
         form = dict(items)
         check_csrf(request, form)
         params = _params([(k, v) for k, v in items if k in PARAMS])
-        client, _ = await run_in_threadpool(_check, request, params)
+        client, _ = await run_blocking(_check, request, params)
         if form.get("decision") != "logout":
             return RedirectResponse("/account", status_code=303)
-        return await run_in_threadpool(_end, request, params, client)
+        return await run_blocking(_end, request, params, client)
     params = _params(items)
-    client, hint = await run_in_threadpool(_check, request, params)
+    client, hint = await run_blocking(_check, request, params)
     session = current_session(request)
     provider = provider_of(request)
     hint_names_session = (
@@ -83,7 +83,7 @@ async def logout(request: Request) -> Response:
         and hint["sub"] == provider.subject_ids.for_client(session.subject_id, client)
     )
     if session is None or hint_names_session:
-        return await run_in_threadpool(_end, request, params, client)
+        return await run_blocking(_end, request, params, client)
     return render_page(request, "logout_confirm.html", {
         "client_name": client.name if client else None, "form_action": "/logout",
         "hidden": {k: v for k, v in params.items() if k != "id_token_hint"}, "ui_locales": params.get("ui_locales"),

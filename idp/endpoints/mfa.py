@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from adapters.base import Identity
@@ -24,6 +23,7 @@ from idp.endpoints.interaction import (
 from idp.oidc.interaction import Interaction
 from idp.ui.render import render_page
 from idp.web.context import audit_context
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -62,7 +62,7 @@ def _second_factor_for_session(request: Request, interaction: Interaction) -> bo
 @router.post("/interaction/{interaction_id}/mfa")
 async def mfa_submit(request: Request, interaction_id: str) -> Response:
     form = await checked_form(request)
-    return await run_in_threadpool(_second_factor, request, interaction_id, form.get("code", "").strip())
+    return await run_blocking(_second_factor, request, interaction_id, form.get("code", "").strip())
 
 
 def _second_factor(request: Request, interaction_id: str, code: str) -> Response:

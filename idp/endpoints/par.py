@@ -4,12 +4,12 @@ parameters are refused before the request is looked at."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.endpoints.common import json_response, oauth_request, provider_of
 from idp.endpoints.token import _prepare
 from idp.specs.rfc9126_par import push
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -19,7 +19,7 @@ async def pushed_authorization_request(request: Request) -> Response:
     form = await _prepare(request)
     provider = provider_of(request)
     plain = oauth_request(request, form)
-    body = await run_in_threadpool(push, provider, plain, form)
+    body = await run_blocking(push, provider, plain, form)
     return json_response(body, status_code=201)
 
 

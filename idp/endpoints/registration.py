@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.clients.metadata import InvalidClientMetadata
@@ -25,6 +24,7 @@ from idp.specs.rfc7591_registration import (
     registration_response,
     token_hash,
 )
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 MAX_BODY_BYTES = 64 * 1024
@@ -77,10 +77,10 @@ def _register(provider: Provider, metadata: Any, initial_token: str) -> dict[str
 async def register(request: Request) -> Response:
     provider = provider_of(request)
     token = _bearer(request)
-    if not await run_in_threadpool(InitialAccessTokens(provider.storage.db).is_valid, token or ""):
+    if not await run_blocking(InitialAccessTokens(provider.storage.db).is_valid, token or ""):
         raise _unauthorized("a valid initial access token is required")
     metadata = await _metadata(request)
-    body = await run_in_threadpool(_register, provider, metadata, token or "")
+    body = await run_blocking(_register, provider, metadata, token or "")
     return json_response(body, status_code=201)
 
 
@@ -101,11 +101,11 @@ def read(request: Request, client_id: str) -> Response:
 @router.put("/register/{client_id}")
 async def replace(request: Request, client_id: str) -> Response:
     provider = provider_of(request)
-    client = await run_in_threadpool(_managed, request, client_id)
+    client = await run_blocking(_managed, request, client_id)
     metadata = await _metadata(request)
     if not isinstance(metadata, dict) or metadata.get("client_id") != client_id or "client_secret" in metadata:
         raise OAuthError("invalid_client_metadata", "client_id must be sent and match; client_secret cannot be set")
-    options = await run_in_threadpool(_options, provider, metadata)
+    options = await run_blocking(_options, provider, metadata)
     if options["auth_method"] != client.auth_method:
         raise OAuthError("invalid_client_metadata", "token_endpoint_auth_method cannot change")
 
@@ -127,7 +127,7 @@ async def replace(request: Request, client_id: str) -> Response:
         return updated
 
     try:
-        updated = await run_in_threadpool(update)
+        updated = await run_blocking(update)
     except InvalidClientMetadata as exc:
         raise OAuthError("invalid_client_metadata", str(exc)) from None
     return json_response(registration_response(updated, provider.issuer))

@@ -1,17 +1,20 @@
 """``POST /token`` (RFC 6749 §3.2), ``/revoke`` (RFC 7009) and ``/introspect`` (RFC 7662), served
-by authlib's server. Repeated parameters and GET are refused before authlib sees them."""
+by authlib's server. Repeated parameters and GET are refused before authlib sees them.
+
+The POST handlers are reached through :data:`ROUTES` (the direct protocol route,
+:mod:`idp.web.protocol`); the router only answers the wrong methods."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.endpoints.common import authlib_response, form_items, json_response, oauth_request, provider_of
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -32,37 +35,34 @@ def _token_response(provider: Provider, plain: Any) -> Any:
         return provider.server.create_token_response(plain)
 
 
-@router.post("/token")
 async def token(request: Request) -> Response:
     form = await _prepare(request)
     provider = provider_of(request)
     plain = oauth_request(request, form)
     proofs = request.headers.getlist("dpop")
     if proofs:  # RFC 9449 §5: the proof binds the tokens this request gets
-        proof = await run_in_threadpool(provider.dpop.verify, proofs, method="POST",
+        proof = await run_blocking(provider.dpop.verify, proofs, method="POST",
                                         url=provider.issuer + "/token")
         plain.extras["dpop_jkt"] = proof.jkt
         plain.extras["dpop_alg"] = proof.alg
-    response = authlib_response(await run_in_threadpool(_token_response, provider, plain))
+    response = authlib_response(await run_blocking(_token_response, provider, plain))
     if provider.dpop.nonce_required:
         response.headers["DPoP-Nonce"] = provider.dpop.nonce()
     return response
 
 
-@router.post("/revoke")
 async def revoke(request: Request) -> Response:
     form = await _prepare(request)
     server = provider_of(request).server
     plain = oauth_request(request, form)
-    return authlib_response(await run_in_threadpool(server.create_endpoint_response, "revocation", plain))
+    return authlib_response(await run_blocking(server.create_endpoint_response, "revocation", plain))
 
 
-@router.post("/introspect")
 async def introspect(request: Request) -> Response:
     form = await _prepare(request)
     server = provider_of(request).server
     plain = oauth_request(request, form)
-    return authlib_response(await run_in_threadpool(server.create_endpoint_response, "introspection", plain))
+    return authlib_response(await run_blocking(server.create_endpoint_response, "introspection", plain))
 
 
 @router.api_route("/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
@@ -71,3 +71,6 @@ async def introspect(request: Request) -> Response:
 async def wrong_method(request: Request) -> Response:
     return json_response({"error": "invalid_request", "error_description": "use POST"}, status_code=405,
                          headers={"Allow": "POST"})
+
+
+ROUTES = {("POST", "/token"): token, ("POST", "/revoke"): revoke, ("POST", "/introspect"): introspect}

@@ -2,18 +2,21 @@
 body for POST (§2.2). Errors carry ``WWW-Authenticate`` (§3).
 
 DPoP-bound tokens (``cnf.jkt``, RFC 9449 §7) are accepted only as ``Authorization: DPoP`` with a
-valid proof of the same key carrying ``ath``; presented as Bearer they are ``invalid_token``."""
+valid proof of the same key carrying ``ath``; presented as Bearer they are ``invalid_token``.
+
+GET and POST are reached through :data:`ROUTES` (the direct protocol route, :mod:`idp.web.protocol`);
+the router only answers the wrong methods."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from idp.endpoints.common import form_items, json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.userinfo import subject_claims, userinfo_claims
 from idp.specs.rfc9449_dpop import DpopError
+from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 from keys.signer import SUPPORTED_ALGORITHMS
 
@@ -73,7 +76,6 @@ def _check_binding(request: Request, token: str, cnf: dict | None) -> Response |
     return None
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     token = await _bearer_token(request)
     if token is None:
@@ -83,19 +85,28 @@ async def userinfo(request: Request) -> Response:
         return _challenge("invalid_request", "malformed or duplicated access token", 400)
     provider = provider_of(request)
     try:
-        info = await run_in_threadpool(provider.tokens.check_access_token, token)
+        info = await run_blocking(provider.tokens.check_access_token, token)
     except InvalidToken:
         return _challenge("invalid_token", "the access token is invalid, expired or revoked", 401)
     # Only DPoP needs I/O here (the proof's jti in the replay cache): plain Bearer stays on the loop.
     if info.cnf or getattr(request.state, "dpop_scheme", False):
-        refused = await run_in_threadpool(_check_binding, request, token, info.cnf)
+        refused = await run_blocking(_check_binding, request, token, info.cnf)
         if refused is not None:
             return refused
     if info.subject_id is None or "openid" not in info.scopes:
         return _challenge("insufficient_scope", "the token was not issued for openid", 403)
     claims = info.userinfo
     if claims is None:  # a token issued before claim snapshots: read the person's claims now
-        available = await run_in_threadpool(subject_claims, provider.storage, info.subject_id,
+        available = await run_blocking(subject_claims, provider.storage, info.subject_id,
                                             provider.identity_keys.enc_key)
         claims = userinfo_claims(available, info.scopes, info.claims_request, allowed=set(info.released_claims))
     return json_response({"sub": info.sub, **claims})
+
+
+@router.api_route("/userinfo", methods=["PUT", "DELETE", "PATCH"], include_in_schema=False)
+async def wrong_method(request: Request) -> Response:
+    return json_response({"error": "invalid_request", "error_description": "use GET or POST"}, status_code=405,
+                         headers={"Allow": "GET, POST"})
+
+
+ROUTES = {("GET", "/userinfo"): userinfo, ("POST", "/userinfo"): userinfo}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 
 
 class PlainPayload(OAuth2Payload):
@@ -25,11 +27,26 @@ class PlainPayload(OAuth2Payload):
 
 
 class PlainOAuth2Request(OAuth2Request):
-    """An OAuth2Request built from already-read query and form items."""
+    """An OAuth2Request built from already-read query and form items.
+
+    The fields are those ``OAuth2Request.__init__`` sets (a test keeps them equal); the transport
+    check it makes is remembered per URI, which is always this provider's issuer plus a path."""
 
     def __init__(self, method: str, uri: str, headers: Mapping[str, str],
                  query: Sequence[tuple[str, str]], form: Sequence[tuple[str, str]]) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
+        if not _secure_transport(uri):
+            raise InsecureTransportError()
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self._body = None
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
         self._args = {k: v for k, v in reversed(list(query))}
         self._form = {k: v for k, v in reversed(list(form))}
         self.payload = PlainPayload([*query, *form])
@@ -42,3 +59,12 @@ class PlainOAuth2Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return self._form
+
+
+@lru_cache(maxsize=64)
+def _secure_transport(uri: str) -> bool:
+    try:
+        InsecureTransportError.check(uri)
+    except InsecureTransportError:
+        return False
+    return True

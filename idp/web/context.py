@@ -6,6 +6,8 @@ is echoed in the response, shown on error pages and carried into audit events.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 from collections.abc import MutableMapping
@@ -24,10 +26,30 @@ _STATE_KEY = "idp.request_id"
 
 
 def new_request_id(incoming: str | None = None) -> str:
-    """The incoming id when it is well formed (letters, digits, ``._:-``, at most 64), else a new one."""
+    """The incoming id when it is well formed (letters, digits, ``._:-``, at most 64), else a new one.
+
+    New ids are unique, not secret: a random prefix per process and a counter (no system
+    randomness read per request)."""
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
-    return secrets.token_hex(8)
+    return _IDS.next()
+
+
+class _RequestIds:
+    """``<8 random hex of this process>-<counter>``; a forked worker gets a prefix of its own."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        if self._pid != os.getpid():
+            self._pid, self._prefix, self._counter = os.getpid(), secrets.token_hex(4), itertools.count(1)
+        return f"{self._prefix}-{next(self._counter):x}"
+
+
+_IDS = _RequestIds()
 
 
 def bind_request_id(scope: MutableMapping[str, Any], request_id: str) -> None:

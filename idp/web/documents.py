@@ -8,12 +8,12 @@ requests, other paths) goes on to the application unchanged.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp.settings import Settings
+from idp.web.context import new_request_id
 from idp.web.headers import content_security_policy, security_headers
 
 Document = tuple[bytes, dict[str, str]]
@@ -36,7 +36,7 @@ class PublicDocuments:
         body, headers = produce()
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         raw += self.common
-        raw += [(b"content-length", str(len(body)).encode()), (b"x-request-id", secrets.token_hex(8).encode())]
+        raw += [(b"content-length", str(len(body)).encode()), (b"x-request-id", new_request_id().encode())]
         await send({"type": "http.response.start", "status": 200, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 

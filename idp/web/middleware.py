@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +31,7 @@ from idp.web.csrf import pending_cookie
 from idp.web.headers import content_security_policy, security_headers
 
 log = logging.getLogger("idp.web")
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.encode("latin-1")
 
 #: Paths answered in JSON (machine-facing endpoints); every other path is a page for people.
 API_PATHS: tuple[str, ...] = (
@@ -124,7 +124,8 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = new_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        incoming = next((v for k, v in scope["headers"] if k == _REQUEST_ID_RAW), None)
+        request_id = new_request_id(incoming.decode("latin-1") if incoming else None)
         bind_request_id(scope, request_id)
         started = False
 
@@ -146,13 +147,15 @@ class SecurityMiddleware:
             await server_error_response(request)(scope, receive, send_with_headers)
 
     def _decorate(self, scope: Scope, message: Message, request_id: str) -> None:
-        headers = MutableHeaders(scope=message)
-        for name, value in self.headers:
-            if name.decode() not in headers:
-                headers.raw.append((name, value))
-        if "content-security-policy" not in headers:
-            headers.raw.append((b"content-security-policy", self.default_csp))
-        headers["x-request-id"] = request_id
+        raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
+        present = {name.lower() for name, _ in raw}
+        raw += [(name, value) for name, value in self.headers if name not in present]
+        if b"content-security-policy" not in present:
+            raw.append((b"content-security-policy", self.default_csp))
+        if b"x-request-id" in present:
+            raw = [(name, value) for name, value in raw if name.lower() != b"x-request-id"]
+        raw.append((b"x-request-id", request_id.encode("latin-1")))
         cookie = pending_cookie(scope=scope)
         if cookie:
-            headers.append("set-cookie", cookie)
+            raw.append((b"set-cookie", cookie.encode("latin-1")))
+        message["headers"] = raw
