@@ -40,6 +40,12 @@ class _Snapshot:
     jwks: Mapping[str, Any] = field(default_factory=lambda: {"keys": []})
     document: bytes = b'{"keys":[]}'
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Tokens already verified against exactly these keys (see KeyRing.verify_jwt ``remember``).
+    verified: dict[tuple[str | None, str], tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+
+
+#: At most this many verified tokens are remembered per key snapshot (a few MiB).
+REMEMBERED_TOKENS = 4096
 
 
 class KeyRing:
@@ -89,11 +95,25 @@ class KeyRing:
         return snapshot.document, dict(snapshot.headers)
 
     # -- verifying -----------------------------------------------------------------------------
-    def verify_jwt(self, token: str | bytes, *, typ: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def verify_jwt(self, token: str | bytes, *, typ: str | None = None,
+                   remember: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
         """Verify a JWS signed by one of our published keys; return (header, claims). Raises
         InvalidToken for anything else (see keys.verify for the refusals). Claims are NOT checked:
-        use check_time_claims and check iss/aud as the token type requires."""
-        return verify.verify_compact(token, self._snapshot.verification_keys, typ=typ)
+        use check_time_claims and check iss/aud as the token type requires.
+
+        With ``remember``, a token whose exact text was verified before under the same published
+        keys is not verified again (resource servers present one access token many times); any
+        change of the keys (rotation, retirement) starts a new, empty memory. Callers get copies."""
+        snapshot = self._snapshot
+        key = (typ, token.decode("ascii", "replace") if isinstance(token, bytes) else token)
+        if remember and (known := snapshot.verified.get(key)) is not None:
+            return dict(known[0]), dict(known[1])
+        header, claims = verify.verify_compact(token, snapshot.verification_keys, typ=typ)
+        if remember:
+            if len(snapshot.verified) >= REMEMBERED_TOKENS:
+                snapshot.verified.clear()
+            snapshot.verified[key] = (dict(header), dict(claims))
+        return header, claims
 
     # -- refreshing ----------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -141,7 +141,7 @@ class TokenService:
 
     def check_access_token(self, token: str) -> AccessTokenInfo:
         """Verify signature, type, issuer, expiry, and that it was not revoked. InvalidToken otherwise."""
-        _header, claims = self.ring.verify_jwt(token, typ="at+jwt")
+        _header, claims = self.ring.verify_jwt(token, typ="at+jwt", remember=True)
         check_time_claims(claims)
         if claims.get("iss") != self.issuer or claims.get("aud") != self.issuer:
             raise InvalidToken("wrong_issuer", "not issued by this provider for its own resources")

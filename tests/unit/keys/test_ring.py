@@ -100,3 +100,21 @@ def test_a_replica_picks_up_a_rotation_within_seconds(storage: SqlStorage, key_s
         assert rotation.next in {k["kid"] for k in replica_b.jwks()["keys"]}
     finally:
         replica_b.close()
+
+
+def test_a_remembered_token_is_forgotten_when_its_key_is_withdrawn(sqlite_storage, key_settings, audit) -> None:
+    ring = open_key_ring(key_settings, sqlite_storage, audit)
+    token = encode_jwt(ring.signer(), {"sub": "a", "exp": time.time() + 60}, typ="at+jwt")
+    kid = ring.signer().kid
+    assert ring.verify_jwt(token, typ="at+jwt", remember=True)[1]["sub"] == "a"
+    header, claims = ring.verify_jwt(token, typ="at+jwt", remember=True)  # from memory
+    claims["sub"] = "changed by a caller"
+    assert ring.verify_jwt(token, typ="at+jwt", remember=True)[1]["sub"] == "a"  # callers get copies
+    with pytest.raises(InvalidToken):  # remembered as an access token, not as an ID token
+        ring.verify_jwt(token, typ="JWT", remember=True)
+    with pytest.raises(InvalidToken):
+        ring.verify_jwt(token[:-4] + "AAAA", typ="at+jwt", remember=True)
+    ring.lifecycle.retire(kid)  # e.g. after a compromise: off the JWKS at once
+    ring.refresh()
+    with pytest.raises(InvalidToken):
+        ring.verify_jwt(token, typ="at+jwt", remember=True)
