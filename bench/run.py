@@ -63,12 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--ours-server",
         choices=SERVER_KINDS,
-        default="uvicorn",
-        help="uvicorn: `idp serve` as shipped (uvloop + httptools, access log); uvicorn-direct: the same "
-        "without access log; uvicorn-h11: asyncio + h11; granian (uvloop)",
+        default="serve",
+        help="serve: `idp serve` as shipped (granian, uvloop); uvicorn-direct: uvicorn with uvloop + "
+        "httptools; uvicorn-h11: uvicorn with asyncio + h11; granian: granian run directly",
     )
     parser.add_argument(
-        "--ours-app", default=DEFAULT_APP, help="ASGI factory for the servers other than `uvicorn` (experiments)"
+        "--ours-app", default=DEFAULT_APP, help="ASGI factory for the servers other than `serve` (experiments)"
     )
     parser.add_argument(
         "--cheap-password-env",

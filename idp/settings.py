@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(
         default=False,
-        description="Log every HTTP request line (uvicorn's access log). Off by default: the audit trail "
+        description="Log every HTTP request line (the HTTP server's access log). Off by default: the audit trail "
         "records what matters, and a line per request costs CPU on the hot paths.",
     )
     trust_forwarded_for: bool = Field(

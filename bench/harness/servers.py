@@ -1,8 +1,8 @@
 """Preparing and starting the two servers under test with the same clients and the same account.
 
 Ours: ``idp`` on the run's PostgreSQL database and Redis index, clients and the account created
-with the ``idp`` command as an operator would. Server choice: ``idp serve`` (uvicorn, which picks
-uvloop and httptools when installed), plain-asyncio uvicorn with h11, or granian.
+with the ``idp`` command as an operator would. Server choice: ``idp serve`` as shipped (granian on
+uvloop), uvicorn with uvloop and httptools or with plain asyncio and h11, or granian run directly.
 Peer: ``node bench/peer/server.js`` (oidc-provider on its in-memory adapter).
 """
 
@@ -29,10 +29,10 @@ DEFAULT_APP = "idp.app:create_app"
 
 
 def server_command(kind: str, port: int, app: str = DEFAULT_APP) -> list[str]:
-    """The command line of our server. ``uvicorn`` is ``idp serve`` as shipped (uvicorn picks uvloop and
-    httptools; access log on); the others run ``app`` (an ASGI factory) directly, without access log."""
+    """The command line of our server. ``serve`` is ``idp serve`` as shipped (granian, uvloop); the
+    others run ``app`` (an ASGI factory) directly, without access log."""
     bind = ["--host", "127.0.0.1", "--port", str(port)]
-    if kind == "uvicorn":
+    if kind == "serve":
         return [str(VENV_BIN / "idp"), "serve", *bind]
     if kind in ("uvicorn-direct", "uvicorn-h11"):
         loop, http = ("uvloop", "httptools") if kind == "uvicorn-direct" else ("asyncio", "h11")
@@ -44,7 +44,7 @@ def server_command(kind: str, port: int, app: str = DEFAULT_APP) -> list[str]:
     raise ValueError(f"unknown server {kind!r}")
 
 
-SERVER_KINDS = ("uvicorn", "uvicorn-direct", "uvicorn-h11", "granian")
+SERVER_KINDS = ("serve", "uvicorn-direct", "uvicorn-h11", "granian")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
 
     if args.demo:
         os.environ["IDP_DEMO"] = "true"
@@ -31,15 +33,19 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")
     # Open once before serving, so a bad database or schema fails here with one line.
     open_storage(settings).close()
-    uvicorn.run(
+    # Granian (Rust HTTP, uvloop): measured best of the servers tried, bench/PROFILE.md §2. The
+    # client address comes from the connection; X-Forwarded-For is read by idp.web.context only
+    # when IDP_TRUST_FORWARDED_FOR says so.
+    Granian(
         "idp.app:create_app",
         factory=True,
-        host=args.host,
+        address=args.host,
         port=args.port,
+        interface=Interfaces.ASGI,
         workers=args.workers,
-        proxy_headers=settings.trust_forwarded_for,
-        server_header=False,
-        log_level="info",
-        access_log=settings.access_log,
-    )
+        loop=Loops.uvloop,
+        log_level=LogLevels.info,
+        log_access=settings.access_log,
+        websockets=False,
+    ).serve()
     return 0
