@@ -8,11 +8,20 @@ from typing import Any
 
 import redis
 
+# KEYS: the record, its grant's index set; ARGV: the record's JSON, its TTL in seconds.
+# The index lives as long as its longest member (its TTL only ever grows).
+_UPSERT_IN_GRANT = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+"""
+
 
 class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "idp:") -> None:
         self.client = client
         self.prefix = prefix
+        self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "idp:") -> RedisStore:
@@ -33,14 +42,8 @@ class RedisStore:
         if grant_id is None:
             self.client.set(key, data, ex=ttl)
             return
-        grant_key = self._grant_key(grant_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(key, data, ex=ttl)
-        pipe.sadd(grant_key, key)
-        # The index lives as long as its longest member.
-        pipe.expire(grant_key, ttl, gt=True)
-        pipe.expire(grant_key, ttl, nx=True)
-        pipe.execute()
+        # One round trip, atomic on the server (a script, not a MULTI of four commands).
+        self._upsert_in_grant(keys=[key, self._grant_key(grant_id)], args=[data, ttl])
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
         data = self.client.get(self._key(kind, id))

@@ -72,3 +72,16 @@ def test_memory_store_uses_its_clock() -> None:
     store.upsert("k", "1", {"v": 1}, 10)
     now[0] += 11
     assert store.find("k", "1") is None
+
+
+def test_redis_grant_index_lives_as_long_as_its_longest_member(redis_store) -> None:
+    redis_store.upsert("at", "long", {"v": 1}, 600, grant_id="g9")
+    redis_store.upsert("at", "short", {"v": 2}, 30, grant_id="g9")  # does not shorten the index
+    index = redis_store._grant_key("g9")
+    assert 590 <= redis_store.client.ttl(index) <= 600
+    assert redis_store.client.scard(index) == 2 and 25 <= redis_store.client.ttl(redis_store._key("at", "short")) <= 30
+    redis_store.upsert("at", "longer", {"v": 3}, 900, grant_id="g9")
+    assert redis_store.client.ttl(index) > 600
+    redis_store.client.script_flush()  # a restarted Redis has forgotten the script: it is sent again
+    redis_store.upsert("at", "after", {"v": 4}, 60, grant_id="g9")
+    assert redis_store.revoke_by_grant("g9") == 4
