@@ -1,8 +1,11 @@
 """What an audit event is and the one verb every part of the provider uses to record it.
 
 Callers write ``audit.record(AuditEvent(type="signin", outcome="failure", reason="wrong_password",
-username=..., context=ctx))``. An event that describes a state change must be recorded inside the
-same ``storage.db.transaction()`` as the change; the SQL audit log joins the ambient transaction.
+username=..., context=ctx))``. An event that describes a revocation or an administrative change is
+recorded inside the same ``storage.db.transaction()`` as the change (the SQL audit log joins the
+ambient transaction); the hot events of sign-in and token issuance are recorded right after their
+state commits, outside any transaction, and ``record`` returns once they are committed (see
+:mod:`idp.audit.sql`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,26 @@
-"""The SQL audit log: appends hash-chained events inside the ambient transaction.
+"""The SQL audit log: hash-chained events, appended inside a transaction or group-committed.
+
+Two ways in (:meth:`SqlAuditLog.record` picks by whether the caller is in a transaction):
+
+- Inside the caller's ``db.transaction()``: the event commits or rolls back with the state change
+  it describes. Used for rare events whose record must not be lost if the change commits: the
+  revocations (refresh-token reuse, code replay, revoke, logout, a refused refresh) and
+  administration. It locks the chain head until that transaction ends.
+- Outside a transaction, with batching on (servers): the event goes to the group-commit writer
+  (:mod:`idp.audit.batching`), which appends many events in one short transaction; the caller
+  waits until its event is committed. The hot events take this way *after* their state has
+  committed in its own short transaction (``token.issued``/``token.refreshed`` after the refresh
+  token row, see ``Provider.save_token``; ``signin`` and ``code.issued`` have no durable state of
+  their own). The response is sent only once the event is committed, so no token leaves the server
+  without its durable event; the trade-off is that a crash between the two commits leaves a stored
+  refresh token that was never handed out, with no event. Requests never hold the head lock.
 
 Writers serialise on the chain-head row (``audit_chain``, id 1): PostgreSQL locks it with
 ``SELECT ... FOR UPDATE`` until the transaction ends; SQLite transactions start with
 ``BEGIN IMMEDIATE`` and so hold the write lock already. Sequence numbers are therefore gap-free
 (a rolled-back transaction rolls back its event and the head together) and each event's
 ``prev_hash`` is the hash of the event committed just before it, whatever the number of processes.
-Record an event late in its transaction: the head row stays locked until commit.
+Record an inline event late in its transaction: the head row stays locked until commit.
 """
 
 from __future__ import annotations
@@ -56,7 +71,8 @@ class SqlAuditLog:
 
     def record(self, event: AuditEvent) -> None:
         """Append the event in the ambient transaction; outside one, in a transaction of its own
-        (shared with other standalone events when batching is on). Raise when it cannot."""
+        (shared with other standalone events when batching is on). Return once it is committed (or,
+        inside a transaction, written to it); raise when it cannot."""
         if self.batcher is not None and not self.db.in_transaction():
             self.batcher.submit(event)
         else:

@@ -8,10 +8,10 @@ redirect URI are verified are pages; after, they go back to the client.
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import current_session, form_items, grouped, provider_of
@@ -20,12 +20,13 @@ from idp.endpoints.internal_clients import LANDING_PAGES, client_for
 from idp.errors import OAuthError, PageError
 from idp.oidc.assurance import context_for, effective, state_of
 from idp.oidc.interaction import Interaction
-from idp.specs.authorization_request import RedirectableError, identify_client, validate
+from idp.specs.authorization_request import AuthorizationRequest, RedirectableError, identify_client, validate
 from idp.specs.profile import requires_par
 from idp.specs.rfc9126_par import authorization_parameters
 from idp.ui.render import form_post_page
 from idp.web.context import audit_context
-from policies import Deny, Prompt, evaluate, release_claims, requested_claim_names
+from idp.web.threads import run_blocking
+from policies import ClaimRelease, ClientPolicy, Deny, Prompt, evaluate, release_claims, requested_claim_names
 
 router = APIRouter()
 
@@ -47,6 +48,18 @@ def error_to_client(request: Request, error: RedirectableError) -> Response:
     return respond_to_client(request, error.redirect_uri, params, error.response_mode)
 
 
+def release_details(policy: ClientPolicy, release: ClaimRelease) -> dict[str, Any]:
+    """The audit details of what a client's policy releases to it: the scopes, the policy's digest
+    and what it withheld (``kind:name:reason``)."""
+    return {"scope": " ".join(release.scopes), "policy": policy.digest,
+            "dropped": [f"{d.kind}:{d.name}:{d.reason}" for d in release.dropped]}
+
+
+def planned_release(policy: ClientPolicy, authz: AuthorizationRequest) -> ClaimRelease:
+    """What the policy releases for this authorization request (the scopes and claims of its code)."""
+    return release_claims(policy, authz.scopes, requested_claim_names(authz.claims))
+
+
 @router.api_route("/authorize", methods=["GET", "POST"])
 async def authorize(request: Request) -> Response:
     try:
@@ -55,10 +68,10 @@ async def authorize(request: Request) -> Response:
         raise PageError("invalid_request") from None
     provider = provider_of(request)
     try:  # PAR request_uri (RFC 9126 §4) or a request object (RFC 9101 §5) replace the parameters
-        params, pushed = await run_in_threadpool(authorization_parameters, provider, grouped(items))
+        params, pushed = await run_blocking(authorization_parameters, provider, grouped(items))
     except RedirectableError as error:
         return error_to_client(request, error)
-    client, redirect_uri, state, response_mode = await run_in_threadpool(identify_client, params, provider.find_client)
+    client, redirect_uri, state, response_mode = await run_blocking(identify_client, params, provider.find_client)
     try:
         if not pushed and requires_par(provider.settings, client):
             raise RedirectableError("invalid_request", "this client must use pushed authorization requests (/par)",
@@ -68,7 +81,7 @@ async def authorize(request: Request) -> Response:
     except RedirectableError as error:
         return error_to_client(request, error)
     interaction = provider.interactions.create(authz)
-    return await run_in_threadpool(proceed, request, interaction)
+    return await run_blocking(proceed, request, interaction)
 
 
 @router.get("/authorize/resume/{interaction_id}")
@@ -122,12 +135,15 @@ def proceed(request: Request, interaction: Interaction) -> Response:
     if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
         return RedirectResponse(LANDING_PAGES[authz.client_id], status_code=303)
     achieved = effective(state, policy, now)
-    release = release_claims(policy, authz.scopes, requested_claim_names(authz.claims))
+    release = planned_release(policy, authz)
     code = provider.issue_code(authz, session, scopes=release.scopes, released_claims=tuple(sorted(release.claims)),
                                acr=achieved.acr_uri(provider.issuer), amr=achieved.amr, auth_time=achieved.auth_time)
-    provider.record("code.issued", context=audit_context(request, session.id), subject=session.subject_id,
-                    client_id=client.client_id, acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
-                    details={"scope": " ".join(release.scopes), "policy": policy.digest,
-                             "dropped": [f"{d.kind}:{d.name}:{d.reason}" for d in release.dropped]})
+    if interaction.logged_in_at is None:
+        # An SSO join: this event is the only record that the session reached this client. After a
+        # sign-in in this request, the ``signin`` event already says who, for which client, and
+        # what the policy releases (release_details), and ``token.issued`` what was issued.
+        provider.record("code.issued", context=audit_context(request, session.id), subject=session.subject_id,
+                        client_id=client.client_id, acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
+                        details=release_details(policy, release))
     return respond_to_client(request, authz.redirect_uri, {"code": code, "state": authz.state},
                              authz.response_mode)

@@ -12,12 +12,12 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from adapters.base import AdapterError, Identity, InvalidCredentials, SourceUnavailable
+from idp.endpoints.authorize import planned_release, release_details
 from idp.endpoints.common import current_session, form_items, provider_of, set_session_cookie
-from idp.endpoints.internal_clients import client_for
+from idp.endpoints.internal_clients import LANDING_PAGES, client_for
 from idp.errors import OAuthError, PageError
 from idp.oidc.assurance import after_sign_in, authentication_json
 from idp.oidc.interaction import Interaction
@@ -26,6 +26,7 @@ from idp.oidc.signin import start_session, subject_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.csrf import check_csrf
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 MFA_KIND = "mfa_pending"
@@ -90,7 +91,7 @@ def login_page(request: Request, interaction_id: str) -> Response:
 async def login_submit(request: Request, interaction_id: str) -> Response:
     form = await checked_form(request)
     interaction = pending_interaction(request, interaction_id)
-    return await run_in_threadpool(_password_login, request, interaction, form)
+    return await run_blocking(_password_login, request, interaction, form)
 
 
 def _password_login(request: Request, interaction: Interaction, form: dict[str, str]) -> Response:
@@ -153,15 +154,19 @@ def finish_login(request: Request, interaction: Interaction, identity: Identity,
     acr = provider.acr_for(identity, adapter_type)
     previous = current_session(request)
     kind = (interaction.prompt or {}).get("kind", "login")
-    window = provider.policy_for(interaction.request.client_id).step_up_window_seconds
-    state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=window)
+    authz = interaction.request
+    policy = provider.policy_for(authz.client_id)
+    state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=policy.step_up_window_seconds)
     session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
     if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
         session = session.replace(upstream={"adapter": identity.adapter_id, "logout": identity.evidence["logout"]})
         provider.sessions.save(session)
+    # The code this sign-in leads to gets no event of its own (authorize.proceed): this one says
+    # what the client's policy releases.
+    details = {} if authz.client_id in LANDING_PAGES else release_details(policy, planned_release(policy, authz))
     provider.record("signin", context=audit_context(request, session.id), subject=subject_id, username=username,
-                    client_id=interaction.request.client_id, adapter=identity.adapter_id, acr=acr,
-                    amr=tuple(identity.amr))
+                    client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
+                    details=details)
     provider.interactions.save(interaction.replace(logged_in_at=int(time.time()), session_id=session.id,
                                                    prompt=None))
     response = RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)

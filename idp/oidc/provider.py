@@ -10,6 +10,7 @@ import contextvars
 import dataclasses
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -75,6 +76,7 @@ class Provider:
         self.acr_values_supported: tuple[str, ...] = tuple(acr_values_supported(self.issuer))
         self.demo_client_secrets: dict[str, str] = {}
         self._clients: dict[str, tuple[float, Client | None]] = {}
+        self._client_reader = threading.Lock()  # one re-read of an expired client at a time
         self.client_keys: Any = None  # idp.clients.jwks.ClientKeys (issue 9 profile)
         self.dpop: Any = None  # idp.specs.rfc9449_dpop.DpopVerifier
         self.backchannel: Any = None  # idp.oidc.backchannel.BackchannelLogout
@@ -82,18 +84,29 @@ class Provider:
 
     # -- clients ---------------------------------------------------------------------------------
     def find_client(self, client_id: str | None) -> Client | None:
-        """The client, from a cache of a few seconds (token requests would otherwise read it each time)."""
+        """The client, from a cache of a few seconds (token requests would otherwise read it each time).
+
+        When a cached copy has just expired, one request re-reads it while the others keep using
+        that copy for at most one more period: without this, every concurrent request misses at
+        once and each opens its own database connection."""
         if not client_id or len(client_id) > 255:
             return None
         now = time.monotonic()
         cached = self._clients.get(client_id)
         if cached and cached[0] > now:
             return cached[1]
-        client = self.storage.clients.get(client_id)
-        if len(self._clients) > 10_000:
-            self._clients.clear()
-        self._clients[client_id] = (now + CLIENT_CACHE_SECONDS, client)
-        return client
+        stale_usable = cached is not None and cached[0] + CLIENT_CACHE_SECONDS > now
+        if stale_usable and not self._client_reader.acquire(blocking=False):
+            return cached[1]  # type: ignore[index]
+        try:
+            client = self.storage.clients.get(client_id)
+            if len(self._clients) > 10_000:
+                self._clients.clear()
+            self._clients[client_id] = (time.monotonic() + CLIENT_CACHE_SECONDS, client)
+            return client
+        finally:
+            if stale_usable:
+                self._client_reader.release()
 
     def forget_client(self, client_id: str) -> None:
         """Drop the cached copy after the client changed (registration update, removal)."""
@@ -160,8 +173,15 @@ class Provider:
     # -- authorization endpoint ------------------------------------------------------------------
     def issue_code(self, request: AuthorizationRequest, session: SsoSession, *, scopes: tuple[str, ...],
                    released_claims: tuple[str, ...], acr: str, amr: tuple[str, ...], auth_time: int) -> str:
-        """A code for what the policy released and the sign-in actually achieved."""
-        grant_id = session.grants.get(request.client_id) or secrets.token_urlsafe(16)
+        """A code for what the policy released and the sign-in actually achieved. The session's
+        grant for this client is reused while it lives; one revoked (a reused refresh token, a
+        replayed code) or expired is replaced, so the new code's tokens work."""
+        grant_id = session.grants.get(request.client_id)
+        if grant_id is not None:
+            grant = self.storage.grants.get(grant_id)  # None: no refresh token yet, nothing stored
+            if grant is not None and not grant.active:
+                grant_id = None
+        grant_id = grant_id or secrets.token_urlsafe(16)
         code = AuthorizationCode(
             client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=scopes,
             code_challenge=request.code_challenge, subject_id=session.subject_id, grant_id=grant_id,
@@ -215,9 +235,10 @@ class Provider:
         level = parse_acr(grant.acr, self.issuer) if grant.acr else None
         denial = refresh_denial(policy, acr=level)
         if denial is not None:
-            self.revoke_grant(grant.id, "policy_refused_refresh")
-            self.record("token.refreshed", request, outcome="denied", client_id=grant.client_id,
-                        subject=grant.subject_id, reason=denial.reason)
+            with self.storage.db.transaction():  # a revocation: its event commits with it
+                self.revoke_grant(grant.id, "policy_refused_refresh")
+                self.record("token.refreshed", request, outcome="denied", client_id=grant.client_id,
+                            subject=grant.subject_id, reason=denial.reason, details={"grant_id": grant.id})
             return None
         requested = grant.claims.get("request") or {}
         names = {n for member in requested.values() if isinstance(member, dict) for n in member}
@@ -253,35 +274,53 @@ class Provider:
         return token
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """Store the refresh token (creating its grant on first issuance), then record the event.
+
+        The state commits first, in its own short statement or transaction; the event then goes
+        through the audit log's group commit (:class:`~idp.audit.batching.AuditBatcher`), and this
+        returns only once the event is committed: no token response leaves without its durable
+        event, and no request holds the audit chain's head lock. Trade-off: a crash between the two
+        commits leaves a refresh token row that was never handed out (nobody can present it; it
+        expires with its grant) and no event for it.
+        """
         authorization: Authorization | None = request.user
         client = request.client.client
         refresh = token.get("refresh_token")
-        # A refresh token is stored state: it and its event commit together. Otherwise the event
-        # stands alone (and may share a group commit with others).
-        with self.storage.db.transaction() if refresh else contextlib.nullcontext():
-            if refresh and authorization is not None and authorization.grant_id:
-                # A rotation knows its grant already; a first refresh token creates it (an SSO
-                # session's second code for the same client reuses it).
-                grant = getattr(request.refresh_token, "grant", None) or self.storage.grants.get(authorization.grant_id)
-                if grant is None:
-                    grant = self.storage.grants.create(Grant(
-                        id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
-                        scopes=authorization.scopes, sid=authorization.sid,
-                        claims={"request": authorization.claims, "released": list(authorization.released_claims)},
-                        acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
-                        expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
-                    ))
-                expires_at = grant.expires_at
-                bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
-                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), authorization.grant_id,
-                                                                   expires_at, dpop_jkt=bound_to))
-            self.record(
-                "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
-                client_id=client.client_id, subject=authorization.subject_id if authorization else None,
-                acr=authorization.acr if authorization else None,
-                details={"grant_type": request.payload.grant_type, "scope": token.get("scope", ""),
-                         "refresh_token": bool(refresh)},
-            )
+        grant_id = authorization.grant_id if authorization is not None else None
+        if refresh and authorization is not None and grant_id:
+            bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
+            rotated = getattr(request.refresh_token, "grant", None)
+            if rotated is not None:  # a rotation knows its grant already: one insert
+                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
+                                                                   rotated.expires_at, dpop_jkt=bound_to))
+            else:
+                with self.storage.db.transaction():
+                    grant = self._grant_for(authorization, client)
+                    self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
+                                                                       grant.expires_at, dpop_jkt=bound_to))
+        person = authorization if authorization is not None and authorization.subject_id else None
+        self.record(
+            "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
+            client_id=client.client_id, subject=person.subject_id if person else None,
+            acr=person.acr if person else None, amr=person.amr if person else None,
+            details={"grant_type": request.payload.grant_type, "scope": token.get("scope", ""),
+                     "refresh_token": bool(refresh), **({"grant_id": grant_id} if grant_id else {})},
+        )
+
+    def _grant_for(self, authorization: Authorization, client: Client) -> Grant:
+        """The authorization's grant; created by its first refresh token (an SSO session's later
+        code for the same client reuses it)."""
+        assert authorization.grant_id is not None
+        grant = self.storage.grants.get(authorization.grant_id)
+        if grant is not None:
+            return grant
+        return self.storage.grants.create(Grant(
+            id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
+            scopes=authorization.scopes, sid=authorization.sid,
+            claims={"request": authorization.claims, "released": list(authorization.released_claims)},
+            acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
+            expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+        ))
 
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
         claims = self.person_claims(authorization.subject_id) if authorization.subject_id else {}

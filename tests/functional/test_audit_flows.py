@@ -79,6 +79,8 @@ def run_flows(dep: Deployment) -> Trail:
     assert refreshed.status_code == 200, refreshed.text
     replay = token(dep, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert replay.status_code == 400
+    # Single sign-on: the same session reaches the client again without signing in.
+    code_and_tokens(dep, first)
     first.close()
 
     # Another session: its refresh token revoked by the client; then the consent withdrawn on the
@@ -128,20 +130,35 @@ def test_sign_in_failures_name_their_reason(trail: Trail) -> None:
 
 
 def test_sign_in_consent_code_and_tokens(trail: Trail) -> None:
-    signin = trail.one("signin", outcome="success", username="canbo01", client_id="portal")
+    signins = trail.find("signin", outcome="success", username="canbo01", client_id="portal")
+    assert len(signins) == 3  # one per browser session
+    signin = signins[0]
     assert signin["subject"] and signin["amr"] == ["pwd"] and signin["acr"].endswith("/acr/local-basic")
     assert signin["session_hash"] and len(signin["session_hash"]) == 64
+    # The sign-in's own code has no event: the sign-in says what the client's policy releases.
+    assert "openid" in signin["details"]["scope"] and signin["details"]["policy"]
     subject = signin["subject"]
     consent = trail.one("consent.granted", subject=subject, client_id="portal")
     assert "offline_access" in consent["details"]["scope"]
-    code = trail.one("code.issued", subject=subject, client_id="portal")
-    assert code["amr"] == ["pwd"] and "openid" in code["details"]["scope"]
     issued = trail.find("token.issued", subject=subject, client_id="portal")
-    assert len(issued) >= 3 and all(e["details"]["grant_type"] == "authorization_code" for e in issued)
-    assert issued[0]["details"]["refresh_token"] is True
+    assert len(issued) == 4 and all(e["details"]["grant_type"] == "authorization_code" for e in issued)
+    assert issued[0]["details"]["refresh_token"] is True and issued[0]["amr"] == ["pwd"]
+    assert issued[0]["acr"] == signin["acr"]
     refreshed = trail.one("token.refreshed", subject=subject, client_id="portal", outcome="success")
     assert refreshed["details"]["grant_type"] == "refresh_token"
-    assert issued[0]["seq"] < refreshed["seq"]
+    assert refreshed["details"]["grant_id"] == issued[0]["details"]["grant_id"]
+    assert signin["seq"] < issued[0]["seq"] < refreshed["seq"]
+
+
+def test_single_sign_on_join_records_its_code(trail: Trail) -> None:
+    first = trail.find("signin", outcome="success", username="canbo01", client_id="portal")[0]
+    # Only the code issued from the existing session, without a sign-in, has an event of its own.
+    [joined] = trail.find("code.issued", client_id="portal")
+    assert joined["subject"] == first["subject"] and joined["session_hash"] == first["session_hash"]
+    assert joined["amr"] == ["pwd"] and joined["acr"] == first["acr"]
+    assert joined["details"]["scope"] == first["details"]["scope"] and joined["details"]["policy"]
+    tokens = [e for e in trail.find("token.issued", subject=first["subject"]) if e["seq"] > joined["seq"]]
+    assert tokens and tokens[0]["details"]["grant_id"]
 
 
 def test_reuse_of_refresh_tokens_and_codes_is_detected(trail: Trail) -> None:

@@ -125,13 +125,17 @@ def test_others_get_a_403_page(deployment: Deployment) -> None:
 
 
 def test_filters_and_timelines(deployment: Deployment, auditor: Auditor) -> None:
-    # canbo03 fails once at the portal (wrong password), then signs in there.
+    # canbo03 fails once at the portal (wrong password), signs in there, then comes back to it
+    # through single sign-on (a code issued from the session: code.issued).
     person = Browser(deployment.base)
     run = AuthorizationRun("portal", "http://127.0.0.1:9/portal/cb", scope="openid")
     login = person.follow(person.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
     assert person.submit(login, {"username": "canbo03", "password": "not the password at all"}).status_code == 401
     login = person.follow(person.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
     person.follow(person.submit(login, {"username": "canbo03", "password": PASSWORD}), stop_at=run.redirect_uri)
+    again = AuthorizationRun("portal", "http://127.0.0.1:9/portal/cb", scope="openid")
+    joined = person.follow(person.http.get("/authorize", params=again.params()), stop_at=again.redirect_uri)
+    assert joined.status_code in (302, 303) and "code=" in joined.headers["location"]
     person.close()
 
     http = auditor.browser.http

@@ -35,6 +35,25 @@ def test_reused_code_is_refused_and_revokes_what_it_issued(deployment: Deploymen
     assert after.status_code == 401 and 'error="invalid_token"' in after.headers["www-authenticate"]
 
 
+def test_after_a_refresh_token_reuse_the_session_gives_the_client_a_working_grant(deployment: Deployment) -> None:
+    browser = Browser(deployment.base)
+    run = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")
+    first = redeem(deployment, run, sign_in(browser, run, "canbo01", PASSWORD)["code"]).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    assert token_request(deployment, refresh).status_code == 200
+    reused = token_request(deployment, refresh)  # a stolen copy: the whole grant is revoked
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+
+    again = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")
+    params = sign_in(browser, again, "canbo01", "not typed: the SSO session answers")
+    tokens = redeem(deployment, again, params["code"]).json()
+    userinfo = httpx.get(deployment.base + "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert userinfo.status_code == 200
+    rotated = token_request(deployment, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200, rotated.text
+    browser.close()
+
+
 def test_wrong_pkce_verifier(deployment: Deployment, signed_in) -> None:
     _, run, code = signed_in
     response = redeem(deployment, run, code, code_verifier="x" * 50)

@@ -110,14 +110,23 @@ class SqlGrantStore:
     def use_refresh_token(self, token_hash: str, *, dpop_jkt: str | None = None
                           ) -> tuple[str, Grant | None, RefreshToken | None]:
         """Mark a refresh token used, atomically (see the protocol). The happy path is one
-        ``UPDATE ... RETURNING`` and one read of the grant; only a refusal looks further."""
+        statement on PostgreSQL (``UPDATE ... FROM grants ... RETURNING`` the token and its grant)
+        and two on SQLite (its RETURNING cannot name a joined table: the claim, then the grant);
+        only a refusal looks further."""
         now = utcnow()
+        params = {"b_hash": token_hash, "b_now": now, "b_jkt": dpop_jkt}
+        grant_row: Any
         with self.db.connect() as conn:
-            row = conn.execute(_CLAIM_TOKEN, {"b_hash": token_hash, "b_now": now, "b_jkt": dpop_jkt}).mappings().first()
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(_CLAIM_WITH_GRANT, params).mappings().first()
+                grant_row = {c.key: row[_GRANT_PREFIX + c.key] for c in grants.c} if row else None
+            else:
+                row = conn.execute(_CLAIM_TOKEN, params).mappings().first()
+                grant_row = conn.execute(_GET_GRANT, {"grant_id": row["grant_id"]}).mappings().first() if row else None
         if row is None:
             return self._refused(token_hash, dpop_jkt)
         token = _load_token({**row, "used_at": now})
-        grant = self.get(token.grant_id)
+        grant = _load_grant(grant_row) if grant_row else None
         if grant is None or not grant.active:
             return "invalid", None, None
         return "used", grant, token
@@ -144,5 +153,10 @@ _CLAIM_TOKEN = (
            or_(refresh_tokens.c.dpop_jkt.is_(None), refresh_tokens.c.dpop_jkt == bindparam("b_jkt")))
     .values(used_at=bindparam("b_now"))
     .returning(*refresh_tokens.c)
+)
+_GRANT_PREFIX = "g_"
+_CLAIM_WITH_GRANT = (  # PostgreSQL: UPDATE refresh_tokens ... FROM grants ... RETURNING both
+    _CLAIM_TOKEN.where(refresh_tokens.c.grant_id == grants.c.id)
+    .returning(*(column.label(_GRANT_PREFIX + column.key) for column in grants.c))
 )
 _GET_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))

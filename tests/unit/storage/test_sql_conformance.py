@@ -111,8 +111,11 @@ def make_grant(storage: SqlStorage) -> Grant:
 
 def test_refresh_rotation_detects_reuse(storage: SqlStorage) -> None:
     make_grant(storage)
+    stored = storage.grants.get("g1")
     status, grant, token = storage.grants.use_refresh_token("h0")
     assert status == "used" and grant is not None and grant.amr == ("pwd",) and token is not None
+    assert grant == stored  # the grant read with the claim (one statement on PostgreSQL) is the stored one
+    assert token.grant_id == "g1" and token.token_hash == "h0" and token.used_at is not None
     assert storage.grants.use_refresh_token("h0")[0] == "reused"
     assert storage.grants.use_refresh_token("nope") == ("invalid", None, None)
 
