@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
 from adapters.adapter_set import AdapterSet
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.identity.protection import derive_identity_keys
@@ -293,11 +295,10 @@ class Provider:
             if rotated is not None:  # a rotation knows its grant already: one insert
                 self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
                                                                    rotated.expires_at, dpop_jkt=bound_to))
-            else:
-                with self.storage.db.transaction():
-                    grant = self._grant_for(authorization, client)
-                    self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
-                                                                       grant.expires_at, dpop_jkt=bound_to))
+            else:  # two single statements: a grant left without its token is reused by the next code
+                grant = self._grant_for(authorization, client)
+                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
+                                                                   grant.expires_at, dpop_jkt=bound_to))
         person = authorization if authorization is not None and authorization.subject_id else None
         self.record(
             "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
@@ -309,18 +310,20 @@ class Provider:
 
     def _grant_for(self, authorization: Authorization, client: Client) -> Grant:
         """The authorization's grant; created by its first refresh token (an SSO session's later
-        code for the same client reuses it)."""
+        code for the same client reuses it). A grant revoked since the code was issued refuses the
+        request, and the access token just recorded under it goes with it."""
         assert authorization.grant_id is not None
-        grant = self.storage.grants.get(authorization.grant_id)
-        if grant is not None:
-            return grant
-        return self.storage.grants.create(Grant(
+        grant = self.storage.grants.create_if_absent(Grant(
             id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
             scopes=authorization.scopes, sid=authorization.sid,
             claims={"request": authorization.claims, "released": list(authorization.released_claims)},
             acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
             expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
         ))
+        if not grant.active or grant.client_id != client.client_id:
+            self.ephemeral.revoke_by_grant(grant.id)
+            raise InvalidGrantError("the authorization was revoked")
+        return grant
 
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
         claims = self.person_claims(authorization.subject_id) if authorization.subject_id else {}

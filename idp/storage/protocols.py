@@ -96,6 +96,10 @@ class ConsentStore(Protocol):
 class GrantStore(Protocol):
     def create(self, grant: Grant) -> Grant: ...
 
+    def create_if_absent(self, grant: Grant) -> Grant:
+        """Store the grant unless one with its id exists; return the stored grant."""
+        ...
+
     def get(self, grant_id: str) -> Grant | None: ...
 
     def revoke(self, grant_id: str, reason: str) -> bool:

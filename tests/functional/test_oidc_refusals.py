@@ -54,6 +54,20 @@ def test_after_a_refresh_token_reuse_the_session_gives_the_client_a_working_gran
     browser.close()
 
 
+def test_a_code_issued_before_its_grant_was_revoked_gives_no_tokens(deployment: Deployment) -> None:
+    browser = Browser(deployment.base)
+    run = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")
+    first = redeem(deployment, run, sign_in(browser, run, "canbo01", PASSWORD)["code"]).json()
+    later = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")
+    pending_code = sign_in(browser, later, "canbo01", "not typed: the SSO session answers")["code"]
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    assert token_request(deployment, refresh).status_code == 200
+    assert token_request(deployment, refresh).status_code == 400  # reuse: the grant is revoked
+    response = redeem(deployment, later, pending_code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    browser.close()
+
+
 def test_wrong_pkce_verifier(deployment: Deployment, signed_in) -> None:
     _, run, code = signed_in
     response = redeem(deployment, run, code, code_verifier="x" * 50)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.storage.db import Database
 from idp.storage.models import Grant, RefreshToken, utcnow
@@ -42,28 +43,44 @@ def _load_token(row: Any) -> RefreshToken:
     )
 
 
+def _grant_values(grant: Grant) -> dict[str, Any]:
+    return {
+        "id": grant.id,
+        "client_id": grant.client_id,
+        "subject_id": grant.subject_id,
+        "scopes": list(grant.scopes),
+        "claims": grant.claims,
+        "sid": grant.sid,
+        "acr": grant.acr,
+        "amr": list(grant.amr),
+        "auth_time": grant.auth_time,
+        "created_at": grant.created_at,
+        "expires_at": grant.expires_at,
+        "revoked_at": None,
+        "revoked_reason": None,
+    }
+
+
 class SqlGrantStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def create(self, grant: Grant) -> Grant:
-        values = {
-            "id": grant.id,
-            "client_id": grant.client_id,
-            "subject_id": grant.subject_id,
-            "scopes": list(grant.scopes),
-            "claims": grant.claims,
-            "sid": grant.sid,
-            "acr": grant.acr,
-            "amr": list(grant.amr),
-            "auth_time": grant.auth_time,
-            "created_at": grant.created_at,
-            "expires_at": grant.expires_at,
-            "revoked_at": None,
-            "revoked_reason": None,
-        }
-        insert_row(self.db, grants, values, "grant")
+        insert_row(self.db, grants, _grant_values(grant), "grant")
         return grant
+
+    def create_if_absent(self, grant: Grant) -> Grant:
+        """Store ``grant`` unless a grant with its id exists; return the stored one. One statement
+        when it is new (``INSERT ... ON CONFLICT DO NOTHING``), a read more when it was there."""
+        insert: Any = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        with self.db.connect() as conn:
+            created = conn.execute(insert(grants).on_conflict_do_nothing(index_elements=["id"]),
+                                   _grant_values(grant)).rowcount == 1
+        if created:
+            return grant
+        existing = self.get(grant.id)
+        assert existing is not None, "a grant is never deleted while its id is in use"
+        return existing
 
     def get(self, grant_id: str) -> Grant | None:
         with self.db.connect() as conn:

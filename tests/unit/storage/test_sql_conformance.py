@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -150,3 +151,11 @@ def test_signing_keys(storage: SqlStorage) -> None:
     assert updated.state == "current" and updated.version == 2
     got = storage.keys.get("k1")
     assert got is not None and got.private_key_enc == b"\x00\x01"
+
+
+def test_create_if_absent_keeps_the_first_grant(storage: SqlStorage) -> None:
+    first = make_grant(storage)
+    again = storage.grants.create_if_absent(dataclasses.replace(first, scopes=("openid",), acr="other"))
+    assert again.scopes == first.scopes and again.acr == first.acr
+    fresh = storage.grants.create_if_absent(dataclasses.replace(first, id="g2"))
+    assert storage.grants.get("g2") == fresh
