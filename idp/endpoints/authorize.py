@@ -85,7 +85,11 @@ async def authorize(request: Request) -> Response:
 
 
 @router.get("/authorize/resume/{interaction_id}")
-def resume(request: Request, interaction_id: str) -> Response:
+async def resume(request: Request, interaction_id: str) -> Response:
+    return await run_blocking(_resume, request, interaction_id)
+
+
+def _resume(request: Request, interaction_id: str) -> Response:
     interaction = provider_of(request).interactions.get(interaction_id)
     if interaction is None:
         raise PageError("session_expired")

@@ -83,8 +83,8 @@ def _login_page(request: Request, interaction: Interaction, *, error_id: str | N
 
 
 @router.get("/interaction/{interaction_id}/login")
-def login_page(request: Request, interaction_id: str) -> Response:
-    return _login_page(request, pending_interaction(request, interaction_id))
+async def login_page(request: Request, interaction_id: str) -> Response:
+    return await run_blocking(lambda: _login_page(request, pending_interaction(request, interaction_id)))
 
 
 @router.post("/interaction/{interaction_id}/login")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from idp.storage.db import Database
 from idp.storage.models import Account, Subject
 from idp.storage.schema import accounts, subjects
-from idp.storage.sql.base import aware, cas_update, insert_row
+from idp.storage.sql.base import aware, cas_update, insert_row, keyed_select, select_one
 
 
 def _load_subject(row: Any) -> Subject:
@@ -82,20 +82,17 @@ class SqlSubjectStore:
         return subject.replace(version=1)
 
     def get(self, subject_id: str) -> Subject | None:
-        return self._one(subjects.c.id == subject_id)
+        row = select_one(self.db, _SUBJECT_BY_ID, id=subject_id)
+        return _load_subject(row) if row else None
 
     def get_by_personal_id_hash(self, personal_id_hash: str) -> Subject | None:
-        return self._one(subjects.c.personal_id_hash == personal_id_hash)
+        row = select_one(self.db, _SUBJECT_BY_PERSONAL_ID, personal_id_hash=personal_id_hash)
+        return _load_subject(row) if row else None
 
     def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
         return cas_update(
             self.db, subjects, subjects.c.id == subject_id, _load_subject, _dump_subject, updater, "subject"
         )
-
-    def _one(self, where: Any) -> Subject | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(subjects).where(where)).mappings().first()
-        return _load_subject(row) if row else None
 
 
 class SqlAccountStore:
@@ -107,13 +104,13 @@ class SqlAccountStore:
         return account.replace(version=1, username=account.username.lower())
 
     def get(self, account_id: str) -> Account | None:
-        return self._one(accounts.c.id == account_id)
+        return self._one(_ACCOUNT_BY_ID, id=account_id)
 
     def get_by_username(self, username: str) -> Account | None:
-        return self._one(accounts.c.username == username.lower())
+        return self._one(_ACCOUNT_BY_USERNAME, username=username.lower())
 
     def get_by_subject(self, subject_id: str) -> Account | None:
-        return self._one(accounts.c.subject_id == subject_id)
+        return self._one(_ACCOUNT_BY_SUBJECT, subject_id=subject_id)
 
     def list(self) -> Sequence[Account]:
         with self.db.connect() as conn:
@@ -125,7 +122,13 @@ class SqlAccountStore:
             self.db, accounts, accounts.c.id == account_id, _load_account, _dump_account, updater, "account"
         )
 
-    def _one(self, where: Any) -> Account | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(accounts).where(where)).mappings().first()
+    def _one(self, statement: Any, **key: str) -> Account | None:
+        row = select_one(self.db, statement, **key)
         return _load_account(row) if row else None
+
+
+_SUBJECT_BY_ID = keyed_select(subjects, "id")
+_SUBJECT_BY_PERSONAL_ID = keyed_select(subjects, "personal_id_hash")
+_ACCOUNT_BY_ID = keyed_select(accounts, "id")
+_ACCOUNT_BY_USERNAME = keyed_select(accounts, "username")
+_ACCOUNT_BY_SUBJECT = keyed_select(accounts, "subject_id")

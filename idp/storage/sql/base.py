@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.errors import AlreadyExists, ConcurrentUpdate, NotFound
@@ -23,15 +23,27 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def keyed_select(table: Table, *columns: str) -> Select[Any]:
+    """``SELECT * FROM table WHERE c1 = :c1 AND ...``, built once at import: the lookups that run on
+    every sign-in skip SQLAlchemy's per-call statement building and cache-key work."""
+    return select(table).where(and_(*(table.c[name] == bindparam(name) for name in columns)))
+
+
+def select_one(db: Database, statement: Select[Any], **values: Any) -> Any:
+    """The first row of a :func:`keyed_select` as a mapping, or None."""
+    with db.connect() as conn:
+        return conn.execute(statement, values).mappings().first()
+
+
 def insert_row(db: Database, table: Table, values: dict[str, Any], what: str) -> None:
     """Insert one row; AlreadyExists when a unique constraint refuses it."""
     try:
         with db.connect() as conn:
             if db.in_transaction():  # a savepoint, so the caller's transaction survives the refusal
                 with conn.begin_nested():
-                    conn.execute(table.insert().values(**values))
+                    conn.execute(table.insert(), values)
             else:
-                conn.execute(table.insert().values(**values))
+                conn.execute(table.insert(), values)
     except IntegrityError as exc:
         raise AlreadyExists(f"{what} already exists") from exc
 

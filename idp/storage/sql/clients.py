@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from idp.storage.db import Database
 from idp.storage.models import Client
 from idp.storage.schema import clients
-from idp.storage.sql.base import aware, cas_update, insert_row
+from idp.storage.sql.base import aware, cas_update, insert_row, keyed_select, select_one
 
 
 def _load(row: Any) -> Client:
@@ -57,8 +57,7 @@ class SqlClientStore:
         return client.replace(version=1)
 
     def get(self, client_id: str) -> Client | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(clients).where(clients.c.client_id == client_id)).mappings().first()
+        row = select_one(self.db, _CLIENT, client_id=client_id)
         return _load(row) if row else None
 
     def list(self) -> Sequence[Client]:
@@ -74,3 +73,6 @@ class SqlClientStore:
     def remove(self, client_id: str) -> bool:
         with self.db.connect() as conn:
             return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount == 1
+
+
+_CLIENT = keyed_select(clients, "client_id")

@@ -11,7 +11,7 @@ from idp.errors import AlreadyExists
 from idp.storage.db import Database
 from idp.storage.models import Consent, utcnow
 from idp.storage.schema import consents
-from idp.storage.sql.base import aware, cas_update, insert_row
+from idp.storage.sql.base import aware, cas_update, insert_row, keyed_select, select_one
 
 
 def _load(row: Any) -> Consent:
@@ -43,8 +43,7 @@ class SqlConsentStore:
         return (consents.c.subject_id == subject_id) & (consents.c.client_id == client_id)
 
     def get(self, subject_id: str, client_id: str) -> Consent | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(consents).where(self._key(subject_id, client_id))).mappings().first()
+        row = select_one(self.db, _CONSENT, subject_id=subject_id, client_id=client_id)
         return _load(row) if row else None
 
     def grant(self, subject_id: str, client_id: str, scopes: set[str], claims: set[str] = frozenset()) -> Consent:  # type: ignore[assignment]
@@ -76,3 +75,6 @@ class SqlConsentStore:
         query = select(consents).where(consents.c.subject_id == subject_id).order_by(consents.c.client_id)
         with self.db.connect() as conn:
             return [_load(r) for r in conn.execute(query).mappings().all()]
+
+
+_CONSENT = keyed_select(consents, "subject_id", "client_id")
