@@ -28,7 +28,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def build_engine(url: str, *, schema: str | None = None, pool_size: int = 20) -> Engine:
+#: Connections kept open per process: one for each thread that runs blocking work
+#: (idp.web.threads sizes its pool from this), so no request waits for a connection.
+POOL_SIZE = 32
+#: Above the pool, for the background writers (audit group commit, SIEM forwarding, key refresh).
+POOL_OVERFLOW = 8
+
+
+def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE) -> Engine:
     """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run)."""
     url = normalise_url(url)
     parsed = make_url(url)
@@ -47,7 +54,7 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = 20) ->
     return create_engine(
         # No pre-ping (it doubles the round trips of every query): a connection the server dropped
         # fails once, SQLAlchemy invalidates the pool, and the next checkout reconnects.
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, connect_args=connect_args, **kwargs
+        url, pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_recycle=1800, connect_args=connect_args, **kwargs
     )
 
 

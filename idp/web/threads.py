@@ -15,10 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from idp.storage.db import POOL_SIZE
+
 T = TypeVar("T")
 
-#: As many threads as anyio's default limiter allowed (the database pool is sized to match).
-MAX_THREADS = 40
+#: One thread per pooled database connection: a thread never waits for a connection, and the
+#: pool never opens and closes extra ones under a burst (bench/PROFILE.md §5).
+MAX_THREADS = POOL_SIZE
 _executor = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="idp-blocking")
 
 
