@@ -313,8 +313,7 @@ def render(run: Run, limit: float | None, command: str) -> str:
     ]
     lines += [
         "",
-        "Why ours falls short where it does, with the profiles that show it: `bench/PROFILE.md`. Our `sign_in` "
-        "still pays one argon2id hash until the server knows the cheap-password bench setting.",
+        "Why ours falls short where it does, with the profiles that show it: `bench/PROFILE.md`.",
     ]
     extra = report.details(run.measurements)
     if extra:
