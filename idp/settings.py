@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         default=1000, ge=0,
         description="Sign an audit checkpoint every this many events (0: only on `idp audit checkpoint`).",
     )
+    audit_head_interval_seconds: float = Field(
+        default=1.0, ge=0, le=3600,
+        description="Move the audit chain's head row at most this often (and at every signed checkpoint); "
+        "writers take the chain tip from the newest event. 0: every write. Removing events newer than "
+        "the head is not detected from the head, so keep it short.",
+    )
     audit_api_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the auditor search API (`/audit/events`); unset: the API refuses "

@@ -2,9 +2,10 @@
 
 ``prune_before(log, before)`` finds the newest event older than ``before``, makes sure a signed
 checkpoint exists there (signing one when the log has a checkpointer), deletes every event and
-checkpoint before it, moves the chain's prune horizon, and records an ``admin.action`` event
-(``details.action = "audit.prune"``, ``through_seq``) in the same transaction. ``verify`` then
-anchors the chain at that checkpoint and refuses a horizon no prune event explains.
+checkpoint before it, records an ``admin.action`` event (``details.action = "audit.prune"``,
+``through_seq``) and moves the chain's prune horizon and its head (to that event, whatever the head
+interval) in the same transaction. ``verify`` then anchors the chain at that checkpoint and refuses
+a horizon no prune event explains.
 """
 
 from __future__ import annotations
@@ -58,12 +59,17 @@ def prune_before(log: SqlAuditLog, before: datetime, *, actor: str | None = None
                 "Không có điểm kiểm tra đã ký nào trước mốc thời gian này; không thể xoá. / "
                 "No signed checkpoint before that time: nothing can be pruned (configure signing keys)."
             )
-        deleted = conn.execute(delete(audit_events).where(audit_events.c.seq <= through)).rowcount
-        conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq < through))
-        conn.execute(update(audit_chain).where(audit_chain.c.id == HEAD_ID).values(pruned_through=through))
-        log.record(AuditEvent(
+        old_events = audit_events.c.seq <= through
+        deleted = conn.execute(select(func.count()).select_from(audit_events).where(old_events)).scalar_one()
+        # Appended before the deletion: the chain continues from the newest event, which may be
+        # among the deleted ones while the head row lags behind it.
+        row = log.append(AuditEvent(
             type=ADMIN_ACTION, username=actor, reason="retention",
             details={"action": PRUNE_ACTION, "through_seq": through, "before": format_time(before),
                      "deleted": deleted},
         ))
+        conn.execute(delete(audit_events).where(old_events))
+        conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq < through))
+        conn.execute(update(audit_chain).where(audit_chain.c.id == HEAD_ID)
+                     .values(pruned_through=through, last_seq=row["seq"], last_hash=row["hash"]))
     return PruneResult(through, deleted)

@@ -16,13 +16,14 @@ from idp.storage.sql import SqlStorage
 
 
 def open_audit_log(settings: Settings, db: Database, checkpointer: Checkpointer | None = None) -> SqlAuditLog:
-    """The SQL audit log with the configured address truncation and checkpoint interval.
+    """The SQL audit log with the configured address truncation, checkpoint and head intervals.
 
     The key ring needs an audit log to open, so the usual order is: ``log = open_audit_log(...)``,
     ``ring = open_key_ring(settings, storage, log)``, then ``attach_key_ring(log, ring, settings)``.
     """
     return SqlAuditLog(db, ip_truncation=settings.audit_ip_truncation, checkpointer=checkpointer,
-                       checkpoint_interval=settings.audit_checkpoint_interval)
+                       checkpoint_interval=settings.audit_checkpoint_interval,
+                       head_interval=settings.audit_head_interval_seconds)
 
 
 def attach_key_ring(log: SqlAuditLog, ring: Any, settings: Settings) -> None:

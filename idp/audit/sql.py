@@ -16,15 +16,26 @@ Two ways in (:meth:`SqlAuditLog.record` picks by whether the caller is in a tran
   refresh token that was never handed out, with no event. Requests never hold the head lock.
 
 Writers serialise on the chain-head row (``audit_chain``, id 1): PostgreSQL locks it with
-``SELECT ... FOR UPDATE`` until the transaction ends; SQLite transactions start with
-``BEGIN IMMEDIATE`` and so hold the write lock already. Sequence numbers are therefore gap-free
-(a rolled-back transaction rolls back its event and the head together) and each event's
-``prev_hash`` is the hash of the event committed just before it, whatever the number of processes.
-Record an inline event late in its transaction: the head row stays locked until commit.
+``SELECT ... FOR UPDATE`` until the transaction ends (a lock, not a row write); SQLite transactions
+start with ``BEGIN IMMEDIATE`` and so hold the write lock already. Under that lock the writer takes
+the chain tip (last seq, last hash) from the newest event row when it is ahead of the head row,
+else from the head row. Sequence numbers are therefore gap-free (a rolled-back transaction rolls
+back its events) and each event's ``prev_hash`` is the hash of the event committed just before it,
+whatever the number of processes. Record an inline event late in its transaction: the head row
+stays locked until commit.
+
+The head row itself is moved (one UPDATE) only when the transaction writes a signed checkpoint, or
+when ``head_interval`` seconds (``IDP_AUDIT_HEAD_INTERVAL_SECONDS``; 0 = every transaction) have
+passed since this log instance last moved it; so it may lag the newest event by up to that long.
+What this gives up: removing the newest events written since the head last moved is not detectable
+from the head. It never was against someone who can also rewrite the head, which is unsigned;
+the signed checkpoints (:mod:`idp.audit.checkpoints`) remain the anchor of the chain, and removing
+events at or before the head (or before a checkpoint) is still reported by ``idp audit verify``.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +57,8 @@ _MOVE_HEAD = (update(audit_chain).where(audit_chain.c.id == HEAD_ID)
               .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")))
 _LOCK_HEAD = (select(audit_chain.c.last_seq, audit_chain.c.last_hash)
               .where(audit_chain.c.id == HEAD_ID).with_for_update())
+# Served by the primary key (seq) read backwards: one index probe whatever the table's size.
+_NEWEST_EVENT = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
 _LIMITS = {"type": 64, "outcome": 16, "subject": 255, "username": 255, "client_id": 255, "adapter": 128,
            "acr": 255, "user_agent": 512, "request_id": 128, "reason": 128}
 
@@ -60,6 +73,7 @@ class SqlAuditLog:
         ip_truncation: IpTruncation | str = "none",
         checkpointer: Checkpointer | None = None,
         checkpoint_interval: int = 1000,
+        head_interval: float = 1.0,
     ) -> None:
         self.db = db
         self.ip_truncation = (
@@ -67,7 +81,9 @@ class SqlAuditLog:
         )
         self.checkpointer = checkpointer
         self.checkpoint_interval = checkpoint_interval
+        self.head_interval = head_interval
         self.batcher: AuditBatcher | None = None
+        self._head_moved_at: float | None = None  # time.monotonic() when this instance last moved it
 
     def record(self, event: AuditEvent) -> None:
         """Append the event in the ambient transaction; outside one, in a transaction of its own
@@ -99,12 +115,7 @@ class SqlAuditLog:
                 rows.append(row)
                 last_seq, last_hash = row["seq"], row["hash"]
             conn.execute(_INSERT_EVENT, rows)
-            conn.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
-            interval = self.checkpoint_interval
-            if self.checkpointer is not None and interval > 0:
-                for row in rows:
-                    if row["seq"] % interval == 0:
-                        self.checkpointer.write(conn, row["seq"], row["hash"])
+            self._after_insert(conn, rows)
 
     def append(self, event: AuditEvent) -> dict[str, Any]:
         """Like :meth:`record`, returning the stored row (with its ``seq`` and ``hash``)."""
@@ -112,11 +123,25 @@ class SqlAuditLog:
             last_seq, last_hash = lock_head(conn)
             row = self._row(event, last_seq + 1, last_hash, datetime.now(UTC))
             conn.execute(_INSERT_EVENT, row)
-            conn.execute(_MOVE_HEAD, {"new_seq": row["seq"], "new_hash": row["hash"]})
-            interval = self.checkpoint_interval
-            if self.checkpointer is not None and interval > 0 and row["seq"] % interval == 0:
-                self.checkpointer.write(conn, row["seq"], row["hash"])
+            self._after_insert(conn, [row])
         return row
+
+    def _after_insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Sign the checkpoints the new rows reach; move the head to the last row when a checkpoint
+        was written or the head interval has passed (see the module docstring)."""
+        checkpointed = False
+        interval = self.checkpoint_interval
+        if self.checkpointer is not None and interval > 0:
+            for row in rows:
+                if row["seq"] % interval == 0:
+                    self.checkpointer.write(conn, row["seq"], row["hash"])
+                    checkpointed = True
+        now = time.monotonic()
+        moved = self._head_moved_at
+        if checkpointed or moved is None or now - moved >= self.head_interval:
+            conn.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
+            # Set before commit: a rolled-back transaction only delays the next move by one interval.
+            self._head_moved_at = now
 
     def recent_signins(self, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """The person's own latest successful sign-ins (see :func:`idp.audit.query.recent_signins`)."""
@@ -155,7 +180,8 @@ class SqlAuditLog:
 
 
 def lock_head(conn: Connection) -> tuple[int, str]:
-    """Lock the chain head for the rest of the transaction; return (last seq, last hash)."""
+    """Lock the chain head for the rest of the transaction; return the chain tip (last seq, last
+    hash): the newest event when it is ahead of the head row, else the head row."""
     row = conn.execute(_LOCK_HEAD).first()
     if row is None:
         insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -166,6 +192,9 @@ def lock_head(conn: Connection) -> tuple[int, str]:
         )
         row = conn.execute(_LOCK_HEAD).first()
         assert row is not None
+    newest = conn.execute(_NEWEST_EVENT).first()
+    if newest is not None and int(newest[0]) > int(row[0]):
+        row = newest
     return int(row[0]), str(row[1])
 
 

@@ -1,10 +1,11 @@
 """Walking the hash chain and its signed checkpoints (``idp audit verify``).
 
 The walk reads events in sequence order in short batches (so SQLite writers are not held up),
-up to the chain head seen when it started, and stops at the first problem:
+every event present up to the newest one seen when it started, and stops at the first problem:
 
 - a missing sequence number (``removed``), also at the tail (the head or a checkpoint is ahead
   of the last event);
+- a chain head whose hash differs from the event at its sequence number (``altered``);
 - a row whose hash does not recompute: ``reordered`` when its ``prev_hash`` also points
   elsewhere (it came from another position), ``altered`` otherwise;
 - a row whose hash recomputes but does not match the next row's ``prev_hash`` (the row was
@@ -12,6 +13,12 @@ up to the chain head seen when it started, and stops at the first problem:
 - a checkpoint whose signature does not verify, or whose hash differs from the event's:
   the events after the previous good checkpoint were rewritten;
 - a prune horizon that no recorded ``idp audit prune`` explains.
+
+The head row is moved at most once per ``IDP_AUDIT_HEAD_INTERVAL_SECONDS`` (and at every signed
+checkpoint, see :mod:`idp.audit.sql`), so events newer than the head are normal: they are verified
+by their hash links like any other. Removing the newest events written since the head last moved
+is therefore not detected from the head (it never was against someone who also rewrites the
+unsigned head); the signed checkpoints remain the anchor.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from idp.audit.chain import GENESIS, row_hash
 from idp.audit.checkpoints import Verify, check_claims
@@ -77,27 +84,32 @@ def iter_events(db: Database, after: int, through: int | None, batch: int = BATC
 def verify_chain(db: Database, verify: Verify | None = None) -> VerifyReport:
     """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures."""
     with db.connect() as conn:
-        head = read_head(conn)
+        # Checkpoints and the head first: each is written in the transaction of an event it names,
+        # so the newest seq, read last, is never behind them (no false "beyond the last event").
         checkpoints = {int(r.seq): r for r in conn.execute(select(audit_checkpoints))}
-    last_seq, head_hash, pruned = head or (0, GENESIS, 0)
-    walk = _Walk(pruned, checkpoints, verify)
+        head = read_head(conn)
+        newest = conn.execute(select(func.max(audit_events.c.seq))).scalar()
+    head_seq, head_hash, pruned = head or (0, GENESIS, 0)
+    walk = _Walk(pruned, checkpoints, verify, head_seq)
     problem = walk.anchor()
-    if problem is None:
-        for row in iter_events(db, 0, last_seq if head else None):
+    if problem is None and newest is not None:
+        for row in iter_events(db, 0, int(newest)):
             problem = walk.step(row)
             if problem:
                 break
     if problem is None and head is None and walk.count:
         problem = ChainProblem(walk.expected - 1, "altered", "the chain head row is missing")
     if problem is None:
-        problem = walk.finish(last_seq, head_hash)
+        problem = walk.finish(head_seq, head_hash)
     return VerifyReport(walk.count, walk.first, walk.expected - 1, walk.checkpoints_seen, verify is not None,
                         problem)
 
 
 class _Walk:
-    def __init__(self, pruned: int, checkpoints: dict[int, Any], verify: Verify | None) -> None:
+    def __init__(self, pruned: int, checkpoints: dict[int, Any], verify: Verify | None, head_seq: int) -> None:
         self.pruned = pruned
+        self.head_seq = head_seq
+        self.hash_at_head: str | None = None  # the chain hash at the head's seq, once walked past it
         self.checkpoints = checkpoints
         self.verify = verify
         self.expected = pruned + 1
@@ -118,6 +130,8 @@ class _Walk:
         if problem:
             return problem
         self.prev_hash = cp.hash
+        if self.head_seq == self.pruned:
+            self.hash_at_head = cp.hash
         self.checkpoints_seen += 1
         return None
 
@@ -139,6 +153,8 @@ class _Walk:
         self.count += 1
         self.first = seq if self.first is None else self.first
         self.prev_hash = row["hash"]
+        if seq == self.head_seq:
+            self.hash_at_head = self.prev_hash
         self.expected += 1
         cp = self.checkpoints.get(seq)
         return self._checkpoint(cp) if cp is not None else None
@@ -173,11 +189,11 @@ class _Walk:
         why = check_claims(claims, int(cp.seq), cp.hash)
         return ChainProblem(start, "altered", f"checkpoint {cp.seq}: {why}") if why else None
 
-    def finish(self, last_seq: int, head_hash: str) -> ChainProblem | None:
-        if self.expected <= last_seq:
-            return ChainProblem(self.expected, "removed", f"the chain head says seq {last_seq} exists")
-        if self.count and head_hash != self.prev_hash:
-            return ChainProblem(last_seq, "altered", "the chain head's hash differs")
+    def finish(self, head_seq: int, head_hash: str) -> ChainProblem | None:
+        if self.expected <= head_seq:
+            return ChainProblem(self.expected, "removed", f"the chain head says seq {head_seq} exists")
+        if self.hash_at_head is not None and head_hash != self.hash_at_head:
+            return ChainProblem(head_seq, "altered", "the chain head's hash differs")
         beyond = [s for s in self.checkpoints if s >= self.expected]
         if beyond:
             return ChainProblem(self.expected, "removed", f"checkpoint {min(beyond)} is beyond the last event")

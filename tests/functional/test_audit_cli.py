@@ -117,6 +117,20 @@ def test_verify_names_the_tampered_seq(idp: Callable[..., Result], env: dict[str
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_head_interval_0_names_a_deleted_newest_event(idp: Callable[..., Result], env: dict[str, str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``IDP_AUDIT_HEAD_INTERVAL_SECONDS=0`` moves the chain head with every write, so the head
+    names even the newest event (by default it may lag it by up to a second)."""
+    monkeypatch.setenv("IDP_AUDIT_HEAD_INTERVAL_SECONDS", "0")
+    record_events(env, 4)
+    with database(env) as conn:
+        newest = conn.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+        conn.execute("DELETE FROM audit_events WHERE seq = ?", (newest,))
+    result = idp(["audit", "verify"])
+    assert result.returncode == 1
+    assert f"audit log removed at seq {newest}: the chain head says seq {newest} exists" in result.stderr
+
+
 def test_export_formats_and_filters(idp: Callable[..., Result], env: dict[str, str]) -> None:
     idp(["clients", "add", "=cmd|calc", "--redirect-uri", "https://rp.example.vn/cb"])
     idp(["users", "add", "canbo01", "--password-stdin"], stdin=PASSWORD + "\n")

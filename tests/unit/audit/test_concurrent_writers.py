@@ -1,4 +1,8 @@
-"""Two OS processes appending at the same time keep one gap-free, valid chain."""
+"""Two OS processes appending at the same time keep one gap-free, valid chain.
+
+The writers use the default head interval, so the head row lags and each writer takes the chain
+tip from the newest event row (written by either process) under the head lock.
+"""
 
 from __future__ import annotations
 
