@@ -1,12 +1,12 @@
 """Group commit for audit events recorded outside a transaction.
 
 A request thread hands its event to one writer thread and waits until the event is committed:
-nothing is answered before its event is durable, yet under load many events share one
-transaction — one lock of the chain head, one multi-row insert, one commit (the head row moves
-at most once per interval, see SqlAuditLog) — instead of each request serialising on the head row for a transaction of its own. The hot events
-come here: sign-ins, codes, and token issuance/refresh after their state has committed. Events
-that describe a revocation are still written inside that change's transaction (see
-:mod:`idp.audit.sql`).
+nothing is answered before its event is durable, yet under load many events share one transaction —
+one lock of the chain head, one multi-row insert, one commit (the head row moves at most once per
+interval, see SqlAuditLog) — instead of each request serialising on the head row for a transaction
+of its own. The hot events come here: sign-ins, codes, and token issuance/refresh after their state
+has committed. Events that describe a revocation are still written inside that change's transaction
+(see :mod:`idp.audit.sql`).
 """
 
 from __future__ import annotations
