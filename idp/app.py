@@ -136,14 +136,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.provider = provider
-    app.add_middleware(ProtocolEndpoints, routes={**token.ROUTES, **userinfo.ROUTES})  # inside the security layer
+    # Outside the framework's stack, innermost first: the protocol endpoints (inside the security
+    # layer), the security layer, then the public documents (the hottest GETs, headers of their own).
+    protocol_routes = {**token.ROUTES, **userinfo.ROUTES}
+    middleware.wrap_stack(app, lambda inner: ProtocolEndpoints(inner, routes=protocol_routes))
     middleware.install(app, settings)
     discovery_bytes = discovery.discovery_document(provider)
-    app.add_middleware(PublicDocuments, settings=settings, documents={  # outermost: the hottest GETs
+    documents = {
         "/.well-known/openid-configuration": discovery_bytes,
         "/.well-known/oauth-authorization-server": discovery_bytes,
         "/jwks": discovery.jwks_document(provider),
-    })
+    }
+    middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, upstream, consent, token, par, userinfo, logout,
                account, audit_api, console, static_router)
     for module in routers:

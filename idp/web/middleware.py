@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,14 +42,23 @@ API_PATHS: tuple[str, ...] = (
 
 
 def install(app: FastAPI, settings: Settings, *, api_paths: Iterable[str] = API_PATHS) -> None:
-    """Add the security middleware and the error handlers to ``app`` (call once, in create_app)."""
+    """Put the security layer around ``app`` and add the error handlers (call once, in create_app)."""
     prefix = urlsplit(settings.issuer).path.rstrip("/")
     app.state.api_paths = tuple(prefix + p for p in api_paths) + tuple(api_paths)
-    app.add_middleware(SecurityMiddleware, settings=settings)
+    wrap_stack(app, lambda inner: SecurityMiddleware(inner, settings=settings))
+    app.add_exception_handler(Exception, _unexpected_error)  # the framework's last resort answers with ours
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def wrap_stack(app: Starlette, layer: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put ``layer`` around the app's whole middleware stack, outside the framework's own error
+    middleware (which ``add_middleware`` cannot reach); a later call wraps further out. Requests a
+    layer answers itself (the protocol endpoints, the public documents) skip the framework."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: layer(build())  # type: ignore[method-assign]
 
 
 def is_api_request(request: Request) -> bool:
@@ -68,6 +78,12 @@ def oauth_error_response(request: Request, exc: OAuthError) -> JSONResponse:
         else:
             headers["WWW-Authenticate"] = 'Basic realm="idp", charset="UTF-8"'
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """Any other exception: the framework sends this, then re-raises it to SecurityMiddleware,
+    which logs it with the request id."""
+    return server_error_response(request)
 
 
 async def _page_error(request: Request, exc: Exception) -> Response:
@@ -141,8 +157,8 @@ class SecurityMiddleware:
         except Exception:
             log.exception("unhandled error in %s %s (request %s)", scope.get("method"), scope.get("path"),
                           request_id)
-            if started:
-                raise
+            if started:  # answered already (the framework's error handler, or a broken stream)
+                return
             request = Request(scope, receive)
             await server_error_response(request)(scope, receive, send_with_headers)
 

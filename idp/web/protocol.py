@@ -5,6 +5,7 @@ framework's router, exception middleware and dependency machinery, which cost se
 endpoint's own work at token-endpoint rates (bench/PROFILE.md). The handlers are the endpoint
 modules' own ``async (Request) -> Response`` functions; this layer gives them what the framework
 would: a ``Request`` and :class:`~idp.errors.OAuthError` turned into its RFC 6749 §5.2 answer.
+It wraps the framework's whole stack (:func:`idp.web.middleware.wrap_stack`).
 Other methods and paths go on to the application unchanged (where a wrong method gets its 405).
 
 It sits inside :class:`~idp.web.middleware.SecurityMiddleware`, so every answer still carries the
@@ -14,7 +15,7 @@ there (logged, never shown).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +30,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 class ProtocolEndpoints:
     """Pure ASGI: ``routes`` maps (method, path) to a handler."""
 
-    def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], Handler]) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], Handler]) -> None:
         self.app = app
         self.routes = routes
 

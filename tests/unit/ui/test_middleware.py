@@ -127,3 +127,33 @@ def test_audit_context_of_a_request(tmp_path: object) -> None:
             body = client.get("/ctx", headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "X-Request-ID": "r-1",
                                                "User-Agent": "Chromium"}).json()
         assert body == {"ip": expected, "request_id": "r-1", "user_agent": "Chromium"}
+
+
+def test_direct_protocol_routes_answer_errors_like_the_framework(tmp_path: object,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from idp.errors import OAuthError
+    from idp.web.middleware import wrap_stack
+    from idp.web.protocol import ProtocolEndpoints
+
+    async def refused(request: Request) -> None:
+        raise OAuthError("invalid_client", "client authentication failed", status_code=401)
+
+    async def broken(request: Request) -> None:
+        raise RuntimeError("secret-internal-detail")
+
+    settings = Settings(data_dir=tmp_path)
+    app = FastAPI()
+    app.state.settings = settings
+    routes = {("POST", "/token"): refused, ("POST", "/introspect"): broken}
+    wrap_stack(app, lambda inner: ProtocolEndpoints(inner, routes=routes))
+    install(app, settings)
+    with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="idp.web"):
+        refusal = client.post("/token")
+        failure = client.post("/introspect", headers={"X-Request-ID": "req-7"})
+        elsewhere = client.get("/token")  # not a direct route: the framework's 404, still with headers
+    assert refusal.status_code == 401 and refusal.json()["error"] == "invalid_client"
+    assert refusal.headers["www-authenticate"].startswith("Basic") and refusal.headers["x-frame-options"] == "DENY"
+    assert failure.status_code == 500 and failure.json() == {"error": "server_error"}
+    assert "secret-internal-detail" not in failure.text and failure.headers["x-request-id"] == "req-7"
+    assert any("req-7" in r.getMessage() for r in caplog.records)
+    assert elsewhere.status_code == 404 and elsewhere.headers["x-content-type-options"] == "nosniff"
