@@ -57,7 +57,10 @@ _MOVE_HEAD = (update(audit_chain).where(audit_chain.c.id == HEAD_ID)
               .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")))
 _LOCK_HEAD = (select(audit_chain.c.last_seq, audit_chain.c.last_hash)
               .where(audit_chain.c.id == HEAD_ID).with_for_update())
-# Served by the primary key (seq) read backwards: one index probe whatever the table's size.
+# Served by the primary key (seq) read backwards: one index probe whatever the table's size. It must
+# stay a statement of its own, run after the head lock is granted: under READ COMMITTED a subquery in
+# the locking SELECT would read the snapshot taken before the wait and miss the events committed by
+# the writer it waited for (a duplicate seq; the two-process writer test catches it).
 _NEWEST_EVENT = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
 _LIMITS = {"type": 64, "outcome": 16, "subject": 255, "username": 255, "client_id": 255, "adapter": 128,
            "acr": 255, "user_agent": 512, "request_id": 128, "reason": 128}
