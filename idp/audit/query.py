@@ -75,8 +75,13 @@ def decode_cursor(cursor: str) -> int:
 
 def search(db: Database, query: AuditQuery, *, limit: int = 100, cursor: str | None = None) -> Page:
     """One page of matching events, newest first; ``next_cursor`` continues with older ones."""
+    return page_of(db, query.statement(), limit=limit, cursor=cursor)
+
+
+def page_of(db: Database, statement: Select[Any], *, limit: int = 100, cursor: str | None = None) -> Page:
+    """One page of a statement over ``audit_events``, newest first (``cursor``: older than it)."""
     limit = max(1, min(limit, MAX_PAGE))
-    statement = query.statement().order_by(audit_events.c.seq.desc()).limit(limit + 1)
+    statement = statement.order_by(audit_events.c.seq.desc()).limit(limit + 1)
     if cursor:
         statement = statement.where(audit_events.c.seq < decode_cursor(cursor))
     with db.connect() as conn:

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Select, or_
 
-from idp.audit.query import MAX_PAGE, AuditQuery, Page, decode_cursor, encode_cursor, event_json
+from idp.audit.query import AuditQuery, Page, decode_cursor
+from idp.audit.query import page_of as audit_page_of
 from idp.audit.types import OUTCOMES
 from idp.storage.db import Database
 from idp.storage.schema import audit_events
@@ -81,17 +82,9 @@ def parse_search(params: Mapping[str, str]) -> ConsoleSearch:
     return ConsoleSearch(values=values, query=AuditQuery(**filters), invalid=tuple(invalid), cursor=cursor)
 
 
-def page_of(db: Database, statement: Select[Any], *, limit: int = PAGE_SIZE, cursor: str | None = None) -> Page:
-    """One page of a statement over ``audit_events``, newest first, like the audit API's search."""
-    limit = max(1, min(limit, MAX_PAGE))
-    statement = statement.order_by(audit_events.c.seq.desc()).limit(limit + 1)
-    if cursor:
-        statement = statement.where(audit_events.c.seq < decode_cursor(cursor))
-    with db.connect() as conn:
-        rows = [event_json(r) for r in conn.execute(statement).mappings()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1]["seq"]) if more and rows else None)
+def page_of(db: Database, statement: Select[Any], *, cursor: str | None = None) -> Page:
+    """One console page of a statement over ``audit_events``, newest first, as the audit API pages."""
+    return audit_page_of(db, statement, limit=PAGE_SIZE, cursor=cursor)
 
 
 def search_page(db: Database, search: ConsoleSearch) -> Page:

@@ -6,13 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.endpoints.common import current_session, form_items, provider_of
+from idp.endpoints.common import checked_form, current_session, provider_of
 from idp.endpoints.internal_clients import account_request
-from idp.errors import OAuthError, PageError
 from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.ui.render import render_page
 from idp.web.context import audit_context
-from idp.web.csrf import check_csrf
 from idp.web.threads import run_blocking
 
 router = APIRouter()
@@ -44,11 +42,7 @@ def account(request: Request) -> Response:
 
 @router.post("/account/revoke")
 async def revoke(request: Request) -> Response:
-    try:
-        form = dict(await form_items(request))
-    except OAuthError:
-        raise PageError("invalid_request") from None
-    check_csrf(request, form)
+    form = await checked_form(request)
     return await run_blocking(_revoke, request, form.get("client_id", ""))
 
 
@@ -87,11 +81,7 @@ def totp_enrol(request: Request) -> Response:
 
 @router.post("/account/totp")
 async def totp_confirm(request: Request) -> Response:
-    try:
-        form = dict(await form_items(request))
-    except OAuthError:
-        raise PageError("invalid_request") from None
-    check_csrf(request, form)
+    form = await checked_form(request)
     return await run_blocking(_confirm_totp, request, form.get("code", "").strip())
 
 

@@ -8,11 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idp.errors import OAuthError
+from idp.errors import OAuthError, PageError
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
 from idp.web.context import audit_context
+from idp.web.csrf import check_csrf
 
 MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -58,6 +59,16 @@ async def form_items(request: Request) -> list[tuple[str, str]]:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise OAuthError("invalid_request", "the body is not valid form data") from None
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """A person's form post: urlencoded, with a valid CSRF token; a readable page otherwise."""
+    try:
+        form = dict(await form_items(request))
+    except OAuthError:
+        raise PageError("invalid_request") from None
+    check_csrf(request, form)
+    return form
 
 
 def grouped(items: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.endpoints.common import current_session, provider_of
-from idp.endpoints.interaction import checked_form, pending_interaction
+from idp.endpoints.common import checked_form, current_session, provider_of
+from idp.endpoints.interaction import pending_interaction
 from idp.endpoints.internal_clients import client_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context

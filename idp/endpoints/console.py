@@ -130,12 +130,8 @@ def console_subject(request: Request, subject_id: str) -> Response:
         facts.append((t("console.filter.username"), account.username))
     search = parse_search(request.query_params)
     page = subject_timeline(provider.storage.db, search, subject_id, [account.username] if account else [])
-    _record_view(request, auditor, "subject", {"subject": subject_id, **_filters(search)})
-    path = f"/console/subjects/{quote(subject_id, safe='')}"
-    context = _page_context(request, auditor, search, page, path, "timeline")
-    context.update(kind="subject", target_id=subject_id, heading=t("console.subject.heading"), facts=facts,
-                   gone=subject is None, action=path)
-    return render_page(request, "console/timeline.html", context)
+    return _timeline(request, auditor, search, page, kind="subject", filter_name="subject", target_id=subject_id,
+                     heading=t("console.subject.heading"), facts=facts, gone=subject is None)
 
 
 @router.get("/console/clients/{client_id}")
@@ -152,13 +148,18 @@ def console_client(request: Request, client_id: str) -> Response:
         facts.append((t("console.client.name"), client.name))
     search = parse_search(request.query_params)
     page = client_timeline(provider.storage.db, search, client_id)
-    _record_view(request, auditor, "client", {"client_id": client_id, **_filters(search)})
-    path = f"/console/clients/{quote(client_id, safe='')}"
+    heading = t("console.client.heading", client_name=client.name if client and client.name else client_id)
+    return _timeline(request, auditor, search, page, kind="client", filter_name="client_id", target_id=client_id,
+                     heading=heading, facts=facts, gone=client is None and not client_id.startswith("vnidp-"))
+
+
+def _timeline(request: Request, auditor: Auditor, search: ConsoleSearch, page: Page, *, kind: str,
+              filter_name: str, target_id: str, heading: str, facts: list[tuple[str, str]], gone: bool) -> Response:
+    """One person's or one client's events: the view is audited, then the timeline page rendered."""
+    _record_view(request, auditor, kind, {filter_name: target_id, **_filters(search)})
+    path = f"/console/{kind}s/{quote(target_id, safe='')}"
     context = _page_context(request, auditor, search, page, path, "timeline")
-    context.update(kind="client", target_id=client_id,
-                   heading=t("console.client.heading", client_name=client.name if client and client.name
-                             else client_id),
-                   facts=facts, gone=client is None and not client_id.startswith("vnidp-"), action=path)
+    context.update(kind=kind, target_id=target_id, heading=heading, facts=facts, gone=gone, action=path)
     return render_page(request, "console/timeline.html", context)
 
 

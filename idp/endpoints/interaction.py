@@ -16,16 +16,15 @@ from starlette.responses import RedirectResponse, Response
 
 from adapters.base import AdapterError, Identity, InvalidCredentials, SourceUnavailable
 from idp.endpoints.authorize import planned_release, release_details
-from idp.endpoints.common import current_session, form_items, provider_of, set_session_cookie
+from idp.endpoints.common import checked_form, current_session, provider_of, set_session_cookie
 from idp.endpoints.internal_clients import LANDING_PAGES, client_for
-from idp.errors import OAuthError, PageError
+from idp.errors import PageError
 from idp.oidc.assurance import after_sign_in, authentication_json
 from idp.oidc.interaction import Interaction
 from idp.oidc.provider import Provider
 from idp.oidc.signin import start_session, subject_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
-from idp.web.csrf import check_csrf
 from idp.web.threads import run_blocking
 
 router = APIRouter()
@@ -38,16 +37,6 @@ def pending_interaction(request: Request, interaction_id: str) -> Interaction:
     if interaction is None:
         raise PageError("session_expired")
     return interaction
-
-
-async def checked_form(request: Request) -> dict[str, str]:
-    try:
-        items = await form_items(request)
-    except OAuthError:
-        raise PageError("invalid_request") from None
-    form = dict(items)
-    check_csrf(request, form)
-    return form
 
 
 def offered_adapters(provider: Provider, interaction: Interaction) -> list[Any]:

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from adapters.base import Identity
-from idp.endpoints.common import current_session, provider_of
+from idp.endpoints.common import checked_form, current_session, provider_of
 from idp.endpoints.interaction import (
     MFA_KIND,
     MFA_TTL,
-    checked_form,
     finish_login,
     identity_from_record,
     identity_record,

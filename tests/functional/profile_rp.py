@@ -236,6 +236,14 @@ def profile_deployment(request: pytest.FixtureRequest,
         receiver.close()
 
 
+@pytest.fixture
+def browser(profile_deployment: ProfileDeployment) -> Iterator[Browser]:
+    """A fresh browser against the profile deployment (import it with ``profile_deployment``)."""
+    opened = Browser(profile_deployment.base)
+    yield opened
+    opened.close()
+
+
 def front_channel(browser: Browser, params: dict[str, str], redirect_uri: str, *,
                   username: str = "canbo01", password: str = PASSWORD) -> dict[str, str]:
     """Run /authorize with ``params`` through sign-in and consent; the parameters the RP receives."""

@@ -35,24 +35,9 @@ def _backend_env(backend: str, data: Path, request: pytest.FixtureRequest) -> di
            "IDP_BACKCHANNEL_LOGOUT_BACKOFF_SECONDS": "0.2"}
     if backend == "embedded":
         return env
-    import psycopg
+    from tests.conftest import postgres_redis_env
 
-    from tests.conftest import POSTGRES_URL, REDIS_URL, backend_unavailable
-
-    schema = "t_" + secrets.token_hex(6)
-    try:
-        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as exc:
-        backend_unavailable("PostgreSQL", str(exc))
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-    request.addfinalizer(drop)
-    return env | {"IDP_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", "IDP_REDIS_URL": REDIS_URL,
-                  "IDP_REDIS_PREFIX": f"idptest:{schema}:"}
+    return env | postgres_redis_env(request)
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres+redis"])

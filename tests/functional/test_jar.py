@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser
 from tests.functional.profile_rp import (
     ProfileDeployment,
     RpKey,
+    browser,
     front_channel,
     hmac_with_public_key,
     profile_deployment,
@@ -18,14 +18,7 @@ from tests.functional.profile_rp import (
     unsigned,
 )
 
-__all__ = ["profile_deployment"]
-
-
-@pytest.fixture
-def browser(profile_deployment: ProfileDeployment):
-    b = Browser(profile_deployment.base)
-    yield b
-    b.close()
+__all__ = ["browser", "profile_deployment"]
 
 
 def inner(run: AuthorizationRun) -> dict[str, str]:

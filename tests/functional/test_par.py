@@ -6,28 +6,21 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from jose import jwt as jose_jwt
 
 from tests.functional.browser_client import AuthorizationRun, Browser
 from tests.functional.profile_rp import (
     ProfileDeployment,
     RpKey,
+    browser,
     dpop_proof,
     front_channel,
     profile_deployment,
     push,
 )
 
-__all__ = ["profile_deployment"]
+__all__ = ["browser", "profile_deployment"]
 URN = "urn:ietf:params:oauth:request_uri:"
-
-
-@pytest.fixture
-def browser(profile_deployment: ProfileDeployment):
-    b = Browser(profile_deployment.base)
-    yield b
-    b.close()
 
 
 def pushed(dep: ProfileDeployment, run: AuthorizationRun) -> str:

@@ -10,6 +10,7 @@ from tests.functional.browser_client import AuthorizationRun, Browser
 from tests.functional.profile_rp import (
     ProfileDeployment,
     RpKey,
+    browser,
     client_assertion,
     dpop_proof,
     front_channel,
@@ -17,14 +18,7 @@ from tests.functional.profile_rp import (
     push,
 )
 
-__all__ = ["profile_deployment"]
-
-
-@pytest.fixture
-def browser(profile_deployment: ProfileDeployment):
-    b = Browser(profile_deployment.base)
-    yield b
-    b.close()
+__all__ = ["browser", "profile_deployment"]
 
 
 def test_strict_client_must_push(profile_deployment: ProfileDeployment, browser: Browser) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from tests.conftest import backend_unavailable
+from tests import interop
 from tests.functional.browser_client import Browser, forms
 
 HERE = Path(__file__).parent
@@ -48,15 +47,7 @@ class RelyingPartyError(Exception):
 
 def node_with_packages() -> str:
     """The ``node`` binary, with this folder's packages installed from package-lock.json."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        backend_unavailable("openid-client", "node and npm are not installed")
-    assert node is not None and npm is not None
-    if not (HERE / "node_modules" / "openid-client").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, timeout=300)
-        if done.returncode != 0:
-            backend_unavailable("openid-client", "npm ci failed: " + done.stderr.decode()[-300:])
-    return node
+    return interop.node_with_packages(HERE, "openid-client", "openid-client")
 
 
 class NodeRelyingParty:

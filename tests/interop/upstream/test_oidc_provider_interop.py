@@ -10,7 +10,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,23 +24,11 @@ from joserfc.jwk import RSAKey
 from adapters.base import RequestData, UpstreamRejected
 from adapters.oidc.adapter import OidcUpstreamAdapter
 from adapters.oidc.config import OidcConfig
-from tests.conftest import backend_unavailable
+from tests.interop import node_with_packages
 
 HERE = Path(__file__).parent
 CALLBACK = "http://127.0.0.1:8000/login/callback"
 CITIZEN_LOGIN = "citizen-0001"
-
-
-def _ensure_node_modules() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        backend_unavailable("node-oidc-provider", "node and npm are not installed")
-    assert node is not None and npm is not None
-    if not (HERE / "node_modules" / "oidc-provider").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, timeout=300)
-        if done.returncode != 0:
-            backend_unavailable("node-oidc-provider", "npm ci failed: " + done.stderr.decode()[-300:])
-    return node
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +39,7 @@ def rp_key() -> RSAKey:
 @pytest.fixture(scope="module")
 def issuer(rp_key: RSAKey) -> Iterator[str]:
     """node-oidc-provider on 127.0.0.1, stopped after the module."""
-    node = _ensure_node_modules()
+    node = node_with_packages(HERE, "oidc-provider", "node-oidc-provider")
     clients = [
         {"client_id": "basic-rp", "client_secret": "basic-secret", "redirect_uris": [CALLBACK],
          "post_logout_redirect_uris": ["http://127.0.0.1:8000/signed-out"]},
