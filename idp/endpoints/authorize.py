@@ -20,6 +20,7 @@ from idp.endpoints.internal_clients import LANDING_PAGES, client_for
 from idp.errors import OAuthError, PageError
 from idp.oidc.assurance import context_for, effective, state_of
 from idp.oidc.interaction import Interaction
+from idp.sessions import SsoSession
 from idp.specs.authorization_request import AuthorizationRequest, RedirectableError, identify_client, validate
 from idp.specs.profile import requires_par
 from idp.specs.rfc9126_par import authorization_parameters
@@ -96,14 +97,19 @@ def _resume(request: Request, interaction_id: str) -> Response:
     return proceed(request, interaction)
 
 
-def proceed(request: Request, interaction: Interaction) -> Response:
-    """Ask the client's policy what the pending request needs next, and take that step."""
+def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession | None = None) -> Response:
+    """Ask the client's policy what the pending request needs next, and take that step.
+
+    ``signed_in``: the session a sign-in in this request just started (its cookie is not sent yet);
+    otherwise the request's session cookie says. After a sign-in the interaction is passed as it
+    stands in memory (with ``logged_in_at``); it is stored again only when a further prompt needs it.
+    """
     provider = provider_of(request)
     authz = interaction.request
     client = client_for(provider, authz.client_id)
     if client is None:
         raise PageError("unknown_client")
-    session = current_session(request)
+    session = signed_in if signed_in is not None else current_session(request)
 
     def fail(error: str, description: str | None) -> Response:
         provider.interactions.finish(interaction.id)

@@ -87,15 +87,14 @@ class CodeStore:
         return value
 
     def redeem(self, value: str) -> Redemption:
-        """Consume the code (one caller wins); report a replay with the grant to revoke."""
+        """Consume the code (one caller wins) and leave its redemption marker, in one round trip;
+        report a replay with the grant to revoke."""
         if not value or len(value) > 256:
             return Redemption(None)
-        key = hash_token(value)
-        record = self.store.consume(CODE_KIND, key)
+        record, marker = self.store.consume_marking(CODE_KIND, hash_token(value), marker_kind=REDEEMED_KIND,
+                                                    keep="grant_id", marker_ttl=self.redeemed_ttl)
         if record is None:
-            marker = self.store.find(REDEEMED_KIND, key)
             return Redemption(None, marker["grant_id"] if marker else None)
-        code = AuthorizationCode(**{**record, "scopes": tuple(record["scopes"]), "amr": tuple(record["amr"]),
-                                    "released_claims": tuple(record["released_claims"])})
-        self.store.upsert(REDEEMED_KIND, key, {"grant_id": code.grant_id}, self.redeemed_ttl)
-        return Redemption(code)
+        return Redemption(AuthorizationCode(**{**record, "scopes": tuple(record["scopes"]),
+                                               "amr": tuple(record["amr"]),
+                                               "released_claims": tuple(record["released_claims"])}))

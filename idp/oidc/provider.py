@@ -369,7 +369,7 @@ class Provider:
 
     def revoke_token(self, token: AccessTokenRecord | RefreshTokenRecord, request: Any) -> None:
         if isinstance(token, AccessTokenRecord):
-            self.tokens.revoke_access_token(token.info.jti)
+            self.tokens.revoke_access_token(token.info)
             self.record("token.revoked", request, client_id=token.info.client_id, subject=token.info.subject_id,
                         details={"token_type": "access_token"})
             return

@@ -1,8 +1,12 @@
 """Issuing and checking tokens: RFC 9068 JWT access tokens, OIDC ID tokens, opaque refresh tokens.
 
-Access tokens are signed JWTs (``typ: at+jwt``) and also recorded in the short-lived store under
-their ``jti`` with the grant they belong to, so revoking a grant (logout, refresh-token reuse, a
-replayed code) stops its access tokens at once, not only when they expire.
+Access tokens are signed JWTs (``typ: at+jwt``). A person's token is also recorded in the
+short-lived store under its ``jti`` with the grant it belongs to, so revoking a grant (logout,
+refresh-token reuse, a replayed code) stops its access tokens at once, not only when they expire;
+the record also carries what userinfo answers. A client's own token (client_credentials) belongs to
+no grant and says everything in its claims: nothing is stored when it is issued, its ``jti`` starts
+with :data:`SELF_CONTAINED` (``jti`` values are ours to shape; random ones never contain a dot), and
+revoking it stores its ``jti`` in a deny list until it would have expired.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from keys.ring import KeyRing
 from keys.verify import check_time_claims
 
 ACCESS_TOKEN_KIND = "at"
+REVOKED_KIND = "at_revoked"
+SELF_CONTAINED = "cc."
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class TokenService:
         """A signed JWT access token and its lifetime in seconds."""
         now = int(time.time())
         ttl = expires_in or self.access_ttl
-        jti = secrets.token_urlsafe(16)
+        self_contained = authorization.subject_id is None and authorization.grant_id is None
+        jti = (SELF_CONTAINED if self_contained else "") + secrets.token_urlsafe(16)
         claims: dict[str, Any] = {
             "iss": self.issuer, "sub": self.sub_for(authorization, client), "aud": self.issuer,
             "client_id": client.client_id, "scope": " ".join(authorization.scopes),
@@ -107,6 +114,9 @@ class TokenService:
                 claims[name] = getattr(authorization, name)
         if cnf:
             claims["cnf"] = cnf
+        signer = self.ring.signer(client.extra.get("access_token_signed_response_alg"))
+        if self_contained:
+            return encode_jwt(signer, claims, typ="at+jwt"), ttl
         record = {
             "client_id": client.client_id, "subject_id": authorization.subject_id, "scopes": list(authorization.scopes),
             "grant_id": authorization.grant_id, "claims": authorization.claims, "sub": claims["sub"],
@@ -115,7 +125,6 @@ class TokenService:
             "exp": now + ttl, "iat": now,
         }
         self.ephemeral.upsert(ACCESS_TOKEN_KIND, jti, record, ttl, grant_id=authorization.grant_id)
-        signer = self.ring.signer(client.extra.get("access_token_signed_response_alg"))
         return encode_jwt(signer, claims, typ="at+jwt"), ttl
 
     def id_token(self, authorization: Authorization, client: Client, *, access_token: str | None,
@@ -146,7 +155,11 @@ class TokenService:
         if claims.get("iss") != self.issuer or claims.get("aud") != self.issuer:
             raise InvalidToken("wrong_issuer", "not issued by this provider for its own resources")
         jti = claims.get("jti")
-        record = self.ephemeral.find(ACCESS_TOKEN_KIND, jti) if isinstance(jti, str) else None
+        if not isinstance(jti, str):
+            raise InvalidToken("revoked", "the access token was revoked")
+        if jti.startswith(SELF_CONTAINED):
+            return self._self_contained(jti, claims)
+        record = self.ephemeral.find(ACCESS_TOKEN_KIND, jti)
         if record is None:
             raise InvalidToken("revoked", "the access token was revoked")
         return AccessTokenInfo(
@@ -157,8 +170,23 @@ class TokenService:
             expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
         )
 
-    def revoke_access_token(self, jti: str) -> None:
-        self.ephemeral.destroy(ACCESS_TOKEN_KIND, jti)
+    def _self_contained(self, jti: str, claims: dict[str, Any]) -> AccessTokenInfo:
+        """A client's own token: its claims, unless its ``jti`` is on the deny list."""
+        if self.ephemeral.find(REVOKED_KIND, jti) is not None:
+            raise InvalidToken("revoked", "the access token was revoked")
+        return AccessTokenInfo(
+            jti=jti, client_id=str(claims.get("client_id")), scopes=tuple(str(claims.get("scope", "")).split()),
+            subject_id=None, sub=str(claims.get("sub")), grant_id=None, claims_request={}, released_claims=(),
+            expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
+        )
+
+    def revoke_access_token(self, info: AccessTokenInfo) -> None:
+        if info.jti.startswith(SELF_CONTAINED):
+            ttl = info.expires_at - int(time.time()) + 1
+            if ttl > 0:
+                self.ephemeral.upsert(REVOKED_KIND, info.jti, {"client_id": info.client_id}, ttl)
+            return
+        self.ephemeral.destroy(ACCESS_TOKEN_KIND, info.jti)
 
 
 def new_refresh_token() -> str:

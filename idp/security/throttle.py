@@ -101,21 +101,21 @@ class Throttle:
                    lock_seconds=settings.login_lock_seconds, ip_threshold=settings.login_ip_threshold,
                    backoff_seconds=settings.login_backoff_seconds)
 
-    def _remaining(self, kind: str, key: str) -> int | None:
-        record = self.store.find(kind, key)
-        if record is None:
-            return None
-        return max(1, math.ceil(float(record.get("until", 0)) - self.clock()))
+    def _remaining(self, record: dict | None) -> int:
+        return max(1, math.ceil(float((record or {}).get("until", 0)) - self.clock()))
 
     def check(self, username: str, ip: str | None) -> ThrottleDecision:
-        """May this username be tried from this address now? Call before checking a password."""
+        """May this username be tried from this address now? Call before checking a password.
+        One read of the store for the three holds (account lock, address lock, back-off)."""
         key, address = account_key(username), address_key(ip)
-        if (left := self._remaining(LOCK, key)) is not None:
-            return ThrottleDecision(False, "account_locked", left)
-        if address and (left := self._remaining(IP_LOCK, address)) is not None:
-            return ThrottleDecision(False, "ip_locked", left)
-        if (left := self._remaining(BACKOFF, key)) is not None:
-            return ThrottleDecision(False, "backoff", left)
+        holds = [(LOCK, key), (BACKOFF, key)] + ([(IP_LOCK, address)] if address else [])
+        lock, backoff, *ip_lock = self.store.find_many(holds)
+        if lock is not None:
+            return ThrottleDecision(False, "account_locked", self._remaining(lock))
+        if ip_lock and ip_lock[0] is not None:
+            return ThrottleDecision(False, "ip_locked", self._remaining(ip_lock[0]))
+        if backoff is not None:
+            return ThrottleDecision(False, "backoff", self._remaining(backoff))
         return ThrottleDecision.ok()
 
     def record_failure(
@@ -156,8 +156,7 @@ class Throttle:
         """A successful sign-in ends the run of consecutive failures of that account (not of the
         address: one good account must not reset an address that guesses at many)."""
         key = account_key(username)
-        self.store.destroy(FAILURES, key)
-        self.store.destroy(BACKOFF, key)
+        self.store.destroy_many([(FAILURES, key), (BACKOFF, key)])
 
     def is_locked(self, username: str) -> bool:
         return self.store.find(LOCK, account_key(username)) is not None
@@ -167,8 +166,7 @@ class Throttle:
         account was locked."""
         key = account_key(username)
         was_locked = self.store.find(LOCK, key) is not None
-        for kind in (LOCK, FAILURES, BACKOFF):
-            self.store.destroy(kind, key)
+        self.store.destroy_many([(kind, key) for kind in (LOCK, FAILURES, BACKOFF)])
         self.audit.record(AuditEvent(
             type="account.unlocked", username=username.strip()[:255],
             reason="administrator" if was_locked else "not_locked", details={"by": by},

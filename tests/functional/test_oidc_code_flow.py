@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import redis
 from jose import jwt as jose_jwt
 
 from tests.functional.browser_client import AuthorizationRun, Browser, forms, sign_in
@@ -110,11 +111,28 @@ def test_client_credentials(deployment: Deployment) -> None:
     intro = httpx.post(deployment.base + "/introspect", data={"token": body["access_token"]},
                        auth=("m2m", "m2m-secret-0123456789-0123456789-0123")).json()
     assert intro["active"] is True and intro["client_id"] == "m2m"
+    assert intro["sub"] == "m2m" and intro["scope"] == body["scope"]
+    jti = jose_jwt.get_unverified_claims(body["access_token"])["jti"]
+    stored = _redis_keys(deployment, "at:" + jti, "at_revoked:" + jti)
+    assert stored in (None, [0, 0])  # a client's own token is self-contained: nothing stored at issuance
     httpx.post(deployment.base + "/revoke", data={"token": body["access_token"]},
                auth=("m2m", "m2m-secret-0123456789-0123456789-0123"))
     after = httpx.post(deployment.base + "/introspect", data={"token": body["access_token"]},
                        auth=("m2m", "m2m-secret-0123456789-0123456789-0123")).json()
     assert after == {"active": False}
+    assert _redis_keys(deployment, "at_revoked:" + jti) in (None, [1])  # on the deny list until it expires
+
+
+def _redis_keys(deployment: Deployment, *names: str) -> list[int] | None:
+    """Whether each key exists in the deployment's Redis (None for the in-process store)."""
+    url = deployment.env.get("IDP_REDIS_URL")
+    if not url:
+        return None
+    client = redis.Redis.from_url(url)
+    try:
+        return [int(client.exists(deployment.env["IDP_REDIS_PREFIX"] + name)) for name in names]
+    finally:
+        client.close()
 
 
 def test_form_post_response_mode(deployment: Deployment, browser: Browser) -> None:

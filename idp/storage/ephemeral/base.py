@@ -1,5 +1,6 @@
 """The ephemeral-store protocol: five verbs in the style of node-oidc-provider's adapter,
-plus the two counters that replay caches and throttles need.
+the two counters that replay caches and throttles need, and three batch verbs that save round
+trips on the hot paths (several reads or removals at once; a consumption that leaves a marker).
 
 Records are JSON objects addressed by ``(kind, id)``; every record has a TTL in seconds. A record
 may name the grant it belongs to, so revoking a grant destroys everything issued under it.
@@ -7,6 +8,7 @@ may name the grant it belongs to, so revoking a grant destroys everything issued
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 
@@ -22,6 +24,20 @@ class EphemeralStore(Protocol):
 
     def destroy(self, kind: str, id: str) -> None:
         """Remove the record if present."""
+
+    def find_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """``find`` of each ``(kind, id)``, in order, in one round trip."""
+
+    def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """``destroy`` of each ``(kind, id)`` in one round trip."""
+
+    def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
+                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Consume the record and, atomically with it, leave a marker ``{keep: record[keep]}`` under
+        ``(marker_kind, id)`` for ``marker_ttl`` seconds: ``(record, None)``. When the record is
+        gone, ``(None, marker)`` with the marker a previous consumption left (or None). Single-use
+        values that must recognise their replay (authorization codes) need nothing else.
+        ``record[keep]`` must be a string."""
 
     def revoke_by_grant(self, grant_id: str) -> int:
         """Remove every record stored with ``grant_id``; return how many were removed."""

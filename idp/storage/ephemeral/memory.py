@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -69,6 +70,26 @@ class MemoryStore:
     def destroy(self, kind: str, id: str) -> None:
         with self._lock:
             self._drop((kind, id))
+
+    def find_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        return [self.find(kind, id) for kind, id in keys]
+
+    def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        with self._lock:
+            for key in keys:
+                self._drop(key)
+
+    def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
+                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        with self._lock:
+            entry = self._live((kind, id))
+            if entry is None:
+                marker = self._live((marker_kind, id))
+                return None, copy.deepcopy(marker[1]) if marker else None
+            self._drop((kind, id))
+            self._sweep()
+            self._records[(marker_kind, id)] = (self._clock() + marker_ttl, {keep: entry[1][keep]}, None)
+            return entry[1], None
 
     def revoke_by_grant(self, grant_id: str) -> int:
         with self._lock:

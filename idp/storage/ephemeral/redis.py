@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -16,12 +17,27 @@ redis.call('SADD', KEYS[2], KEYS[1])
 if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 """
 
+# KEYS: the record, its marker; ARGV: the field the marker keeps, the marker's TTL in seconds.
+# Returns {record, false} when consumed, {false, marker} when it was gone.
+_CONSUME_MARKING = """
+local data = redis.call('GETDEL', KEYS[1])
+if not data then return {false, redis.call('GET', KEYS[2])} end
+local kept = cjson.decode(data)[ARGV[1]]
+redis.call('SET', KEYS[2], cjson.encode({[ARGV[1]] = kept}), 'EX', ARGV[2])
+return {data, false}
+"""
+
+
+def _loads(data: bytes | None) -> dict[str, Any] | None:
+    return json.loads(data) if data is not None else None
+
 
 class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "idp:") -> None:
         self.client = client
         self.prefix = prefix
         self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
+        self._consume_marking = client.register_script(_CONSUME_MARKING)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "idp:") -> RedisStore:
@@ -46,15 +62,28 @@ class RedisStore:
         self._upsert_in_grant(keys=[key, self._grant_key(grant_id)], args=[data, ttl])
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
-        data = self.client.get(self._key(kind, id))
-        return json.loads(data) if data is not None else None
+        return _loads(self.client.get(self._key(kind, id)))
 
     def consume(self, kind: str, id: str) -> dict[str, Any] | None:
-        data = self.client.getdel(self._key(kind, id))
-        return json.loads(data) if data is not None else None
+        return _loads(self.client.getdel(self._key(kind, id)))
 
     def destroy(self, kind: str, id: str) -> None:
         self.client.delete(self._key(kind, id))
+
+    def find_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        if not keys:
+            return []
+        return [_loads(data) for data in self.client.mget([self._key(kind, id) for kind, id in keys])]
+
+    def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        if keys:
+            self.client.delete(*(self._key(kind, id) for kind, id in keys))
+
+    def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
+                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        data, marker = self._consume_marking(keys=[self._key(kind, id), self._key(marker_kind, id)],
+                                             args=[keep, marker_ttl])
+        return _loads(data), _loads(marker)
 
     def revoke_by_grant(self, grant_id: str) -> int:
         grant_key = self._grant_key(grant_id)

@@ -85,3 +85,45 @@ def test_redis_grant_index_lives_as_long_as_its_longest_member(redis_store) -> N
     redis_store.client.script_flush()  # a restarted Redis has forgotten the script: it is sent again
     redis_store.upsert("at", "after", {"v": 4}, 60, grant_id="g9")
     assert redis_store.revoke_by_grant("g9") == 4
+
+
+def test_find_many_and_destroy_many(ephemeral) -> None:
+    ephemeral.upsert("lock", "a", {"until": 1}, 60)
+    ephemeral.upsert("backoff", "a", {"until": 2}, 60)
+    assert ephemeral.find_many([("lock", "a"), ("ip_lock", "x"), ("backoff", "a")]) == [
+        {"until": 1}, None, {"until": 2}]
+    assert ephemeral.find_many([]) == []
+    ephemeral.destroy_many([("lock", "a"), ("backoff", "a"), ("never", "there")])
+    assert ephemeral.find_many([("lock", "a"), ("backoff", "a")]) == [None, None]
+    ephemeral.destroy_many([])
+
+
+def test_consume_marking_leaves_a_marker_that_names_what_to_revoke(ephemeral) -> None:
+    ephemeral.upsert("code", "h", {"grant_id": "g-1", "client_id": "portal"}, 60)
+    record, marker = ephemeral.consume_marking("code", "h", marker_kind="code_redeemed", keep="grant_id",
+                                               marker_ttl=120)
+    assert record == {"grant_id": "g-1", "client_id": "portal"} and marker is None
+    assert ephemeral.find("code", "h") is None
+    again = ephemeral.consume_marking("code", "h", marker_kind="code_redeemed", keep="grant_id", marker_ttl=120)
+    assert again == (None, {"grant_id": "g-1"})
+    assert ephemeral.consume_marking("code", "never", marker_kind="code_redeemed", keep="grant_id",
+                                     marker_ttl=120) == (None, None)
+
+
+def test_consume_marking_has_one_winner_among_fifty(ephemeral) -> None:
+    ephemeral.upsert("code", "race", {"grant_id": "g"}, 60)
+    barrier = threading.Barrier(50)
+    outcomes: list[tuple[object, object]] = []
+
+    def consume() -> None:
+        barrier.wait()
+        outcomes.append(ephemeral.consume_marking("code", "race", marker_kind="code_redeemed", keep="grant_id",
+                                                  marker_ttl=60))
+
+    threads = [threading.Thread(target=consume) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [o for o in outcomes if o[0] is not None] == [({"grant_id": "g"}, None)]
+    assert all(o == (None, {"grant_id": "g"}) for o in outcomes if o[0] is None)
