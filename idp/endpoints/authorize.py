@@ -67,12 +67,19 @@ async def authorize(request: Request) -> Response:
         items = await form_items(request) if request.method == "POST" else list(request.query_params.multi_items())
     except OAuthError:
         raise PageError("invalid_request") from None
+    return await run_blocking(_authorize, request, items)
+
+
+def _authorize(request: Request, items: list[tuple[str, str]]) -> Response:
+    """The authorization request, checked, then its next step (one thread hop for all of it).
+    Its interaction is stored only when a prompt needs it (an SSO session that answers at once
+    stores nothing)."""
     provider = provider_of(request)
     try:  # PAR request_uri (RFC 9126 §4) or a request object (RFC 9101 §5) replace the parameters
-        params, pushed = await run_blocking(authorization_parameters, provider, grouped(items))
+        params, pushed = authorization_parameters(provider, grouped(items))
     except RedirectableError as error:
         return error_to_client(request, error)
-    client, redirect_uri, state, response_mode = await run_blocking(identify_client, params, provider.find_client)
+    client, redirect_uri, state, response_mode = identify_client(params, provider.find_client)
     try:
         if not pushed and requires_par(provider.settings, client):
             raise RedirectableError("invalid_request", "this client must use pushed authorization requests (/par)",
@@ -81,8 +88,7 @@ async def authorize(request: Request) -> Response:
                          supported_scopes=set(provider.scopes_supported))
     except RedirectableError as error:
         return error_to_client(request, error)
-    interaction = provider.interactions.create(authz)
-    return await run_blocking(proceed, request, interaction)
+    return proceed(request, provider.interactions.new(authz), stored=False)
 
 
 @router.get("/authorize/resume/{interaction_id}")
@@ -97,12 +103,15 @@ def _resume(request: Request, interaction_id: str) -> Response:
     return proceed(request, interaction)
 
 
-def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession | None = None) -> Response:
+def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession | None = None,
+            stored: bool = True) -> Response:
     """Ask the client's policy what the pending request needs next, and take that step.
 
     ``signed_in``: the session a sign-in in this request just started (its cookie is not sent yet);
     otherwise the request's session cookie says. After a sign-in the interaction is passed as it
     stands in memory (with ``logged_in_at``); it is stored again only when a further prompt needs it.
+    ``stored``: whether the interaction is in the store (then it is consumed before a code is
+    issued, so two concurrent requests never both issue one); a new one is stored only by a prompt.
     """
     provider = provider_of(request)
     authz = interaction.request
@@ -112,7 +121,8 @@ def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession
     session = signed_in if signed_in is not None else current_session(request)
 
     def fail(error: str, description: str | None) -> Response:
-        provider.interactions.finish(interaction.id)
+        if stored:
+            provider.interactions.finish(interaction.id)
         return error_to_client(request, RedirectableError(error, description, redirect_uri=authz.redirect_uri,
                                                           state=authz.state, response_mode=authz.response_mode))
 
@@ -140,7 +150,7 @@ def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession
         page = {"login": "login", "step_up": "login", "mfa": "mfa", "consent": "consent"}[outcome.kind]
         return RedirectResponse(f"/interaction/{interaction.id}/{page}", status_code=303)
     assert session is not None
-    if provider.interactions.finish(interaction.id) is None:
+    if stored and provider.interactions.finish(interaction.id) is None:
         raise PageError("session_expired")  # finished by a concurrent request: never issue twice
     if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
         return RedirectResponse(LANDING_PAGES[authz.client_id], status_code=303)

@@ -53,9 +53,15 @@ class InteractionStore:
     def __init__(self, store: EphemeralStore) -> None:
         self.store = store
 
+    @staticmethod
+    def new(request: AuthorizationRequest) -> Interaction:
+        """A new interaction, not stored yet (``save`` stores it when a prompt needs it)."""
+        return Interaction(id=secrets.token_urlsafe(24), request=request, created_at=int(time.time()))
+
     def create(self, request: AuthorizationRequest) -> Interaction:
-        interaction = Interaction(id=secrets.token_urlsafe(24), request=request, created_at=int(time.time()))
-        self.store.upsert(KIND, interaction.id, interaction.to_record(), TTL)
+        """A new interaction, stored."""
+        interaction = self.new(request)
+        self.save(interaction)
         return interaction
 
     def get(self, interaction_id: str | None) -> Interaction | None:
