@@ -1,9 +1,16 @@
 """Redis ephemeral store (redis-py). Keys: ``<prefix><kind>:<id>``; grant index sets
-``<prefix>grant:<grant_id>``. ``consume`` is GETDEL, atomic on the server."""
+``<prefix>grant:<grant_id>``. ``consume`` is GETDEL, atomic on the server.
+
+Each thread sends its single commands and scripts over a connection of its own, taken once from the
+pool: a pool checkout per command (a lock, bookkeeping and a ``poll`` for stray data) costs as much
+CPU as the command itself (bench/experiments/redis_checkout.py). redis-py drops a connection on any
+error, so a thread's next command starts on a fresh one. Pipelines use the pool as before.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,11 +45,21 @@ class RedisStore:
         self.prefix = prefix
         self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
         self._consume_marking = client.register_script(_CONSUME_MARKING)
+        self._local = threading.local()
+
+    @property
+    def _own(self) -> redis.Redis:
+        """This thread's client on a connection of its own (returned to the pool when the thread ends)."""
+        own = getattr(self._local, "client", None)
+        if own is None:
+            own = redis.Redis(connection_pool=self.client.connection_pool, single_connection_client=True)
+            self._local.client = own
+        return own
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "idp:") -> RedisStore:
         client = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30, max_connections=64
+            url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30, max_connections=128
         )
         return cls(client, prefix)
 
@@ -56,33 +73,33 @@ class RedisStore:
         key = self._key(kind, id)
         data = json.dumps(value, separators=(",", ":"))
         if grant_id is None:
-            self.client.set(key, data, ex=ttl)
+            self._own.set(key, data, ex=ttl)
             return
         # One round trip, atomic on the server (a script, not a MULTI of four commands).
-        self._upsert_in_grant(keys=[key, self._grant_key(grant_id)], args=[data, ttl])
+        self._upsert_in_grant(keys=[key, self._grant_key(grant_id)], args=[data, ttl], client=self._own)
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
-        return _loads(self.client.get(self._key(kind, id)))
+        return _loads(self._own.get(self._key(kind, id)))
 
     def consume(self, kind: str, id: str) -> dict[str, Any] | None:
-        return _loads(self.client.getdel(self._key(kind, id)))
+        return _loads(self._own.getdel(self._key(kind, id)))
 
     def destroy(self, kind: str, id: str) -> None:
-        self.client.delete(self._key(kind, id))
+        self._own.delete(self._key(kind, id))
 
     def find_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
         if not keys:
             return []
-        return [_loads(data) for data in self.client.mget([self._key(kind, id) for kind, id in keys])]
+        return [_loads(data) for data in self._own.mget([self._key(kind, id) for kind, id in keys])]
 
     def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
         if keys:
-            self.client.delete(*(self._key(kind, id) for kind, id in keys))
+            self._own.delete(*(self._key(kind, id) for kind, id in keys))
 
     def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         data, marker = self._consume_marking(keys=[self._key(kind, id), self._key(marker_kind, id)],
-                                             args=[keep, marker_ttl])
+                                             args=[keep, marker_ttl], client=self._own)
         return _loads(data), _loads(marker)
 
     def revoke_by_grant(self, grant_id: str) -> int:
@@ -96,7 +113,7 @@ class RedisStore:
         return int(self.client.delete(*members))
 
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
-        return bool(self.client.set(self._key(kind, id), b"1", ex=ttl, nx=True))
+        return bool(self._own.set(self._key(kind, id), b"1", ex=ttl, nx=True))
 
     def increment(self, kind: str, id: str, ttl: int) -> int:
         key = self._key(kind, id)
