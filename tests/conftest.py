@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from idp.settings import Settings
+from idp.storage.db import keep_connection_in_this_thread
 from idp.storage.ephemeral.memory import MemoryStore
 from idp.storage.migrate import upgrade
 from idp.storage.sql import SqlStorage
@@ -23,6 +24,11 @@ from idp.storage.sql import SqlStorage
 POSTGRES_URL = os.environ.get("IDP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The test thread keeps its PostgreSQL connections as the server's request threads do, so every
+# store test on PostgreSQL runs the path production runs (idp.storage.db); the command-line tools
+# the tests start use the pool path.
+keep_connection_in_this_thread()
 
 
 def backend_unavailable(name: str, reason: str) -> None:

@@ -3,12 +3,20 @@
 Repositories call :meth:`Database.connect` for every statement. Inside ``with db.transaction():``
 that is the one connection of the transaction, so a state change and the audit event that
 describes it commit together; outside, each statement commits on its own.
+
+On PostgreSQL a thread that does blocking work all day (the request threads, the audit writer:
+they call :func:`keep_connection_in_this_thread` once) keeps one connection for its single
+statements and its transactions instead of checking one out of the pool per statement: the checkout
+and its reset cost as much CPU as a short statement (bench/experiments/sql_checkout.py). The
+connection stays in autocommit between transactions; a transaction switches it to READ COMMITTED
+for its duration. A connection the driver found broken is replaced at the thread's next statement.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 _current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("idp_db_tx", default=None)
+_thread = threading.local()
+_AUTOCOMMIT, _TRANSACTION = "AUTOCOMMIT", "READ COMMITTED"
+
+
+def keep_connection_in_this_thread() -> None:
+    """From now on this thread keeps one PostgreSQL connection per database (see the module doc).
+    Only for long-lived threads: the pool is sized for them (:data:`POOL_SIZE` + :data:`POOL_OVERFLOW`)."""
+    _thread.keeps = True
 
 
 def normalise_url(url: str) -> str:
@@ -81,6 +97,24 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._keeps = engine.dialect.name == "postgresql"
+        self._kept: dict[int, Connection] = {}  # thread ident -> its connection (closed by dispose)
+        self._kept_lock = threading.Lock()
+
+    def _kept_connection(self) -> Connection | None:
+        """This thread's own connection (autocommit between transactions), or None when it keeps none."""
+        if not self._keeps or not getattr(_thread, "keeps", False):
+            return None
+        ident = threading.get_ident()
+        conn = self._kept.get(ident)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn
+        if conn is not None:
+            conn.close()
+        conn = self.engine.connect().execution_options(isolation_level=_AUTOCOMMIT)
+        with self._kept_lock:
+            self._kept[ident] = conn
+        return conn
 
     @property
     def dialect(self) -> str:
@@ -93,12 +127,24 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self.engine.begin() as conn:
-            token = _current.set(conn)
-            try:
-                yield conn
-            finally:
-                _current.reset(token)
+        kept = self._kept_connection()
+        if kept is None:
+            with self.engine.begin() as conn:
+                token = _current.set(conn)
+                try:
+                    yield conn
+                finally:
+                    _current.reset(token)
+            return
+        kept.execution_options(isolation_level=_TRANSACTION)
+        token = _current.set(kept)
+        try:
+            with kept.begin():
+                yield kept
+        finally:
+            _current.reset(token)
+            if not kept.closed and not kept.invalidated:
+                kept.execution_options(isolation_level=_AUTOCOMMIT)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -109,8 +155,16 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self.engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        kept = self._kept_connection()
+        if kept is None:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level=_AUTOCOMMIT)
+            return
+        try:
+            yield kept
+        finally:  # end SQLAlchemy's bookkeeping transaction (autocommit: nothing is sent)
+            if not kept.closed and not kept.invalidated and kept.in_transaction():
+                kept.rollback()
 
     @staticmethod
     def in_transaction() -> bool:
@@ -123,4 +177,9 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = list(self._kept.values()), {}
+        for conn in kept:
+            with contextlib.suppress(Exception):
+                conn.close()
         self.engine.dispose()

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from idp.storage.db import POOL_SIZE
+from idp.storage.db import POOL_SIZE, keep_connection_in_this_thread
 
 T = TypeVar("T")
 
-#: One thread per pooled database connection: a thread never waits for a connection, and the
-#: pool never opens and closes extra ones under a burst (bench/PROFILE.md §5).
+#: One thread per pooled database connection, each keeping its own (idp.storage.db): a thread never
+#: waits for a connection, and the pool never opens and closes extra ones under a burst
+#: (bench/PROFILE.md §5).
 MAX_THREADS = POOL_SIZE
-_executor = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="idp-blocking")
+_executor = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="idp-blocking",
+                               initializer=keep_connection_in_this_thread)
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
