@@ -146,20 +146,21 @@ def finish_login(request: Request, interaction: Interaction, identity: Identity,
     authz = interaction.request
     policy = provider.policy_for(authz.client_id)
     state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=policy.step_up_window_seconds)
-    session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
-    if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
-        session = session.replace(upstream={"adapter": identity.adapter_id, "logout": identity.evidence["logout"]})
-        provider.sessions.save(session)
-    # The code this sign-in leads to gets no event of its own (authorize.proceed): this one says
-    # what the client's policy releases.
-    details = {} if authz.client_id in LANDING_PAGES else release_details(policy, planned_release(policy, authz))
-    provider.record("signin", context=audit_context(request, session.id), subject=subject_id, username=username,
-                    client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
-                    details=details)
-    # Straight on with the authorization (no redirect through /authorize/resume: one request, and
-    # one store write and two reads fewer per sign-in); proceed stores the interaction again only
-    # when a further prompt (consent, a second factor) needs it.
-    signed_in = interaction.replace(logged_in_at=int(time.time()), session_id=session.id, prompt=None)
-    response = proceed(request, signed_in, signed_in=session)
+    with provider.sessions.writes_deferred():  # the new session is written once, with the client's grant
+        session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
+        if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
+            session = session.replace(upstream={"adapter": identity.adapter_id, "logout": identity.evidence["logout"]})
+            provider.sessions.save(session)
+        # The code this sign-in leads to gets no event of its own (authorize.proceed): this one says
+        # what the client's policy releases.
+        details = {} if authz.client_id in LANDING_PAGES else release_details(policy, planned_release(policy, authz))
+        provider.record("signin", context=audit_context(request, session.id), subject=subject_id, username=username,
+                        client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
+                        details=details)
+        # Straight on with the authorization (no redirect through /authorize/resume: one request, and
+        # one store write and two reads fewer per sign-in); proceed stores the interaction again only
+        # when a further prompt (consent, a second factor) needs it.
+        signed_in = interaction.replace(logged_in_at=int(time.time()), session_id=session.id, prompt=None)
+        response = proceed(request, signed_in, signed_in=session)
     set_session_cookie(response, provider, session)
     return response

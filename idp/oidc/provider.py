@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from adapters.adapter_set import AdapterSet
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
+from idp.identity.claims import person_claims as decoded_claims
 from idp.identity.protection import derive_identity_keys
 from idp.oidc.claims import STANDARD_SCOPES
 from idp.oidc.codes import AuthorizationCode, CodeStore
@@ -32,7 +33,8 @@ from idp.sessions import SessionStore, SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.ephemeral import EphemeralStore
-from idp.storage.models import Client, Grant, RefreshToken, utcnow
+from idp.storage.models import Client, Grant, RefreshToken, Subject, utcnow
+from idp.storage.protocols import Successor
 from idp.storage.sql import SqlStorage
 from keys.errors import InvalidToken
 from keys.ring import KeyRing
@@ -206,26 +208,36 @@ class Provider:
         return redemption.code
 
     def use_refresh_token(self, value: str, request: Any) -> RefreshTokenRecord | None:
+        """Rotate a presented refresh token for ``request.client`` (authenticated already). The
+        successor is made first and stored with the claim, bound like the response's tokens (a
+        public client's to its DPoP key, RFC 9449 §5); the record carries it for the response. On
+        PostgreSQL that is one statement, which also reads the person: their current claims are
+        remembered for this request. A refusal after the claim (the policy) revokes the grant, and
+        the successor with it."""
         if not value or len(value) > 256:
             return None
-        status, grant, token = self.storage.grants.use_refresh_token(
-            hash_token(value), dpop_jkt=request.extras.get("dpop_jkt"))
+        client = request.client.client
+        dpop_jkt = request.extras.get("dpop_jkt")
+        successor = new_refresh_token()
+        bound_to = dpop_jkt if client.is_public else None
+        use = self.storage.grants.use_refresh_token(
+            hash_token(value), Successor(hash_token(successor), client.client_id, bound_to), dpop_jkt=dpop_jkt)
+        status, grant, token = use.status, use.grant, use.token
         if status == "reused" and grant is not None:
             with self.storage.db.transaction():
                 self.revoke_grant(grant.id, "refresh_token_reused")
                 self.record("token.reuse_detected", request, outcome="failure", reason="refresh_token_reused",
                             client_id=grant.client_id, subject=grant.subject_id, details={"grant_id": grant.id})
             return None
-        if status != "used" or grant is None or token is None:
-            return None
-        client = self.find_client(grant.client_id)
-        if client is None:
-            return None
+        if status != "used" or grant is None or token is None or use.successor is None:
+            return None  # no successor: the grant is another client's (refused as before)
         grant = self._refresh_under_policy(grant, request)
         if grant is None:
             return None
+        if use.subject is not None:
+            self.person_claims(use.subject.id, use.subject)
         sub = self.subject_ids.for_client(grant.subject_id, client) if grant.subject_id else client.client_id
-        return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self.issuer)
+        return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self.issuer, successor=successor)
 
     def _refresh_under_policy(self, grant: Grant, request: Any) -> Grant | None:
         """The grant as the client's policy allows it now (a tightened policy or an expired
@@ -251,10 +263,11 @@ class Provider:
 
     def generate_token(self, grant_type: str, client: Any, user: Authorization | None = None,
                        scope: str | None = None, expires_in: int | None = None,
-                       include_refresh_token: bool = True, *, dpop_jkt: str | None = None) -> dict[str, Any]:
+                       include_refresh_token: bool = True, *, dpop_jkt: str | None = None,
+                       successor: str | None = None) -> dict[str, Any]:
         """authlib's token generator: an RFC 9068 access token, and a refresh token for offline
-        access (or trusted first-party clients). With ``dpop_jkt`` the access token is DPoP-bound
-        (``cnf.jkt``, ``token_type: DPoP``; RFC 9449 §6)."""
+        access (or trusted first-party clients): ``successor`` when a rotation stored it already.
+        With ``dpop_jkt`` the access token is DPoP-bound (``cnf.jkt``, ``token_type: DPoP``; RFC 9449 §6)."""
         scopes = tuple((scope or "").split())
         if user is None:
             authorization = Authorization(client_id=client.client_id, scopes=scopes)
@@ -272,33 +285,35 @@ class Provider:
                                  "scope": " ".join(authorization.scopes)}
         offline = "offline_access" in authorization.scopes or client.client.trusted
         if include_refresh_token and offline and authorization.subject_id is not None:
-            token["refresh_token"] = new_refresh_token()
+            token["refresh_token"] = successor or new_refresh_token()
         return token
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        """Store the refresh token (creating its grant on first issuance), then record the event.
+        """Store the refresh token (creating its grant on first issuance), then record the event. A
+        rotation stored its successor with the claim: nothing to store, but a successor the
+        response does not carry (its scopes no longer give offline access) is deleted.
 
         The state commits first, in its own short statement or transaction; the event then goes
         through the audit log's group commit (:class:`~idp.audit.batching.AuditBatcher`), and this
         returns only once the event is committed: no token response leaves without its durable
         event, and no request holds the audit chain's head lock. Trade-off: a crash between the two
         commits leaves a refresh token row that was never handed out (nobody can present it; it
-        expires with its grant) and no event for it.
+        expires with its grant) and no event for it. Likewise a rotation refused after its claim
+        (``invalid_scope``) or failing before its response leaves a successor nobody was given.
         """
         authorization: Authorization | None = request.user
         client = request.client.client
         refresh = token.get("refresh_token")
         grant_id = authorization.grant_id if authorization is not None else None
-        if refresh and authorization is not None and grant_id:
+        successor = getattr(request.refresh_token, "successor", None)  # a rotation's, stored already
+        if successor is not None and refresh != successor:
+            self.storage.grants.discard_refresh_token(hash_token(successor))
+        if refresh and authorization is not None and grant_id and successor is None:
             bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
-            rotated = getattr(request.refresh_token, "grant", None)
-            if rotated is not None:  # a rotation knows its grant already: one insert
-                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
-                                                                   rotated.expires_at, dpop_jkt=bound_to))
-            else:  # two single statements: a grant left without its token is reused by the next code
-                grant = self._grant_for(authorization, client)
-                self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
-                                                                   grant.expires_at, dpop_jkt=bound_to))
+            # two single statements: a grant left without its token is reused by the next code
+            grant = self._grant_for(authorization, client)
+            self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
+                                                               grant.expires_at, dpop_jkt=bound_to))
         person = authorization if authorization is not None and authorization.subject_id else None
         self.record(
             "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
@@ -329,13 +344,15 @@ class Provider:
         claims = self.person_claims(authorization.subject_id) if authorization.subject_id else {}
         return self.tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
 
-    def person_claims(self, subject_id: str) -> dict[str, Any]:
+    def person_claims(self, subject_id: str, subject: Subject | None = None) -> dict[str, Any]:
         """The subject's claims; inside ``one_request()`` read once (a token response needs them for
-        the access token's userinfo snapshot and again for the ID token)."""
+        the access token's userinfo snapshot and again for the ID token). ``subject`` is the row
+        when the caller read it already (a rotation reads it with its token): decoded, not read."""
         memo = _request_memo.get()
-        if memo is not None and subject_id in memo:
+        if subject is None and memo is not None and subject_id in memo:
             return memo[subject_id]
-        claims = subject_claims(self.storage, subject_id, self.identity_keys.enc_key)
+        key = self.identity_keys.enc_key
+        claims = decoded_claims(subject, key) if subject is not None else subject_claims(self.storage, subject_id, key)
         if memo is not None:
             memo[subject_id] = claims
         return claims

@@ -44,10 +44,14 @@ class AccessTokenRecord:
 
 @dataclass(frozen=True)
 class RefreshTokenRecord:
+    """A refresh token and its grant. A presented token that was just rotated carries ``successor``:
+    the new refresh token's value, already stored by the rotation, which the response hands out."""
+
     token: RefreshToken
     grant: Grant
     sub: str
     issuer: str
+    successor: str | None = None
 
     def check_client(self, client: Any) -> bool:
         return bool(client.client_id == self.grant.client_id)

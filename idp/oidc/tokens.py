@@ -163,7 +163,7 @@ class TokenService:
         if record is None:
             raise InvalidToken("revoked", "the access token was revoked")
         return AccessTokenInfo(
-            jti=jti,  # type: ignore[arg-type]
+            jti=jti,
             client_id=record["client_id"], scopes=tuple(record["scopes"]), subject_id=record["subject_id"],
             sub=record["sub"], grant_id=record["grant_id"], claims_request=record.get("claims") or {},
             released_claims=tuple(record.get("released") or ()), userinfo=record.get("userinfo"),

@@ -2,12 +2,17 @@
 
 A new session id is issued on every sign-in (no fixation); the idle timeout is the record's TTL,
 refreshed on use at most once a minute; the absolute timeout is checked on every read.
+Inside ``writes_deferred()`` saves are collected and the last version of each session is written
+once when the block ends (a sign-in starts a session and then adds the client's grant to it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import secrets
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from idp.sessions.model import SsoSession
@@ -15,6 +20,7 @@ from idp.storage.ephemeral import EphemeralStore
 
 KIND = "session"
 TOUCH_EVERY = 60
+_deferred: contextvars.ContextVar[dict[str, SsoSession] | None] = contextvars.ContextVar("idp_sessions", default=None)
 
 
 class SessionStore:
@@ -39,8 +45,28 @@ class SessionStore:
         return session
 
     def save(self, session: SsoSession) -> None:
+        pending = _deferred.get()
+        if pending is not None:
+            pending[session.id] = session
+            return
         ttl = min(self.idle, max(1, session.created_at + self.absolute - int(time.time())))
         self.store.upsert(KIND, session.id, session.to_record(), ttl)
+
+    @contextlib.contextmanager
+    def writes_deferred(self) -> Iterator[None]:
+        """Collect the saves made in the block; write each session's last version once at its end
+        (also when the block raises: what was saved stays saved)."""
+        if _deferred.get() is not None:
+            yield
+            return
+        pending: dict[str, SsoSession] = {}
+        token = _deferred.set(pending)
+        try:
+            yield
+        finally:
+            _deferred.reset(token)
+            for session in pending.values():
+                self.save(session)
 
     def get(self, session_id: str | None) -> SsoSession | None:
         """The live session for a cookie value, or None (expired, ended or unknown)."""
@@ -60,5 +86,8 @@ class SessionStore:
         return session
 
     def destroy(self, session_id: str) -> SsoSession | None:
+        pending = _deferred.get()
+        if pending is not None:
+            pending.pop(session_id, None)
         record = self.store.consume(KIND, session_id)
         return SsoSession.from_record(record) if record else None

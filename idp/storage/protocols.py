@@ -3,11 +3,16 @@
 Updates that can race take an *updater*: a pure function from the stored record to the new
 record. The store re-reads and re-runs it when another writer got there first (compare-and-swap
 on ``version``), so concurrent writers never lose each other's changes.
+
+A refresh-token rotation (:meth:`GrantStore.use_refresh_token`) takes a :class:`Successor` and
+answers a :class:`RefreshUse`: the use of the presented token, the storing of its successor and the
+read of the person behind the grant happen together (one statement on PostgreSQL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -93,6 +98,28 @@ class ConsentStore(Protocol):
     def list_for_subject(self, subject_id: str) -> Sequence[Consent]: ...
 
 
+@dataclass(frozen=True)
+class Successor:
+    """The refresh token that replaces the presented one, stored by the rotation itself: under the
+    presented token's grant, expiring with that grant, only when the grant is active and belongs
+    to ``client_id`` (the authenticated client; otherwise the request is refused anyway)."""
+
+    token_hash: str
+    client_id: str
+    dpop_jkt: str | None = None  # a public client's successor is bound to its DPoP key (RFC 9449 §5)
+
+
+@dataclass(frozen=True)
+class RefreshUse:
+    """What :meth:`GrantStore.use_refresh_token` found and did (see there for ``status``)."""
+
+    status: str
+    grant: Grant | None = None
+    token: RefreshToken | None = None
+    successor: RefreshToken | None = None  # the stored successor; None when none was stored
+    subject: Subject | None = None  # the grant's subject when it was read with the claim (PostgreSQL)
+
+
 class GrantStore(Protocol):
     def create(self, grant: Grant) -> Grant: ...
 
@@ -111,15 +138,23 @@ class GrantStore(Protocol):
 
     def add_refresh_token(self, token: RefreshToken) -> None: ...
 
-    def use_refresh_token(self, token_hash: str, *, dpop_jkt: str | None = None
-                          ) -> tuple[str, Grant | None, RefreshToken | None]:
-        """Use a refresh token once (rotation), atomically.
+    def discard_refresh_token(self, token_hash: str) -> None:
+        """Delete a refresh token that was stored but never handed out (a rotation's successor
+        when the response carries no refresh token)."""
 
-        Returns ("used", grant, token) to the one caller that wins, who then issues the successor;
-        ("reused", grant, token) when it was already used (the caller must revoke the grant: a
-        replayed refresh token means it leaked); ("wrong_key", grant, token) when the token is bound
-        to another DPoP key than ``dpop_jkt`` (not consumed); ("invalid", None, None) for an
-        unknown, expired or revoked token.
+    def use_refresh_token(self, token_hash: str, successor: Successor, *, dpop_jkt: str | None = None
+                          ) -> RefreshUse:
+        """Use a refresh token once (rotation), atomically, and store its successor.
+
+        ``status`` "used" goes to the one caller that wins: with the grant, the token (now used)
+        and the stored successor (None when the grant belongs to another client than the
+        successor's: nothing is stored and the caller refuses). "reused" when it was already used
+        (grant and token given; the caller must revoke the grant: a replayed refresh token means
+        it leaked); "wrong_key" when the token is bound to another DPoP key than ``dpop_jkt`` (not
+        consumed); "invalid" (nothing else) for an unknown or expired token, or one whose grant is
+        revoked or expired (an unused one is consumed all the same). Only "used" stores a successor.
+        ``subject`` is the grant's subject as read with the claim, or None when it was not read
+        (SQLite) or does not exist.
         """
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...

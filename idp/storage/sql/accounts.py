@@ -13,7 +13,7 @@ from idp.storage.schema import accounts, subjects
 from idp.storage.sql.base import aware, cas_update, insert_row, keyed_select, select_one
 
 
-def _load_subject(row: Any) -> Subject:
+def load_subject(row: Any) -> Subject:
     return Subject(
         id=row["id"],
         kind=row["kind"],
@@ -83,15 +83,15 @@ class SqlSubjectStore:
 
     def get(self, subject_id: str) -> Subject | None:
         row = select_one(self.db, _SUBJECT_BY_ID, id=subject_id)
-        return _load_subject(row) if row else None
+        return load_subject(row) if row else None
 
     def get_by_personal_id_hash(self, personal_id_hash: str) -> Subject | None:
         row = select_one(self.db, _SUBJECT_BY_PERSONAL_ID, personal_id_hash=personal_id_hash)
-        return _load_subject(row) if row else None
+        return load_subject(row) if row else None
 
     def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
         return cas_update(
-            self.db, subjects, subjects.c.id == subject_id, _load_subject, _dump_subject, updater, "subject"
+            self.db, subjects, subjects.c.id == subject_id, load_subject, _dump_subject, updater, "subject"
         )
 
 

@@ -1,16 +1,26 @@
-"""SQL implementation of :class:`GrantStore`: grants and rotating refresh tokens."""
+"""SQL implementation of :class:`GrantStore`: grants and rotating refresh tokens.
+
+A rotation on PostgreSQL is one statement (:data:`_ROTATE`): a data-modifying CTE claims the
+presented token, inserts its successor when the grant is active and the client's, and returns the
+token, the grant and the grant's subject. SQLite (no joined RETURNING) runs the claim, the grant
+read and the insert one after the other; its callers read the subject themselves.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.storage.db import Database
 from idp.storage.models import Grant, RefreshToken, utcnow
-from idp.storage.schema import grants, refresh_tokens
+from idp.storage.protocols import RefreshUse, Successor
+from idp.storage.schema import grants, refresh_tokens, subjects
+from idp.storage.sql.accounts import load_subject
 from idp.storage.sql.base import aware, insert_row
 
 
@@ -124,42 +134,74 @@ class SqlGrantStore:
             row = conn.execute(query).mappings().first()
         return _load_token(row) if row else None
 
-    def use_refresh_token(self, token_hash: str, *, dpop_jkt: str | None = None
-                          ) -> tuple[str, Grant | None, RefreshToken | None]:
-        """Mark a refresh token used, atomically (see the protocol). The happy path is one
-        statement on PostgreSQL (``UPDATE ... FROM grants ... RETURNING`` the token and its grant)
-        and two on SQLite (its RETURNING cannot name a joined table: the claim, then the grant);
-        only a refusal looks further."""
+    def use_refresh_token(self, token_hash: str, successor: Successor, *, dpop_jkt: str | None = None
+                          ) -> RefreshUse:
+        """Use a refresh token once and store its successor, atomically (see the protocol). The
+        happy path is one statement on PostgreSQL (:data:`_ROTATE`) and three on SQLite (the
+        claim, the grant, the successor); only a refusal looks further."""
         now = utcnow()
-        params = {"b_hash": token_hash, "b_now": now, "b_jkt": dpop_jkt}
-        grant_row: Any
+        params = {"b_hash": token_hash, "b_now": now, "b_jkt": dpop_jkt, "b_next_hash": successor.token_hash,
+                  "b_next_jkt": successor.dpop_jkt, "b_client": successor.client_id}
+        if self.db.dialect != "postgresql":
+            return self._rotate_in_steps(params, successor, now)
         with self.db.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                row = conn.execute(_CLAIM_WITH_GRANT, params).mappings().first()
-                grant_row = {c.key: row[_GRANT_PREFIX + c.key] for c in grants.c} if row else None
-            else:
-                row = conn.execute(_CLAIM_TOKEN, params).mappings().first()
-                grant_row = conn.execute(_GET_GRANT, {"grant_id": row["grant_id"]}).mappings().first() if row else None
+            row = conn.execute(_ROTATE, params).mappings().first()
         if row is None:
             return self._refused(token_hash, dpop_jkt)
-        token = _load_token({**row, "used_at": now})
-        grant = _load_grant(grant_row) if grant_row else None
-        if grant is None or not grant.active:
-            return "invalid", None, None
-        return "used", grant, token
+        grant = _load_grant(_unprefixed(row, _GRANT_PREFIX, grants))
+        use = _rotation(row, grant, successor, now, stored=row[_NEXT_HASH] is not None)
+        subject_row = _unprefixed(row, _SUBJECT_PREFIX, subjects)
+        return dataclasses.replace(use, subject=load_subject(subject_row) if subject_row["id"] else None)
 
-    def _refused(self, token_hash: str, dpop_jkt: str | None) -> tuple[str, Grant | None, RefreshToken | None]:
+    def _rotate_in_steps(self, params: dict[str, Any], successor: Successor, now: datetime) -> RefreshUse:
+        """SQLite, whose RETURNING cannot name a joined table: the claim, the grant, then the
+        successor under the conditions of :data:`_ROTATE`."""
+        with self.db.connect() as conn:
+            row = conn.execute(_CLAIM_TOKEN, params).mappings().first()
+        if row is None:
+            return self._refused(params["b_hash"], params["b_jkt"])
+        grant = self.get(row["grant_id"])
+        use = _rotation(row, grant, successor, now,
+                        stored=grant is not None and grant.active and grant.client_id == successor.client_id)
+        if use.successor is not None:
+            self.add_refresh_token(use.successor)
+        return use
+
+    def discard_refresh_token(self, token_hash: str) -> None:
+        with self.db.connect() as conn:
+            conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
+
+    def _refused(self, token_hash: str, dpop_jkt: str | None) -> RefreshUse:
         token = self.find_refresh_token(token_hash)
         if token is None or token.expires_at <= utcnow():
-            return "invalid", None, None
+            return RefreshUse("invalid")
         grant = self.get(token.grant_id)
         if grant is None or not grant.active:
-            return "invalid", None, None
+            return RefreshUse("invalid")
         if token.used_at is not None:
-            return "reused", grant, token
+            return RefreshUse("reused", grant, token)
         if token.dpop_jkt is not None and token.dpop_jkt != dpop_jkt:
-            return "wrong_key", grant, token  # bound to another DPoP key (RFC 9449 §5): not consumed
-        return "reused", grant, token  # lost the race to a concurrent use
+            return RefreshUse("wrong_key", grant, token)  # bound to another DPoP key (RFC 9449 §5): not consumed
+        return RefreshUse("reused", grant, token)  # lost the race to a concurrent use
+
+
+def _rotation(token_row: Any, grant: Grant | None, successor: Successor, now: datetime, *, stored: bool
+              ) -> RefreshUse:
+    """The answer to a won claim: "invalid" when the grant is gone, revoked or expired (its
+    successor was not stored); else "used", with the successor when ``stored``."""
+    if grant is None or not grant.active:
+        return RefreshUse("invalid")
+    token = _load_token({**token_row, "used_at": now})
+    if not stored:
+        return RefreshUse("used", grant, token)
+    fresh = RefreshToken(successor.token_hash, grant.id, grant.expires_at, dpop_jkt=successor.dpop_jkt,
+                         created_at=now)
+    return RefreshUse("used", grant, token, fresh)
+
+
+def _unprefixed(row: Any, prefix: str, table: Table) -> dict[str, Any]:
+    """One table's columns of a joined row whose columns were labelled ``prefix + name``."""
+    return {column.key: row[prefix + column.key] for column in table.c}
 
 
 # Built once (bound parameters): the refresh path runs these on every rotation.
@@ -171,9 +213,45 @@ _CLAIM_TOKEN = (
     .values(used_at=bindparam("b_now"))
     .returning(*refresh_tokens.c)
 )
-_GRANT_PREFIX = "g_"
-_CLAIM_WITH_GRANT = (  # PostgreSQL: UPDATE refresh_tokens ... FROM grants ... RETURNING both
-    _CLAIM_TOKEN.where(refresh_tokens.c.grant_id == grants.c.id)
-    .returning(*(column.label(_GRANT_PREFIX + column.key) for column in grants.c))
-)
+_GRANT_PREFIX, _SUBJECT_PREFIX, _NEXT_HASH = "g_", "s_", "next_hash"
 _GET_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
+
+
+def _rotate_statement() -> Any:
+    """PostgreSQL: the whole rotation in one statement (data-modifying CTEs share one snapshot)::
+
+        WITH claimed AS (UPDATE refresh_tokens SET used_at = :now WHERE <_CLAIM_TOKEN> RETURNING *),
+             fresh AS (INSERT INTO refresh_tokens SELECT :next_hash, grants.id, :next_jkt, :now,
+                       grants.expires_at FROM claimed JOIN grants ... WHERE the grant is active
+                       and the client's RETURNING token_hash)
+        SELECT claimed.*, grants.* AS g_*, subjects.* AS s_*, fresh.token_hash AS next_hash
+        FROM claimed JOIN grants ... LEFT JOIN subjects ... LEFT JOIN fresh ON true
+
+    A claim that fails (used, expired, another DPoP key, unknown) returns no row and inserts
+    nothing: ``fresh`` selects from ``claimed``. A concurrent use waits on the token's row lock and
+    then finds ``used_at`` set, as with the UPDATE alone.
+    """
+    claimed = _CLAIM_TOKEN.cte("claimed")
+    with_grant = claimed.join(grants, grants.c.id == claimed.c.grant_id)
+    fresh = (
+        insert(refresh_tokens)
+        .from_select(
+            ["token_hash", "grant_id", "dpop_jkt", "created_at", "expires_at"],
+            select(bindparam("b_next_hash", type_=refresh_tokens.c.token_hash.type), grants.c.id,
+                   bindparam("b_next_jkt", type_=refresh_tokens.c.dpop_jkt.type),
+                   bindparam("b_now", type_=refresh_tokens.c.created_at.type), grants.c.expires_at)
+            .select_from(with_grant)
+            .where(grants.c.revoked_at.is_(None), grants.c.expires_at > bindparam("b_now"),
+                   grants.c.client_id == bindparam("b_client")),
+        )
+        .returning(refresh_tokens.c.token_hash)
+        .cte("fresh")
+    )
+    return (
+        select(*claimed.c, *(c.label(_GRANT_PREFIX + c.key) for c in grants.c),
+               *(c.label(_SUBJECT_PREFIX + c.key) for c in subjects.c), fresh.c.token_hash.label(_NEXT_HASH))
+        .select_from(with_grant.outerjoin(subjects, subjects.c.id == grants.c.subject_id).outerjoin(fresh, true()))
+    )
+
+
+_ROTATE = _rotate_statement()

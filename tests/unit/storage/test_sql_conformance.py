@@ -7,9 +7,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, update
 
 from idp.errors import AlreadyExists, NotFound
 from idp.storage.models import Account, Client, Grant, RefreshToken, SigningKeyRecord, Subject, utcnow
+from idp.storage.protocols import RefreshUse, Successor
+from idp.storage.schema import grants
 from idp.storage.sql import SqlStorage
 
 
@@ -110,38 +113,113 @@ def make_grant(storage: SqlStorage) -> Grant:
     return grant
 
 
-def test_refresh_rotation_detects_reuse(storage: SqlStorage) -> None:
+def successor(name: str, client_id: str = "portal", dpop_jkt: str | None = None) -> Successor:
+    return Successor(name, client_id, dpop_jkt)
+
+
+def test_refresh_rotation_stores_the_successor_and_detects_reuse(storage: SqlStorage) -> None:
     make_grant(storage)
     stored = storage.grants.get("g1")
-    status, grant, token = storage.grants.use_refresh_token("h0")
-    assert status == "used" and grant is not None and grant.amr == ("pwd",) and token is not None
-    assert grant == stored  # the grant read with the claim (one statement on PostgreSQL) is the stored one
-    assert token.grant_id == "g1" and token.token_hash == "h0" and token.used_at is not None
-    assert storage.grants.use_refresh_token("h0")[0] == "reused"
-    assert storage.grants.use_refresh_token("nope") == ("invalid", None, None)
+    use = storage.grants.use_refresh_token("h0", successor("h1"))
+    assert use.status == "used" and use.grant is not None and use.grant.amr == ("pwd",) and use.token is not None
+    assert use.grant == stored  # the grant read with the claim (one statement on PostgreSQL) is the stored one
+    assert use.token.grant_id == "g1" and use.token.token_hash == "h0" and use.token.used_at is not None
+    fresh = storage.grants.find_refresh_token("h1")
+    assert fresh is not None and fresh == use.successor
+    assert fresh.grant_id == "g1" and fresh.expires_at == stored.expires_at and fresh.used_at is None  # type: ignore[union-attr]
+    again = storage.grants.use_refresh_token("h0", successor("h2"))
+    assert again.status == "reused" and again.successor is None and storage.grants.find_refresh_token("h2") is None
+    assert storage.grants.use_refresh_token("nope", successor("h3")) == RefreshUse("invalid")
+    assert storage.grants.use_refresh_token("h1", successor("h4")).status == "used"  # the successor rotates in turn
 
 
-def test_refresh_rotation_has_one_winner(storage: SqlStorage) -> None:
+def test_refresh_rotation_reads_the_subject_with_the_claim_on_postgresql(storage: SqlStorage) -> None:
     make_grant(storage)
-    results: list[str] = []
+    storage.subjects.add(Subject(id="s1", kind="citizen", claims={"name": "Nguyễn Văn An"}))
+    storage.subjects.update("s1", lambda s: s.replace(claims={"name": "Nguyễn Văn Bình"}))
+    use = storage.grants.use_refresh_token("h0", successor("h1"))
+    if storage.db.dialect == "postgresql":
+        assert use.subject == storage.subjects.get("s1") and use.subject.claims == {"name": "Nguyễn Văn Bình"}  # type: ignore[union-attr]
+    else:
+        assert use.subject is None  # SQLite: the caller reads it
+
+
+def test_refresh_rotation_without_a_subject_row(storage: SqlStorage) -> None:
+    make_grant(storage)  # grant of subject "s1", never stored as a subject
+    use = storage.grants.use_refresh_token("h0", successor("h1"))
+    assert use.status == "used" and use.subject is None and use.successor is not None
+
+
+def test_a_rotation_is_one_statement_on_postgresql(storage: SqlStorage) -> None:
+    make_grant(storage)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(storage.db.engine, "before_cursor_execute", listener)
+    try:
+        assert storage.grants.use_refresh_token("h0", successor("h1")).status == "used"
+    finally:
+        event.remove(storage.db.engine, "before_cursor_execute", listener)
+    assert len(statements) == (1 if storage.db.dialect == "postgresql" else 3), statements
+
+
+def test_refresh_rotation_has_one_winner_and_one_successor(storage: SqlStorage) -> None:
+    make_grant(storage)
+    results: dict[int, str] = {}
 
     def rotate(n: int) -> None:
-        results.append(storage.grants.use_refresh_token("h0")[0])
+        results[n] = storage.grants.use_refresh_token("h0", successor(f"next{n}")).status
 
     threads = [threading.Thread(target=rotate, args=(n,)) for n in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == ["reused"] * 9 + ["used"]
+    assert sorted(results.values()) == ["reused"] * 9 + ["used"]
+    stored = [n for n in range(10) if storage.grants.find_refresh_token(f"next{n}") is not None]
+    assert stored == [n for n, status in results.items() if status == "used"]  # the winner's successor only
 
 
-def test_revoked_grant_refuses_refresh(storage: SqlStorage) -> None:
+def test_revoked_grant_refuses_refresh_and_stores_no_successor(storage: SqlStorage) -> None:
     make_grant(storage)
     assert storage.grants.revoke("g1", "logout") is True
     assert storage.grants.revoke("g1", "logout") is False
-    assert storage.grants.use_refresh_token("h0")[0] == "invalid"
+    assert storage.grants.use_refresh_token("h0", successor("h1")) == RefreshUse("invalid")
+    assert storage.grants.find_refresh_token("h1") is None
     assert storage.grants.list_active_for_sid("sid1") == []
+
+
+def test_expired_grant_refuses_refresh_and_stores_no_successor(storage: SqlStorage) -> None:
+    make_grant(storage)
+    with storage.db.connect() as conn:
+        conn.execute(update(grants).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert storage.grants.use_refresh_token("h0", successor("h1")) == RefreshUse("invalid")
+    assert storage.grants.find_refresh_token("h1") is None
+
+
+def test_a_token_bound_to_another_dpop_key_is_not_consumed(storage: SqlStorage) -> None:
+    make_grant(storage)
+    storage.grants.add_refresh_token(RefreshToken("bound", "g1", utcnow() + timedelta(days=1), dpop_jkt="key-a"))
+    refused = storage.grants.use_refresh_token("bound", successor("h1", dpop_jkt="key-b"), dpop_jkt="key-b")
+    assert refused.status == "wrong_key" and refused.successor is None
+    assert storage.grants.find_refresh_token("h1") is None
+    assert storage.grants.find_refresh_token("bound").used_at is None  # type: ignore[union-attr]
+    use = storage.grants.use_refresh_token("bound", successor("h2", dpop_jkt="key-a"), dpop_jkt="key-a")
+    assert use.status == "used" and storage.grants.find_refresh_token("h2").dpop_jkt == "key-a"  # type: ignore[union-attr]
+
+
+def test_another_clients_rotation_consumes_but_stores_nothing(storage: SqlStorage) -> None:
+    make_grant(storage)
+    use = storage.grants.use_refresh_token("h0", successor("h1", client_id="other"))
+    assert use.status == "used" and use.successor is None  # the caller refuses: the grant is not this client's
+    assert storage.grants.find_refresh_token("h1") is None
+    assert storage.grants.use_refresh_token("h0", successor("h2")).status == "reused"
+
+
+def test_discard_refresh_token(storage: SqlStorage) -> None:
+    make_grant(storage)
+    storage.grants.discard_refresh_token("h0")
+    storage.grants.discard_refresh_token("h0")  # already gone: nothing to do
+    assert storage.grants.find_refresh_token("h0") is None
 
 
 def test_signing_keys(storage: SqlStorage) -> None:
