@@ -33,7 +33,7 @@ from idp.sessions import SessionStore, SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.ephemeral import EphemeralStore
-from idp.storage.models import Client, Grant, RefreshToken, Subject, utcnow
+from idp.storage.models import Client, Grant, Subject, utcnow
 from idp.storage.protocols import Successor
 from idp.storage.sql import SqlStorage
 from keys.errors import InvalidToken
@@ -310,10 +310,7 @@ class Provider:
             self.storage.grants.discard_refresh_token(hash_token(successor))
         if refresh and authorization is not None and grant_id and successor is None:
             bound_to = request.extras.get("dpop_jkt") if client.is_public else None  # RFC 9449 §5
-            # two single statements: a grant left without its token is reused by the next code
-            grant = self._grant_for(authorization, client)
-            self.storage.grants.add_refresh_token(RefreshToken(hash_token(refresh), grant_id,
-                                                               grant.expires_at, dpop_jkt=bound_to))
+            self._open_grant(authorization, client, hash_token(refresh), bound_to)
         person = authorization if authorization is not None and authorization.subject_id else None
         self.record(
             "token.refreshed" if request.payload.grant_type == "refresh_token" else "token.issued", request,
@@ -323,22 +320,23 @@ class Provider:
                      "refresh_token": bool(refresh), **({"grant_id": grant_id} if grant_id else {})},
         )
 
-    def _grant_for(self, authorization: Authorization, client: Client) -> Grant:
-        """The authorization's grant; created by its first refresh token (an SSO session's later
-        code for the same client reuses it). A grant revoked since the code was issued refuses the
-        request, and the access token just recorded under it goes with it."""
+    def _open_grant(self, authorization: Authorization, client: Client, refresh_hash: str,
+                    bound_to: str | None) -> None:
+        """Store a code's first refresh token under the authorization's grant, creating the grant
+        (an SSO session's later code for the same client reuses it): one statement on PostgreSQL. A
+        grant revoked since the code was issued refuses the request (no token is stored), and the
+        access token just recorded under it goes with it."""
         assert authorization.grant_id is not None
-        grant = self.storage.grants.create_if_absent(Grant(
+        grant = self.storage.grants.open_with_refresh_token(Grant(
             id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
             scopes=authorization.scopes, sid=authorization.sid,
             claims={"request": authorization.claims, "released": list(authorization.released_claims)},
             acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
             expires_at=utcnow() + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
-        ))
+        ), refresh_hash, dpop_jkt=bound_to)
         if not grant.active or grant.client_id != client.client_id:
             self.ephemeral.revoke_by_grant(grant.id)
             raise InvalidGrantError("the authorization was revoked")
-        return grant
 
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
         claims = self.person_claims(authorization.subject_id) if authorization.subject_id else {}

@@ -127,6 +127,13 @@ class GrantStore(Protocol):
         """Store the grant unless one with its id exists; return the stored grant."""
         ...
 
+    def open_with_refresh_token(self, grant: Grant, token_hash: str, *, dpop_jkt: str | None = None) -> Grant:
+        """A code's first refresh token: store ``grant`` unless one with its id exists, and the
+        token under the stored grant (expiring with it) only if that grant is active and belongs to
+        ``grant.client_id``; return the stored grant (the caller refuses an inactive or foreign one:
+        then no token was stored). One statement on PostgreSQL."""
+        ...
+
     def get(self, grant_id: str) -> Grant | None: ...
 
     def revoke(self, grant_id: str, reason: str) -> bool:

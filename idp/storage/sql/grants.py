@@ -4,6 +4,9 @@ A rotation on PostgreSQL is one statement (:data:`_ROTATE`): a data-modifying CT
 presented token, inserts its successor when the grant is active and the client's, and returns the
 token, the grant and the grant's subject. SQLite (no joined RETURNING) runs the claim, the grant
 read and the insert one after the other; its callers read the subject themselves.
+
+A code's first refresh token and its grant are one statement on PostgreSQL too (:data:`_OPEN`):
+insert the grant unless it exists, then the token under whichever grant is stored, if it is active.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, true, update
+from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.storage.db import Database
@@ -91,6 +94,21 @@ class SqlGrantStore:
         existing = self.get(grant.id)
         assert existing is not None, "a grant is never deleted while its id is in use"
         return existing
+
+    def open_with_refresh_token(self, grant: Grant, token_hash: str, *, dpop_jkt: str | None = None) -> Grant:
+        now = utcnow()
+        if self.db.dialect == "postgresql":
+            params = {"g_" + key: value for key, value in _grant_values(grant).items()}
+            params.update(b_hash=token_hash, b_jkt=dpop_jkt, b_now=now)
+            with self.db.connect() as conn:
+                row = conn.execute(_OPEN, params).mappings().first()
+            if row is not None:  # none: a concurrent first use stored the grant after our snapshot
+                return _load_grant(row)
+        stored = self.create_if_absent(grant)
+        if stored.active and stored.client_id == grant.client_id:
+            self.add_refresh_token(RefreshToken(token_hash, stored.id, stored.expires_at, dpop_jkt=dpop_jkt,
+                                                created_at=now))
+        return stored
 
     def get(self, grant_id: str) -> Grant | None:
         with self.db.connect() as conn:
@@ -255,3 +273,45 @@ def _rotate_statement() -> Any:
 
 
 _ROTATE = _rotate_statement()
+
+
+def _open_statement() -> Any:
+    """PostgreSQL: a grant (unless it exists) and its first refresh token in one statement::
+
+        WITH new_grant AS (INSERT INTO grants VALUES (:g_*) ON CONFLICT (id) DO NOTHING RETURNING *),
+             the_grant AS (SELECT * FROM new_grant UNION ALL
+                           SELECT * FROM grants WHERE id = :g_id AND NOT EXISTS (SELECT FROM new_grant)),
+             fresh AS (INSERT INTO refresh_tokens SELECT :b_hash, id, :b_jkt, :b_now, expires_at
+                       FROM the_grant WHERE active and the client's RETURNING token_hash)
+        SELECT the_grant.* FROM the_grant
+
+    Both reads of ``grants`` see the statement's snapshot: a grant another transaction stores
+    meanwhile makes the insert do nothing and the read miss it (no row: the caller falls back to
+    the steps one by one).
+    """
+    new_grant = (
+        postgresql.insert(grants)
+        .values({column.key: bindparam("g_" + column.key, type_=column.type) for column in grants.c})
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(*grants.c)
+        .cte("new_grant")
+    )
+    existing = select(*grants.c).where(grants.c.id == bindparam("g_id"), ~exists(select(new_grant.c.id)))
+    the_grant = union_all(select(*new_grant.c), existing).cte("the_grant")
+    fresh = (
+        insert(refresh_tokens)
+        .from_select(
+            ["token_hash", "grant_id", "dpop_jkt", "created_at", "expires_at"],
+            select(bindparam("b_hash", type_=refresh_tokens.c.token_hash.type), the_grant.c.id,
+                   bindparam("b_jkt", type_=refresh_tokens.c.dpop_jkt.type),
+                   bindparam("b_now", type_=refresh_tokens.c.created_at.type), the_grant.c.expires_at)
+            .where(the_grant.c.revoked_at.is_(None), the_grant.c.expires_at > bindparam("b_now"),
+                   the_grant.c.client_id == bindparam("g_client_id")),
+        )
+        .returning(refresh_tokens.c.token_hash)
+        .cte("fresh")
+    )
+    return select(*the_grant.c).select_from(the_grant.outerjoin(fresh, true()))
+
+
+_OPEN = _open_statement()

@@ -237,3 +237,41 @@ def test_create_if_absent_keeps_the_first_grant(storage: SqlStorage) -> None:
     assert again.scopes == first.scopes and again.acr == first.acr
     fresh = storage.grants.create_if_absent(dataclasses.replace(first, id="g2"))
     assert storage.grants.get("g2") == fresh
+
+
+def test_open_with_refresh_token_creates_the_grant_and_its_first_token(storage: SqlStorage) -> None:
+    storage.clients.add(make_client())
+    grant = Grant(id="g9", client_id="portal", subject_id="s1", scopes=("openid", "offline_access"),
+                  expires_at=utcnow() + timedelta(days=1), sid="sid1", amr=("pwd",), claims={"released": ["name"]})
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(storage.db.engine, "before_cursor_execute", listener)
+    try:
+        stored = storage.grants.open_with_refresh_token(grant, "t1", dpop_jkt="jkt-1")
+    finally:
+        event.remove(storage.db.engine, "before_cursor_execute", listener)
+    assert stored == storage.grants.get("g9") and stored.active and stored.claims == {"released": ["name"]}
+    token = storage.grants.find_refresh_token("t1")
+    assert token is not None and token.grant_id == "g9" and token.dpop_jkt == "jkt-1"
+    assert token.expires_at == stored.expires_at
+    if storage.db.dialect == "postgresql":
+        assert len(statements) == 1, statements
+
+
+def test_open_with_refresh_token_reuses_an_existing_grant(storage: SqlStorage) -> None:
+    first = make_grant(storage)
+    again = dataclasses.replace(first, scopes=("openid",), expires_at=utcnow() + timedelta(days=9))
+    stored = storage.grants.open_with_refresh_token(again, "t2")
+    assert stored == storage.grants.get("g1") and stored.scopes == first.scopes
+    token = storage.grants.find_refresh_token("t2")
+    assert token is not None and token.expires_at == stored.expires_at  # the stored grant's expiry, not the new one's
+
+
+def test_open_with_refresh_token_stores_no_token_under_a_revoked_or_foreign_grant(storage: SqlStorage) -> None:
+    first = make_grant(storage)
+    storage.clients.add(make_client("other"))
+    foreign = storage.grants.open_with_refresh_token(dataclasses.replace(first, client_id="other"), "t3")
+    assert foreign.client_id == "portal" and storage.grants.find_refresh_token("t3") is None
+    storage.grants.revoke("g1", "logout")
+    revoked = storage.grants.open_with_refresh_token(first, "t4")
+    assert not revoked.active and storage.grants.find_refresh_token("t4") is None
