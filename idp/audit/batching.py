@@ -34,9 +34,14 @@ class AuditBatcher:
 
     def submit(self, event: AuditEvent) -> None:
         """Append the event; return once it is committed; raise what the write raised."""
+        self.enqueue(event).result(timeout=WAIT_SECONDS)
+
+    def enqueue(self, event: AuditEvent) -> Future[None]:
+        """Append the event without waiting: the future is done once it is committed (or failed).
+        For callers that wait elsewhere (an endpoint on the event loop awaits it)."""
         done: Future[None] = Future()
         self._queue.put((event, done))
-        done.result(timeout=WAIT_SECONDS)
+        return done
 
     def close(self) -> None:
         self._queue.put(None)

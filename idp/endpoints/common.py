@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +20,19 @@ from idp.web.csrf import check_csrf
 
 MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def basic_client_id(authorization: str | None) -> str | None:
+    """The client id of an HTTP Basic ``Authorization`` header (RFC 6749 §2.3.1: form-encoded),
+    or None when it is absent or malformed (authlib then refuses the request with its error)."""
+    if not authorization or authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, _ = decoded.partition(":")
+    return unquote(client_id) if colon else None
 
 
 def provider_of(request: Request) -> Provider:

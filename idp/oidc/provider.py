@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,9 @@ RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
 log = logging.getLogger(__name__)
 CLIENT_CACHE_SECONDS = 5.0
 _request_memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("idp_memo", default=None)
+# Set while a request is answered on the event loop: audit events are queued (their commits awaited
+# by the endpoint) and the client cache is never re-read (see Provider.on_the_loop).
+_loop_waits: contextvars.ContextVar[list[Future[None]] | None] = contextvars.ContextVar("idp_loop", default=None)
 
 
 class Provider:
@@ -97,7 +101,7 @@ class Provider:
             return None
         now = time.monotonic()
         cached = self._clients.get(client_id)
-        if cached and cached[0] > now:
+        if cached and (cached[0] > now or _loop_waits.get() is not None):
             return cached[1]
         stale_usable = cached is not None and cached[0] + CLIENT_CACHE_SECONDS > now
         if stale_usable and not self._client_reader.acquire(blocking=False):
@@ -112,6 +116,24 @@ class Provider:
             if stale_usable:
                 self._client_reader.release()
 
+    def cached_client(self, client_id: str | None) -> Client | None:
+        """The client if a fresh copy is cached (no I/O), else None."""
+        cached = self._clients.get(client_id) if client_id else None
+        return cached[1] if cached and cached[0] > time.monotonic() else None
+
+    @staticmethod
+    @contextlib.contextmanager
+    def on_the_loop() -> Iterator[list[Future[None]]]:
+        """For work done on the event loop, where nothing may block: audit events recorded inside
+        are queued for the group commit instead of awaited (the caller awaits the futures it gets
+        before answering), and a cached client is used even just past its period (no re-read)."""
+        waits: list[Future[None]] = []
+        token = _loop_waits.set(waits)
+        try:
+            yield waits
+        finally:
+            _loop_waits.reset(token)
+
     def forget_client(self, client_id: str) -> None:
         """Drop the cached copy after the client changed (registration update, removal)."""
         self._clients.pop(client_id, None)
@@ -122,7 +144,13 @@ class Provider:
         """Record an audit event; ``request`` (an authlib request) or ``context`` says where from."""
         if context is None and request is not None:
             context = getattr(request, "extras", {}).get("audit_context")
-        self.audit.record(AuditEvent(type=event_type, context=context or AuditContext(), **fields))
+        event = AuditEvent(type=event_type, context=context or AuditContext(), **fields)
+        waits = _loop_waits.get()
+        batcher = getattr(self.audit, "batcher", None)
+        if waits is not None and batcher is not None and not self.storage.db.in_transaction():
+            waits.append(batcher.enqueue(event))
+            return
+        self.audit.record(event)
 
     # -- sign-in sources, assurance, throttling --------------------------------------------------
     def adapters_for(self, client_id: str) -> list[Any]:
