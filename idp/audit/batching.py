@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from idp.audit.events import AuditEvent
+from idp.storage.db import keep_connection_in_this_thread
 
 MAX_BATCH = 200
 WAIT_SECONDS = 30.0
@@ -48,6 +49,7 @@ class AuditBatcher:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        keep_connection_in_this_thread()  # one PostgreSQL connection for every batch
         while True:
             first = self._queue.get()
             if first is None:

@@ -4,6 +4,7 @@ they are stored: the session id is hashed, the source address optionally truncat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -66,18 +67,21 @@ class IpTruncation:
         return result
 
     def apply(self, ip: str | None) -> str | None:
-        """The address with the host bits zeroed; a value that is not an address is kept (clipped)."""
-        if not ip:
-            return None
-        try:
-            address = ipaddress.ip_address(ip.strip().strip("[]"))
-        except ValueError:
-            return ip[:64]
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        prefix = self.v4_prefix if address.version == 4 else self.v6_prefix
-        network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-        return str(network.network_address)
+        """The address with the host bits zeroed; a value that is not an address is kept (clipped,
+        without NUL characters). Remembered per address: the same clients come back all day."""
+        return _truncated(ip, self.v4_prefix, self.v6_prefix) if ip else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _truncated(ip: str, v4_prefix: int, v6_prefix: int) -> str:
+    try:
+        address = ipaddress.ip_address(ip.strip().strip("[]"))
+    except ValueError:
+        return ip.replace("\x00", "")[:64]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = v4_prefix if address.version == 4 else v6_prefix
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def operator_name() -> str:

@@ -31,16 +31,33 @@ What this gives up: removing the newest events written since the head last moved
 from the head. It never was against someone who can also rewrite the head, which is unsigned;
 the signed checkpoints (:mod:`idp.audit.checkpoints`) remain the anchor of the chain, and removing
 events at or before the head (or before a checkpoint) is still reported by ``idp audit verify``.
+
+Round trips on PostgreSQL (each costs this process a send, a poll and a receive, whatever the
+batch size): an append is two messages of the simple query protocol, sent on the psycopg connection
+under the SQLAlchemy one. The first carries BEGIN (when the append has a transaction of its own),
+the head lock and the tip read: still two statements, run by the server in that order, so under
+READ COMMITTED the tip read takes its snapshot after the lock is granted. The second carries the
+whole batch as one INSERT (the rows as one JSON parameter), the head move when due and the COMMIT.
+Their text is built once; psycopg binds the values client-side (``ClientCursor``: quoted by the
+driver, never pasted in by us). A batch that reaches a signed checkpoint writes the checkpoint, the
+head move and the COMMIT through SQLAlchemy after the INSERT (a few more round trips, once per
+``checkpoint_interval`` events). SQLite, which has no round trips, takes the same steps through
+SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+import psycopg
+from sqlalchemy import JSON, ClauseElement, Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from idp.audit.batching import AuditBatcher
 from idp.audit.chain import GENESIS, json_safe, row_hash, utc_ms
@@ -60,8 +77,42 @@ _LOCK_HEAD = (select(audit_chain.c.last_seq, audit_chain.c.last_hash)
 # Served by the primary key (seq) read backwards: one index probe whatever the table's size. It must
 # stay a statement of its own, run after the head lock is granted: under READ COMMITTED a subquery in
 # the locking SELECT would read the snapshot taken before the wait and miss the events committed by
-# the writer it waited for (a duplicate seq; the two-process writer test catches it).
+# the writer it waited for (a duplicate seq; the concurrent writer tests catch it).
 _NEWEST_EVENT = select(audit_events.c.seq, audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+_PG = PGDialect_psycopg()
+
+
+def _pg_text(statement: ClauseElement, *, literal_binds: bool = False) -> str:
+    return str(statement.compile(dialect=_PG, compile_kwargs={"literal_binds": literal_binds}))
+
+
+def _batch_insert(table: Table) -> str:
+    """One INSERT of any number of rows, of fixed text: the rows travel as one JSON array of objects
+    (``%(rows)s``) typed by the table's column types. A JSON column's value travels as its JSON text
+    (a string, cast back): PostgreSQL refuses ``\\u0000`` in the text it unpacks, not in JSON values."""
+    names, fields, values = [], [], []
+    for column in table.columns:
+        name, sql_type = _PG.identifier_preparer.quote(column.name), column.type.compile(dialect=_PG)
+        is_json = isinstance(column.type, JSON)
+        names.append(name)
+        fields.append(f"{name} {'TEXT' if is_json else sql_type}")
+        values.append(f"{name}::{sql_type}" if is_json else name)
+    return (f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(values)} "  # noqa: S608 - schema names only
+            f"FROM json_to_recordset(%(rows)s) AS batch({', '.join(fields)})")
+
+
+# PostgreSQL's two messages (see the module docstring), built once. First: [BEGIN;] lock; tip read.
+_LOCK_AND_READ_TIP = f"{_pg_text(_LOCK_HEAD, literal_binds=True)}; {_pg_text(_NEWEST_EVENT, literal_binds=True)}"
+_OPENING = {True: f"BEGIN; {_LOCK_AND_READ_TIP}", False: _LOCK_AND_READ_TIP}
+# Second: INSERT[; head move][; COMMIT], by (move the head, commit).
+_MOVE_HEAD_SQL = _pg_text(_MOVE_HEAD)
+_MOVE_HEAD_FIXED = {k: v for k, v in _MOVE_HEAD.compile(dialect=_PG).params.items() if v is not None}
+_INSERT_BATCH = _batch_insert(audit_events)
+_JSON_COLUMNS = tuple(column.name for column in audit_events.columns if isinstance(column.type, JSON))
+_WRITING = {
+    (move, commit): "; ".join([_INSERT_BATCH] + [_MOVE_HEAD_SQL] * move + ["COMMIT"] * commit)
+    for move in (False, True) for commit in (False, True)
+}
 _LIMITS = {"type": 64, "outcome": 16, "subject": 255, "username": 255, "client_id": 255, "adapter": 128,
            "acr": 255, "user_agent": 512, "request_id": 128, "reason": 128}
 
@@ -109,42 +160,84 @@ class SqlAuditLog:
 
     def append_many(self, events: list[AuditEvent]) -> None:
         """Append several events, in order, in one transaction."""
-        with self.db.transaction() as conn:
-            last_seq, last_hash = lock_head(conn)
-            now = datetime.now(UTC)
-            rows = []
-            for event in events:
-                row = self._row(event, last_seq + 1, last_hash, now)
-                rows.append(row)
-                last_seq, last_hash = row["seq"], row["hash"]
-            conn.execute(_INSERT_EVENT, rows)
-            self._after_insert(conn, rows)
+        self._append(events)
 
     def append(self, event: AuditEvent) -> dict[str, Any]:
         """Like :meth:`record`, returning the stored row (with its ``seq`` and ``hash``)."""
+        return self._append([event])[0]
+
+    def _append(self, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+        """Append the events in order in the ambient transaction, else in one of their own."""
+        if self.db.dialect == "postgresql":
+            own = not self.db.in_transaction()
+            with self.db.connect() as conn:  # own: an autocommit connection; BEGIN and COMMIT are ours
+                return self._append_postgresql(conn, events, own=own)
         with self.db.transaction() as conn:
-            last_seq, last_hash = lock_head(conn)
-            row = self._row(event, last_seq + 1, last_hash, datetime.now(UTC))
-            conn.execute(_INSERT_EVENT, row)
-            self._after_insert(conn, [row])
-        return row
+            rows = self._rows(events, *lock_head(conn))
+            conn.execute(_INSERT_EVENT, rows)
+            self._after_insert(conn, rows)
+        return rows
+
+    def _append_postgresql(self, conn: Connection, events: Sequence[AuditEvent], *,
+                           own: bool) -> list[dict[str, Any]]:
+        """:meth:`_append` in two round trips (see the module docstring); ``own``: the connection is
+        in autocommit mode and the transaction is opened and committed here."""
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with psycopg.ClientCursor(driver) as cur:
+                cur.execute(_OPENING[own])
+                if own:
+                    cur.nextset()  # past BEGIN's result
+                rows = self._rows(events, *_read_tip(conn, cur))
+                checkpoint = bool(self._checkpoints_due(rows))
+                move = not checkpoint and self._head_move_due(checkpointed=False)
+                cur.execute(_WRITING[move, own and not checkpoint], _batch_params(rows, move))
+            if checkpoint:
+                self._after_insert(conn, rows)
+                if own:
+                    driver.commit()
+        except BaseException:
+            _after_failure(conn, driver, own=own)
+            raise
+        return rows
+
+    def _rows(self, events: Sequence[AuditEvent], last_seq: int, last_hash: str) -> list[dict[str, Any]]:
+        """The rows of the events, chained after the tip (last seq, last hash)."""
+        now = datetime.now(UTC)
+        rows = []
+        for event in events:
+            row = self._row(event, last_seq + 1, last_hash, now)
+            rows.append(row)
+            last_seq, last_hash = row["seq"], row["hash"]
+        return rows
 
     def _after_insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Sign the checkpoints the new rows reach; move the head to the last row when a checkpoint
         was written or the head interval has passed (see the module docstring)."""
-        checkpointed = False
+        due = self._checkpoints_due(rows)
+        for row in due:
+            assert self.checkpointer is not None
+            self.checkpointer.write(conn, row["seq"], row["hash"])
+        if self._head_move_due(checkpointed=bool(due)):
+            conn.execute(_MOVE_HEAD, _head_values(rows))
+
+    def _checkpoints_due(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows whose seq is due a signed checkpoint."""
         interval = self.checkpoint_interval
-        if self.checkpointer is not None and interval > 0:
-            for row in rows:
-                if row["seq"] % interval == 0:
-                    self.checkpointer.write(conn, row["seq"], row["hash"])
-                    checkpointed = True
+        if self.checkpointer is None or interval <= 0:
+            return []
+        return [row for row in rows if row["seq"] % interval == 0]
+
+    def _head_move_due(self, *, checkpointed: bool) -> bool:
+        """Whether this transaction moves the head row; when it does, note the time of the move."""
         now = time.monotonic()
         moved = self._head_moved_at
         if checkpointed or moved is None or now - moved >= self.head_interval:
-            conn.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
             # Set before commit: a rolled-back transaction only delays the next move by one interval.
             self._head_moved_at = now
+            return True
+        return False
 
     def recent_signins(self, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """The person's own latest successful sign-ins (see :func:`idp.audit.query.recent_signins`)."""
@@ -195,10 +288,48 @@ def lock_head(conn: Connection) -> tuple[int, str]:
         )
         row = conn.execute(_LOCK_HEAD).first()
         assert row is not None
-    newest = conn.execute(_NEWEST_EVENT).first()
-    if newest is not None and int(newest[0]) > int(row[0]):
-        row = newest
+    return _chain_tip(row, conn.execute(_NEWEST_EVENT).first())
+
+
+def _read_tip(conn: Connection, cur: psycopg.ClientCursor[Any]) -> tuple[int, str]:
+    """The chain tip from the results of the head lock and the tip read (see :func:`lock_head`)."""
+    head = cur.fetchone()
+    cur.nextset()
+    newest = cur.fetchone()
+    if head is None:  # the first write of a new database: create the head row, as lock_head does
+        return lock_head(conn)
+    return _chain_tip(head, newest)
+
+
+def _after_failure(conn: Connection, driver: psycopg.Connection[Any], *, own: bool) -> None:
+    """Roll back the append's own transaction; invalidate a connection found broken (SQLAlchemy did
+    not see the failure, so would hand it out again: to the pool, or to the thread that keeps it)."""
+    if own and not (driver.broken or driver.closed):
+        with contextlib.suppress(psycopg.Error):
+            driver.rollback()
+    if driver.broken or driver.closed:
+        conn.invalidate()
+
+
+def _chain_tip(head: Sequence[Any], newest: Sequence[Any] | None) -> tuple[int, str]:
+    """(seq, hash) of the newest event when it is ahead of the head row, else of the head row."""
+    row = newest if newest is not None and int(newest[0]) > int(head[0]) else head
     return int(row[0]), str(row[1])
+
+
+def _head_values(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]}
+
+
+def _batch_params(rows: list[dict[str, Any]], move_head: bool) -> dict[str, Any]:
+    """The parameters of ``_WRITING``: the rows (JSON columns as their JSON text, None as JSON null
+    as SQLAlchemy stores it), and the head move's when it is in."""
+    batch = [{**row, "occurred_at": row["occurred_at"].isoformat(),
+              **{name: json.dumps(row[name]) for name in _JSON_COLUMNS}} for row in rows]
+    params: dict[str, Any] = {"rows": json.dumps(batch)}
+    if move_head:
+        params.update(_MOVE_HEAD_FIXED, **_head_values(rows))
+    return params
 
 
 def read_head(conn: Connection) -> tuple[int, str, int] | None:

@@ -137,3 +137,13 @@ def test_missing_chain_head_is_reported(six_events: SqlStorage) -> None:
     with six_events.db.transaction() as conn:
         conn.execute(text("DELETE FROM audit_chain"))
     assert not verify_chain(six_events.db).ok
+
+
+def test_ip_truncation_per_setting_and_odd_values() -> None:
+    from idp.audit.context import IpTruncation
+
+    assert IpTruncation.parse("24/48").apply("203.0.113.77") == "203.0.113.0"
+    assert IpTruncation.parse("none").apply("203.0.113.77") == "203.0.113.77"  # same address, other setting
+    assert IpTruncation.parse("16/32").apply("::ffff:203.0.113.77") == "203.0.0.0"
+    assert IpTruncation().apply("not-an-ip\x00" + "x" * 100) == ("not-an-ip" + "x" * 100)[:64]
+    assert IpTruncation().apply(None) is None and IpTruncation().apply("") is None
