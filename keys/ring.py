@@ -115,6 +115,18 @@ class KeyRing:
             snapshot.verified[key] = (dict(header), dict(claims))
         return header, claims
 
+    def remember_issued(self, token: str, signer: Signer, *, typ: str, claims: Mapping[str, Any]) -> None:
+        """Remember a token this process just signed as if ``verify_jwt(remember=True)`` had
+        verified it (a relying party presents it at once: userinfo after the code exchange). Only
+        while ``signer``'s key is published with its algorithm in the current snapshot."""
+        snapshot = self._snapshot
+        if snapshot.verification_keys.get(signer.kid, (None,))[0] != signer.alg:
+            return
+        if len(snapshot.verified) >= REMEMBERED_TOKENS:
+            snapshot.verified.clear()
+        header = {"alg": signer.alg, "kid": signer.kid, "typ": typ}
+        snapshot.verified[(typ, token)] = (header, json.loads(json.dumps(claims)))
+
     # -- refreshing ----------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the key records; rebuild the snapshot only when something changed."""

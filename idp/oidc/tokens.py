@@ -125,7 +125,9 @@ class TokenService:
             "exp": now + ttl, "iat": now,
         }
         self.ephemeral.upsert(ACCESS_TOKEN_KIND, jti, record, ttl, grant_id=authorization.grant_id)
-        return encode_jwt(signer, claims, typ="at+jwt"), ttl
+        token = encode_jwt(signer, claims, typ="at+jwt")
+        self.ring.remember_issued(token, signer, typ="at+jwt", claims=claims)  # userinfo follows at once
+        return token, ttl
 
     def id_token(self, authorization: Authorization, client: Client, *, access_token: str | None,
                  user_claims: dict[str, Any]) -> str:

@@ -118,3 +118,33 @@ def test_a_remembered_token_is_forgotten_when_its_key_is_withdrawn(sqlite_storag
     ring.refresh()
     with pytest.raises(InvalidToken):
         ring.verify_jwt(token, typ="at+jwt", remember=True)
+
+
+def test_a_token_signed_here_is_remembered_as_verification_would_give_it(sqlite_storage, key_settings, audit,
+                                                                           monkeypatch) -> None:
+    ring = open_key_ring(key_settings, sqlite_storage, audit)
+    signer = ring.signer()
+    claims = {"sub": "a", "exp": int(time.time()) + 60, "cnf": {"jkt": "k"}}
+    token = encode_jwt(signer, claims, typ="at+jwt")
+    expected = ring.verify_jwt(token, typ="at+jwt")  # a real verification, not remembered
+    ring.remember_issued(token, signer, typ="at+jwt", claims=claims)
+    from keys import verify as verify_module
+
+    def no_verification(*args, **kwargs):
+        raise AssertionError("verified again")
+
+    monkeypatch.setattr(verify_module, "verify_compact", no_verification)
+    assert ring.verify_jwt(token, typ="at+jwt", remember=True) == expected
+    with pytest.raises(AssertionError):  # remembered only as what it was signed as
+        ring.verify_jwt(token, typ="JWT", remember=True)
+
+
+def test_a_token_of_a_withdrawn_key_is_not_remembered(sqlite_storage, key_settings, audit) -> None:
+    ring = open_key_ring(key_settings, sqlite_storage, audit)
+    signer = ring.signer()
+    ring.lifecycle.retire(signer.kid)
+    ring.refresh()
+    token = encode_jwt(signer, {"sub": "a", "exp": int(time.time()) + 60}, typ="at+jwt")
+    ring.remember_issued(token, signer, typ="at+jwt", claims={"sub": "a"})
+    with pytest.raises(InvalidToken):
+        ring.verify_jwt(token, typ="at+jwt", remember=True)
