@@ -77,8 +77,12 @@ class ProfileChecks:
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
         return self.server.provider.generate_token(
             grant_type or self.GRANT_TYPE, self.request.client, user, scope, expires_in, include_refresh_token,
-            dpop_jkt=self.request.extras.get("dpop_jkt"),
+            dpop_jkt=self.request.extras.get("dpop_jkt"), successor=self.stored_successor(),
         )
+
+    def stored_successor(self) -> str | None:
+        """The refresh token already stored for this response (a rotation's), or None."""
+        return None
 
 
 class CodeGrant(ProfileChecks, grants.AuthorizationCodeGrant):
@@ -112,13 +116,9 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
         # A token bound to another DPoP key (RFC 9449 §5) is refused without being consumed.
         return self.server.provider.use_refresh_token(refresh_token, self.request)
 
-    def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
-                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
-        # The new refresh token is the successor the rotation stored with its claim.
-        return self.server.provider.generate_token(
-            grant_type or self.GRANT_TYPE, self.request.client, user, scope, expires_in, include_refresh_token,
-            dpop_jkt=self.request.extras.get("dpop_jkt"), successor=self.request.refresh_token.successor,
-        )
+    def stored_successor(self) -> str | None:
+        """The successor the rotation stored with its claim."""
+        return self.request.refresh_token.successor
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:
         return refresh_token.authorization()
