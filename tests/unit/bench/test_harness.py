@@ -124,3 +124,17 @@ def test_basic_auth_form_encodes_both_parts() -> None:
 def test_redis_key_families_hide_random_parts() -> None:
     assert key_family("idp:session:Zx8f0aP1qLm2Rt7uVw3y") == "idp:session:*"
     assert key_family("idp:code:0123abcd-4567") == "idp:code:*"
+
+
+def test_sign_in_writes_count_per_sign_in_with_the_head_move_shown_apart() -> None:
+    ours = _measurement("ours", 500, cpu=5.0)
+    ours.workload, ours.unit = "sign_in", "sign-in"
+    ours.pg_tables = {"audit_events": 1000, "grants": 500, "refresh_tokens": 500, "audit_chain": 5}
+    ours.pg_tuples_written = 2005
+    lines = targets([Row("sign_in", ours, _measurement("peer", 500, cpu=1.0))], argon2_limit=None)
+    [writes] = [line for line in lines if "database writes" in line]
+    assert "— met (4.00 rows written per sign-in, and 0.01 of the audit head's once-a-second move)" in writes
+    ours.pg_tables["refresh_tokens"], ours.pg_tuples_written = 550, 2055  # a fifth write for some sign-ins
+    [writes] = [line for line in targets([Row("sign_in", ours, _measurement("peer", 500, cpu=1.0))], argon2_limit=None)
+                if "database writes" in line]
+    assert "**NOT met** (4.10 rows written per sign-in" in writes
