@@ -133,8 +133,8 @@ def test_sign_in_writes_count_per_sign_in_with_the_head_move_shown_apart() -> No
     ours.pg_tuples_written = 2005
     lines = targets([Row("sign_in", ours, _measurement("peer", 500, cpu=1.0))], argon2_limit=None)
     [writes] = [line for line in lines if "database writes" in line]
-    assert "— met (4.00 rows written per sign-in, and 0.01 of the audit head's once-a-second move)" in writes
+    assert "— met (4.000 rows written per sign-in, and 0.010 of the audit head's once-a-second move)" in writes
     ours.pg_tables["refresh_tokens"], ours.pg_tuples_written = 550, 2055  # a fifth write for some sign-ins
     [writes] = [line for line in targets([Row("sign_in", ours, _measurement("peer", 500, cpu=1.0))], argon2_limit=None)
                 if "database writes" in line]
-    assert "**NOT met** (4.10 rows written per sign-in" in writes
+    assert "**NOT met** (4.100 rows written per sign-in" in writes
