@@ -11,9 +11,11 @@ has committed. Events that describe a revocation are still written inside that c
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -22,6 +24,20 @@ from idp.storage.db import keep_connection_in_this_thread
 
 MAX_BATCH = 200
 WAIT_SECONDS = 30.0
+_deferred: contextvars.ContextVar[list[Future[None]] | None] = contextvars.ContextVar("idp_audit_waits", default=None)
+
+
+@contextlib.contextmanager
+def commits_awaited_elsewhere() -> Iterator[list[Future[None]]]:
+    """Inside, :meth:`AuditBatcher.submit` does not wait for the commit: it adds the event's future
+    to the list yielded, for a caller that must not block (an endpoint on the event loop) and awaits
+    them itself before answering."""
+    waits: list[Future[None]] = []
+    token = _deferred.set(waits)
+    try:
+        yield waits
+    finally:
+        _deferred.reset(token)
 
 
 class AuditBatcher:
@@ -34,15 +50,15 @@ class AuditBatcher:
         self._thread.start()
 
     def submit(self, event: AuditEvent) -> None:
-        """Append the event; return once it is committed; raise what the write raised."""
-        self.enqueue(event).result(timeout=WAIT_SECONDS)
-
-    def enqueue(self, event: AuditEvent) -> Future[None]:
-        """Append the event without waiting: the future is done once it is committed (or failed).
-        For callers that wait elsewhere (an endpoint on the event loop awaits it)."""
+        """Append the event; return once it is committed; raise what the write raised (inside
+        :func:`commits_awaited_elsewhere`, return at once: the caller awaits the commit)."""
         done: Future[None] = Future()
         self._queue.put((event, done))
-        return done
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append(done)
+            return
+        done.result(timeout=WAIT_SECONDS)
 
     def close(self) -> None:
         self._queue.put(None)

@@ -79,12 +79,12 @@ async def login_page(request: Request, interaction_id: str) -> Response:
 @router.post("/interaction/{interaction_id}/login")
 async def login_submit(request: Request, interaction_id: str) -> Response:
     form = await checked_form(request)
-    interaction = pending_interaction(request, interaction_id)
-    return await run_blocking(_password_login, request, interaction, form)
+    return await run_blocking(_password_login, request, interaction_id, form)
 
 
-def _password_login(request: Request, interaction: Interaction, form: dict[str, str]) -> Response:
+def _password_login(request: Request, interaction_id: str, form: dict[str, str]) -> Response:
     provider = provider_of(request)
+    interaction = pending_interaction(request, interaction_id)
     adapter_id = form.get("adapter", "")
     entries = {e.id: e for e in offered_adapters(provider, interaction)}
     entry = entries.get(adapter_id)

@@ -36,6 +36,10 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
         raise OAuthError("invalid_request", f"parameter {sorted(repeated)[0]!r} given more than once")
     if request.query_params:
         raise OAuthError("invalid_request", "parameters must be sent in the body, not the query")
+    authorization = request.headers.get("authorization", "")
+    if authorization[:6].lower() == "basic " and basic_client_id(authorization) is None:
+        # authlib would fail on it (non-ASCII) or guess: refused here, the same for every endpoint
+        raise OAuthError("invalid_client", "malformed HTTP Basic credentials", status_code=401)
     return form
 
 

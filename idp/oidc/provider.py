@@ -20,6 +20,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from adapters.adapter_set import AdapterSet
+from idp.audit.batching import commits_awaited_elsewhere
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.identity.claims import person_claims as decoded_claims
 from idp.identity.protection import derive_identity_keys
@@ -48,9 +49,8 @@ RESTRICTED_SCOPES = ("vn_id", "vn_eid", "vn_org", "vn_official", "vn_cert")
 log = logging.getLogger(__name__)
 CLIENT_CACHE_SECONDS = 5.0
 _request_memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("idp_memo", default=None)
-# Set while a request is answered on the event loop: audit events are queued (their commits awaited
-# by the endpoint) and the client cache is never re-read (see Provider.on_the_loop).
-_loop_waits: contextvars.ContextVar[list[Future[None]] | None] = contextvars.ContextVar("idp_loop", default=None)
+# Set while a request is answered on the event loop (see Provider.on_the_loop).
+_on_loop: contextvars.ContextVar[bool] = contextvars.ContextVar("idp_on_loop", default=False)
 
 
 class Provider:
@@ -101,7 +101,7 @@ class Provider:
             return None
         now = time.monotonic()
         cached = self._clients.get(client_id)
-        if cached and (cached[0] > now or _loop_waits.get() is not None):
+        if cached and (cached[0] > now or _on_loop.get()):
             return cached[1]
         stale_usable = cached is not None and cached[0] + CLIENT_CACHE_SECONDS > now
         if stale_usable and not self._client_reader.acquire(blocking=False):
@@ -127,12 +127,12 @@ class Provider:
         """For work done on the event loop, where nothing may block: audit events recorded inside
         are queued for the group commit instead of awaited (the caller awaits the futures it gets
         before answering), and a cached client is used even just past its period (no re-read)."""
-        waits: list[Future[None]] = []
-        token = _loop_waits.set(waits)
-        try:
-            yield waits
-        finally:
-            _loop_waits.reset(token)
+        with commits_awaited_elsewhere() as waits:
+            token = _on_loop.set(True)
+            try:
+                yield waits
+            finally:
+                _on_loop.reset(token)
 
     def forget_client(self, client_id: str) -> None:
         """Drop the cached copy after the client changed (registration update, removal)."""
@@ -144,13 +144,7 @@ class Provider:
         """Record an audit event; ``request`` (an authlib request) or ``context`` says where from."""
         if context is None and request is not None:
             context = getattr(request, "extras", {}).get("audit_context")
-        event = AuditEvent(type=event_type, context=context or AuditContext(), **fields)
-        waits = _loop_waits.get()
-        batcher = getattr(self.audit, "batcher", None)
-        if waits is not None and batcher is not None and not self.storage.db.in_transaction():
-            waits.append(batcher.enqueue(event))
-            return
-        self.audit.record(event)
+        self.audit.record(AuditEvent(type=event_type, context=context or AuditContext(), **fields))
 
     # -- sign-in sources, assurance, throttling --------------------------------------------------
     def adapters_for(self, client_id: str) -> list[Any]:

@@ -93,7 +93,15 @@ def test_a_wrong_secret_is_refused_on_the_loop_too(client: tuple[TestClient, Any
     (basic("m2m", "s"), "m2m"),
     ("basic " + base64.b64encode(b"a%3Ab:s").decode(), "a:b"),  # form-encoded id (RFC 6749 §2.3.1)
     ("Basic !!!", None), ("Basic " + base64.b64encode(b"no-colon").decode(), None), ("Bearer x", None), (None, None),
-    ("Basic " + base64.b64encode(b"\xff\xfe:s").decode(), None),
+    ("Basic " + base64.b64encode(b"\xff\xfe:s").decode(), None), ("Basic bcOp", None), ("Basic é", None),
 ])
 def test_basic_client_id(header: str | None, expected: str | None) -> None:
     assert basic_client_id(header) == expected
+
+
+def test_a_malformed_basic_header_is_an_oauth_error_not_a_crash(client: tuple[TestClient, Any]) -> None:
+    http, _ = client
+    assert token(http).status_code == 200  # the client is cached: the loop path is the one tried
+    for header in (b"Basic \xe9", b"Basic !!!", b"Basic " + base64.b64encode(b"\xff:s")):
+        answer = http.post("/token", data={"grant_type": "client_credentials"}, headers={"Authorization": header})
+        assert answer.status_code in (400, 401) and answer.json()["error"] in ("invalid_client", "invalid_request")

@@ -24,7 +24,7 @@ from idp.storage.models import Grant, RefreshToken, utcnow
 from idp.storage.protocols import RefreshUse, Successor
 from idp.storage.schema import grants, refresh_tokens, subjects
 from idp.storage.sql.accounts import load_subject
-from idp.storage.sql.base import aware, insert_row
+from idp.storage.sql.base import aware, insert_row, keyed_select, select_one
 
 
 def _load_grant(row: Any) -> Grant:
@@ -111,8 +111,7 @@ class SqlGrantStore:
         return stored
 
     def get(self, grant_id: str) -> Grant | None:
-        with self.db.connect() as conn:
-            row = conn.execute(_GET_GRANT, {"grant_id": grant_id}).mappings().first()
+        row = select_one(self.db, _GET_GRANT, id=grant_id)
         return _load_grant(row) if row else None
 
     def revoke(self, grant_id: str, reason: str) -> bool:
@@ -232,7 +231,28 @@ _CLAIM_TOKEN = (
     .returning(*refresh_tokens.c)
 )
 _GRANT_PREFIX, _SUBJECT_PREFIX, _NEXT_HASH = "g_", "s_", "next_hash"
-_GET_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
+_GET_GRANT = keyed_select(grants, "id")
+
+
+def _token_under(grant: Any, source: Any, *, hash_param: str, jkt_param: str, client_param: str) -> Any:
+    """The CTE ``fresh``: ``INSERT INTO refresh_tokens`` a token (parameters named by the
+    arguments, and ``b_now``) under the grant row of ``grant``'s columns (the table's or a CTE's)
+    selected from ``source``, only when that grant is active and the client's; RETURNING its hash.
+    It expires with its grant."""
+    return (
+        insert(refresh_tokens)
+        .from_select(
+            ["token_hash", "grant_id", "dpop_jkt", "created_at", "expires_at"],
+            select(bindparam(hash_param, type_=refresh_tokens.c.token_hash.type), grant.c.id,
+                   bindparam(jkt_param, type_=refresh_tokens.c.dpop_jkt.type),
+                   bindparam("b_now", type_=refresh_tokens.c.created_at.type), grant.c.expires_at)
+            .select_from(source)
+            .where(grant.c.revoked_at.is_(None), grant.c.expires_at > bindparam("b_now"),
+                   grant.c.client_id == bindparam(client_param)),
+        )
+        .returning(refresh_tokens.c.token_hash)
+        .cte("fresh")
+    )
 
 
 def _rotate_statement() -> Any:
@@ -251,20 +271,7 @@ def _rotate_statement() -> Any:
     """
     claimed = _CLAIM_TOKEN.cte("claimed")
     with_grant = claimed.join(grants, grants.c.id == claimed.c.grant_id)
-    fresh = (
-        insert(refresh_tokens)
-        .from_select(
-            ["token_hash", "grant_id", "dpop_jkt", "created_at", "expires_at"],
-            select(bindparam("b_next_hash", type_=refresh_tokens.c.token_hash.type), grants.c.id,
-                   bindparam("b_next_jkt", type_=refresh_tokens.c.dpop_jkt.type),
-                   bindparam("b_now", type_=refresh_tokens.c.created_at.type), grants.c.expires_at)
-            .select_from(with_grant)
-            .where(grants.c.revoked_at.is_(None), grants.c.expires_at > bindparam("b_now"),
-                   grants.c.client_id == bindparam("b_client")),
-        )
-        .returning(refresh_tokens.c.token_hash)
-        .cte("fresh")
-    )
+    fresh = _token_under(grants, with_grant, hash_param="b_next_hash", jkt_param="b_next_jkt", client_param="b_client")
     return (
         select(*claimed.c, *(c.label(_GRANT_PREFIX + c.key) for c in grants.c),
                *(c.label(_SUBJECT_PREFIX + c.key) for c in subjects.c), fresh.c.token_hash.label(_NEXT_HASH))
@@ -298,19 +305,7 @@ def _open_statement() -> Any:
     )
     existing = select(*grants.c).where(grants.c.id == bindparam("g_id"), ~exists(select(new_grant.c.id)))
     the_grant = union_all(select(*new_grant.c), existing).cte("the_grant")
-    fresh = (
-        insert(refresh_tokens)
-        .from_select(
-            ["token_hash", "grant_id", "dpop_jkt", "created_at", "expires_at"],
-            select(bindparam("b_hash", type_=refresh_tokens.c.token_hash.type), the_grant.c.id,
-                   bindparam("b_jkt", type_=refresh_tokens.c.dpop_jkt.type),
-                   bindparam("b_now", type_=refresh_tokens.c.created_at.type), the_grant.c.expires_at)
-            .where(the_grant.c.revoked_at.is_(None), the_grant.c.expires_at > bindparam("b_now"),
-                   the_grant.c.client_id == bindparam("g_client_id")),
-        )
-        .returning(refresh_tokens.c.token_hash)
-        .cte("fresh")
-    )
+    fresh = _token_under(the_grant, the_grant, hash_param="b_hash", jkt_param="b_jkt", client_param="g_client_id")
     return select(*the_grant.c).select_from(the_grant.outerjoin(fresh, true()))
 
 
