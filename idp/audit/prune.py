@@ -1,21 +1,23 @@
 """Retention: removing old events from a signed checkpoint, so the rest still verifies.
 
 ``prune_before(log, before)`` finds the newest event older than ``before``, makes sure a signed
-checkpoint exists there (signing one when the log has a checkpointer), deletes every event and
-checkpoint before it, records an ``admin.action`` event (``details.action = "audit.prune"``,
-``through_seq``) and moves the chain's prune horizon and its head (to that event, whatever the head
-interval) in the same transaction. ``verify`` then anchors the chain at that checkpoint and refuses
-a horizon no prune event explains.
+checkpoint exists there (signing one when the log has a checkpointer), keeps the newest checkpoint
+at or before it in ``audit_checkpoints`` (moving it there when it was in its event's row), deletes
+every event up to it and every checkpoint before it, records an ``admin.action`` event
+(``details.action = "audit.prune"``, ``through_seq``) and moves the chain's prune horizon and its
+head (to that event, whatever the head interval) in the same transaction. ``verify`` then anchors
+the chain at that checkpoint and refuses a horizon no prune event explains.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
 
 from idp.audit.chain import format_time, utc_ms
+from idp.audit.checkpoints import stored_checkpoints
 from idp.audit.events import AuditEvent
 from idp.audit.sql import HEAD_ID, SqlAuditLog, lock_head, read_head
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
@@ -50,11 +52,11 @@ def prune_before(log: SqlAuditLog, before: datetime, *, actor: str | None = None
                 select(audit_events.c.hash).where(audit_events.c.seq == newest_old)
             ).scalar_one()
             log.checkpointer.write(conn, newest_old, chain_hash)
-        through = conn.execute(
-            select(func.max(audit_checkpoints.c.seq))
-            .where(audit_checkpoints.c.seq <= newest_old, audit_checkpoints.c.seq > pruned)
-        ).scalar()
-        if not through:
+        # The newest checkpoint at or before that event, its own row preferred over its event's.
+        anchor = max(stored_checkpoints(conn, after=pruned, through=newest_old),
+                     key=lambda cp: (cp.seq, not cp.in_event_row), default=None)
+        through = anchor.seq if anchor else None
+        if anchor is None or not through:
             raise PruneRefused(
                 "Không có điểm kiểm tra đã ký nào trước mốc thời gian này; không thể xoá. / "
                 "No signed checkpoint before that time: nothing can be pruned (configure signing keys)."
@@ -68,6 +70,9 @@ def prune_before(log: SqlAuditLog, before: datetime, *, actor: str | None = None
             details={"action": PRUNE_ACTION, "through_seq": through, "before": format_time(before),
                      "deleted": deleted},
         ))
+        if anchor.in_event_row:  # its row goes: the anchor of the pruned log moves to its own row
+            conn.execute(audit_checkpoints.insert().values(seq=anchor.seq, hash=anchor.hash,
+                                                           signature=anchor.signature, created_at=datetime.now(UTC)))
         conn.execute(delete(audit_events).where(old_events))
         conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq < through))
         conn.execute(update(audit_chain).where(audit_chain.c.id == HEAD_ID)

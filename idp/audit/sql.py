@@ -39,10 +39,13 @@ the head lock and the tip read: still two statements, run by the server in that 
 READ COMMITTED the tip read takes its snapshot after the lock is granted. The second carries the
 whole batch as one INSERT (the rows as one JSON parameter), the head move when due and the COMMIT.
 Their text is built once; psycopg binds the values client-side (``ClientCursor``: quoted by the
-driver, never pasted in by us). A batch that reaches a signed checkpoint writes the checkpoint, the
-head move and the COMMIT through SQLAlchemy after the INSERT (a few more round trips, once per
-``checkpoint_interval`` events). SQLite, which has no round trips, takes the same steps through
+driver, never pasted in by us). SQLite, which has no round trips, takes the same steps through
 SQLAlchemy.
+
+Signed checkpoints (every ``checkpoint_interval`` events) are signed while the rows are built,
+under the head lock, and travel in the row of the event they sign (its ``checkpoint`` column,
+outside the hashed fields): a batch that reaches one writes no row more and takes no round trip
+more; it moves the head.
 """
 
 from __future__ import annotations
@@ -190,44 +193,33 @@ class SqlAuditLog:
                 if own:
                     cur.nextset()  # past BEGIN's result
                 rows = self._rows(events, *_read_tip(conn, cur))
-                checkpoint = bool(self._checkpoints_due(rows))
-                move = not checkpoint and self._head_move_due(checkpointed=False)
-                cur.execute(_WRITING[move, own and not checkpoint], _batch_params(rows, move))
-            if checkpoint:
-                self._after_insert(conn, rows)
-                if own:
-                    driver.commit()
+                move = self._head_move_due(checkpointed=_signs_checkpoint(rows))
+                cur.execute(_WRITING[move, own], _batch_params(rows, move))
         except BaseException:
             _after_failure(conn, driver, own=own)
             raise
         return rows
 
     def _rows(self, events: Sequence[AuditEvent], last_seq: int, last_hash: str) -> list[dict[str, Any]]:
-        """The rows of the events, chained after the tip (last seq, last hash)."""
+        """The rows of the events, chained after the tip (last seq, last hash); a row whose seq is
+        due a checkpoint carries it, signed over its seq and hash (``checkpoint``, else None)."""
         now = datetime.now(UTC)
+        interval = self.checkpoint_interval if self.checkpointer is not None else 0
         rows = []
         for event in events:
             row = self._row(event, last_seq + 1, last_hash, now)
+            if interval > 0 and row["seq"] % interval == 0:
+                assert self.checkpointer is not None
+                row["checkpoint"] = self.checkpointer.signature(row["seq"], row["hash"], now)
             rows.append(row)
             last_seq, last_hash = row["seq"], row["hash"]
         return rows
 
     def _after_insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Sign the checkpoints the new rows reach; move the head to the last row when a checkpoint
-        was written or the head interval has passed (see the module docstring)."""
-        due = self._checkpoints_due(rows)
-        for row in due:
-            assert self.checkpointer is not None
-            self.checkpointer.write(conn, row["seq"], row["hash"])
-        if self._head_move_due(checkpointed=bool(due)):
+        """Move the head to the last row when a row carries a checkpoint or the head interval has
+        passed (see the module docstring)."""
+        if self._head_move_due(checkpointed=_signs_checkpoint(rows)):
             conn.execute(_MOVE_HEAD, _head_values(rows))
-
-    def _checkpoints_due(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows whose seq is due a signed checkpoint."""
-        interval = self.checkpoint_interval
-        if self.checkpointer is None or interval <= 0:
-            return []
-        return [row for row in rows if row["seq"] % interval == 0]
 
     def _head_move_due(self, *, checkpointed: bool) -> bool:
         """Whether this transaction moves the head row; when it does, note the time of the move."""
@@ -265,6 +257,7 @@ class SqlAuditLog:
             "reason": event.reason,
             "details": json_safe(event.details),
             "prev_hash": prev_hash,
+            "checkpoint": None,
         }
         for name, limit in _LIMITS.items():
             if row[name] is not None:
@@ -315,6 +308,10 @@ def _chain_tip(head: Sequence[Any], newest: Sequence[Any] | None) -> tuple[int, 
     """(seq, hash) of the newest event when it is ahead of the head row, else of the head row."""
     row = newest if newest is not None and int(newest[0]) > int(head[0]) else head
     return int(row[0]), str(row[1])
+
+
+def _signs_checkpoint(rows: list[dict[str, Any]]) -> bool:
+    return any(row["checkpoint"] is not None for row in rows)
 
 
 def _head_values(rows: list[dict[str, Any]]) -> dict[str, Any]:

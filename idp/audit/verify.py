@@ -10,8 +10,9 @@ every event present up to the newest one seen when it started, and stops at the 
   elsewhere (it came from another position), ``altered`` otherwise;
 - a row whose hash recomputes but does not match the next row's ``prev_hash`` (the row was
   rewritten with a recomputed hash): ``altered``;
-- a checkpoint whose signature does not verify, or whose hash differs from the event's:
-  the events after the previous good checkpoint were rewritten;
+- a checkpoint (in ``audit_checkpoints`` or in its event's row) whose signature does not verify,
+  or whose hash differs from the event's: the events after the previous good checkpoint were
+  rewritten;
 - a prune horizon that no recorded ``idp audit prune`` explains.
 
 The head row is moved at most once per ``IDP_AUDIT_HEAD_INTERVAL_SECONDS`` (and at every signed
@@ -30,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from idp.audit.chain import GENESIS, row_hash
-from idp.audit.checkpoints import Verify, check_claims
+from idp.audit.checkpoints import StoredCheckpoint, Verify, check_claims
 from idp.audit.sql import read_head
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
 from idp.storage.db import Database
@@ -156,8 +157,18 @@ class _Walk:
         if seq == self.head_seq:
             self.hash_at_head = self.prev_hash
         self.expected += 1
-        cp = self.checkpoints.get(seq)
-        return self._checkpoint(cp) if cp is not None else None
+        for cp in self._checkpoints_at(row):
+            problem = self._checkpoint(cp)
+            if problem:
+                return problem
+        return None
+
+    def _checkpoints_at(self, row: Any) -> list[Any]:
+        """The checkpoints of this event: in ``audit_checkpoints`` and in its own row."""
+        found = [self.checkpoints[row["seq"]]] if row["seq"] in self.checkpoints else []
+        if row.get("checkpoint") is not None:
+            found.append(StoredCheckpoint(int(row["seq"]), str(row["hash"]), str(row["checkpoint"]), True))
+        return found
 
     def _note_prune(self, row: Any) -> None:
         details = row["details"] or {}

@@ -175,6 +175,9 @@ audit_events = Table(
     Column("details", JSON, nullable=False),
     Column("prev_hash", String(128), nullable=False),
     Column("hash", String(128), nullable=False),
+    # The signed checkpoint of the chain at this event (a compact JWS over seq and hash, see
+    # idp.audit.checkpoints), on every ``checkpoint_interval``-th event; outside the hashed fields.
+    Column("checkpoint", Text, nullable=True),
     Index("ix_audit_events_occurred_at", "occurred_at"),
     Index("ix_audit_events_subject", "subject"),
     Index("ix_audit_events_client_id", "client_id"),

@@ -128,7 +128,7 @@ def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(six_events: SqlSto
 
 
 def test_a_forged_checkpoint_signature_fails(six_events: SqlStorage, checkpoint_key: CheckpointKey) -> None:
-    execute(six_events, "UPDATE audit_checkpoints SET signature = 'eyJhbGciOiJub25lIn0.e30.' WHERE seq = 4")
+    execute(six_events, "UPDATE audit_events SET checkpoint = 'eyJhbGciOiJub25lIn0.e30.' WHERE seq = 4")
     problem = verify_chain(six_events.db, checkpoint_key.verifier()).problem
     assert problem is not None and "signature" in problem.reason
 
