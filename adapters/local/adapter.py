@@ -17,6 +17,7 @@ from adapters.config import display_name_for
 from idp.accounts.passwords import verify_password
 from idp.accounts.service import authenticate_local
 from idp.errors import StorageError
+from idp.mfa.totp import totp_confirmed
 from idp.storage.models import Account
 from idp.storage.sql import SqlStorage
 
@@ -68,6 +69,8 @@ class LocalPasswordAdapter:
             auth_time=int(time.time()),
             amr=("pwd",),
             claims={k: v for k, v in claims.items() if v},
-            evidence={"account_id": account.id, "has_second_factor": account.has_second_factor},
+            # Read from the row just checked: the login flow asks for the code without reading it again.
+            evidence={"account_id": account.id, "has_second_factor": account.has_second_factor,
+                      "totp_enrolled": totp_confirmed(account)},
             roles=tuple(str(r) for r in roles) if isinstance(roles, list | tuple) else (),
         )

@@ -19,6 +19,7 @@ from idp.endpoints.authorize import planned_release, proceed, release_details
 from idp.endpoints.common import checked_form, current_session, provider_of, set_session_cookie
 from idp.endpoints.internal_clients import LANDING_PAGES, client_for
 from idp.errors import PageError
+from idp.mfa.totp import TotpService
 from idp.oidc.assurance import after_sign_in, authentication_json
 from idp.oidc.interaction import Interaction
 from idp.oidc.provider import Provider
@@ -115,15 +116,24 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
         error_id = "source_unavailable" if isinstance(exc, SourceUnavailable) else "login_failed"
         status = 503 if error_id == "source_unavailable" else 401
         return _login_page(request, interaction, error_id=error_id, status_code=status)
-    account_id = identity.evidence.get("account_id")
-    if entry.type == "local" and account_id and provider.totp is not None and provider.totp.is_enrolled(account_id):
+    if entry.type == "local" and provider.totp is not None and _second_factor_due(provider.totp, identity):
         # First factor done: keep the identity aside until the second factor is shown.
         provider.ephemeral.upsert(MFA_KIND, interaction.id, {
             "identity": identity_record(identity), "adapter_type": entry.type, "username": username,
-            "account_id": account_id}, MFA_TTL)
+            "account_id": identity.evidence["account_id"]}, MFA_TTL)
         return RedirectResponse(f"/interaction/{interaction.id}/mfa", status_code=303)
     provider.throttle_success(username, context.ip)
     return finish_login(request, interaction, identity, entry.type, username=username)
+
+
+def _second_factor_due(totp: TotpService, identity: Identity) -> bool:
+    """Whether a local account's sign-in needs its TOTP code: from the adapter's reading of the row
+    it just checked (``totp_enrolled``), else read now."""
+    account_id = identity.evidence.get("account_id")
+    if not account_id:
+        return False
+    enrolled = identity.evidence.get("totp_enrolled")
+    return enrolled if isinstance(enrolled, bool) else totp.is_enrolled(account_id)
 
 
 def identity_record(identity: Identity) -> dict:

@@ -79,6 +79,17 @@ def qr_svg_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
 
 
+def _totp_factor(account: Account) -> dict[str, Any] | None:
+    factor = account.extra.get("totp")
+    return factor if isinstance(factor, dict) else None
+
+
+def totp_confirmed(account: Account) -> bool:
+    """True when this (already loaded) account has a confirmed TOTP factor."""
+    factor = _totp_factor(account)
+    return bool(factor and factor.get("confirmed"))
+
+
 class TotpService:
     """Enrolment, verification, recovery codes and removal of TOTP factors of local accounts."""
 
@@ -94,8 +105,7 @@ class TotpService:
         return account
 
     def _factor(self, account: Account) -> dict[str, Any] | None:
-        factor = account.extra.get("totp")
-        return factor if isinstance(factor, dict) else None
+        return _totp_factor(account)
 
     def _require_recent(self, auth_time: int | None) -> None:
         if auth_time is None or self.clock() - auth_time > REAUTH_MAX_AGE:
@@ -103,8 +113,7 @@ class TotpService:
 
     def is_enrolled(self, account_id: str) -> bool:
         """True when the account has a confirmed TOTP factor (the login flow then asks for a code)."""
-        factor = self._factor(self._account(account_id))
-        return bool(factor and factor.get("confirmed"))
+        return totp_confirmed(self._account(account_id))
 
     def begin_enrolment(self, account_id: str, *, auth_time: int | None = None) -> Enrolment:
         """Create a new (unconfirmed) secret. Replacing a confirmed factor needs a recent sign-in."""

@@ -49,3 +49,15 @@ def test_disabled_account_is_reported_only_with_the_right_password(
     assert info.value.reason == "account_disabled"
     with pytest.raises(InvalidCredentials):
         adapter.authenticate("lan.tran", "not the password at all")
+
+
+def test_the_identity_says_whether_a_second_factor_is_due(adapter: LocalPasswordAdapter, storage: SqlStorage) -> None:
+    """The login flow asks for a TOTP code from this reading of the row just checked."""
+    assert adapter.authenticate("lan.tran", PASSWORD).evidence["totp_enrolled"] is False
+    account = storage.accounts.get_by_username("lan.tran")
+    assert account is not None
+    storage.accounts.update(account.id, lambda a: a.replace(extra={**a.extra, "totp_pending": {"secret": "x"}}))
+    assert adapter.authenticate("lan.tran", PASSWORD).evidence["totp_enrolled"] is False  # not confirmed yet
+    confirmed = {"secret": "x", "confirmed": True}
+    storage.accounts.update(account.id, lambda a: a.replace(extra={**a.extra, "totp": confirmed}))
+    assert adapter.authenticate("lan.tran", PASSWORD).evidence["totp_enrolled"] is True
