@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from idp.app import create_app
 from idp.oidc.tokens import hash_token
@@ -27,6 +27,7 @@ from idp.storage.models import Client, Grant, RefreshToken, Subject, utcnow
 from idp.storage.schema import grants, refresh_tokens
 from policies.document import ClientPolicy
 from policies.loa import Level
+from tests.wire import wire_trace
 
 SCOPES = ("openid", "profile", "offline_access")
 
@@ -110,15 +111,10 @@ def test_reuse_revokes_the_grant_and_the_successor_with_it(provider: Any) -> Non
 def test_a_rotation_is_one_statement_on_postgresql(provider: Any) -> None:
     assert refresh(provider, "first")[0] == 200  # warms the client cache and the signing keys
     add_token(provider, "again")
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(provider.storage.db.engine, "before_cursor_execute", listener)
-    try:
+    with wire_trace(provider.storage) as sent:  # on the wire: the rotation runs on the driver connection
         status, body = refresh(provider, "again")
-    finally:
-        event.remove(provider.storage.db.engine, "before_cursor_execute", listener)
     assert status == 200, body
-    assert len(statements) == 1, statements
+    assert sent.statements == 1
 
 
 def test_another_dpop_key_does_not_consume_and_the_successor_is_bound(provider: Any) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, Executable, Select, Table, and_, bindparam, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from idp.errors import AlreadyExists, ConcurrentUpdate, NotFound
@@ -32,36 +33,66 @@ def keyed_select(table: Table, *columns: str) -> Select[Any]:
 
 
 def select_one(db: Database, statement: Select[Any], **values: Any) -> Any:
-    """The first row of a :func:`keyed_select` as a mapping, or None.
-
-    On PostgreSQL the statement's text (compiled once) runs as a prepared statement straight on the
-    psycopg connection under the SQLAlchemy one, in its transaction when there is one: the types of
-    our tables need no SQLAlchemy result processing (psycopg returns aware datetimes and parsed JSON
-    itself), and SQLAlchemy's per-call work costs about twice the statement's own client CPU
-    (bench/experiments/sql_checkout.py). Driver errors come out as SQLAlchemy's, as on the other path."""
+    """The first row of a :func:`keyed_select` as a mapping, or None (see :func:`first_row`)."""
     with db.connect() as conn:
-        if conn.dialect.name != "postgresql":
-            return conn.execute(statement, values).mappings().first()
-        return _driver_first(conn, statement, values)
+        return first_row(conn, statement, values)
 
 
-_DRIVER_SQL: dict[int, tuple[Select[Any], str]] = {}  # id -> (the statement, held so the id stays its own; text)
+def first_row(conn: Connection, statement: Executable, values: dict[str, Any]) -> Any:
+    """The first row ``statement`` returns, as a mapping, or None.
 
-
-def _driver_first(conn: Connection, statement: Select[Any], values: dict[str, Any]) -> dict[str, Any] | None:
-    known = _DRIVER_SQL.get(id(statement))
-    if known is None or known[0] is not statement:
-        known = _DRIVER_SQL[id(statement)] = (statement, str(statement.compile(dialect=conn.dialect)))
+    On PostgreSQL the statement's text (compiled once per statement) runs as a prepared statement
+    straight on the psycopg connection under ``conn``, in its transaction when it is in one: the
+    types of our tables need no SQLAlchemy result processing (psycopg returns aware datetimes and
+    parsed JSON itself; parameters go through the types' own bind processors), and SQLAlchemy's
+    per-call work costs about twice a short statement's own client CPU
+    (bench/experiments/sql_checkout.py). Driver errors come out as SQLAlchemy's, as on the other
+    path, and a connection found broken is invalidated. Elsewhere: SQLAlchemy's execution."""
+    if conn.dialect.name != "postgresql":
+        return conn.execute(statement, values).mappings().first()
+    prepared = _DRIVER_STATEMENTS.get(id(statement))
+    if prepared is None or prepared.statement is not statement:
+        prepared = _DRIVER_STATEMENTS[id(statement)] = _DriverStatement.compile(statement, conn.dialect)
+    params = prepared.params(values)
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     try:
         with driver.cursor(row_factory=dict_row) as cursor:
-            cursor.execute(known[1], values, prepare=True)
+            cursor.execute(prepared.sql, params, prepare=True)
             return cursor.fetchone()
     except psycopg.Error as exc:
         if driver.broken or driver.closed:  # SQLAlchemy did not see it fail: would hand it out again
             conn.invalidate()
-        raise DBAPIError.instance(known[1], values, exc, psycopg.Error, dialect=conn.dialect) from exc
+        raise DBAPIError.instance(prepared.sql, params, exc, psycopg.Error, dialect=conn.dialect) from exc
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    statement: Executable  # held, so that its id() stays its own while it is cached
+    sql: str
+    fixed: dict[str, Any]  # values the statement carries itself (literal binds)
+    processors: dict[str, Callable[[Any], Any]]  # by parameter name: the column type's bind processor
+
+    @classmethod
+    def compile(cls, statement: Executable, dialect: Dialect) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        processors = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        fixed = {name: value for name, value in compiled.params.items() if value is not None}
+        return cls(statement, str(compiled), fixed, processors)
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any]:
+        params = {**self.fixed, **values}
+        for name, processor in self.processors.items():
+            if name in params:
+                params[name] = processor(params[name])
+        return params
+
+
+_DRIVER_STATEMENTS: dict[int, _DriverStatement] = {}
 
 
 def insert_row(db: Database, table: Table, values: dict[str, Any], what: str) -> None:

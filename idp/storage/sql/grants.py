@@ -24,7 +24,7 @@ from idp.storage.models import Grant, RefreshToken, utcnow
 from idp.storage.protocols import RefreshUse, Successor
 from idp.storage.schema import grants, refresh_tokens, subjects
 from idp.storage.sql.accounts import load_subject
-from idp.storage.sql.base import aware, insert_row, keyed_select, select_one
+from idp.storage.sql.base import aware, first_row, insert_row, keyed_select, select_one
 
 
 def _load_grant(row: Any) -> Grant:
@@ -101,7 +101,7 @@ class SqlGrantStore:
             params = {"g_" + key: value for key, value in _grant_values(grant).items()}
             params.update(b_hash=token_hash, b_jkt=dpop_jkt, b_now=now)
             with self.db.connect() as conn:
-                row = conn.execute(_OPEN, params).mappings().first()
+                row = first_row(conn, _OPEN, params)
             if row is not None:  # none: a concurrent first use stored the grant after our snapshot
                 return _load_grant(row)
         stored = self.create_if_absent(grant)
@@ -162,7 +162,7 @@ class SqlGrantStore:
         if self.db.dialect != "postgresql":
             return self._rotate_in_steps(params, successor, now)
         with self.db.connect() as conn:
-            row = conn.execute(_ROTATE, params).mappings().first()
+            row = first_row(conn, _ROTATE, params)
         if row is None:
             return self._refused(token_hash, dpop_jkt)
         grant = _load_grant(_unprefixed(row, _GRANT_PREFIX, grants))

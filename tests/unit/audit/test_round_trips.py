@@ -7,19 +7,12 @@ from messages sent (``F``) to messages received (``B``) is one wait for the serv
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from psycopg import pq
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from idp.audit.events import AuditContext, AuditEvent
 from idp.audit.sql import SqlAuditLog
@@ -30,6 +23,7 @@ from idp.storage.schema import audit_events
 from idp.storage.sql import SqlStorage
 from tests.conftest import POSTGRES_URL
 from tests.unit.audit.conftest import CheckpointKey, signin
+from tests.wire import WireTrace, wire_trace
 
 
 @pytest.fixture
@@ -38,51 +32,6 @@ def pg_storage(postgres_url: str) -> Iterator[SqlStorage]:
     upgrade(store.db.engine)
     yield store
     store.close()
-
-
-def count_round_trips(trace: str) -> int:
-    directions = [line[0] for line in trace.splitlines() if line[:2] in ("F\t", "B\t")]
-    return sum(1 for sent, received in zip(directions, directions[1:], strict=False)
-               if (sent, received) == ("F", "B"))
-
-
-@dataclass
-class WireTrace:
-    round_trips: int = 0  # set when the block ends (libpq writes its trace out when it stops)
-
-
-@contextmanager
-def wire_trace(storage: SqlStorage) -> Iterator[WireTrace]:
-    """Trace this thread's PostgreSQL traffic inside the block: on the connection ``db.connect()``
-    gives it (the one it keeps or its transaction's, see idp.storage.db) and on those it checks out
-    of the pool; count the round trips."""
-    handle, path = tempfile.mkstemp(suffix=".trace")
-    found = WireTrace()
-
-    def start(driver: Any) -> None:
-        driver.pgconn.trace(handle)
-        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        start(dbapi_connection)
-
-    def on_checkin(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.pgconn.untrace()
-
-    with storage.db.connect() as conn:
-        held = conn.connection.driver_connection
-    start(held)
-    event.listen(storage.db.engine, "checkout", on_checkout)
-    event.listen(storage.db.engine, "checkin", on_checkin)
-    try:
-        yield found
-    finally:
-        event.remove(storage.db.engine, "checkout", on_checkout)
-        event.remove(storage.db.engine, "checkin", on_checkin)
-        held.pgconn.untrace()
-        found.round_trips = count_round_trips(Path(path).read_text())
-        os.close(handle)
-        os.unlink(path)
 
 
 def in_thread(work: Callable[[], object], *, keeps: bool) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from idp.storage.models import Account, Client, Grant, RefreshToken, SigningKeyR
 from idp.storage.protocols import RefreshUse, Successor
 from idp.storage.schema import grants
 from idp.storage.sql import SqlStorage
+from tests.wire import WireTrace, wire_trace
 
 
 def make_client(client_id: str = "portal") -> Client:
@@ -152,14 +155,9 @@ def test_refresh_rotation_without_a_subject_row(storage: SqlStorage) -> None:
 
 def test_a_rotation_is_one_statement_on_postgresql(storage: SqlStorage) -> None:
     make_grant(storage)
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(storage.db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(storage) as sent:
         assert storage.grants.use_refresh_token("h0", successor("h1")).status == "used"
-    finally:
-        event.remove(storage.db.engine, "before_cursor_execute", listener)
-    assert len(statements) == (1 if storage.db.dialect == "postgresql" else 3), statements
+    assert sent.statements == (1 if storage.db.dialect == "postgresql" else 3)
 
 
 def test_refresh_rotation_has_one_winner_and_one_successor(storage: SqlStorage) -> None:
@@ -243,19 +241,14 @@ def test_open_with_refresh_token_creates_the_grant_and_its_first_token(storage: 
     storage.clients.add(make_client())
     grant = Grant(id="g9", client_id="portal", subject_id="s1", scopes=("openid", "offline_access"),
                   expires_at=utcnow() + timedelta(days=1), sid="sid1", amr=("pwd",), claims={"released": ["name"]})
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(storage.db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(storage) as sent:
         stored = storage.grants.open_with_refresh_token(grant, "t1", dpop_jkt="jkt-1")
-    finally:
-        event.remove(storage.db.engine, "before_cursor_execute", listener)
     assert stored == storage.grants.get("g9") and stored.active and stored.claims == {"released": ["name"]}
     token = storage.grants.find_refresh_token("t1")
     assert token is not None and token.grant_id == "g9" and token.dpop_jkt == "jkt-1"
     assert token.expires_at == stored.expires_at
     if storage.db.dialect == "postgresql":
-        assert len(statements) == 1, statements
+        assert sent.statements == 1
 
 
 def test_open_with_refresh_token_reuses_an_existing_grant(storage: SqlStorage) -> None:
@@ -275,3 +268,23 @@ def test_open_with_refresh_token_stores_no_token_under_a_revoked_or_foreign_gran
     storage.grants.revoke("g1", "logout")
     revoked = storage.grants.open_with_refresh_token(first, "t4")
     assert not revoked.active and storage.grants.find_refresh_token("t4") is None
+
+
+@contextmanager
+def statements_sent(storage: SqlStorage) -> Iterator[WireTrace]:
+    """Count the statements the block sends: on the wire for PostgreSQL (some run on the driver
+    connection, past SQLAlchemy's events), through SQLAlchemy's events for SQLite."""
+    if storage.db.dialect == "postgresql":
+        with wire_trace(storage) as trace:
+            yield trace
+        return
+    counted = WireTrace()
+
+    def listener(*_args: object) -> None:
+        counted.statements += 1
+
+    event.listen(storage.db.engine, "before_cursor_execute", listener)
+    try:
+        yield counted
+    finally:
+        event.remove(storage.db.engine, "before_cursor_execute", listener)
