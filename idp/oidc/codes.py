@@ -9,11 +9,12 @@ redemption is refused AND revokes every token issued from the first (§4.1.2).
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from idp.oidc.tokens import Authorization, hash_token
 from idp.storage.ephemeral import EphemeralStore
+from idp.storage.ephemeral.base import shallow_record
 
 CODE_KIND = "code"
 REDEEMED_KIND = "code_redeemed"
@@ -80,7 +81,7 @@ class CodeStore:
 
     def issue(self, code: AuthorizationCode) -> str:
         value = secrets.token_urlsafe(32)
-        record = asdict(code)
+        record = shallow_record(code)
         record["scopes"], record["amr"] = list(code.scopes), list(code.amr)
         record["released_claims"] = list(code.released_claims)
         self.store.upsert(CODE_KIND, hash_token(value), record, self.ttl)

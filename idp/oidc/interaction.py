@@ -15,6 +15,7 @@ from typing import Any
 
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.ephemeral import EphemeralStore
+from idp.storage.ephemeral.base import shallow_record
 
 KIND = "interaction"
 TTL = 15 * 60
@@ -33,7 +34,7 @@ class Interaction:
     consented_claims: tuple[str, ...] | None = None
 
     def to_record(self) -> dict[str, Any]:
-        record = dataclasses.asdict(self)
+        record = shallow_record(self)
         record["request"] = self.request.to_record()
         return record
 

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.storage.ephemeral.base import shallow_record
+
 
 @dataclass(frozen=True)
 class SsoSession:
@@ -35,7 +37,7 @@ class SsoSession:
         return dataclasses.replace(self, **changes)
 
     def to_record(self) -> dict[str, Any]:
-        record = dataclasses.asdict(self)
+        record = shallow_record(self)
         record["amr"] = list(self.amr)
         return record
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from idp.errors import OAuthError, PageError
 from idp.oidc.claims import parse_claims_parameter
+from idp.storage.ephemeral.base import shallow_record
 from idp.storage.models import Client
 
 PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -53,7 +54,7 @@ class AuthorizationRequest:
     claims: dict[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        return shallow_record(self)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> AuthorizationRequest:
