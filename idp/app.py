@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         gc.collect()
         gc.freeze()
         yield
+        await runtime.ephemeral.close_on_loop()
         gc.unfreeze()
         if forwarder is not None:
             forwarder.stop()

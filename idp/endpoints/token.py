@@ -7,6 +7,8 @@ The POST handlers are reached through :data:`ROUTES` (the direct protocol route,
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,8 +24,10 @@ from idp.endpoints.common import (
     provider_of,
 )
 from idp.errors import OAuthError
-from idp.oidc.provider import Provider
+from idp.oidc.provider import Provider, is_access_token_shaped
+from idp.oidc.tokens import AccessTokenInfo
 from idp.web.threads import run_blocking
+from keys.errors import InvalidToken
 
 router = APIRouter()
 
@@ -48,20 +52,25 @@ def _token_response(provider: Provider, plain: Any) -> Any:
         return provider.server.create_token_response(plain)
 
 
-def _answerable_on_loop(provider: Provider, request: Request, form: list[tuple[str, str]]) -> bool:
-    """A client's own token (client_credentials) with its secret, from a client cached fresh: pure
-    computation but for the audit event, so it is answered on the event loop (no thread hop)."""
-    fields = dict(form)
-    if fields.get("grant_type") != "client_credentials":
-        return False
+def _secret_client_cached(provider: Provider, request: Request, fields: dict[str, str]) -> bool:
+    """Whether the calling client is cached fresh and authenticates with its secret: authenticating
+    it is then pure computation (no I/O)."""
     client_id = fields.get("client_id") or basic_client_id(request.headers.get("authorization"))
     client = provider.cached_client(client_id)
     return client is not None and client.auth_method in ("client_secret_basic", "client_secret_post")
 
 
-async def _answer_on_loop(provider: Provider, plain: Any) -> Any:
+def _answerable_on_loop(provider: Provider, request: Request, form: list[tuple[str, str]]) -> bool:
+    """A client's own token (client_credentials) with its secret, from a client cached fresh: pure
+    computation but for the audit event, so it is answered on the event loop (no thread hop)."""
+    fields = dict(form)
+    return fields.get("grant_type") == "client_credentials" and _secret_client_cached(provider, request, fields)
+
+
+async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
+    """``work()`` on the event loop; audit events it records are awaited before the answer leaves."""
     with provider.on_the_loop() as waits:
-        answer = _token_response(provider, plain)
+        answer = work()
     async with asyncio.timeout(WAIT_SECONDS):  # no token leaves before its event is committed
         for done in waits:
             await asyncio.wrap_future(done)  # raises what the write raised
@@ -80,7 +89,7 @@ async def token(request: Request) -> Response:
         plain.extras["dpop_alg"] = proof.alg
         answer = await run_blocking(_token_response, provider, plain)
     elif _answerable_on_loop(provider, request, form):
-        answer = await _answer_on_loop(provider, plain)
+        answer = await _answer_on_loop(provider, functools.partial(_token_response, provider, plain))
     else:
         answer = await run_blocking(_token_response, provider, plain)
     response = authlib_response(answer)
@@ -98,9 +107,22 @@ async def revoke(request: Request) -> Response:
 
 async def introspect(request: Request) -> Response:
     form = await _prepare(request)
-    server = provider_of(request).server
+    provider = provider_of(request)
     plain = oauth_request(request, form)
-    return authlib_response(await run_blocking(server.create_endpoint_response, "introspection", plain))
+    fields = dict(form)
+    token = fields.get("token", "")
+    if is_access_token_shaped(token) and _secret_client_cached(provider, request, fields):
+        # An access token asked about by a client cached fresh: its one store read is awaited here,
+        # and authlib's endpoint runs on the loop with the outcome (no thread hop).
+        try:
+            outcome: AccessTokenInfo | InvalidToken = await provider.tokens.check_access_token_on_loop(token)
+        except InvalidToken as refused:
+            outcome = refused
+        with provider.tokens.checked_before(token, outcome):
+            answer = await _answer_on_loop(
+                provider, functools.partial(provider.server.create_endpoint_response, "introspection", plain))
+        return authlib_response(answer)
+    return authlib_response(await run_blocking(provider.server.create_endpoint_response, "introspection", plain))
 
 
 @router.api_route("/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)

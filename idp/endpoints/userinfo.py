@@ -85,7 +85,7 @@ async def userinfo(request: Request) -> Response:
         return _challenge("invalid_request", "malformed or duplicated access token", 400)
     provider = provider_of(request)
     try:
-        info = await run_blocking(provider.tokens.check_access_token, token)
+        info = await provider.tokens.check_access_token_on_loop(token)
     except InvalidToken:
         return _challenge("invalid_token", "the access token is invalid, expired or revoked", 401)
     # Only DPoP needs I/O here (the proof's jti in the replay cache): plain Bearer stays on the loop.

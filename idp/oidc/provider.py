@@ -389,9 +389,9 @@ class Provider:
 
     # -- revocation and introspection ------------------------------------------------------------
     def find_token(self, value: str, hint: str | None) -> AccessTokenRecord | RefreshTokenRecord | None:
-        if not value or len(value) > 16384:
+        if not value or len(value) > MAX_TOKEN_CHARS:
             return None
-        if value.count(".") == 2:
+        if is_access_token_shaped(value):
             try:
                 return AccessTokenRecord(self.tokens.check_access_token(value), self.issuer)
             except InvalidToken:
@@ -434,3 +434,12 @@ class Provider:
         if self.backchannel is not None:  # OIDC Back-Channel Logout 1.0: delivered in the background
             self.backchannel.notify(session, sorted(session.grants))
         return sorted(session.grants)
+
+
+MAX_TOKEN_CHARS = 16384
+
+
+def is_access_token_shaped(value: str) -> bool:
+    """Whether a presented token has the shape of our access tokens (a compact JWS); refresh tokens
+    are opaque and have no dots."""
+    return 0 < len(value) <= MAX_TOKEN_CHARS and value.count(".") == 2

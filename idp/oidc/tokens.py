@@ -12,9 +12,12 @@ revoking it stores its ``jti`` in a deny list until it would have expired.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +155,31 @@ class TokenService:
 
     def check_access_token(self, token: str) -> AccessTokenInfo:
         """Verify signature, type, issuer, expiry, and that it was not revoked. InvalidToken otherwise."""
+        known = _checked_on_loop.get()
+        if known is not None and token in known:  # checked already, on the loop (see checked_before)
+            return _answer(known[token])
+        jti, claims = self._verified(token)
+        return self._info(jti, claims, self.ephemeral.find(*_state_key(jti)))
+
+    async def check_access_token_on_loop(self, token: str) -> AccessTokenInfo:
+        """:meth:`check_access_token` on the event loop: its one store read awaited, not blocking."""
+        jti, claims = self._verified(token)
+        return self._info(jti, claims, await self.ephemeral.find_on_loop(*_state_key(jti)))
+
+    @staticmethod
+    @contextlib.contextmanager
+    def checked_before(token: str, outcome: AccessTokenInfo | InvalidToken) -> Iterator[None]:
+        """Inside the block, :meth:`check_access_token` of ``token`` answers ``outcome`` (found by
+        :meth:`check_access_token_on_loop` just before) without reading the store again: for
+        synchronous library code (authlib's introspection endpoint) run on the event loop."""
+        reset = _checked_on_loop.set({token: outcome})
+        try:
+            yield
+        finally:
+            _checked_on_loop.reset(reset)
+
+    def _verified(self, token: str) -> tuple[str, dict[str, Any]]:
+        """The ``jti`` and claims of a token whose signature, type, issuer, audience and times hold."""
         _header, claims = self.ring.verify_jwt(token, typ="at+jwt", remember=True)
         check_time_claims(claims)
         if claims.get("iss") != self.issuer or claims.get("aud") != self.issuer:
@@ -159,9 +187,20 @@ class TokenService:
         jti = claims.get("jti")
         if not isinstance(jti, str):
             raise InvalidToken("revoked", "the access token was revoked")
+        return jti, claims
+
+    @staticmethod
+    def _info(jti: str, claims: dict[str, Any], record: dict[str, Any] | None) -> AccessTokenInfo:
+        """The token's information from its claims and the record read under :func:`_state_key`:
+        a person's token needs its record; a client's own token must not be on the deny list."""
         if jti.startswith(SELF_CONTAINED):
-            return self._self_contained(jti, claims)
-        record = self.ephemeral.find(ACCESS_TOKEN_KIND, jti)
+            if record is not None:
+                raise InvalidToken("revoked", "the access token was revoked")
+            return AccessTokenInfo(
+                jti=jti, client_id=str(claims.get("client_id")), scopes=tuple(str(claims.get("scope", "")).split()),
+                subject_id=None, sub=str(claims.get("sub")), grant_id=None, claims_request={}, released_claims=(),
+                expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
+            )
         if record is None:
             raise InvalidToken("revoked", "the access token was revoked")
         return AccessTokenInfo(
@@ -172,16 +211,6 @@ class TokenService:
             expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
         )
 
-    def _self_contained(self, jti: str, claims: dict[str, Any]) -> AccessTokenInfo:
-        """A client's own token: its claims, unless its ``jti`` is on the deny list."""
-        if self.ephemeral.find(REVOKED_KIND, jti) is not None:
-            raise InvalidToken("revoked", "the access token was revoked")
-        return AccessTokenInfo(
-            jti=jti, client_id=str(claims.get("client_id")), scopes=tuple(str(claims.get("scope", "")).split()),
-            subject_id=None, sub=str(claims.get("sub")), grant_id=None, claims_request={}, released_claims=(),
-            expires_at=int(claims["exp"]), issued_at=int(claims.get("iat", 0)), cnf=claims.get("cnf"),
-        )
-
     def revoke_access_token(self, info: AccessTokenInfo) -> None:
         if info.jti.startswith(SELF_CONTAINED):
             ttl = info.expires_at - int(time.time()) + 1
@@ -189,6 +218,21 @@ class TokenService:
                 self.ephemeral.upsert(REVOKED_KIND, info.jti, {"client_id": info.client_id}, ttl)
             return
         self.ephemeral.destroy(ACCESS_TOKEN_KIND, info.jti)
+
+
+_checked_on_loop: contextvars.ContextVar[dict[str, AccessTokenInfo | InvalidToken] | None] = contextvars.ContextVar(
+    "idp_access_token_checked_on_loop", default=None)
+
+
+def _state_key(jti: str) -> tuple[str, str]:
+    """Where a token's state lives: a client's own token on the deny list, a person's in its record."""
+    return (REVOKED_KIND if jti.startswith(SELF_CONTAINED) else ACCESS_TOKEN_KIND), jti
+
+
+def _answer(outcome: AccessTokenInfo | InvalidToken) -> AccessTokenInfo:
+    if isinstance(outcome, InvalidToken):
+        raise outcome
+    return outcome
 
 
 def new_refresh_token() -> str:

@@ -105,3 +105,27 @@ def test_a_malformed_basic_header_is_an_oauth_error_not_a_crash(client: tuple[Te
     for header in (b"Basic \xe9", b"Basic !!!", b"Basic " + base64.b64encode(b"\xff:s")):
         answer = http.post("/token", data={"grant_type": "client_credentials"}, headers={"Authorization": header})
         assert answer.status_code in (400, 401) and answer.json()["error"] in ("invalid_client", "invalid_request")
+
+
+def introspect(http: TestClient, value: str, secret: str = SECRET) -> Any:
+    return http.post("/introspect", data={"token": value}, headers={"Authorization": basic("m2m", secret)})
+
+
+def test_introspection_of_an_access_token_is_answered_on_the_loop(client: tuple[TestClient, Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its one store read is awaited on the loop; the answers are those of the thread path."""
+    http, _ = client
+    access_token = token(http).json()["access_token"]  # also caches the client
+    in_thread = introspect(http, access_token).json()
+    no_thread(monkeypatch)
+    on_loop = introspect(http, access_token)
+    assert on_loop.status_code == 200 and on_loop.json() == in_thread
+    assert in_thread["active"] is True and in_thread["client_id"] == "m2m"
+    assert introspect(http, access_token[:-4] + "AAAA").json() == {"active": False}  # signature broken
+    refused = introspect(http, access_token, secret="wrong")
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    monkeypatch.undo()  # revocation writes: it takes its thread
+    revoked = http.post("/revoke", data={"token": access_token}, headers={"Authorization": basic("m2m", SECRET)})
+    assert revoked.status_code == 200, revoked.text
+    no_thread(monkeypatch)
+    assert introspect(http, access_token).json() == {"active": False}  # the deny list, read on the loop

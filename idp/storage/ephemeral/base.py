@@ -32,6 +32,13 @@ class EphemeralStore(Protocol):
     def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
         """``destroy`` of each ``(kind, id)`` in one round trip."""
 
+    async def find_on_loop(self, kind: str, id: str) -> dict[str, Any] | None:
+        """:meth:`find`, awaited on the event loop without blocking it (for the hot reads of
+        ``/userinfo`` and ``/introspect``)."""
+
+    async def close_on_loop(self) -> None:
+        """Close what :meth:`find_on_loop` opened on the running loop (before the loop ends)."""
+
     def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """Consume the record and, atomically with it, leave a marker ``{keep: record[keep]}`` under

@@ -54,6 +54,12 @@ class MemoryStore:
             if grant_id is not None:
                 self._by_grant.setdefault(grant_id, set()).add(key)
 
+    async def find_on_loop(self, kind: str, id: str) -> dict[str, Any] | None:
+        return self.find(kind, id)  # no I/O: a dictionary behind a lock held for microseconds
+
+    async def close_on_loop(self) -> None:
+        """Nothing to close: no connection."""
+
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
         with self._lock:
             entry = self._live((kind, id))

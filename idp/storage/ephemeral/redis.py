@@ -5,16 +5,21 @@ Each thread sends its single commands and scripts over a connection of its own, 
 pool: a pool checkout per command (a lock, bookkeeping and a ``poll`` for stray data) costs as much
 CPU as the command itself (bench/experiments/redis_checkout.py). redis-py drops a connection on any
 error, so a thread's next command starts on a fresh one. Pipelines use the pool as before.
+The event loop reads with :meth:`RedisStore.find_on_loop` over a connection of its own
+(:mod:`idp.storage.ephemeral.loop_reader`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import redis
+
+from idp.storage.ephemeral.loop_reader import LoopReader
 
 # KEYS: the record, its grant's index set; ARGV: the record's JSON, its TTL in seconds.
 # The index lives as long as its longest member (its TTL only ever grows).
@@ -46,6 +51,8 @@ class RedisStore:
         self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
         self._consume_marking = client.register_script(_CONSUME_MARKING)
         self._local = threading.local()
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 2.0
+        self._loop_reader = LoopReader.for_pool(client.connection_pool, timeout=float(timeout))
 
     @property
     def _own(self) -> redis.Redis:
@@ -80,6 +87,15 @@ class RedisStore:
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
         return _loads(self._own.get(self._key(kind, id)))
+
+    async def find_on_loop(self, kind: str, id: str) -> dict[str, Any] | None:
+        if self._loop_reader is None:  # TLS, a Unix socket...: through a thread, as find
+            return await asyncio.get_running_loop().run_in_executor(None, self.find, kind, id)
+        return _loads(await self._loop_reader.get(self._key(kind, id)))
+
+    async def close_on_loop(self) -> None:
+        if self._loop_reader is not None:
+            await self._loop_reader.close_on_loop()
 
     def consume(self, kind: str, id: str) -> dict[str, Any] | None:
         return _loads(self._own.getdel(self._key(kind, id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -127,3 +128,19 @@ def test_consume_marking_has_one_winner_among_fifty(ephemeral) -> None:
         t.join()
     assert [o for o in outcomes if o[0] is not None] == [({"grant_id": "g"}, None)]
     assert all(o == (None, {"grant_id": "g"}) for o in outcomes if o[0] is None)
+
+
+def test_find_on_loop_reads_what_find_reads(ephemeral) -> None:
+    """The event loop's read (``/userinfo``, ``/introspect``) sees exactly the stored record."""
+    record = {"client_id": "portal", "scopes": ["openid"], "claims": {"name": "Trần Thị Lan"}, "n": None}
+    ephemeral.upsert("at", "j1", record, 60)
+
+    async def read(*ids: str) -> list[object]:
+        try:
+            return list(await asyncio.gather(*(ephemeral.find_on_loop("at", j) for j in ids)))
+        finally:
+            await ephemeral.close_on_loop()
+
+    assert asyncio.run(read("j1", "missing", "j1")) == [ephemeral.find("at", "j1"), None, record]
+    ephemeral.destroy("at", "j1")
+    assert asyncio.run(read("j1")) == [None]  # gone at once, as for find
