@@ -3,15 +3,17 @@
 The token checks of ``/userinfo`` and ``/introspect`` need one Redis read each. Through the
 synchronous client they take a hop to a worker thread and back, which costs more CPU than the read;
 redis-py's asyncio client avoids the hop but costs about twice the synchronous client per command.
-Measured per GET of a 700-byte value (bench/experiments/redis_on_loop.py, three runs on one
-machine): synchronous client 23–27 µs of CPU (plus the hop), ``redis.asyncio`` 40–50 µs, this
-reader (an asyncio protocol feeding ``hiredis``, redis-py's own parser) 22–26 µs, and 12–17 µs
-when 50 requests read at once (their commands share the connection's writes and reads).
+Measured per GET of a 700-byte value (bench/experiments/redis_on_loop.py; this machine's speed
+drifts, so compare within a line): synchronous client 35–47 µs of CPU (plus the hop),
+``redis.asyncio`` 66–83 µs, this reader (an asyncio protocol feeding ``hiredis``, redis-py's own
+parser) 40–45 µs one at a time and 14 µs when 50 requests read at once (their commands share one
+write and their replies one read).
 
 What it does and does not do:
 - ``GET`` only (replies: a bulk string or nil), on one connection per event loop, opened on first
   use with the pool's host, port, database and credentials (``AUTH``/``SELECT``); commands from
-  concurrent requests are pipelined on it and answered in order.
+  concurrent requests are pipelined on it (written together once per turn of the loop) and
+  answered in order.
 - Every wait is bounded by ``timeout``; a timeout, a protocol error or a lost connection fails what
   is waiting and closes the connection; the next read opens a new one.
 - Plain TCP only. For TLS (``rediss://``), Unix sockets or custom credential providers,
@@ -43,6 +45,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = hiredis.Reader()
         self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.unsent: list[bytes] = []  # commands of this turn of the loop, not yet written
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -72,10 +75,18 @@ class _Connection(asyncio.Protocol):
         command = [b"*%d\r\n" % len(parts)]
         for part in parts:
             command.append(b"$%d\r\n%s\r\n" % (len(part), part))
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self.waiting.append(future)
-        self.transport.write(b"".join(command))
+        if not self.unsent:  # written once per turn of the loop: concurrent reads share a send
+            loop.call_soon(self._flush)
+        self.unsent.extend(command)
         return future
+
+    def _flush(self) -> None:
+        unsent, self.unsent = self.unsent, []
+        if not self.closed and self.transport is not None:
+            self.transport.write(b"".join(unsent))
 
     def close(self, why: Exception) -> None:
         if self.closed:
