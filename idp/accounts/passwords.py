@@ -52,9 +52,20 @@ def check_policy(password: str, *, has_second_factor: bool) -> None:
         raise PasswordRejected("password is too common")
 
 
-# Each argon2id computation holds 19 MiB: at most this many run at once, so a burst of sign-ins
-# cannot exhaust memory (and cores) — the rest wait their turn.
-_HASHING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+def hashing_slots() -> int:
+    """How many argon2id computations may run at once: one per core this process may run on.
+
+    Each holds 19 MiB, so a burst of sign-ins cannot exhaust memory, and more at once than cores
+    only makes each slower: two verifications sharing one core cost 20-25 % more CPU each than one
+    after the other (the 19 MiB blocks evict each other from the caches; bench/PROFILE.md). The
+    rest wait their turn."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_HASHING = threading.BoundedSemaphore(hashing_slots())
 
 
 def hash_password(password: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from idp.accounts.passwords import PasswordRejected, check_policy, hash_password, verify_password
+from idp.accounts.passwords import PasswordRejected, check_policy, hash_password, hashing_slots, verify_password
 from idp.accounts.service import authenticate_local, create_local_account
 
 
@@ -68,3 +71,12 @@ def test_benchmark_password_memory_keeps_wrong_passwords_out(monkeypatch) -> Non
     assert not verify_password(None, "một câu mật khẩu dài đủ dùng")
     with pytest.raises(SettingsError, match="loopback"):
         load_settings(bench_cheap_passwords=True, issuer="https://sso.example.gov.vn")
+
+
+def test_hashing_runs_one_at_a_time_per_core_the_process_may_use() -> None:
+    """Pinned to one core (taskset, a cpuset), the server verifies one password at a time."""
+    probe = "from idp.accounts.passwords import hashing_slots; print(hashing_slots())"
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert pinned.stdout.strip() == "1"
+    assert hashing_slots() == len(os.sched_getaffinity(0))
