@@ -22,6 +22,7 @@ from idp.endpoints.common import (
     json_response,
     oauth_request,
     provider_of,
+    query_items,
 )
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider, is_access_token_shaped
@@ -38,7 +39,7 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
     repeated = {name for name in names if names.count(name) > 1}
     if repeated:
         raise OAuthError("invalid_request", f"parameter {sorted(repeated)[0]!r} given more than once")
-    if request.query_params:
+    if query_items(request):
         raise OAuthError("invalid_request", "parameters must be sent in the body, not the query")
     authorization = request.headers.get("authorization", "")
     if authorization[:6].lower() == "basic " and basic_client_id(authorization) is None:
