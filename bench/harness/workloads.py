@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -11,8 +12,8 @@ from pathlib import Path
 import uvloop
 
 from bench.harness.backends import BenchDatabase, BenchRedis, PgCounters
-from bench.harness.flows import Recorder, Target, Tokens, one_sign_in, run_flow
-from bench.harness.http import basic_auth
+from bench.harness.flows import FlowError, Recorder, Target, Tokens, one_sign_in, run_flow
+from bench.harness.http import Connection, basic_auth
 from bench.harness.procs import RssSampler, Server, cpu_seconds, rss_bytes
 from bench.harness.profile import Sampler
 from bench.harness.stats import percentile
@@ -143,6 +144,36 @@ def wrk_request(workload: Workload, target: Target, tokens: Tokens | None, ctx: 
     raise ValueError(f"not a wrk workload: {workload.name}")
 
 
+#: What a real answer of each wrk workload carries: a server that answers something cheaper (an
+#: inactive token, an error) is not measured doing the work (checked once before each window).
+EXPECTED_ANSWER: dict[str, Callable[[dict], bool]] = {
+    "discovery": lambda body: "issuer" in body,
+    "jwks": lambda body: bool(body.get("keys")),
+    "client_credentials": lambda body: "access_token" in body,
+    "introspection": lambda body: body.get("active") is True and "client_id" in body,
+    "userinfo": lambda body: "sub" in body,
+}
+
+
+async def check_answer(target: Target, workload: str, request: WrkRequest) -> None:
+    """Send ``request`` once; FlowError when the answer is not the real thing (see EXPECTED_ANSWER)."""
+    expected = EXPECTED_ANSWER.get(workload)
+    if expected is None:
+        return
+    connection = Connection(target.host, target.port)
+    try:
+        response = await connection.request(request.method, request.path, headers=dict(request.headers),
+                                            body=request.body.encode())
+    finally:
+        await connection.close()
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if response.status != 200 or not isinstance(body, dict) or not expected(body):
+        raise FlowError(f"{target.name} {workload}: not a real answer ({response.status}: {response.body[:160]!r})")
+
+
 class _Window:
     """Snapshots at the start and end of the measured window."""
 
@@ -233,6 +264,7 @@ def _measure(server: Server, target: Target, workload: Workload, ctx: Context, *
     if workload.kind == "wrk":
         tokens = run_async(one_sign_in(target)) if workload.name in ("introspection", "userinfo") else None
         request = wrk_request(workload, target, tokens, ctx)  # type: ignore[arg-type]
+        run_async(check_answer(target, workload.name, request))
         if ctx.warmup > 0:
             run_wrk(server.base_url, request, connections=ctx.connections, duration=ctx.warmup)
         window.start()

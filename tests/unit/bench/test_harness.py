@@ -12,7 +12,7 @@ from bench.harness.forms import login_form
 from bench.harness.http import CookieJar, basic_auth
 from bench.harness.report import Row, session_bytes, targets
 from bench.harness.stats import percentile, ratio
-from bench.harness.workloads import Measurement
+from bench.harness.workloads import EXPECTED_ANSWER, Measurement
 from bench.harness.wrk import WrkRequest, lua_script, parse_output
 
 WRK_SAMPLE = """Running 10s test @ http://127.0.0.1:8711/jwks
@@ -138,3 +138,16 @@ def test_sign_in_writes_count_per_sign_in_with_the_head_move_shown_apart() -> No
     [writes] = [line for line in targets([Row("sign_in", ours, _measurement("peer", 500, cpu=1.0))], argon2_limit=None)
                 if "database writes" in line]
     assert "**NOT met** (4.100 rows written per sign-in" in writes
+
+
+@pytest.mark.parametrize(("workload", "body", "real"), [
+    ("introspection", {"active": True, "client_id": "rp1", "sub": "s"}, True),
+    ("introspection", {"active": False}, False),  # an inactive token costs a server nothing
+    ("userinfo", {"sub": "s", "name": "Lan"}, True),
+    ("userinfo", {"error": "invalid_token"}, False),
+    ("client_credentials", {"access_token": "x", "token_type": "Bearer"}, True),
+    ("client_credentials", {"error": "invalid_client"}, False),
+    ("jwks", {"keys": []}, False),
+])
+def test_only_real_answers_are_measured(workload: str, body: dict, real: bool) -> None:
+    assert EXPECTED_ANSWER[workload](body) is real
