@@ -7,6 +7,7 @@ import threading
 import time
 
 from idp.storage.ephemeral.memory import MemoryStore
+from tests.loops import run_on_new_loop
 
 
 def test_upsert_find_destroy(ephemeral) -> None:
@@ -141,6 +142,6 @@ def test_find_on_loop_reads_what_find_reads(ephemeral) -> None:
         finally:
             await ephemeral.close_on_loop()
 
-    assert asyncio.run(read("j1", "missing", "j1")) == [ephemeral.find("at", "j1"), None, record]
+    assert run_on_new_loop(read("j1", "missing", "j1")) == [ephemeral.find("at", "j1"), None, record]
     ephemeral.destroy("at", "j1")
-    assert asyncio.run(read("j1")) == [None]  # gone at once, as for find
+    assert run_on_new_loop(read("j1")) == [None]  # gone at once, as for find

@@ -14,6 +14,7 @@ import redis
 
 from idp.storage.ephemeral.loop_reader import CONNECTION_NAME, LoopReader, RedisReadError
 from tests.conftest import REDIS_URL
+from tests.loops import run_on_new_loop
 
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ def closing(reader: LoopReader, work: Coroutine[Any, Any, T]) -> T:
         finally:
             await reader.close_on_loop()
 
-    return asyncio.run(run())
+    return run_on_new_loop(run())
 
 
 def reader_for(url: str = REDIS_URL, **options: object) -> LoopReader:
@@ -141,7 +142,7 @@ def test_an_unresponsive_server_times_out_without_hanging() -> None:
         await listener.wait_closed()
         return elapsed
 
-    assert asyncio.run(scenario()) < 1.0
+    assert run_on_new_loop(scenario()) < 1.0
 
 
 def test_nothing_listening_is_a_read_error() -> None:
