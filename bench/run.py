@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(w.name for w in WORKLOADS),
         help="comma-separated subset of: " + ", ".join(BY_NAME),
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="passes over the workloads; each pass measures the servers in the opposite order, and the "
+        "tables show the median window (a machine whose speed drifts needs 3)",
+    )
     parser.add_argument("--servers", default="ours,peer", help="ours, peer or both (comma-separated)")
     parser.add_argument(
         "--ours-server",
@@ -177,6 +182,7 @@ class Run:
         self.database: BenchDatabase | None = None
         self.redis: BenchRedis | None = None
         self.measurements: list[Measurement] = []
+        self.argon2_limits: list[float] = []  # argon2id verifications per CPU-second, once per round
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -244,16 +250,22 @@ class Run:
             for name in self.servers:
                 running[name] = self.start(name, password_check)
             targets = {name: target_for(server, self.clients) for name, server in running.items()}
-            for workload in workloads:
-                for name, server in running.items():  # back to back: ours, then the peer
-                    self.log(f"  {workload.name:<18} {name:<4} ...")
-                    m = measure(server, targets[name], workload, ctx, ours=name == "ours")
-                    self.measurements.append(m)
-                    self.log(
-                        f"  {workload.name:<18} {name:<4} {m.units_per_second:8.1f} {m.unit}/s "
-                        f"{m.units_per_cpu_second:8.1f} {m.unit}/CPU-s  p99 {m.p99 * 1000:6.1f} ms"
-                        f"  errors {m.errors}"
-                    )
+            for round_ in range(self.args.rounds):
+                # back to back, in the opposite order every other round: ours then the peer, then the peer first
+                order = list(running.items()) if round_ % 2 == 0 else list(reversed(running.items()))
+                for workload in workloads:
+                    for name, server in order:
+                        self.log(f"  {workload.name:<18} {name:<4} ...")
+                        m = measure(server, targets[name], workload, ctx, ours=name == "ours")
+                        m.round = round_
+                        self.measurements.append(m)
+                        self.log(
+                            f"  {workload.name:<18} {name:<4} {m.units_per_second:8.1f} {m.unit}/s "
+                            f"{m.units_per_cpu_second:8.1f} {m.unit}/CPU-s  p99 {m.p99 * 1000:6.1f} ms"
+                            f"  errors {m.errors}  (round {round_ + 1})"
+                        )
+                if password_check == "argon2" and "ours" in running:  # the limit, next to its windows
+                    self.argon2_limits.append(argon2_limit(self.args.server_cpu))
         finally:
             for server in running.values():
                 server.stop()
@@ -281,7 +293,8 @@ class Run:
 
 
 def render(run: Run, limit: float | None, command: str) -> str:
-    table = report.rows(run.measurements)
+    chosen = report.medians(run.measurements)
+    table = report.rows(chosen)
     info = machine()
     lines = [
         "# Benchmark results: vn-idp against node oidc-provider",
@@ -292,7 +305,9 @@ def render(run: Run, limit: float | None, command: str) -> str:
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         f"- our server: {run.args.ours_server}, one worker, PostgreSQL + Redis; peer: oidc-provider in-memory adapter",
         f"- load: {run.args.connections} connections, {run.args.duration:g} s measured after {run.args.warmup:g} s "
-        "warm-up, per workload and server",
+        f"warm-up, per workload and server"
+        + (f"; {run.args.rounds} rounds, alternating which server goes first; the tables show the median "
+           "window of each" if run.args.rounds > 1 else ""),
         f"- command: `{command}`",
         "",
         "Units: `request` one HTTP request; `token` one client_credentials token; `sign-in` authorize → login → "
@@ -315,7 +330,13 @@ def render(run: Run, limit: float | None, command: str) -> str:
         "",
         "Why ours falls short where it does, with the profiles that show it: `bench/PROFILE.md`.",
     ]
-    extra = report.details(run.measurements)
+    if run.args.rounds > 1:
+        lines += ["", "## Rounds (work per CPU-second in each window)", "", *report.rounds_table(run.measurements)]
+        if len(run.argon2_limits) > 1:
+            lines.append("")
+            lines.append("argon2id limit by round (verifications per CPU-second): "
+                         + ", ".join(f"{value:.1f}" for value in run.argon2_limits) + "; the median is used above.")
+    extra = report.details(chosen)
     if extra:
         lines += ["", "## Details", "", *extra]
     return "\n".join(lines) + "\n"
@@ -333,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(args)
     started = time.monotonic()
     run.execute()
-    limit = argon2_limit(args.server_cpu) if "password_sign_in" in args.workloads and "ours" in run.servers else None
+    limit = None
+    if run.argon2_limits:
+        limit = sorted(run.argon2_limits)[(len(run.argon2_limits) - 1) // 2]
     text = render(run, limit, command)
     print("\n" + text)
     (run.out_dir / f"results-{run.stamp}.json").write_text(

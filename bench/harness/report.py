@@ -55,6 +55,42 @@ class Row:
         return ratio(of(self.ours, _rate), of(self.peer, _rate)) if self.valid else None
 
 
+def medians(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """Per workload and server, the measurement with the median work per CPU-second over the rounds
+    (the lower one of the middle two for an even count): one representative window, every figure of
+    it from the same window."""
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.workload, m.server), []).append(m)
+    chosen = []
+    for group in groups.values():
+        ordered = sorted(group, key=_cpu)
+        chosen.append(ordered[(len(ordered) - 1) // 2])
+    return chosen
+
+
+def rounds_table(measurements: Sequence[Measurement]) -> list[str]:
+    """Per workload: each server's work per CPU-second in every round, the ratio within each round
+    (the two windows of a round are adjacent in time) and the ratio of the medians."""
+    by_round: dict[tuple[str, str], dict[int, Measurement]] = {}
+    for m in measurements:
+        by_round.setdefault((m.workload, m.server), {})[m.round] = m
+    names = list(dict.fromkeys(m.workload for m in measurements))
+    lines = ["| workload | ours per CPU-s, by round | peer per CPU-s, by round | ratio by round | ratio of medians |",
+             "|---|---:|---:|---:|---:|"]
+    for name in names:
+        ours, peer = by_round.get((name, "ours"), {}), by_round.get((name, "peer"), {})
+        rounds = sorted(set(ours) | set(peer))
+        per_round = [Row(name, ours.get(r), peer.get(r)).cpu_ratio for r in rounds]
+        middle = rows(medians([*ours.values(), *peer.values()]))[0]
+        lines.append(
+            f"| {name} | {', '.join(_num(of(ours.get(r), _cpu)) for r in rounds)} "
+            f"| {', '.join(_num(of(peer.get(r), _cpu)) for r in rounds)} "
+            f"| {', '.join(_ratio(v) for v in per_round)} | **{_ratio(middle.cpu_ratio)}** |"
+        )
+    return lines
+
+
 def rows(measurements: Sequence[Measurement]) -> list[Row]:
     by_key = {(m.workload, m.server): m for m in measurements}
     names = list(dict.fromkeys(m.workload for m in measurements))

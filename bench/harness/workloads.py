@@ -69,6 +69,7 @@ class Measurement:
     pg_tables: dict[str, int] = field(default_factory=dict)
     redis_bytes: int | None = None
     redis_families: dict[str, tuple[int, int]] = field(default_factory=dict)
+    round: int = 0  # which pass over the workloads (``--rounds``)
 
     @property
     def units_per_second(self) -> float:

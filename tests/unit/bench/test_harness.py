@@ -10,7 +10,7 @@ import pytest
 from bench.harness.backends import key_family
 from bench.harness.forms import login_form
 from bench.harness.http import CookieJar, basic_auth
-from bench.harness.report import Row, session_bytes, targets
+from bench.harness.report import Row, medians, rounds_table, session_bytes, targets
 from bench.harness.stats import percentile, ratio
 from bench.harness.workloads import EXPECTED_ANSWER, Measurement
 from bench.harness.wrk import WrkRequest, lua_script, parse_output
@@ -151,3 +151,16 @@ def test_sign_in_writes_count_per_sign_in_with_the_head_move_shown_apart() -> No
 ])
 def test_only_real_answers_are_measured(workload: str, body: dict, real: bool) -> None:
     assert EXPECTED_ANSWER[workload](body) is real
+
+
+def test_rounds_keep_the_median_window_and_show_every_round() -> None:
+    windows = []
+    for round_, (ours_cpu, peer_cpu) in enumerate([(10.0, 20.0), (5.0, 25.0), (8.0, 16.0)]):
+        for server, cpu in (("ours", ours_cpu), ("peer", peer_cpu)):
+            m = _measurement(server, 1000, cpu)  # 1000 units: 100, 200, 125 / 50, 40, 62.5 per CPU-s
+            m.round = round_
+            windows.append(m)
+    chosen = medians(windows)
+    assert sorted((m.server, m.round) for m in chosen) == [("ours", 2), ("peer", 0)]  # 125 and 50 per CPU-s
+    table = rounds_table(windows)
+    assert table[2] == "| jwks | 100, 200, 125 | 50, 40, 62 | 2.00×, 5.00×, 2.00× | **2.50×** |"
