@@ -131,6 +131,15 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def pg_storage(postgres_url: str) -> Iterator[SqlStorage]:
+    """The SQL storage on PostgreSQL only, migrated, in a fresh schema."""
+    store = SqlStorage.open(postgres_url)
+    upgrade(store.db.engine)
+    yield store
+    store.close()
+
+
+@pytest.fixture
 def redis_store() -> Iterator[object]:
     """A Redis store with a key prefix of its own; its keys are deleted afterwards."""
     import redis

@@ -8,7 +8,7 @@ from messages sent (``F``) to messages received (``B``) is one wait for the serv
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -18,20 +18,11 @@ from idp.audit.events import AuditContext, AuditEvent
 from idp.audit.sql import SqlAuditLog
 from idp.audit.verify import verify_chain
 from idp.storage.db import keep_connection_in_this_thread
-from idp.storage.migrate import upgrade
 from idp.storage.schema import audit_events
 from idp.storage.sql import SqlStorage
 from tests.conftest import POSTGRES_URL
 from tests.unit.audit.conftest import CheckpointKey, signin
 from tests.wire import WireTrace, wire_trace
-
-
-@pytest.fixture
-def pg_storage(postgres_url: str) -> Iterator[SqlStorage]:
-    store = SqlStorage.open(postgres_url)
-    upgrade(store.db.engine)
-    yield store
-    store.close()
 
 
 def in_thread(work: Callable[[], object], *, keeps: bool) -> None:
