@@ -249,6 +249,12 @@ class Settings(BaseSettings):
         description="Let clients register http://127.0.0.1 jwks_uri and backchannel_logout_uri (tests and "
         "development only; https is required otherwise).",
     )
+    outbound_allowed_networks: list[str] = Field(
+        default=[],
+        description="Private networks (JSON list of CIDR, e.g. [\"10.20.0.0/16\"]) that a client's jwks_uri and "
+        "backchannel_logout_uri may resolve to. Any other address that is not public (private, link-local, "
+        "shared, reserved; loopback unless allow_loopback_client_urls) is never fetched.",
+    )
 
     @model_validator(mode="after")
     def _bench_only_on_loopback(self) -> Settings:
@@ -293,6 +299,16 @@ class Settings(BaseSettings):
         if unknown or not value:
             raise ValueError(f"must be a non-empty list of {', '.join(known)}")
         return list(dict.fromkeys(value))
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _outbound_allowed_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        try:
+            return [str(ipaddress.ip_network(network.strip())) for network in value]
+        except ValueError:
+            raise ValueError('must be a JSON list of CIDR networks such as ["10.20.0.0/16"]') from None
 
     @field_validator("audit_ip_truncation")
     @classmethod

@@ -3,7 +3,9 @@ strict verification of the JWTs it signs (client assertions, request objects).
 
 Choices:
 - ``jwks_uri`` is fetched over https (http only for loopback when ``allow_loopback_client_urls``)
-  with a timeout, no redirects and a 64 KiB ceiling; the document is cached for
+  with a timeout, no redirects and a 64 KiB ceiling, through :mod:`idp.net.outbound`: a host that
+  resolves to an address that is not public (and not in ``outbound_allowed_networks``) is not
+  fetched, the keys are unavailable and the JWT is refused. The document is cached for
   ``client_jwks_cache_seconds``. A JWT naming an unknown ``kid`` triggers one refetch, at most every
   ``client_jwks_refetch_seconds`` per client (RFC 7515 §4.1.4 rotation without a denial of service).
 - The key is chosen only by ``kid`` (always required); a JWK with ``use: enc`` or an ``alg`` other
@@ -15,14 +17,17 @@ Choices:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from idp.net.outbound import OutboundPolicy, OutboundRefused, outbound_client
 from idp.settings import Settings, is_loopback_host
 from idp.storage.models import Client
 from keys.algorithms import PublicKey, key_fits_algorithm
@@ -30,6 +35,7 @@ from keys.errors import InvalidToken
 from keys.jwk import PRIVATE_MEMBERS, b64url_decode, public_key_from_jwk
 from keys.verify import MAX_TOKEN_BYTES, verify_compact
 
+log = logging.getLogger(__name__)
 MAX_JWKS_BYTES = 64 * 1024
 MAX_KEYS = 20
 
@@ -76,9 +82,9 @@ def check_jwk_set(document: Any) -> list[dict[str, Any]]:
     return keys
 
 
-def _fetch(uri: str, timeout: float) -> bytes:
-    with httpx.stream("GET", uri, timeout=timeout, follow_redirects=False,
-                      headers={"Accept": "application/jwk-set+json, application/json"}) as response:
+def _fetch(uri: str, timeout: float, *, policy: OutboundPolicy) -> bytes:
+    with (outbound_client(policy, timeout=timeout) as http,
+          http.stream("GET", uri, headers={"Accept": "application/jwk-set+json, application/json"}) as response):
         if response.status_code != 200:
             raise JwksUnavailable(f"jwks_uri answered {response.status_code}")
         body = b""
@@ -111,12 +117,16 @@ class ClientKeys:
     """Resolves and caches every client's verification keys (one per process)."""
 
     def __init__(self, *, timeout: float, cache_seconds: int, refetch_seconds: int, allow_loopback: bool,
-                 fetch: Fetch = _fetch, clock: Callable[[], float] = time.monotonic) -> None:
+                 outbound: OutboundPolicy | None = None, fetch: Fetch | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``outbound`` says which addresses a ``jwks_uri`` may reach (default: public ones, and
+        loopback when ``allow_loopback``); ``fetch`` replaces the HTTP fetch (tests)."""
         self.timeout = timeout
         self.cache_seconds = cache_seconds
         self.refetch_seconds = refetch_seconds
         self.allow_loopback = allow_loopback
-        self._fetch = fetch
+        self.outbound = outbound if outbound is not None else OutboundPolicy(allow_loopback=allow_loopback)
+        self._fetch: Fetch = fetch if fetch is not None else partial(_fetch, policy=self.outbound)
         self._clock = clock
         self._lock = threading.Lock()
         self._documents: dict[str, tuple[float, list[dict[str, Any]]]] = {}
@@ -126,7 +136,8 @@ class ClientKeys:
     def from_settings(cls, settings: Settings) -> ClientKeys:
         return cls(timeout=settings.client_jwks_timeout_seconds, cache_seconds=settings.client_jwks_cache_seconds,
                    refetch_seconds=settings.client_jwks_refetch_seconds,
-                   allow_loopback=settings.allow_loopback_client_urls)
+                   allow_loopback=settings.allow_loopback_client_urls,
+                   outbound=OutboundPolicy.from_settings(settings))
 
     def keys_of(self, client: Client, *, refresh: bool = False) -> list[dict[str, Any]]:
         """The client's registered JWKs (``jwks``) or its fetched ``jwks_uri`` document."""
@@ -147,6 +158,8 @@ class ClientKeys:
             check_jwks_uri(uri, allow_loopback=self.allow_loopback)
             keys = check_jwk_set(json.loads(self._fetch(uri, self.timeout)))
         except (httpx.HTTPError, ValueError) as exc:
+            if isinstance(exc, OutboundRefused):  # the operator's concern; the client only learns "unavailable"
+                log.warning("jwks_uri of client %s not fetched: %s", client.client_id, exc)
             raise JwksUnavailable(f"jwks_uri could not be used: {type(exc).__name__}") from None
         with self._lock:
             if len(self._documents) > 10_000:

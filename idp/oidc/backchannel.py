@@ -5,6 +5,10 @@ Deliveries run on one background thread so logging out never waits for a relying
 queue (a full queue drops and audits the delivery), ``backchannel_logout_attempts`` attempts with
 exponential back-off from ``backchannel_logout_backoff_seconds``, each attempt audited as
 ``logout.backchannel`` (outcome, HTTP status or error class, attempt number; never the token).
+Requests go through :mod:`idp.net.outbound`: a URI whose host resolves to an address that is not
+public (loopback only with ``allow_loopback_client_urls``, private networks only when listed in
+``outbound_allowed_networks``) is never contacted; that delivery fails at once, without retries
+(reason ``OutboundRefused``), and is logged with the host and address, never the token.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from idp.net.outbound import OutboundPolicy, OutboundRefused, outbound_client
 from idp.specs.oidc_backchannel import logout_token_claims, sign_logout_token
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ class BackchannelLogout:
         self.attempts = settings.backchannel_logout_attempts
         self.backoff = settings.backchannel_logout_backoff_seconds
         self.timeout = settings.backchannel_logout_timeout_seconds
+        self.outbound = OutboundPolicy.from_settings(settings)
         self._queue: queue.Queue[Delivery | None] = queue.Queue(QUEUE_SIZE)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,7 +88,7 @@ class BackchannelLogout:
                 self._thread.start()
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
+        with outbound_client(self.outbound, timeout=self.timeout) as http:
             while not self._stop.is_set():
                 delivery = self._queue.get()
                 if delivery is None:
@@ -96,6 +102,10 @@ class BackchannelLogout:
                                      headers={"Cache-Control": "no-cache"})
                 status = response.status_code
                 reason = None if 200 <= status < 300 else f"http_{status}"
+            except OutboundRefused as exc:  # refused by policy, not a passing failure: no retry
+                log.warning("back-channel logout to client %s not sent: %s", delivery.client_id, exc)
+                self._audit(delivery, "failure", attempt, type(exc).__name__)
+                return
             except httpx.HTTPError as exc:
                 status, reason = 0, type(exc).__name__
             last = attempt == self.attempts

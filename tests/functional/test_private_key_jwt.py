@@ -135,3 +135,27 @@ def test_jwks_uri_keys_are_fetched_and_rotated(profile_deployment: ProfileDeploy
     time.sleep(1.1)  # IDP_CLIENT_JWKS_REFETCH_SECONDS=1: an unknown kid may trigger one refetch per second
     response = m2m(dep, client_assertion(rotated, "pkjwt-uri", dep.base), client_id="pkjwt-uri")
     assert response.status_code == 200, response.text
+
+
+def test_jwks_uri_on_an_internal_address_is_refused_without_a_connection(
+        profile_deployment: ProfileDeployment) -> None:
+    """A dynamically registered jwks_uri whose host is not a public address (0.0.0.0 reaches this
+    machine; 169.254.169.254 is the cloud metadata service) is never fetched: invalid_client."""
+    from tests.functional.test_registration import initial_token, register
+    from tests.unit.net.support import Listener
+
+    dep = profile_deployment
+    listener = Listener()
+    try:
+        token = initial_token(dep, uses=2)
+        for jwks_uri in (f"https://0.0.0.0:{listener.port}/jwks", "https://169.254.169.254/latest/jwks"):
+            registered = register(dep, token, {
+                "client_name": "Hệ thống một cửa xã", "grant_types": ["client_credentials"], "redirect_uris": [],
+                "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri, "scope": "openid"})
+            assert registered.status_code == 201, registered.text
+            client_id = registered.json()["client_id"]
+            response = m2m(dep, client_assertion(RpKey(), client_id, dep.base), client_id=client_id)
+            refused(response, "jwks_unavailable")
+        assert not listener.connected()
+    finally:
+        listener.close()

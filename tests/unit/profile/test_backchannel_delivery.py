@@ -37,7 +37,7 @@ def test_unreachable_client_gets_bounded_attempts_all_audited() -> None:
     signer = SimpleNamespace(alg="ES256", kid="k", sign=lambda data: b"s" * 64)
     provider = SimpleNamespace(
         settings=Settings(backchannel_logout_attempts=3, backchannel_logout_backoff_seconds=0.05,
-                          backchannel_logout_timeout_seconds=0.5),
+                          backchannel_logout_timeout_seconds=0.5, allow_loopback_client_urls=True),
         issuer="https://idp.example.vn", find_client={"rp": rp, "quiet": other}.get,
         subject_ids=SimpleNamespace(for_client=lambda subject, client: "pairwise-" + subject),
         ring=SimpleNamespace(signer=lambda alg=None: signer), record=record,
@@ -63,3 +63,35 @@ def test_logout_token_claims() -> None:
     assert claims["aud"] == "rp" and claims["events"] == {LOGOUT_EVENT: {}}
     assert claims["sub"] == "abc" and claims["sid"] == "sid-1" and "nonce" not in claims
     assert claims["exp"] - claims["iat"] <= 120 and claims["jti"]
+
+
+def test_internal_backchannel_uris_are_refused_once_without_a_connection() -> None:
+    from tests.unit.net.support import Listener
+
+    listener = Listener()
+    uris = {"local": f"http://localhost:{listener.port}/bc", "metadata": "http://169.254.169.254/bc",
+            "intranet": "https://10.1.2.3/bc"}
+    clients = {name: Client(client_id=name, name=name, auth_method="none", redirect_uris=(),
+                            extra={"backchannel_logout_uri": uri}) for name, uri in uris.items()}
+    record = Recorder()
+    signer = SimpleNamespace(alg="ES256", kid="k", sign=lambda data: b"s" * 64)
+    provider = SimpleNamespace(
+        settings=Settings(backchannel_logout_attempts=3, backchannel_logout_backoff_seconds=0.05),
+        issuer="https://idp.example.vn", find_client=clients.get,
+        subject_ids=SimpleNamespace(for_client=lambda subject, client: "pairwise-" + subject),
+        ring=SimpleNamespace(signer=lambda alg=None: signer), record=record,
+    )
+    delivery = BackchannelLogout(provider)  # type: ignore[arg-type]
+    try:
+        assert delivery.notify(SimpleNamespace(subject_id="s1", sid="sid-1"), list(clients)) == 3  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while len(record.events) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # no retry may follow
+    finally:
+        delivery.close()
+        connected = listener.connected()
+        listener.close()
+    assert sorted((e["client_id"], e["outcome"], e["reason"], e["details"]["attempt"], e["details"]["final"])
+                  for e in record.events) == [(name, "failure", "OutboundRefused", 1, True) for name in sorted(uris)]
+    assert not connected

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from idp.clients.jwks import ClientKeys, JwksUnavailable, check_jwk_set, check_jwks_uri
+from idp.settings import Settings
 from idp.storage.models import Client
 from keys.errors import InvalidToken
 from tests.functional.profile_rp import RpKey, assertion_claims
@@ -104,3 +105,35 @@ def test_a_key_registered_for_another_alg_is_not_used() -> None:
     with pytest.raises(InvalidToken) as refused:
         keys.verify(rp, key.sign({"a": 1}), algorithms=ALGS)
     assert refused.value.reason == "unknown_kid"
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "169.254.169.254", "10.0.0.1", "[::ffff:127.0.0.1]"])
+def test_jwks_uri_resolving_to_an_internal_address_is_never_contacted(host: str) -> None:
+    """The name check lets these through (https, not spelled as loopback); the address check does not."""
+    from tests.unit.net.support import Listener
+
+    listener = Listener()
+    try:
+        uri = f"https://{host}:{listener.port}/jwks"
+        assert check_jwks_uri(uri, allow_loopback=False) == uri
+        keys = ClientKeys.from_settings(Settings(client_jwks_timeout_seconds=0.5, client_jwks_cache_seconds=0))
+        with pytest.raises(JwksUnavailable) as refused:
+            keys.verify(client(jwks_uri=uri), RpKey().sign(assertion_claims("rp", "x")), algorithms=ALGS)
+        assert refused.value.reason == "jwks_unavailable" and "OutboundRefused" in str(refused.value)
+        assert not listener.connected()
+    finally:
+        listener.close()
+
+
+def test_loopback_jwks_uri_is_fetched_when_allowed() -> None:
+    from tests.functional.profile_rp import Receiver
+
+    key, receiver = RpKey(), Receiver()
+    receiver.jwks = {"keys": [key.public_jwk()]}
+    try:
+        rp = client(jwks_uri=receiver.base.replace("127.0.0.1", "localhost") + "/jwks")
+        allowed = ClientKeys.from_settings(Settings(allow_loopback_client_urls=True))
+        assert allowed.verify(rp, key.sign(assertion_claims("rp", "x")), algorithms=ALGS)[1]["iss"] == "rp"
+        assert receiver.jwks_fetches == 1
+    finally:
+        receiver.close()

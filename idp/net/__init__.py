@@ -1,0 +1,1 @@
+"""The provider's own network requests to addresses it does not control."""
