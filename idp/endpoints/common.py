@@ -113,14 +113,17 @@ def oauth_request(request: Request, form: list[tuple[str, str]]) -> PlainOAuth2R
 
 
 def authlib_response(result: tuple[int, Any, list[tuple[str, str]]]) -> Response:
+    """authlib's (status, body, headers) as a JSON response that is never cached. The headers are
+    given to the response whole (setting them one by one after it is built rescans them each time)."""
     status, body, headers = result
     content = body if isinstance(body, str | bytes) else json.dumps(body, separators=(",", ":"))
-    response = Response(content, status_code=status, media_type="application/json")
-    for name, value in headers:
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    response.headers.update(NO_STORE)
-    return response
+    fields = {name: value for name, value in headers if name.lower() not in _SET_HERE}
+    fields.update(_JSON_NO_STORE)
+    return Response(content, status_code=status, headers=fields)
+
+
+_JSON_NO_STORE = {"Content-Type": "application/json", **NO_STORE}
+_SET_HERE = frozenset(name.lower() for name in _JSON_NO_STORE)
 
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

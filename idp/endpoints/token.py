@@ -72,9 +72,10 @@ async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
     """``work()`` on the event loop; audit events it records are awaited before the answer leaves."""
     with provider.on_the_loop() as waits:
         answer = work()
-    async with asyncio.timeout(WAIT_SECONDS):  # no token leaves before its event is committed
-        for done in waits:
-            await asyncio.wrap_future(done)  # raises what the write raised
+    if waits:
+        async with asyncio.timeout(WAIT_SECONDS):  # no token leaves before its event is committed
+            for done in waits:
+                await asyncio.wrap_future(done)  # raises what the write raised
     return answer
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from idp.storage.ephemeral.loop_reader import LoopReader
 
@@ -70,6 +71,14 @@ class RedisStore:
         )
         return cls(client, prefix)
 
+    def _run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        """Run a registered script by its digest on this thread's connection (``Script.__call__``
+        re-checks its client on every call); sent whole when the server has lost it (a restart)."""
+        try:
+            return self._own.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return script(keys=keys, args=args, client=self._own)
+
     def _key(self, kind: str, id: str) -> str:
         return f"{self.prefix}{kind}:{id}"
 
@@ -83,7 +92,7 @@ class RedisStore:
             self._own.set(key, data, ex=ttl)
             return
         # One round trip, atomic on the server (a script, not a MULTI of four commands).
-        self._upsert_in_grant(keys=[key, self._grant_key(grant_id)], args=[data, ttl], client=self._own)
+        self._run(self._upsert_in_grant, [key, self._grant_key(grant_id)], [data, ttl])
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
         return _loads(self._own.get(self._key(kind, id)))
@@ -114,8 +123,8 @@ class RedisStore:
 
     def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        data, marker = self._consume_marking(keys=[self._key(kind, id), self._key(marker_kind, id)],
-                                             args=[keep, marker_ttl], client=self._own)
+        data, marker = self._run(self._consume_marking, [self._key(kind, id), self._key(marker_kind, id)],
+                                 [keep, marker_ttl])
         return _loads(data), _loads(marker)
 
     def revoke_by_grant(self, grant_id: str) -> int:

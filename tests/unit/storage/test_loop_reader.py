@@ -5,10 +5,12 @@ the loop or misaligning later replies."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
+import hiredis
 import pytest
 import redis
 
@@ -143,6 +145,83 @@ def test_an_unresponsive_server_times_out_without_hanging() -> None:
         return elapsed
 
     assert run_on_new_loop(scenario()) < 1.0
+
+
+class _ScriptedRedis:
+    """A listener that answers the handshake at once and each GET after ``answer_after`` seconds
+    (None: never), with a nil reply."""
+
+    def __init__(self, answer_after: float | None) -> None:
+        self.answer_after = answer_after
+        self.writers: list[asyncio.StreamWriter] = []
+        self.listener: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.listener = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return int(self.listener.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        for writer in self.writers:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        assert self.listener is not None
+        self.listener.close()
+        await self.listener.wait_closed()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        answer_after = self.answer_after
+        parser = hiredis.Reader()
+        while data := await reader.read(1 << 16):
+            parser.feed(data)
+            while (command := parser.gets()) is not False:
+                if command[0] != b"GET":
+                    writer.write(b"+OK\r\n")
+                elif answer_after is not None:
+                    await asyncio.sleep(answer_after)
+                    writer.write(b"$-1\r\n")
+                await writer.drain()
+
+
+def test_a_read_the_server_never_answers_times_out() -> None:
+    async def scenario() -> tuple[float, list[str]]:
+        server = _ScriptedRedis(None)
+        reader = LoopReader(host="127.0.0.1", port=await server.start(), timeout=0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def later_read() -> str:
+            await asyncio.sleep(0.1)
+            with pytest.raises(RedisReadError) as failed:
+                await reader.get("second")
+            return str(failed.value)
+
+        with pytest.raises(RedisReadError) as first:
+            await reader.get("first")
+        second = await later_read()
+        elapsed = loop.time() - started
+        await reader.close_on_loop()
+        await server.stop()
+        return elapsed, [str(first.value), second]
+
+    elapsed, errors = run_on_new_loop(scenario())
+    assert elapsed < 1.0
+    assert all("in time" in error for error in errors), errors
+
+
+def test_slow_answers_within_the_timeout_are_not_cut_off() -> None:
+    """The deadline belongs to each read, not to the connection: reads answered 0.15 s after they
+    are sent succeed one after another, well past one timeout (0.25 s) in all."""
+    async def scenario() -> list[bytes | None]:
+        server = _ScriptedRedis(0.15)
+        reader = LoopReader(host="127.0.0.1", port=await server.start(), timeout=0.25)
+        replies = [await reader.get(f"k{n}") for n in range(4)]
+        await reader.close_on_loop()
+        await server.stop()
+        return replies
+
+    assert run_on_new_loop(scenario()) == [None, None, None, None]
 
 
 def test_nothing_listening_is_a_read_error() -> None:
