@@ -14,7 +14,7 @@ from idp.errors import OAuthError, PageError
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
-from idp.web.context import audit_context
+from idp.web.context import audit_context, request_path
 from idp.web.csrf import check_csrf
 
 MAX_FORM_BYTES = 64 * 1024
@@ -96,11 +96,6 @@ def query_items(request: Request) -> list[tuple[str, str]]:
     that (nor the request's URL, whose Host header parsing costs more than the rest of this)."""
     raw = request.scope.get("query_string", b"")
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
-
-
-def request_path(request: Request) -> str:
-    """``request.url.path`` (the same escaping) without building the URL."""
-    return request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def oauth_request(request: Request, form: list[tuple[str, str]]) -> PlainOAuth2Request:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined, select_autoescape
 from starlette.requests import Request
@@ -23,7 +23,7 @@ from idp.settings import Settings
 from idp.ui.context import normalise_context
 from idp.ui.filters import format_datetime, grouped, localized
 from idp.ui.i18n import LOCALE_COOKIE, LOCALE_PARAM, SUPPORTED_LOCALES, Translator, locale_for, parse_locale
-from idp.web.context import request_id, settings_of
+from idp.web.context import request_id, request_path, settings_of
 from idp.web.csrf import csrf_token, pending_cookie
 from idp.web.headers import content_security_policy
 
@@ -80,16 +80,16 @@ def _brand_name(settings: Settings, t: Translator) -> str:
 
 def _locale_links(request: Request, current: str, page_url: str | None) -> list[dict[str, str]]:
     """Links that show the same page in each other language (a GET of ``page_url`` or this URL
-    with ``ui_locales`` set; the page then remembers the choice in a cookie)."""
-    base = request.url if page_url is None else request.url.replace(
-        path=urlsplit(page_url).path, query=urlsplit(page_url).query)
-    links = []
-    for locale in SUPPORTED_LOCALES:
-        if locale != current:
-            url = base.include_query_params(**{LOCALE_PARAM: locale})
-            target = url.path + ("?" + url.query if url.query else "")
-            links.append({"locale": locale, "url": target})
-    return links
+    with ``ui_locales`` set, replacing any there; the page then remembers the choice in a cookie).
+    Built from the path and query alone: the request's full URL (Host header parsing) is not needed."""
+    if page_url is None:
+        path, query = request_path(request), request.scope.get("query_string", b"").decode("latin-1")
+    else:
+        parts = urlsplit(page_url)
+        path, query = parts.path, parts.query
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != LOCALE_PARAM]
+    return [{"locale": locale, "url": f"{path}?{urlencode([*kept, (LOCALE_PARAM, locale)])}"}
+            for locale in SUPPORTED_LOCALES if locale != current]
 
 
 def render_page(request: Request, template: str, context: Mapping[str, Any], *, status_code: int = 200,
@@ -118,20 +118,28 @@ def render_page(request: Request, template: str, context: Mapping[str, Any], *, 
     }
     values = normalise_context(template, {**common, **_DEFAULTS.get(template, {}), **context})
     html = _environment(settings.ui_strict_messages).get_template(template).render(values)
-    response = HTMLResponse(html, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.headers["Content-Language"] = locale
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        form_targets=form_targets, scripts=template in _SCRIPTED_TEMPLATES)
+    response = HTMLResponse(html, status_code=status_code, headers={
+        "Cache-Control": "no-store", "Pragma": "no-cache", "Content-Language": locale,
+        "Content-Security-Policy": content_security_policy(form_targets=form_targets,
+                                                           scripts=template in _SCRIPTED_TEMPLATES),
+    })
     cookie = pending_cookie(request)
     if cookie:
-        response.headers.append("Set-Cookie", cookie)
-    chosen = parse_locale(request.query_params.get(LOCALE_PARAM))
+        response.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+    chosen = parse_locale(_query_value(request, LOCALE_PARAM))
     if chosen and chosen != request.cookies.get(LOCALE_COOKIE):
         response.set_cookie(LOCALE_COOKIE, chosen, max_age=_LOCALE_COOKIE_SECONDS, path="/",
                             secure=settings.secure_cookies, httponly=True, samesite="lax")
     return response
+
+
+def _query_value(request: Request, name: str) -> str | None:
+    """``request.query_params.get(name)`` (the last value) without building the query mapping."""
+    raw = request.scope.get("query_string", b"")
+    if not raw:
+        return None
+    values = [value for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if key == name]
+    return values[-1] if values else None
 
 
 def error_page(request: Request, message_id: str, *, status_code: int = 400,

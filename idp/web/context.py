@@ -89,3 +89,8 @@ def audit_context(request: Request, session_id: str | None = None) -> AuditConte
     """Where this request came from, for audit events (values clipped as the audit table holds them)."""
     return build_audit_context(ip=client_ip(request), user_agent=request.headers.get("user-agent"),
                                request_id=request_id(request), session_id=session_id)
+
+
+def request_path(request: Request) -> str:
+    """``request.url.path`` (the same escaping) without building the URL."""
+    return request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")

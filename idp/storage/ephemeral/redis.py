@@ -75,7 +75,8 @@ class RedisStore:
         """Run a registered script by its digest on this thread's connection (``Script.__call__``
         re-checks its client on every call); sent whole when the server has lost it (a restart)."""
         try:
-            return self._own.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return self._own.execute_command(
+                "EVALSHA", script.sha, len(keys), *keys, *args)  # type: ignore[attr-defined]  # set in its __init__
         except redis.exceptions.NoScriptError:
             return script(keys=keys, args=args, client=self._own)
 
