@@ -14,7 +14,7 @@ from idp.errors import OAuthError, PageError
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
-from idp.web.context import audit_context, request_path
+from idp.web.context import audit_context, query_items, request_path
 from idp.web.csrf import check_csrf
 
 MAX_FORM_BYTES = 64 * 1024
@@ -89,13 +89,6 @@ def grouped(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     for key, value in items:
         result.setdefault(key, []).append(value)
     return result
-
-
-def query_items(request: Request) -> list[tuple[str, str]]:
-    """The query string's (name, value) pairs as ``request.query_params`` reads them, without building
-    that (nor the request's URL, whose Host header parsing costs more than the rest of this)."""
-    raw = request.scope.get("query_string", b"")
-    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
 def oauth_request(request: Request, form: list[tuple[str, str]]) -> PlainOAuth2Request:

@@ -23,7 +23,7 @@ from idp.settings import Settings
 from idp.ui.context import normalise_context
 from idp.ui.filters import format_datetime, grouped, localized
 from idp.ui.i18n import LOCALE_COOKIE, LOCALE_PARAM, SUPPORTED_LOCALES, Translator, locale_for, parse_locale
-from idp.web.context import request_id, request_path, settings_of
+from idp.web.context import query_items, request_id, request_path, settings_of
 from idp.web.csrf import csrf_token, pending_cookie
 from idp.web.headers import content_security_policy
 
@@ -83,11 +83,11 @@ def _locale_links(request: Request, current: str, page_url: str | None) -> list[
     with ``ui_locales`` set, replacing any there; the page then remembers the choice in a cookie).
     Built from the path and query alone: the request's full URL (Host header parsing) is not needed."""
     if page_url is None:
-        path, query = request_path(request), request.scope.get("query_string", b"").decode("latin-1")
+        path, items = request_path(request), query_items(request)
     else:
         parts = urlsplit(page_url)
-        path, query = parts.path, parts.query
-    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != LOCALE_PARAM]
+        path, items = parts.path, parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in items if name != LOCALE_PARAM]
     return [{"locale": locale, "url": f"{path}?{urlencode([*kept, (LOCALE_PARAM, locale)])}"}
             for locale in SUPPORTED_LOCALES if locale != current]
 
@@ -126,20 +126,11 @@ def render_page(request: Request, template: str, context: Mapping[str, Any], *, 
     cookie = pending_cookie(request)
     if cookie:
         response.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
-    chosen = parse_locale(_query_value(request, LOCALE_PARAM))
+    chosen = parse_locale(next((v for k, v in reversed(query_items(request)) if k == LOCALE_PARAM), None))
     if chosen and chosen != request.cookies.get(LOCALE_COOKIE):
         response.set_cookie(LOCALE_COOKIE, chosen, max_age=_LOCALE_COOKIE_SECONDS, path="/",
                             secure=settings.secure_cookies, httponly=True, samesite="lax")
     return response
-
-
-def _query_value(request: Request, name: str) -> str | None:
-    """``request.query_params.get(name)`` (the last value) without building the query mapping."""
-    raw = request.scope.get("query_string", b"")
-    if not raw:
-        return None
-    values = [value for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if key == name]
-    return values[-1] if values else None
 
 
 def error_page(request: Request, message_id: str, *, status_code: int = 400,

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import MutableMapping
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -94,3 +95,10 @@ def audit_context(request: Request, session_id: str | None = None) -> AuditConte
 def request_path(request: Request) -> str:
     """``request.url.path`` (the same escaping) without building the URL."""
     return request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
+def query_items(request: Request) -> list[tuple[str, str]]:
+    """The query string's (name, value) pairs as ``request.query_params`` reads them, without building
+    that (nor the request's URL, whose Host header parsing costs more than the rest of this)."""
+    raw = request.scope.get("query_string", b"")
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from idp.endpoints.common import query_items, request_path
+from idp.web.context import query_items, request_path
 
 
 @pytest.mark.parametrize(("path", "query"), [
