@@ -97,11 +97,11 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
     client_id = interaction.request.client_id
     if not username or not password:
         return _login_page(request, interaction, error_id="login_failed", status_code=400)
-    verdict = provider.throttle_check(username, context.ip)
-    if verdict is not None:
+    throttle = provider.throttle_check(username, context.ip)
+    if not throttle.allowed:
         provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
-                        adapter=adapter_id, reason=verdict)
-        error_id = "account_locked" if verdict == "account_locked" else "too_many_attempts"
+                        adapter=adapter_id, reason=throttle.reason)
+        error_id = "account_locked" if throttle.reason == "account_locked" else "too_many_attempts"
         return _login_page(request, interaction, error_id=error_id, status_code=429)
     try:
         identity = entry.adapter.authenticate(username, password)
@@ -122,7 +122,7 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
             "identity": identity_record(identity), "adapter_type": entry.type, "username": username,
             "account_id": identity.evidence["account_id"]}, MFA_TTL)
         return RedirectResponse(f"/interaction/{interaction.id}/mfa", status_code=303)
-    provider.throttle_success(username, context.ip)
+    provider.throttle_success(username, context.ip, throttle)
     return finish_login(request, interaction, identity, entry.type, username=username)
 
 

@@ -72,8 +72,9 @@ def _second_factor(request: Request, interaction_id: str, code: str) -> Response
         return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
     context = audit_context(request)
     username, account_id = pending["username"], pending["account_id"]
-    verdict = provider.throttle_check(username, context.ip)
-    ok = verdict is None and code and (provider.totp.verify(account_id, code) or (
+    throttle = provider.throttle_check(username, context.ip)
+    verdict = throttle.reason
+    ok = throttle.allowed and code and (provider.totp.verify(account_id, code) or (
         len(code) > 8 and provider.totp.use_recovery_code(account_id, code, context=context)))
     if not ok:
         if verdict is None:
@@ -85,7 +86,7 @@ def _second_factor(request: Request, interaction_id: str, code: str) -> Response
                                                  "interaction": interaction.id, "error_id": error_id},
                            status_code=429 if verdict else 401, form_targets=[interaction.request.redirect_uri])
     provider.ephemeral.destroy(MFA_KIND, interaction.id)
-    provider.throttle_success(username, context.ip)
+    provider.throttle_success(username, context.ip, throttle)
     identity = identity_from_record(pending["identity"])
     identity = Identity(**{**identity.__dict__, "amr": (*identity.amr, "otp", "mfa"),
                            "auth_time": int(time.time())})

@@ -31,6 +31,7 @@ from idp.oidc.records import AccessTokenRecord, RefreshTokenRecord
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh_token
 from idp.oidc.userinfo import subject_claims, userinfo_claims
+from idp.security.throttle import ThrottleDecision
 from idp.sessions import SessionStore, SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
@@ -181,20 +182,20 @@ class Provider:
 
         return level_of(identity).uri(self.issuer)
 
-    def throttle_check(self, username: str, ip: str | None) -> str | None:
-        """A reason code when sign-in attempts for this account or address are held back."""
+    def throttle_check(self, username: str, ip: str | None) -> ThrottleDecision:
+        """Whether sign-in attempts for this account or address may go ahead now (always, with no
+        throttle); give the decision back to :meth:`throttle_success` after a success."""
         if self.throttle is None:
-            return None
-        decision = self.throttle.check(username, ip)
-        return None if decision.allowed else str(decision.reason)
+            return ThrottleDecision.ok()
+        return self.throttle.check(username, ip)
 
     def throttle_failure(self, username: str, ip: str | None, *, context: AuditContext | None = None) -> None:
         if self.throttle is not None:
             self.throttle.record_failure(username, ip, context=context)
 
-    def throttle_success(self, username: str, ip: str | None) -> None:
+    def throttle_success(self, username: str, ip: str | None, checked: ThrottleDecision) -> None:
         if self.throttle is not None:
-            self.throttle.record_success(username, ip)
+            self.throttle.record_success(username, ip, checked=checked)
 
     # -- authorization endpoint ------------------------------------------------------------------
     def issue_code(self, request: AuthorizationRequest, session: SsoSession, *, scopes: tuple[str, ...],

@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.settings import Settings
@@ -45,11 +46,13 @@ IP_FAILURES, IP_LOCK = "throttle.ip_failures", "throttle.ip_lock"
 @dataclass(frozen=True)
 class ThrottleDecision:
     """Whether a sign-in attempt may go ahead. ``reason``: ``account_locked``, ``backoff`` or
-    ``ip_locked`` when not; ``retry_after`` seconds (for a Retry-After header and the page)."""
+    ``ip_locked`` when not; ``retry_after`` seconds (for a Retry-After header and the page);
+    ``failures``: the account's consecutive failures when checked (what a success must clear)."""
 
     allowed: bool
     reason: str | None = None
     retry_after: int = 0
+    failures: int = 0
 
     @classmethod
     def ok(cls) -> ThrottleDecision:
@@ -106,17 +109,18 @@ class Throttle:
 
     def check(self, username: str, ip: str | None) -> ThrottleDecision:
         """May this username be tried from this address now? Call before checking a password.
-        One read of the store for the three holds (account lock, address lock, back-off)."""
+        One read of the store for the three holds (account lock, address lock, back-off) and the
+        account's failure count."""
         key, address = account_key(username), address_key(ip)
-        holds = [(LOCK, key), (BACKOFF, key)] + ([(IP_LOCK, address)] if address else [])
-        lock, backoff, *ip_lock = self.store.find_many(holds)
+        holds = [(LOCK, key), (BACKOFF, key), (FAILURES, key)] + ([(IP_LOCK, address)] if address else [])
+        lock, backoff, failures, *ip_lock = self.store.find_many(holds)
         if lock is not None:
             return ThrottleDecision(False, "account_locked", self._remaining(lock))
         if ip_lock and ip_lock[0] is not None:
             return ThrottleDecision(False, "ip_locked", self._remaining(ip_lock[0]))
         if backoff is not None:
             return ThrottleDecision(False, "backoff", self._remaining(backoff))
-        return ThrottleDecision.ok()
+        return ThrottleDecision(True, failures=int(cast(Any, failures) or 0))  # a counter, not a record
 
     def record_failure(
         self, username: str, ip: str | None, *, context: AuditContext | None = None
@@ -152,9 +156,14 @@ class Throttle:
                 decision = ThrottleDecision(False, "ip_locked", self.lock_seconds)
         return decision
 
-    def record_success(self, username: str, ip: str | None = None) -> None:
+    def record_success(self, username: str, ip: str | None = None, *, checked: ThrottleDecision | None = None
+                       ) -> None:
         """A successful sign-in ends the run of consecutive failures of that account (not of the
-        address: one good account must not reset an address that guesses at many)."""
+        address: one good account must not reset an address that guesses at many). ``checked``:
+        this attempt's :meth:`check`; when it saw no failures there is nothing to clear, and no
+        write (a failure a concurrent attempt records meanwhile stays counted)."""
+        if checked is not None and checked.failures == 0:
+            return
         key = account_key(username)
         self.store.destroy_many([(FAILURES, key), (BACKOFF, key)])
 

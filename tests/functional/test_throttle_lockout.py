@@ -30,7 +30,7 @@ def sign_in(throttle: Throttle, adapter: PasswordAdapter, username: str, passwor
     except InvalidCredentials:
         throttle.record_failure(username, ip)
         return "invalid"
-    throttle.record_success(username, ip)
+    throttle.record_success(username, ip, checked=decision)
     return "ok"
 
 
@@ -53,6 +53,21 @@ def test_twenty_failures_lock_until_an_administrator_unlocks(ephemeral: object, 
     assert throttle.unlock("lan.tran") is True
     assert sign_in(throttle, adapter, username, PASSWORD) == "ok"
     assert [e.type for e in audit.events] == ["account.locked", "account.unlocked"]
+
+
+def test_a_success_clears_the_failures_its_check_saw(ephemeral: object, adapter: LocalPasswordAdapter) -> None:
+    throttle = Throttle(ephemeral, RecordingAudit(), backoff_seconds=0)  # type: ignore[arg-type]
+    for i in range(3):
+        assert sign_in(throttle, adapter, "lan.tran", f"wrong {i}") == "invalid"
+    assert throttle.check("lan.tran", IP).failures == 3
+    assert sign_in(throttle, adapter, "lan.tran", PASSWORD) == "ok"
+    assert throttle.check("lan.tran", IP).failures == 0
+    checked = throttle.check("lan.tran", IP)  # this attempt will succeed...
+    throttle.record_failure("lan.tran", "198.51.100.9")  # ...while another one fails meanwhile
+    throttle.record_success("lan.tran", IP, checked=checked)
+    assert throttle.check("lan.tran", IP).failures == 1  # still counted: the success never saw it
+    throttle.record_success("lan.tran", IP)  # without a decision: always cleared
+    assert throttle.check("lan.tran", IP).failures == 0
 
 
 def test_lock_expires_and_the_next_lock_lasts_longer(adapter: LocalPasswordAdapter) -> None:

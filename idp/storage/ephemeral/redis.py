@@ -3,8 +3,11 @@
 
 Each thread sends its single commands and scripts over a connection of its own, taken once from the
 pool: a pool checkout per command (a lock, bookkeeping and a ``poll`` for stray data) costs as much
-CPU as the command itself (bench/experiments/redis_checkout.py). redis-py drops a connection on any
-error, so a thread's next command starts on a fresh one. Pipelines use the pool as before.
+CPU as the command itself (bench/experiments/redis_checkout.py). They go straight to that
+connection (:meth:`RedisStore._command`): redis-py's client path around it (operation metrics,
+retry closures, response callbacks) cost another 15-25 µs per command. On any failure but an error
+reply the connection is dropped, as the client does, so the thread's next command starts on a fresh
+one. Pipelines use the pool as before.
 The event loop reads with :meth:`RedisStore.find_on_loop` over a connection of its own
 (:mod:`idp.storage.ephemeral.loop_reader`).
 """
@@ -71,12 +74,27 @@ class RedisStore:
         )
         return cls(client, prefix)
 
+    def _command(self, *args: Any) -> Any:
+        """One command on this thread's connection; its reply as the server sent it (``GET``: bytes
+        or None, ``SET``: b"OK" or None, ``DEL``: an integer). An error reply raises redis-py's
+        ``ResponseError`` (``NoScriptError``...) and keeps the connection; anything else (lost, timed
+        out, interrupted half-way) drops it and raises."""
+        connection = self._own.connection  # type: ignore[attr-defined]  # a single-connection client's
+        assert connection is not None
+        try:
+            connection.send_packed_command(connection.pack_command(*args))
+            return connection.read_response()
+        except redis.exceptions.ResponseError:
+            raise
+        except BaseException:
+            connection.disconnect()
+            raise
+
     def _run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """Run a registered script by its digest on this thread's connection (``Script.__call__``
         re-checks its client on every call); sent whole when the server has lost it (a restart)."""
         try:
-            return self._own.execute_command(
-                "EVALSHA", script.sha, len(keys), *keys, *args)  # type: ignore[attr-defined]  # set in its __init__
+            return self._command("EVALSHA", script.sha, len(keys), *keys, *args)  # type: ignore[attr-defined]
         except redis.exceptions.NoScriptError:
             return script(keys=keys, args=args, client=self._own)
 
@@ -90,13 +108,13 @@ class RedisStore:
         key = self._key(kind, id)
         data = json.dumps(value, separators=(",", ":"))
         if grant_id is None:
-            self._own.set(key, data, ex=ttl)
+            self._command("SET", key, data, "EX", ttl)
             return
         # One round trip, atomic on the server (a script, not a MULTI of four commands).
         self._run(self._upsert_in_grant, [key, self._grant_key(grant_id)], [data, ttl])
 
     def find(self, kind: str, id: str) -> dict[str, Any] | None:
-        return _loads(self._own.get(self._key(kind, id)))
+        return _loads(self._command("GET", self._key(kind, id)))
 
     async def find_on_loop(self, kind: str, id: str) -> dict[str, Any] | None:
         if self._loop_reader is None:  # TLS, a Unix socket...: through a thread, as find
@@ -108,19 +126,19 @@ class RedisStore:
             await self._loop_reader.close_on_loop()
 
     def consume(self, kind: str, id: str) -> dict[str, Any] | None:
-        return _loads(self._own.getdel(self._key(kind, id)))
+        return _loads(self._command("GETDEL", self._key(kind, id)))
 
     def destroy(self, kind: str, id: str) -> None:
-        self._own.delete(self._key(kind, id))
+        self._command("DEL", self._key(kind, id))
 
     def find_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
         if not keys:
             return []
-        return [_loads(data) for data in self._own.mget([self._key(kind, id) for kind, id in keys])]
+        return [_loads(data) for data in self._command("MGET", *(self._key(kind, id) for kind, id in keys))]
 
     def destroy_many(self, keys: Sequence[tuple[str, str]]) -> None:
         if keys:
-            self._own.delete(*(self._key(kind, id) for kind, id in keys))
+            self._command("DEL", *(self._key(kind, id) for kind, id in keys))
 
     def consume_marking(self, kind: str, id: str, *, marker_kind: str, keep: str, marker_ttl: int
                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -139,7 +157,7 @@ class RedisStore:
         return int(self.client.delete(*members))
 
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
-        return bool(self._own.set(self._key(kind, id), b"1", ex=ttl, nx=True))
+        return self._command("SET", self._key(kind, id), b"1", "EX", ttl, "NX") is not None
 
     def increment(self, kind: str, id: str, ttl: int) -> int:
         key = self._key(kind, id)

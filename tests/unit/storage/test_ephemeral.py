@@ -145,3 +145,32 @@ def test_find_on_loop_reads_what_find_reads(ephemeral) -> None:
     assert run_on_new_loop(read("j1", "missing", "j1")) == [ephemeral.find("at", "j1"), None, record]
     ephemeral.destroy("at", "j1")
     assert run_on_new_loop(read("j1")) == [None]  # gone at once, as for find
+
+
+def test_redis_a_thread_whose_connection_the_server_dropped_gets_a_new_one(redis_store) -> None:
+    import contextlib
+
+    import redis
+
+    redis_store.upsert("session", "s", {"n": 1}, 60)
+    ours = redis_store._command("CLIENT", "ID")  # this thread's connection
+    assert redis_store.client.client_kill_filter(_id=ours) == 1
+    # The first command may be the one that finds out: it fails cleanly, nothing half-read stays.
+    with contextlib.suppress(redis.exceptions.ConnectionError):
+        redis_store.find("session", "s")
+    assert redis_store.find("session", "s") == {"n": 1}
+    redis_store.upsert("session", "t", {"n": 2}, 60)
+    assert redis_store.find_many([("session", "s"), ("session", "t")]) == [{"n": 1}, {"n": 2}]
+
+
+def test_redis_an_error_reply_raises_and_the_connection_keeps_working(redis_store) -> None:
+    import pytest
+    import redis
+
+    redis_store.upsert("session", "s", {"n": 1}, 60)
+    redis_store._command("SADD", redis_store._key("session", "set"), "member")
+    with pytest.raises(redis.exceptions.ResponseError):  # GET of a set: WRONGTYPE
+        redis_store.find("session", "set")
+    assert redis_store.find("session", "s") == {"n": 1}
+    assert redis_store.add_once("seen", "x", 60) is True
+    assert redis_store.add_once("seen", "x", 60) is False
