@@ -349,15 +349,21 @@ class Settings(BaseSettings):
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for localhost and the loopback addresses (127.0.0.0/8, ::1)."""
+    """True for ``localhost`` and ``*.localhost`` (also with the final dot) and for the loopback
+    addresses (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) in every spelling the resolver reads as one
+    (``127.1``, ``0x7f.1``, ``2130706433``, ``[::1]``; :func:`idp.net.outbound.host_address`).
+    ``127.0.0.1.example.com`` is a name like any other."""
     import ipaddress
 
-    if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
+    from idp.net.outbound import host_address
+
+    name = host.lower().removesuffix(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = host_address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 (not loopback to ipaddress before Python 3.13)
+    return address is not None and address.is_loopback
 
 
 def load_settings(**overrides: object) -> Settings:

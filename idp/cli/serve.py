@@ -26,8 +26,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         os.environ["IDP_DEMO"] = "true"
     if "IDP_ISSUER" not in os.environ and is_loopback_host(args.host):
-        # Zero configuration: the issuer is where this process listens.
-        os.environ["IDP_ISSUER"] = f"http://{args.host}:{args.port}"
+        # Zero configuration: the issuer is where this process listens (an IPv6 address in brackets).
+        host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+        os.environ["IDP_ISSUER"] = f"http://{host}:{args.port}"
     settings = load_settings()
     if args.workers > 1 and settings.redis_url is None:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")

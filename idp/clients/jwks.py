@@ -54,9 +54,10 @@ def check_jwks_uri(uri: str, *, allow_loopback: bool) -> str:
     parts = urlsplit(uri)
     if not parts.hostname or parts.fragment or parts.username or parts.password:
         raise ValueError("must be an absolute URL without fragment or credentials")
-    if parts.scheme == "https" and (allow_loopback or not is_loopback_host(parts.hostname)):
-        return uri
-    if parts.scheme == "http" and allow_loopback and is_loopback_host(parts.hostname):
+    loopback = is_loopback_host(parts.hostname)
+    if loopback and not allow_loopback:
+        raise ValueError("must not point at a loopback host")
+    if parts.scheme == "https" or parts.scheme == "http" and loopback:
         return uri
     raise ValueError("must be an https URL")
 

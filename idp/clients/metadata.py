@@ -3,18 +3,28 @@
 Redirect URIs (OAuth 2.0 Security BCP, RFC 9700 §4.1): absolute, no fragment, ``https`` except
 for loopback hosts (``http://127.0.0.1``, ``http://[::1]``, ``http://localhost``); private-use
 schemes (``com.example.app:/cb``) allowed for native apps. Matching is exact string comparison.
+
+URLs the server itself requests (:data:`FETCHED_URIS`): a host written as an IP address that the
+outbound policy (:mod:`idp.net.outbound`) would refuse is refused at registration already; host
+names are not resolved here (the address check at fetch time covers them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from idp.settings import is_loopback_host
 
+if TYPE_CHECKING:
+    from idp.net.outbound import OutboundPolicy
+
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# The metadata URLs the server fetches or posts to (idp.clients.jwks, idp.oidc.backchannel).
+FETCHED_URIS = ("jwks_uri", "backchannel_logout_uri")
 
 
 class InvalidClientMetadata(ValueError):
@@ -87,3 +97,23 @@ def check_key_metadata(auth_method: str, extra: dict, *, allow_loopback: bool) -
             check_jwks_uri(jwks_uri, allow_loopback=allow_loopback)
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidClientMetadata(f"{'jwks' if jwks is not None else 'jwks_uri'}: {exc}") from None
+
+
+def check_fetched_uris(extra: Mapping[str, object], policy: OutboundPolicy) -> None:
+    """Refuse a :data:`FETCHED_URIS` member whose host is an IP literal (any spelling the resolver
+    reads, :func:`idp.net.outbound.host_address`) that ``policy`` refuses; no DNS lookup."""
+    from idp.net.outbound import host_address
+
+    for field in FETCHED_URIS:
+        uri = extra.get(field)
+        if not isinstance(uri, str):
+            continue
+        try:
+            host = urlsplit(uri).hostname
+        except ValueError:
+            raise InvalidClientMetadata(f"{field}: not a valid URL") from None
+        address = host_address(host) if host else None
+        why = policy.refusal(address) if address is not None else None
+        if why is not None:
+            shown = host if host == str(address) else f"{host}, which is {address}"
+            raise InvalidClientMetadata(f"{field}: the server will not connect to {shown} ({why})")

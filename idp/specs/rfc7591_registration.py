@@ -9,6 +9,10 @@ Choices:
   grants them); unknown members are ignored and not stored (§2);
 - ``private_key_jwt`` needs ``jwks`` or an https ``jwks_uri``; the strict profile (global, or the
   client's ``strict_profile``) accepts only ``private_key_jwt``;
+- ``jwks_uri`` and ``backchannel_logout_uri`` whose host is an IP address the outbound policy
+  refuses (private, link-local, loopback unless ``allow_loopback_client_urls``..., in any spelling:
+  ``0x7f.1``, ``2130706433``, ``[::ffff:10.0.0.1]``) are refused here rather than at the first fetch;
+  host names are resolved and checked only when fetched;
 - the registration access token (RFC 7592 §3) is stored hashed in the client's metadata and lets
   the client read (GET), replace (PUT) and delete (DELETE) its registration.
 """
@@ -23,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from idp.clients.metadata import InvalidClientMetadata, check_key_metadata, check_redirect_uri
+from idp.clients.metadata import InvalidClientMetadata, check_fetched_uris, check_key_metadata, check_redirect_uri
 from idp.clients.service import DEFAULT_SCOPES, client_as_json
 from idp.errors import OAuthError
 from idp.settings import Settings
@@ -140,13 +144,18 @@ def registration_options(metadata: Any, settings: Settings, *, scopes_supported:
 
 
 def _check_extra(extra: dict[str, Any], method: str, settings: Settings, signing_algs: list[str]) -> None:
+    from idp.clients.jwks import check_jwks_uri
+    from idp.net.outbound import OutboundPolicy
+
     try:
         check_key_metadata(method, extra, allow_loopback=settings.allow_loopback_client_urls)
         for name in ("backchannel_logout_uri", "logo_uri", "client_uri", "policy_uri", "tos_uri"):
             if name in extra:
-                from idp.clients.jwks import check_jwks_uri
-
-                check_jwks_uri(extra[name], allow_loopback=settings.allow_loopback_client_urls)
+                try:
+                    check_jwks_uri(extra[name], allow_loopback=settings.allow_loopback_client_urls)
+                except ValueError as exc:
+                    raise InvalidClientMetadata(f"{name}: {exc}") from None
+        check_fetched_uris(extra, OutboundPolicy.from_settings(settings))
     except (InvalidClientMetadata, ValueError) as exc:
         raise _invalid(str(exc)) from None
     if extra.get("subject_type", "pairwise") not in ("pairwise", "public"):

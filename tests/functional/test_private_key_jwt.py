@@ -139,21 +139,34 @@ def test_jwks_uri_keys_are_fetched_and_rotated(profile_deployment: ProfileDeploy
 
 def test_jwks_uri_on_an_internal_address_is_refused_without_a_connection(
         profile_deployment: ProfileDeployment) -> None:
-    """A dynamically registered jwks_uri whose host is not a public address (0.0.0.0 reaches this
-    machine; 169.254.169.254 is the cloud metadata service) is never fetched: invalid_client."""
+    """A jwks_uri whose host is not a public address (0.0.0.0 reaches this machine; 169.254.169.254
+    is the cloud metadata service) is refused at registration; one stored without that check (before
+    it existed, here written to the store directly) is never fetched: invalid_client."""
+    from idp.clients.service import register_client
+    from idp.runtime import open_storage
+    from idp.settings import Settings
     from tests.functional.test_registration import initial_token, register
     from tests.unit.net.support import Listener
 
     dep = profile_deployment
     listener = Listener()
     try:
-        token = initial_token(dep, uses=2)
-        for jwks_uri in (f"https://0.0.0.0:{listener.port}/jwks", "https://169.254.169.254/latest/jwks"):
+        token = initial_token(dep, uses=1)
+        for index, jwks_uri in enumerate((f"https://0.0.0.0:{listener.port}/jwks",
+                                          "https://169.254.169.254/latest/jwks")):
             registered = register(dep, token, {
                 "client_name": "Hệ thống một cửa xã", "grant_types": ["client_credentials"], "redirect_uris": [],
                 "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri, "scope": "openid"})
-            assert registered.status_code == 201, registered.text
-            client_id = registered.json()["client_id"]
+            assert registered.status_code == 400, registered.text
+            assert registered.json()["error"] == "invalid_client_metadata"
+            client_id = f"stored-internal-{index}-{time.monotonic_ns()}"
+            storage = open_storage(Settings(**{k[4:].lower(): v for k, v in dep.env.items()}))  # type: ignore[arg-type]
+            try:
+                register_client(storage, client_id, redirect_uris=[], auth_method="private_key_jwt",
+                                grant_types=("client_credentials",), scopes=("openid",),
+                                extra={"jwks_uri": jwks_uri})
+            finally:
+                storage.close()
             response = m2m(dep, client_assertion(RpKey(), client_id, dep.base), client_id=client_id)
             refused(response, "jwks_unavailable")
         assert not listener.connected()

@@ -5,9 +5,17 @@ access token that reads, replaces and deletes the registration."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 
+from idp.app import create_app
+from idp.settings import Settings
+from idp.specs.rfc7591_registration import InitialAccessTokens
 from tests.functional.helpers import run_idp
 from tests.functional.profile_rp import ProfileDeployment, RpKey, client_assertion, profile_deployment
 
@@ -106,3 +114,124 @@ def test_registered_client_works_and_manages_itself(profile_deployment: ProfileD
     gone = httpx.post(dep.base + "/token", data={"grant_type": "client_credentials",
                                                  **client_assertion(key, client_id, dep.base)}, timeout=30)
     assert gone.status_code == 401
+
+
+# URLs the server will fetch (jwks_uri) or post to (backchannel_logout_uri): an IP literal the
+# outbound policy refuses is refused at registration, in any spelling; names are left to the fetch.
+
+REFUSED_HOSTS = ["10.0.0.5", "169.254.169.254", "0x7f.1", "[::ffff:10.0.0.1]", "2130706433"]
+
+
+@pytest.fixture
+def registrar(tmp_path: Path) -> Iterator[Callable[..., tuple[TestClient, Any]]]:
+    """An in-process provider with registration on, built with the given settings."""
+    opened: list[TestClient] = []
+
+    def build(**settings: Any) -> tuple[TestClient, Any]:
+        app = create_app(Settings(data_dir=tmp_path / f"var{len(opened)}", registration_enabled=True, **settings))
+        http = TestClient(app)
+        http.__enter__()  # the lifespan closes the key ring, the audit writer and the storage
+        opened.append(http)
+        return http, app.state.provider
+
+    yield build
+    for http in opened:
+        http.__exit__(None, None, None)
+
+
+def register_in_process(http: TestClient, provider: Any, metadata: dict) -> httpx.Response:
+    token = InitialAccessTokens(provider.storage.db).issue("tỉnh-test")
+    return http.post("/register", json=metadata, headers={"Authorization": f"Bearer {token}"})
+
+
+def fetched_uri_metadata(key: RpKey, field: str, uri: str) -> dict:
+    if field == "jwks_uri":
+        return {**{k: v for k, v in m2m_metadata(key).items() if k != "jwks"}, "jwks_uri": uri}
+    return m2m_metadata(key, backchannel_logout_uri=uri)
+
+
+@pytest.mark.parametrize("field", ["jwks_uri", "backchannel_logout_uri"])
+def test_client_urls_at_internal_ip_literals_are_refused(registrar: Callable[..., tuple[TestClient, Any]],
+                                                          field: str) -> None:
+    http, provider = registrar()
+    key = RpKey()
+    for host in REFUSED_HOSTS:
+        response = register_in_process(http, provider, fetched_uri_metadata(key, field, f"https://{host}/x"))
+        assert response.status_code == 400, (host, response.text)
+        body = response.json()
+        assert body["error"] == "invalid_client_metadata", body
+        assert body["error_description"].startswith(f"{field}: "), body
+    assert provider.storage.clients.list() == []
+    for uri in ("https://93.184.215.14/x", "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/x",
+                "https://rp.example.vn/x"):
+        response = register_in_process(http, provider, fetched_uri_metadata(key, field, uri))
+        assert response.status_code == 201, (uri, response.text)
+        assert provider.storage.clients.get(response.json()["client_id"]).extra[field] == uri
+
+
+def test_the_refusal_names_the_field_and_the_address(registrar: Callable[..., tuple[TestClient, Any]]) -> None:
+    http, provider = registrar()
+    response = register_in_process(http, provider, m2m_metadata(RpKey(), backchannel_logout_uri="https://0xa9fea9fe/"))
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_client_metadata", "error_description":
+                               "backchannel_logout_uri: the server will not connect to 0xa9fea9fe, which is "
+                               "169.254.169.254 (link-local)"}
+
+
+def test_loopback_client_urls_follow_the_setting(registrar: Callable[..., tuple[TestClient, Any]]) -> None:
+    key = RpKey()
+    strict_http, strict = registrar()
+    loopback_http, loopback = registrar(allow_loopback_client_urls=True)
+    for uri in ("http://127.0.0.1:9/x", "https://0x7f.1/x", "http://2130706433:9/x", "https://[::1]/x",
+                "http://[::ffff:127.0.0.1]:9/x", "https://localhost/x"):
+        for field in ("jwks_uri", "backchannel_logout_uri"):
+            refused = register_in_process(strict_http, strict, fetched_uri_metadata(key, field, uri))
+            assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata", uri
+            accepted = register_in_process(loopback_http, loopback, fetched_uri_metadata(key, field, uri))
+            assert accepted.status_code == 201, (uri, accepted.text)
+    assert strict.storage.clients.list() == []
+    for host in ("10.0.0.5", "169.254.169.254"):  # loopback is all the setting opens
+        refused = register_in_process(loopback_http, loopback, fetched_uri_metadata(key, "jwks_uri", f"https://{host}/"))
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata"
+
+
+def test_outbound_allowed_networks_open_a_private_range(registrar: Callable[..., tuple[TestClient, Any]]) -> None:
+    http, provider = registrar(outbound_allowed_networks=["10.0.0.0/24"])
+    key = RpKey()
+    for uri in ("https://10.0.0.5/x", "https://[::ffff:10.0.0.5]/x", "https://0x0a.5/x"):
+        accepted = register_in_process(http, provider, fetched_uri_metadata(key, "backchannel_logout_uri", uri))
+        assert accepted.status_code == 201, (uri, accepted.text)
+    for uri in ("https://10.0.1.5/x", "https://169.254.169.254/x", "https://0x7f.1/x"):
+        refused = register_in_process(http, provider, fetched_uri_metadata(key, "jwks_uri", uri))
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata", uri
+
+
+def test_an_update_to_an_internal_address_is_refused(registrar: Callable[..., tuple[TestClient, Any]]) -> None:
+    http, provider = registrar()
+    key = RpKey()
+    created = register_in_process(http, provider, m2m_metadata(key, backchannel_logout_uri="https://rp.example.vn/l"))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    auth = {"Authorization": f"Bearer {body['registration_access_token']}"}
+    for change in ({"backchannel_logout_uri": "https://[::ffff:10.0.0.1]/l"},
+                   {"jwks": None, "jwks_uri": "https://169.254.169.254/jwks"}):
+        metadata = {k: v for k, v in {**m2m_metadata(key), "client_id": body["client_id"], **change}.items()
+                    if v is not None}
+        replaced = http.put(f"/register/{body['client_id']}", headers=auth, json=metadata)
+        assert replaced.status_code == 400 and replaced.json()["error"] == "invalid_client_metadata", replaced.text
+    stored = provider.storage.clients.get(body["client_id"])
+    assert stored.extra["backchannel_logout_uri"] == "https://rp.example.vn/l" and "jwks_uri" not in stored.extra
+
+
+def test_a_running_server_refuses_internal_client_urls(profile_deployment: ProfileDeployment) -> None:
+    """The deployment allows loopback client URLs (its receiver is on 127.0.0.1), nothing else."""
+    dep = profile_deployment
+    token = initial_token(dep, uses=1)
+    key = RpKey()
+    for field in ("jwks_uri", "backchannel_logout_uri"):
+        for host in ("10.0.0.5", "169.254.169.254", "[::ffff:10.0.0.1]"):
+            response = register(dep, token, fetched_uri_metadata(key, field, f"https://{host}/x"))
+            assert response.status_code == 400, response.text
+            assert response.json()["error"] == "invalid_client_metadata"
+            assert response.json()["error_description"].startswith(f"{field}: ")
+    assert register(dep, token, fetched_uri_metadata(key, "jwks_uri", "http://0x7f.1:9/jwks")).status_code == 201

@@ -81,7 +81,8 @@ def test_real_fetch_times_out_quickly() -> None:
 
 
 @pytest.mark.parametrize("uri", ["http://rp.example.vn/jwks", "https://127.0.0.1/jwks", "file:///etc/passwd",
-                                 "https://user:pw@rp.example.vn/jwks", "http://127.0.0.1:9/jwks"])
+                                 "https://user:pw@rp.example.vn/jwks", "http://127.0.0.1:9/jwks",
+                                 "https://127.1/jwks", "https://2130706433/jwks", "https://[::ffff:127.0.0.1]/jwks"])
 def test_jwks_uri_must_be_https_and_not_internal(uri: str) -> None:
     with pytest.raises(ValueError):
         check_jwks_uri(uri, allow_loopback=False)
@@ -107,9 +108,10 @@ def test_a_key_registered_for_another_alg_is_not_used() -> None:
     assert refused.value.reason == "unknown_kid"
 
 
-@pytest.mark.parametrize("host", ["127.1", "2130706433", "169.254.169.254", "10.0.0.1", "[::ffff:127.0.0.1]"])
+@pytest.mark.parametrize("host", ["169.254.169.254", "10.0.0.1", "0x0a.0.0.1", "[64:ff9b::7f00:1]"])
 def test_jwks_uri_resolving_to_an_internal_address_is_never_contacted(host: str) -> None:
-    """The name check lets these through (https, not spelled as loopback); the address check does not."""
+    """The name check lets these through (https, not loopback to it: NAT64 reaches another host's
+    127.0.0.1); the address check does not."""
     from tests.unit.net.support import Listener
 
     listener = Listener()
@@ -120,6 +122,26 @@ def test_jwks_uri_resolving_to_an_internal_address_is_never_contacted(host: str)
         with pytest.raises(JwksUnavailable) as refused:
             keys.verify(client(jwks_uri=uri), RpKey().sign(assertion_claims("rp", "x")), algorithms=ALGS)
         assert refused.value.reason == "jwks_unavailable" and "OutboundRefused" in str(refused.value)
+        assert not listener.connected()
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "[::ffff:127.0.0.1]"])
+def test_a_stored_loopback_jwks_uri_is_never_contacted(host: str) -> None:
+    """Loopback in any spelling is refused by the name check, before any fetch (a client stored
+    before registration refused these spellings included)."""
+    from tests.unit.net.support import Listener
+
+    listener = Listener()
+    try:
+        uri = f"https://{host}:{listener.port}/jwks"
+        with pytest.raises(ValueError, match="loopback"):
+            check_jwks_uri(uri, allow_loopback=False)
+        keys = ClientKeys.from_settings(Settings(client_jwks_timeout_seconds=0.5, client_jwks_cache_seconds=0))
+        with pytest.raises(JwksUnavailable) as refused:
+            keys.verify(client(jwks_uri=uri), RpKey().sign(assertion_claims("rp", "x")), algorithms=ALGS)
+        assert refused.value.reason == "jwks_unavailable"
         assert not listener.connected()
     finally:
         listener.close()
