@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.provider = provider
     # Outside the framework's stack, innermost first: the protocol endpoints (inside the security
     # layer), the security layer, then the public documents (the hottest GETs, headers of their own).
-    protocol_routes = {**token.ROUTES, **userinfo.ROUTES}
+    protocol_routes = {**token.ROUTES, **userinfo.ROUTES, **authorize.ROUTES, **interaction.ROUTES}
     middleware.wrap_stack(app, lambda inner: ProtocolEndpoints(inner, routes=protocol_routes))
     middleware.install(app, settings)
     discovery_bytes = discovery.discovery_document(provider)

@@ -91,6 +91,9 @@ def _authorize(request: Request, items: list[tuple[str, str]]) -> Response:
     return proceed(request, provider.interactions.new(authz), stored=False)
 
 
+ROUTES = {("GET", "/authorize"): authorize, ("POST", "/authorize"): authorize}  # the direct route (idp.web.protocol)
+
+
 @router.get("/authorize/resume/{interaction_id}")
 async def resume(request: Request, interaction_id: str) -> Response:
     return await run_blocking(_resume, request, interaction_id)

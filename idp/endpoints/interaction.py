@@ -83,6 +83,19 @@ async def login_submit(request: Request, interaction_id: str) -> Response:
     return await run_blocking(_password_login, request, interaction_id, form)
 
 
+async def _direct_login_page(request: Request) -> Response:
+    return await login_page(request, request.path_params["interaction_id"])
+
+
+async def _direct_login_submit(request: Request) -> Response:
+    return await login_submit(request, request.path_params["interaction_id"])
+
+
+# The direct route (idp.web.protocol): the sign-in form skips the framework's router.
+ROUTES = {("GET", "/interaction/{interaction_id}/login"): _direct_login_page,
+          ("POST", "/interaction/{interaction_id}/login"): _direct_login_submit}
+
+
 def _password_login(request: Request, interaction_id: str, form: dict[str, str]) -> Response:
     provider = provider_of(request)
     interaction = pending_interaction(request, interaction_id)

@@ -86,9 +86,14 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return server_error_response(request)
 
 
+def page_error_response(request: Request, exc: PageError) -> Response:
+    """The page a person sees for ``exc`` (Vietnamese first, the message its id names)."""
+    return error_page(request, exc.message_id, status_code=exc.status_code, detail=exc.detail)
+
+
 async def _page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    return error_page(request, exc.message_id, status_code=exc.status_code, detail=exc.detail)
+    return page_error_response(request, exc)
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:

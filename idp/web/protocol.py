@@ -1,16 +1,20 @@
-"""A direct route for the machine-facing protocol endpoints relying parties call most.
+"""A direct route for the endpoints called most: the machine-facing protocol endpoints and the
+pages of a sign-in.
 
-``/token``, ``/introspect``, ``/revoke`` and ``/userinfo`` are answered here, before the
-framework's router, exception middleware and dependency machinery, which cost several times the
-endpoint's own work at token-endpoint rates (bench/PROFILE.md). The handlers are the endpoint
+``/token``, ``/introspect``, ``/revoke``, ``/userinfo``, ``/authorize`` and the sign-in form
+(``/interaction/{interaction_id}/login``) are answered here, before the framework's router,
+exception middleware and dependency machinery, which cost several times the endpoint's own work at
+token-endpoint rates and 4-6 % of a whole sign-in (bench/PROFILE.md). The handlers are the endpoint
 modules' own ``async (Request) -> Response`` functions; this layer gives them what the framework
-would: a ``Request`` and :class:`~idp.errors.OAuthError` turned into its RFC 6749 §5.2 answer.
-It wraps the framework's whole stack (:func:`idp.web.middleware.wrap_stack`).
-Other methods and paths go on to the application unchanged (where a wrong method gets its 405).
+would: a ``Request`` (with ``path_params`` for a route with one ``{name}`` segment),
+:class:`~idp.errors.OAuthError` turned into its RFC 6749 §5.2 answer and
+:class:`~idp.errors.PageError` into its page. It wraps the framework's whole stack
+(:func:`idp.web.middleware.wrap_stack`). Other methods and paths go on to the application unchanged
+(where a wrong method gets its 405).
 
 It sits inside :class:`~idp.web.middleware.SecurityMiddleware`, so every answer still carries the
 security headers and the request id, and any other failure becomes ``{"error": "server_error"}``
-there (logged, never shown).
+or the server-error page there (logged, never shown).
 """
 
 from __future__ import annotations
@@ -21,21 +25,53 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from idp.errors import OAuthError
-from idp.web.middleware import oauth_error_response
+from idp.errors import OAuthError, PageError
+from idp.web.middleware import oauth_error_response, page_error_response
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class _Template:
+    """A path with one ``{name}`` segment: ``/interaction/{interaction_id}/login``."""
+
+    def __init__(self, template: str) -> None:
+        prefix, rest = template.split("{", 1)
+        self.name, self.suffix = rest.split("}", 1)
+        self.prefix = prefix
+        if not prefix.endswith("/") or "{" in self.suffix or (self.suffix and not self.suffix.startswith("/")):
+            raise ValueError(f"a route takes at most one whole {{name}} segment: {template!r}")
+
+    def value(self, path: str) -> str | None:
+        """The segment's value when ``path`` matches (one non-empty segment, as the framework's
+        router reads ``{name}``), else None."""
+        if not (path.startswith(self.prefix) and path.endswith(self.suffix)):
+            return None
+        value = path[len(self.prefix):len(path) - len(self.suffix)]
+        return value if value and "/" not in value else None
+
+
 class ProtocolEndpoints:
-    """Pure ASGI: ``routes`` maps (method, path) to a handler."""
+    """Pure ASGI: ``routes`` maps (method, path) to a handler; a path may hold one ``{name}``
+    segment, given to the handler in ``request.path_params``."""
 
     def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], Handler]) -> None:
         self.app = app
-        self.routes = routes
+        self.routes = {key: handler for key, handler in routes.items() if "{" not in key[1]}
+        self.templated = [(method, _Template(path), handler) for (method, path), handler in routes.items()
+                          if "{" in path]
+
+    def _match(self, method: str, path: str, scope: Scope) -> Handler | None:
+        handler = self.routes.get((method, path))
+        if handler is not None:
+            return handler
+        for route_method, template, candidate in self.templated:
+            if route_method == method and (value := template.value(path)) is not None:
+                scope["path_params"] = {template.name: value}
+                return candidate
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        handler = self._match(scope["method"], scope["path"], scope) if scope["type"] == "http" else None
         if handler is None:
             await self.app(scope, receive, send)
             return
@@ -44,4 +80,6 @@ class ProtocolEndpoints:
             response = await handler(request)
         except OAuthError as exc:
             response = oauth_error_response(request, exc)
+        except PageError as exc:
+            response = page_error_response(request, exc)
         await response(scope, receive, send)
