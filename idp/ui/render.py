@@ -56,6 +56,7 @@ def _environment(strict: bool) -> Environment:
         undefined=StrictUndefined if strict else Undefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # package data: a template changes only with a new release (and a restart)
     )
     env.filters.update(localized=localized, datetime=format_datetime, grouped=grouped)
     return env
