@@ -58,16 +58,34 @@ def clear_session_cookie(response: Response, provider: Provider) -> None:
                            httponly=True, samesite="lax")
 
 
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than ``limit`` bytes (or says it will be, or
+    gives a malformed length): never more than ``limit`` bytes are read and kept, so an endless
+    or huge body costs the server no memory (the framework and the HTTP server set no limit)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not (declared.isdigit() and int(declared) <= limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def form_items(request: Request) -> list[tuple[str, str]]:
-    """The urlencoded body as (name, value) pairs; invalid_request for other content or oversize."""
+    """The urlencoded body as (name, value) pairs; invalid_request for other content, 413 for a
+    body over :data:`MAX_FORM_BYTES` (read no further)."""
     if request.method != "POST":
         return []
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise OAuthError("invalid_request", "request body too large")
+    body = await bounded_body(request, MAX_FORM_BYTES)
+    if body is None:
+        raise OAuthError("invalid_request", "request body too large", status_code=413)
     try:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from idp.clients.metadata import InvalidClientMetadata
 from idp.clients.service import register_client, remove_client
-from idp.endpoints.common import json_response, provider_of
+from idp.endpoints.common import bounded_body, json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
 from idp.specs.rfc7591_registration import (
@@ -43,9 +43,9 @@ def _unauthorized(description: str) -> OAuthError:
 async def _metadata(request: Request) -> Any:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise OAuthError("invalid_client_metadata", "the body must be application/json")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise OAuthError("invalid_client_metadata", "the registration request is too large")
+    body = await bounded_body(request, MAX_BODY_BYTES)
+    if body is None:
+        raise OAuthError("invalid_client_metadata", "the registration request is too large", status_code=413)
     try:
         return json.loads(body)
     except ValueError:
