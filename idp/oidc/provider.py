@@ -41,7 +41,8 @@ from idp.storage.protocols import Successor
 from idp.storage.sql import SqlStorage
 from keys.errors import InvalidToken
 from keys.ring import KeyRing
-from policies.loa import acr_values_supported
+from policies.loa import acr_values_supported, parse_acr
+from policies.tokens import refresh_denial, release_for_refresh
 
 ACCOUNT_CLIENT_ID = "vnidp-account"
 CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: local accounts, two factors
@@ -265,9 +266,6 @@ class Provider:
     def _refresh_under_policy(self, grant: Grant, request: Any) -> Grant | None:
         """The grant as the client's policy allows it now (a tightened policy or an expired
         step-up narrows or refuses the refresh); None when refused."""
-        from policies import parse_acr
-        from policies.tokens import refresh_denial, release_for_refresh
-
         policy = self.policy_for(grant.client_id)
         level = parse_acr(grant.acr, self.issuer) if grant.acr else None
         denial = refresh_denial(policy, acr=level)

@@ -5,7 +5,6 @@ ASGI interface, which shows how much of the body the application took."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from idp.app import create_app
 from idp.endpoints.common import MAX_FORM_BYTES
 from idp.settings import Settings
+from tests.loops import run_on_new_loop
 
 CHUNK = 16 * 1024
 FORM = b"application/x-www-form-urlencoded"
@@ -47,7 +47,7 @@ class Exchange:
                  "scheme": "http", "path": self.path, "raw_path": self.path.encode(), "query_string": b"",
                  "root_path": "", "headers": self.headers, "client": ("127.0.0.1", 50000),
                  "server": ("127.0.0.1", 8000)}
-        asyncio.run(self.app(scope, self.receive, self.send))
+        run_on_new_loop(self.app(scope, self.receive, self.send))
         status = self.messages[0]["status"]
         return status, b"".join(m.get("body", b"") for m in self.messages[1:])
 
