@@ -14,7 +14,7 @@ from idp.errors import OAuthError, PageError
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
-from idp.web.context import audit_context, query_items, request_path
+from idp.web.context import audit_context, bounded_body, query_items, request_path
 from idp.web.csrf import check_csrf
 
 MAX_FORM_BYTES = 64 * 1024
@@ -56,23 +56,6 @@ def set_session_cookie(response: Response, provider: Provider, session: SsoSessi
 def clear_session_cookie(response: Response, provider: Provider) -> None:
     response.delete_cookie(session_cookie_name(provider), path="/", secure=provider.settings.secure_cookies,
                            httponly=True, samesite="lax")
-
-
-async def bounded_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is longer than ``limit`` bytes (or says it will be, or
-    gives a malformed length): never more than ``limit`` bytes are read and kept, so an endless
-    or huge body costs the server no memory (the framework and the HTTP server set no limit)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and not (declared.isdigit() and int(declared) <= limit):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def form_items(request: Request) -> list[tuple[str, str]]:

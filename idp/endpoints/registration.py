@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from idp.clients.metadata import InvalidClientMetadata
 from idp.clients.service import register_client, remove_client
-from idp.endpoints.common import bounded_body, json_response, provider_of
+from idp.endpoints.common import json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
 from idp.specs.rfc7591_registration import (
@@ -24,6 +24,7 @@ from idp.specs.rfc7591_registration import (
     registration_response,
     token_hash,
 )
+from idp.web.context import bounded_body
 from idp.web.threads import run_blocking
 
 router = APIRouter()

@@ -7,7 +7,7 @@ import asyncio
 import base64
 import hmac
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.applications import Starlette
@@ -18,11 +18,24 @@ from starlette.routing import Route
 from idp.sandbox.pages import error_page, login_page
 from idp.sandbox.provider import SandboxProvider
 from idp.sandbox.tokens import id_token
+from idp.web.context import bounded_body
 
 
 def _oauth_error(error: str, status: int = 400, description: str | None = None) -> JSONResponse:
     body = {"error": error} | ({"error_description": description} if description else {})
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The urlencoded body (last value of a repeated name), or None when it is over the limit
+    (read no further)."""
+    body = await bounded_body(request, MAX_FORM_BYTES)
+    if body is None:
+        return None
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -70,9 +83,12 @@ def build_app(provider: SandboxProvider) -> Starlette:
     async def authorize(request: Request) -> Response:
         if (blocked := await guard(request)) is not None:
             return blocked
-        params = dict(request.query_params) if request.method == "GET" else {
-            k: v for k, v in (await request.form()).items() if isinstance(v, str)
-        }
+        if request.method == "GET":
+            params = dict(request.query_params)
+        elif (form := await _form(request)) is not None:
+            params = form
+        else:
+            return HTMLResponse(error_page("Yêu cầu quá lớn."), 413)
         client = provider.clients.get(params.get("client_id", ""))
         redirect_uri = params.get("redirect_uri", "")
         if client is None or not client.allows_redirect(redirect_uri):
@@ -105,7 +121,9 @@ def build_app(provider: SandboxProvider) -> Starlette:
             return blocked
         if provider.mode == "slow":
             await asyncio.sleep(provider.slow_seconds)
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = await _form(request)
+        if form is None:
+            return _oauth_error("invalid_request", 413, description="request body too large")
         client_id, secret = _client_credentials(request, form)
         client = provider.clients.get(client_id or "")
         if client is None or secret is None or not hmac.compare_digest(secret.encode(), client.client_secret.encode()):

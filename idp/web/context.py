@@ -102,3 +102,20 @@ def query_items(request: Request) -> list[tuple[str, str]]:
     that (nor the request's URL, whose Host header parsing costs more than the rest of this)."""
     raw = request.scope.get("query_string", b"")
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
+
+
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than ``limit`` bytes (or says it will be, or
+    gives a malformed length): never more than ``limit`` bytes are read and kept, so an endless
+    or huge body costs the server no memory (the framework and the HTTP server set no limit)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not (declared.isdigit() and int(declared) <= limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

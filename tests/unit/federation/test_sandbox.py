@@ -100,3 +100,14 @@ def test_the_sandbox_listens_on_loopback_only(capsys: pytest.CaptureFixture[str]
 def test_the_citizen_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "citizens"]) == 0
     assert "Trần Thị Bích Ngọc" in capsys.readouterr().out
+
+
+def test_forms_over_the_limit_are_refused(client: TestClient, provider: SandboxProvider) -> None:
+    from idp.sandbox.routes import MAX_FORM_BYTES
+
+    huge = b"a" * (MAX_FORM_BYTES + 1)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token = client.post(provider.shape.token_path, content=huge, headers=form)
+    assert token.status_code == 413 and token.json()["error"] == "invalid_request"
+    page = client.post(provider.shape.authorize_path, content=huge, headers=form)
+    assert page.status_code == 413 and "Yêu cầu quá lớn" in page.text
