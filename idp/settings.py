@@ -7,6 +7,7 @@ under ``./var/``, short-lived state in the process.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from idp.net.hosts import host_address
 
 
 class SettingsError(Exception):
@@ -303,8 +306,6 @@ class Settings(BaseSettings):
     @field_validator("outbound_allowed_networks")
     @classmethod
     def _outbound_allowed_networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         try:
             return [str(ipaddress.ip_network(network.strip())) for network in value]
         except ValueError:
@@ -351,12 +352,8 @@ class Settings(BaseSettings):
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost`` and ``*.localhost`` (also with the final dot) and for the loopback
     addresses (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) in every spelling the resolver reads as one
-    (``127.1``, ``0x7f.1``, ``2130706433``, ``[::1]``; :func:`idp.net.outbound.host_address`).
+    (``127.1``, ``0x7f.1``, ``2130706433``, ``[::1]``; :func:`idp.net.hosts.host_address`).
     ``127.0.0.1.example.com`` is a name like any other."""
-    import ipaddress
-
-    from idp.net.outbound import host_address
-
     name = host.lower().removesuffix(".")
     if name == "localhost" or name.endswith(".localhost"):
         return True

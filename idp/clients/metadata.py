@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from idp.net.hosts import host_address
 from idp.settings import is_loopback_host
 
 if TYPE_CHECKING:
@@ -101,9 +102,7 @@ def check_key_metadata(auth_method: str, extra: dict, *, allow_loopback: bool) -
 
 def check_fetched_uris(extra: Mapping[str, object], policy: OutboundPolicy) -> None:
     """Refuse a :data:`FETCHED_URIS` member whose host is an IP literal (any spelling the resolver
-    reads, :func:`idp.net.outbound.host_address`) that ``policy`` refuses; no DNS lookup."""
-    from idp.net.outbound import host_address
-
+    reads, :func:`idp.net.hosts.host_address`) that ``policy`` refuses; no DNS lookup."""
     for field in FETCHED_URIS:
         uri = extra.get(field)
         if not isinstance(uri, str):

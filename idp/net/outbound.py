@@ -16,7 +16,7 @@ Choices:
   unspecified, documentation and benchmarking blocks, site-local, and the same addresses carried
   inside IPv4-mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) IPv6 addresses.
   The operator may open private networks with ``outbound_allowed_networks`` (empty by default).
-- An IP literal is read as the resolver reads it (:func:`host_address`: the legacy IPv4 spellings
+- An IP literal is read as the resolver reads it (:func:`idp.net.hosts.host_address`: the legacy IPv4 spellings
   ``127.1``, ``0x7f.0.0.1``, ``2130706433`` included). Client registration uses the same reading and
   the same :meth:`OutboundPolicy.refusal` to refuse a literal the fetch would refuse; names are only
   resolved when fetched.
@@ -31,7 +31,6 @@ Choices:
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 import ssl
 import time
@@ -42,10 +41,11 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
+from idp.net.hosts import IPAddress, host_address
+
 if TYPE_CHECKING:
     from idp.settings import Settings
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Sequence[str]]
 
@@ -58,33 +58,6 @@ SPECIAL_PURPOSE = tuple(ipaddress.ip_network(block) for block in (
     "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
     "::/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16", "fec0::/10",
 ))
-
-
-# What inet_aton may read as an IPv4 address: one to four parts, each decimal, octal (leading 0) or
-# hex (0x). Only ASCII; inet_aton itself decides (range of each part); glibc's tolerance of
-# anything after a space is never reached.
-LEGACY_IPV4 = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)(?:\.(?:0[xX][0-9a-fA-F]*|[0-9]+)){0,3}")
-
-
-def host_address(host: str) -> IPAddress | None:
-    """The IP address a URL host stands for, or None when it is a name (resolved when fetched).
-
-    Reads what the resolver reads as a literal: IPv6 with or without brackets (IPv4-mapped
-    included), dotted quads, and the legacy IPv4 spellings inet_aton accepts (``127.1``,
-    ``0x7f.0.0.1``, ``0177.0.0.1``, ``2130706433``). A trailing dot makes a name (``127.0.0.1.``
-    goes to DNS), as do ``127.0.0.1.example.com`` and non-ASCII digits."""
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if LEGACY_IPV4.fullmatch(host) is None:
-        return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:  # a part out of range, an 8 or 9 in octal...
-        return None
 
 
 class OutboundRefused(httpx.TransportError):
