@@ -94,11 +94,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra form parameter of the client_credentials request (both servers)",
     )
+    parser.add_argument(
+        "--peer-store",
+        choices=("memory", "redis"),
+        default="memory",
+        help="where the peer keeps sessions, codes, grants and tokens: its in-memory adapter (the issue's "
+        "comparison) or Redis (bench/peer/redis_adapter.js, a key prefix of its own)",
+    )
+    parser.add_argument(
+        "--results",
+        default="bench/RESULTS.md",
+        help="file the results are written to (relative to the repository)",
+    )
     parser.add_argument("--server-cpu", default="1", help="core both servers are pinned to")
     parser.add_argument("--driver-cpu", default="0", help="core of wrk and the flow driver")
     parser.add_argument("--ours-port", type=int, default=8711)
     parser.add_argument("--peer-port", type=int, default=8712)
-    parser.add_argument("--no-results", action="store_true", help="do not rewrite bench/RESULTS.md")
+    parser.add_argument("--no-results", action="store_true", help="do not write the results file")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -181,6 +193,7 @@ class Run:
         self.clients = Clients.generate()
         self.database: BenchDatabase | None = None
         self.redis: BenchRedis | None = None
+        self.peer_redis: BenchRedis | None = None
         self.measurements: list[Measurement] = []
         self.argon2_limits: list[float] = []  # argon2id verifications per CPU-second, once per round
 
@@ -193,9 +206,16 @@ class Run:
         self.log(f"bench database {self.database.name}, Redis index {self.redis.index} prefix {self.redis.prefix}")
         prepare_ours(self.ours_env("cheap"), self.clients, service_scope="")
 
+    def open_peer_store(self) -> None:
+        """The peer's Redis key space (``--peer-store redis``): our DB index, a prefix of its own."""
+        prefix = f"vnidp-bench-peer-{self.stamp}:"
+        self.peer_redis = BenchRedis(self.redis.index, prefix) if self.redis else BenchRedis.choose(prefix)
+        self.log(f"peer store: Redis index {self.peer_redis.index} prefix {prefix}")
+
     def close_backends(self) -> None:
-        if self.redis:
-            self.redis.clear()
+        for space in (self.redis, self.peer_redis):
+            if space:
+                space.clear()
         if self.database and not self.args.keep_database:
             self.database.drop()
 
@@ -232,6 +252,7 @@ class Run:
             clients=self.clients,
             clients_file=self.workdir / "peer-clients.json",
             password_check=password_check,
+            redis=self.peer_redis,
         )
         return start_server(
             "peer",
@@ -283,6 +304,8 @@ class Run:
             if "ours" in self.servers:
                 self.open_backends()
                 ctx.database, ctx.redis = self.database, self.redis
+            if "peer" in self.servers and self.args.peer_store == "redis":
+                self.open_peer_store()
             for check in ("cheap", "argon2"):
                 phase = [w for w in chosen if w.password_check == check]
                 if phase:
@@ -296,6 +319,9 @@ def render(run: Run, limit: float | None, command: str) -> str:
     chosen = report.medians(run.measurements)
     table = report.rows(chosen)
     info = machine()
+    peer_store = (
+        "its in-memory adapter" if run.args.peer_store == "memory" else "a Redis adapter (bench/peer/redis_adapter.js)"
+    )
     lines = [
         "# Benchmark results: vn-idp against node oidc-provider",
         "",
@@ -303,7 +329,7 @@ def render(run: Run, limit: float | None, command: str) -> str:
         f"- machine: {info['nproc']} cores ({info['cpu']}), Linux {info['kernel']}; both servers pinned to core "
         f"{run.args.server_cpu}, load generator on core {run.args.driver_cpu}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-        f"- our server: {run.args.ours_server}, one worker, PostgreSQL + Redis; peer: oidc-provider in-memory adapter",
+        f"- our server: {run.args.ours_server}, one worker, PostgreSQL + Redis; peer: oidc-provider on {peer_store}",
         f"- load: {run.args.connections} connections, {run.args.duration:g} s measured after {run.args.warmup:g} s "
         f"warm-up, per workload and server"
         + (f"; {run.args.rounds} rounds, alternating which server goes first; the tables show the median "
@@ -367,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if not args.no_results:
-        (REPO / "bench" / "RESULTS.md").write_text(text)
+        (REPO / args.results).write_text(text)
     if args.profile:
         profile_dir = run.out_dir / f"profile-{run.stamp}"
         summaries = [

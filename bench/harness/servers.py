@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness.backends import BenchRedis
 from bench.harness.flows import RelyingParty
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,7 +140,10 @@ def prepare_ours(env: dict[str, str], clients: Clients, service_scope: str) -> N
     )
 
 
-def peer_env(*, port: int, clients: Clients, clients_file: Path, password_check: str) -> dict[str, str]:
+def peer_env(
+    *, port: int, clients: Clients, clients_file: Path, password_check: str, redis: BenchRedis | None = None
+) -> dict[str, str]:
+    """The peer's environment; with ``redis`` it keeps its models there (PEER_STORE=redis), else in memory."""
     clients_file.write_text(
         json.dumps(
             [
@@ -169,6 +173,11 @@ def peer_env(*, port: int, clients: Clients, clients_file: Path, password_check:
             "PEER_PASSWORD": PASSWORD,
             "PEER_PASSWORD_CHECK": password_check,
             "NODE_ENV": "production",
+            **(
+                {"PEER_STORE": "redis", "PEER_REDIS_URL": redis.url, "PEER_REDIS_PREFIX": redis.prefix}
+                if redis
+                else {"PEER_STORE": "memory"}
+            ),
         }
     )
 

@@ -1,6 +1,7 @@
 // The benchmark's peer: node `oidc-provider`, configured for the same workloads as vn-idp.
 //
-// In-memory adapter (the library's default), ES256 everywhere (ID tokens and JWT access tokens
+// Storage: the library's in-memory adapter by default (an LRU of 1,000 entries), or Redis with
+// PEER_STORE=redis (redis_adapter.js; PEER_REDIS_URL, PEER_REDIS_PREFIX). ES256 everywhere (ID tokens and JWT access tokens
 // through resource indicators), client_credentials, introspection, revocation, refresh tokens
 // rotated on every use, and a tiny login interaction in place of devInteractions:
 //   PEER_PASSWORD_CHECK=cheap   constant-time compare with the fixed password (protocol cost only)
@@ -17,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
+import { redisAdapterFactory } from './redis_adapter.js';
 import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
 
 const port = Number(process.env.PEER_PORT || 3999);
@@ -26,6 +28,8 @@ const password = process.env.PEER_PASSWORD || 'bench-password-not-common-1';
 const passwordCheck = process.env.PEER_PASSWORD_CHECK || 'cheap';
 const clients = JSON.parse(readFileSync(process.env.PEER_CLIENTS, 'utf8'));
 const API_RESOURCE = 'urn:vn-idp-bench:api';
+const store = process.env.PEER_STORE || 'memory';
+if (!['memory', 'redis'].includes(store)) throw new Error(`PEER_STORE must be memory or redis, not ${store}`);
 
 // OWASP Password Storage Cheat Sheet parameters, the same as vn-idp's idp.accounts.passwords.
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1, outputLen: 32 };
@@ -40,6 +44,9 @@ async function passwordMatches(presented) {
 const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 
 const configuration = {
+  ...(store === 'redis'
+    ? { adapter: redisAdapterFactory(process.env.PEER_REDIS_URL, process.env.PEER_REDIS_PREFIX || 'peer:') }
+    : {}),
   clients: clients.map((c) => ({
     client_id: c.client_id,
     client_secret: c.client_secret,
@@ -192,4 +199,4 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => console.log(`peer oidc-provider on ${issuer} (password check: ${passwordCheck})`));
+server.listen(port, '127.0.0.1', () => console.log(`peer oidc-provider on ${issuer} (password check: ${passwordCheck}, store: ${store})`));
