@@ -6,6 +6,7 @@ callers on an event loop awaiting each event's commit (what a client_credentials
 
 PostgreSQL on 127.0.0.1:5432 (database ``test``), in a throw-away schema; bounded in count.
 """
+# mypy: ignore-errors
 
 from __future__ import annotations
 
@@ -49,9 +50,11 @@ def main() -> None:
         log = SqlAuditLog(storage.db)
         group = [EVENT] * batch
         log.append_many(group)  # warm up
-        per_event("rows built and hashed (_rows)", events, lambda: [log._rows(group, 1, "0" * 64) for _ in range(rounds)])
-        rows = log._rows(group, 1, "0" * 64)
-        per_event("batch parameters (_batch_params)", events, lambda: [_batch_params(rows, False) for _ in range(rounds)])
+        tip = (1, "0" * 64)
+        per_event("rows built and hashed (_rows)", events, lambda: [log._rows(group, *tip) for _ in range(rounds)])
+        rows = log._rows(group, *tip)
+        per_event("batch parameters (_batch_params)", events,
+                  lambda: [_batch_params(rows, False) for _ in range(rounds)])
         per_event(f"append_many, batches of {batch} (one thread)", events,
                   lambda: [log.append_many(group) for _ in range(rounds)])
         log.enable_batching()
