@@ -7,6 +7,8 @@
 //   {prefix}sessionUid:{uid}     id of the session with that uid
 //   {prefix}userCode:{code}      id of the device code with that user code
 // Writes of one upsert go in one MULTI, so a reader never sees a model without its indexes.
+// Every model of the benchmark's configuration has a TTL (server.js `ttl`); a grant set is only
+// ever extended to its longest-lived member's.
 
 import Redis from 'ioredis';
 

@@ -1,9 +1,10 @@
 // The benchmark's peer: node `oidc-provider`, configured for the same workloads as vn-idp.
 //
 // Storage: the library's in-memory adapter by default (an LRU of 1,000 entries), or Redis with
-// PEER_STORE=redis (redis_adapter.js; PEER_REDIS_URL, PEER_REDIS_PREFIX). ES256 everywhere (ID tokens and JWT access tokens
-// through resource indicators), client_credentials, introspection, revocation, refresh tokens
-// rotated on every use, and a tiny login interaction in place of devInteractions:
+// PEER_STORE=redis (redis_adapter.js; PEER_REDIS_URL required, PEER_REDIS_PREFIX).
+// ES256 everywhere (ID tokens and JWT access tokens through resource indicators),
+// client_credentials, introspection, revocation, refresh tokens rotated on every use, and a tiny
+// login interaction in place of devInteractions:
 //   PEER_PASSWORD_CHECK=cheap   constant-time compare with the fixed password (protocol cost only)
 //   PEER_PASSWORD_CHECK=argon2  argon2id verify at OWASP parameters (m=19 MiB, t=2, p=1)
 // Consent is skipped for the benchmark's clients (loadExistingGrant creates the grant), as vn-idp
@@ -30,6 +31,7 @@ const clients = JSON.parse(readFileSync(process.env.PEER_CLIENTS, 'utf8'));
 const API_RESOURCE = 'urn:vn-idp-bench:api';
 const store = process.env.PEER_STORE || 'memory';
 if (!['memory', 'redis'].includes(store)) throw new Error(`PEER_STORE must be memory or redis, not ${store}`);
+if (store === 'redis' && !process.env.PEER_REDIS_URL) throw new Error('PEER_STORE=redis needs PEER_REDIS_URL');
 
 // OWASP Password Storage Cheat Sheet parameters, the same as vn-idp's idp.accounts.passwords.
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1, outputLen: 32 };
