@@ -5,6 +5,12 @@ batch, and only then moves the cursor: delivery is at least once, in sequence or
 unreachable SIEM just leaves the cursor where it was until it answers again. Sign-ins only write
 to the database; they never wait for the forwarder. With several replicas, one holds a lease on
 the cursor row at a time (renewed each round), so events are not sent once per replica.
+
+Every signed checkpoint goes to the SIEM too, as a message of its own right after the event it
+signs (:func:`idp.audit.external.checkpoint_message`): the periodic ones (in their event's row), the
+ones of ``idp audit checkpoint`` (in ``audit_checkpoints``, written with their event) and a prune's
+anchor (sent after the prune's event, which commits with it). That copy is what
+``idp audit verify --checkpoints FILE`` compares the database with.
 """
 
 from __future__ import annotations
@@ -12,16 +18,19 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from idp.audit.external import checkpoint_message
 from idp.audit.query import event_json
 from idp.audit.siem import SiemSender
+from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
 from idp.storage.db import Database
-from idp.storage.schema import audit_events, audit_forward_cursors
+from idp.storage.schema import audit_checkpoints, audit_events, audit_forward_cursors
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +81,16 @@ class AuditForwarder:
         with self.db.connect() as conn:
             rows = conn.execute(select(audit_events).where(audit_events.c.seq > cursor)
                                 .order_by(audit_events.c.seq).limit(self.batch)).mappings().all()
-        if not rows:
-            return 0
-        events = [event_json(r) for r in rows]
-        self.sender.send(events)
+            if not rows:
+                return 0
+            messages = with_checkpoints(conn, rows)
+        self.sender.send(messages)
         with self.db.transaction() as conn:
             conn.execute(update(audit_forward_cursors)
                          .where(audit_forward_cursors.c.name == self.name,
                                 audit_forward_cursors.c.lease_owner == self.owner)
-                         .values(last_seq=events[-1]["seq"], updated_at=datetime.now(UTC)))
-        return len(events)
+                         .values(last_seq=int(rows[-1]["seq"]), updated_at=datetime.now(UTC)))
+        return len(rows)
 
     def _take_lease(self) -> int | None:
         now = datetime.now(UTC)
@@ -106,3 +115,32 @@ class AuditForwarder:
             value = conn.execute(select(audit_forward_cursors.c.last_seq)
                                  .where(audit_forward_cursors.c.name == self.name)).scalar()
         return int(value or 0)
+
+
+def with_checkpoints(conn: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The events of ``rows`` (in order), each followed by the checkpoints it carries or commits:
+    its row's own, the ``audit_checkpoints`` row at its seq, and for a prune event the anchor."""
+    table = audit_checkpoints.c
+    wanted = {int(r["seq"]) for r in rows}
+    wanted |= {int(through) for r in rows if (through := _prune_anchor(r)) is not None}
+    own = {int(c.seq): c for c in conn.execute(select(table.seq, table.hash, table.signature, table.created_at)
+                                                .where(table.seq.in_(sorted(wanted))))}
+    messages: list[dict[str, Any]] = []
+    for row in rows:
+        seq = int(row["seq"])
+        messages.append(event_json(row))
+        if row["checkpoint"] is not None:
+            messages.append(checkpoint_message(seq, row["hash"], row["checkpoint"], row["occurred_at"]))
+        for at in (seq, _prune_anchor(row)):
+            if at is not None and at in own:
+                cp = own.pop(at)
+                messages.append(checkpoint_message(int(cp.seq), cp.hash, cp.signature, cp.created_at))
+    return messages
+
+
+def _prune_anchor(row: Any) -> int | None:
+    details = row["details"] or {}
+    through = details.get("through_seq")
+    if row["type"] == ADMIN_ACTION and details.get("action") == PRUNE_ACTION and isinstance(through, int):
+        return through
+    return None

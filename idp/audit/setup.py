@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from idp.audit.checkpoints import Checkpointer, keyring_checkpointer
 from idp.audit.forwarding import AuditForwarder
 from idp.audit.siem import open_sender
-from idp.audit.signatures import PublicKeyVerifier
 from idp.audit.sql import SqlAuditLog
+from idp.audit.trust import PinnedVerifier, TrustedKey, read_trust_file
 from idp.settings import Settings
 from idp.storage.db import Database
 from idp.storage.sql import SqlStorage
@@ -31,11 +33,25 @@ def attach_key_ring(log: SqlAuditLog, ring: Any, settings: Settings) -> None:
     log.checkpointer = keyring_checkpointer(ring, issuer=settings.issuer)
 
 
-def checkpoint_verifier(storage: SqlStorage) -> PublicKeyVerifier:
-    """Verifies checkpoints with every key the database ever held (retired ones included)."""
-    return PublicKeyVerifier(
-        {**record.public_jwk, "kid": record.kid, "alg": record.alg} for record in storage.keys.list()
-    )
+def keystore_trusted_keys(settings: Settings, storage: SqlStorage) -> tuple[list[TrustedKey], dict[str, str]]:
+    """The keys the key ring's own key store pins (public JWKs derived from the KEK-sealed or HSM
+    private keys, never the rows' ``public_jwk``), and kid -> why for the rows it does not pin."""
+    from keys.pinned import keystore_view
+
+    view = keystore_view(settings, storage.keys.list())
+    return [TrustedKey.from_record(record, jwk) for record, jwk in view.pinned], view.unpinned
+
+
+def checkpoint_verifier(settings: Settings, storage: SqlStorage, trust_files: Sequence[Path] = ()) -> PinnedVerifier:
+    """Verifies checkpoints with pinned keys only (see :mod:`idp.audit.trust`): those of the trust
+    files when any is given (security staff on another machine), else the key store's."""
+    database_kids = [record.kid for record in storage.keys.list()]
+    if trust_files:
+        keys = [key for path in trust_files for key in read_trust_file(path)]
+        source = "the trust file" if len(trust_files) == 1 else "the trust files"
+        return PinnedVerifier(keys, source=source, database_kids=database_kids)
+    pinned, unpinned = keystore_trusted_keys(settings, storage)
+    return PinnedVerifier(pinned, source="the key store", database_kids=database_kids, unpinned_reasons=unpinned)
 
 
 def open_forwarder(settings: Settings, db: Database) -> AuditForwarder | None:

@@ -1,9 +1,11 @@
-"""Verifying checkpoint signatures with the public keys kept in ``signing_keys``.
+"""Verifying checkpoint signatures with a given set of public keys.
 
 A strict, small JWS check: compact form only, at most 16 KiB, an allow-listed asymmetric ``alg``
-that fits the key type, a ``kid`` that names a stored key, and no header that would let the token
-choose its own key (``jwk``, ``jku``, ``x5u``, ``x5c``) or change processing (``crit``, ``b64``).
-Retired keys stay usable here: old checkpoints were signed with them.
+that fits the key type, a ``kid`` that names one of the given keys, and no header that would let
+the token choose its own key (``jwk``, ``jku``, ``x5u``, ``x5c``) or change processing (``crit``,
+``b64``). Which keys are given is decided by :mod:`idp.audit.trust`: keys pinned outside the
+database (never the ``signing_keys`` rows as such), retired ones included, since old checkpoints
+were signed with them.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ class PublicKeyVerifier:
             raise SignatureInvalid("bad signature") from exc
         claims = _loads(obj.payload)
         return claims
+
+
+def token_kid(token: str) -> str | None:
+    """The ``kid`` a compact JWS names in its header (unverified), or None."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN or token.count(".") != 2:
+        return None
+    try:
+        kid = _decode_json(token.split(".", 1)[0]).get("kid")
+    except SignatureInvalid:
+        return None
+    return kid if isinstance(kid, str) else None
 
 
 def _decode_json(segment: str) -> dict[str, Any]:

@@ -13,7 +13,13 @@ every event present up to the newest one seen when it started, and stops at the 
 - a checkpoint (in ``audit_checkpoints`` or in its event's row) whose signature does not verify,
   or whose hash differs from the event's: the events after the previous good checkpoint were
   rewritten;
-- a prune horizon that no recorded ``idp audit prune`` explains.
+- a prune horizon that no recorded ``idp audit prune`` explains;
+- with an external copy of the checkpoints (:mod:`idp.audit.external`, ``--checkpoints FILE``): a
+  checkpoint of the copy whose seq the database no longer reaches (``removed``) or whose hash
+  differs from the database's event there (``altered``, from the last checkpoint that agreed).
+
+Which keys may sign a checkpoint is the caller's ``verify``: keys pinned outside the database
+(:mod:`idp.audit.trust`), never whatever ``signing_keys`` holds.
 
 The head row is moved at most once per ``IDP_AUDIT_HEAD_INTERVAL_SECONDS`` (and at every signed
 checkpoint, see :mod:`idp.audit.sql`), so events newer than the head are normal: they are verified
@@ -24,7 +30,7 @@ unsigned head); the signed checkpoints remain the anchor.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,7 @@ from sqlalchemy import func, select
 
 from idp.audit.chain import GENESIS, row_hash
 from idp.audit.checkpoints import StoredCheckpoint, Verify, check_claims
+from idp.audit.external import ExternalCheckpoint, ExternalCopyInvalid
 from idp.audit.sql import read_head
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
 from idp.storage.db import Database
@@ -62,6 +69,7 @@ class VerifyReport:
     checkpoints: int
     signatures_checked: bool
     problem: ChainProblem | None
+    external_checked: int = 0  # checkpoints of the external copy found in agreement
 
     @property
     def ok(self) -> bool:
@@ -82,8 +90,12 @@ def iter_events(db: Database, after: int, through: int | None, batch: int = BATC
         after = rows[-1]["seq"]
 
 
-def verify_chain(db: Database, verify: Verify | None = None) -> VerifyReport:
-    """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures."""
+def verify_chain(db: Database, verify: Verify | None = None,
+                 external: Sequence[ExternalCheckpoint] = ()) -> VerifyReport:
+    """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures (those
+    of ``external`` too: :class:`ExternalCopyInvalid` when one of them does not verify)."""
+    if verify is not None:
+        check_external(external, verify)
     with db.connect() as conn:
         # Checkpoints and the head first: each is written in the transaction of an event it names,
         # so the newest seq, read last, is never behind them (no false "beyond the last event").
@@ -92,6 +104,8 @@ def verify_chain(db: Database, verify: Verify | None = None) -> VerifyReport:
         newest = conn.execute(select(func.max(audit_events.c.seq))).scalar()
     head_seq, head_hash, pruned = head or (0, GENESIS, 0)
     walk = _Walk(pruned, checkpoints, verify, head_seq)
+    for cp in external:
+        walk.external.setdefault(cp.seq, set()).add(cp.hash)
     problem = walk.anchor()
     if problem is None and newest is not None:
         for row in iter_events(db, 0, int(newest)):
@@ -103,7 +117,19 @@ def verify_chain(db: Database, verify: Verify | None = None) -> VerifyReport:
     if problem is None:
         problem = walk.finish(head_seq, head_hash)
     return VerifyReport(walk.count, walk.first, walk.expected - 1, walk.checkpoints_seen, verify is not None,
-                        problem)
+                        problem, walk.external_seen)
+
+
+def check_external(external: Sequence[ExternalCheckpoint], verify: Verify) -> None:
+    """Every checkpoint of the external copy must carry a good signature for its seq and hash."""
+    for cp in external:
+        try:
+            why = check_claims(verify(cp.signature), cp.seq, cp.hash)
+        except Exception as exc:  # noqa: BLE001 - any verification failure makes the copy unusable
+            why = f"signature invalid ({exc})"
+        if why:
+            raise ExternalCopyInvalid(f"bản sao điểm kiểm tra không hợp lệ / the external checkpoint copy is not "
+                                      f"usable: line {cp.line}, checkpoint {cp.seq}: {why}")
 
 
 class _Walk:
@@ -120,6 +146,8 @@ class _Walk:
         self.count = 0
         self.first: int | None = None
         self.checkpoints_seen = 0
+        self.external: dict[int, set[str]] = {}  # seq -> hashes the external copy signs there
+        self.external_seen = 0
 
     def anchor(self) -> ChainProblem | None:
         if self.pruned == 0:
@@ -134,7 +162,7 @@ class _Walk:
         if self.head_seq == self.pruned:
             self.hash_at_head = cp.hash
         self.checkpoints_seen += 1
-        return None
+        return self._external(self.pruned, cp.hash)
 
     def step(self, row: Any) -> ChainProblem | None:
         seq = int(row["seq"])
@@ -161,6 +189,19 @@ class _Walk:
             problem = self._checkpoint(cp)
             if problem:
                 return problem
+        return self._external(seq, self.prev_hash)
+
+    def _external(self, seq: int, chain_hash: str) -> ChainProblem | None:
+        """Compare with the external copy's checkpoint at ``seq``, if it has one."""
+        hashes = self.external.get(seq)
+        if hashes is None:
+            return None
+        if hashes != {chain_hash}:
+            start = self.last_good_checkpoint + 1 if seq > self.pruned else seq
+            return ChainProblem(start, "altered", f"checkpoint {seq} of the external copy differs from the "
+                                                  f"database: events {start}..{seq} were rewritten")
+        self.last_good_checkpoint = max(self.last_good_checkpoint, seq)
+        self.external_seen += 1
         return None
 
     def _checkpoints_at(self, row: Any) -> list[Any]:
@@ -208,6 +249,10 @@ class _Walk:
         beyond = [s for s in self.checkpoints if s >= self.expected]
         if beyond:
             return ChainProblem(self.expected, "removed", f"checkpoint {min(beyond)} is beyond the last event")
+        missing = [s for s in self.external if s >= self.expected]
+        if missing:
+            return ChainProblem(self.expected, "removed", f"checkpoint {min(missing)} of the external copy is "
+                                                          "missing from the database: events were removed")
         if self.pruned and self.prune_through != self.pruned:
             start = self.prune_through + 1 if self.prune_through < self.pruned else self.pruned
             return ChainProblem(start, "removed", "events were removed without `idp audit prune`")

@@ -1,19 +1,32 @@
-"""``idp audit verify|export|prune|checkpoint``: the security audit trail."""
+"""``idp audit verify|export|prune|checkpoint|trust export``: the security audit trail.
+
+``verify`` trusts only keys pinned outside the database: the key ring's own key store by default,
+or the files of ``--trust`` (written by ``trust export``) on a machine without it."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TextIO
 
 from idp.audit.context import operator_name
 from idp.audit.events import AuditEvent
 from idp.audit.export import FORMATS, render
+from idp.audit.external import read_external_copy
 from idp.audit.prune import prune_before
 from idp.audit.query import AuditQuery, iter_matching
-from idp.audit.setup import attach_key_ring, checkpoint_verifier, open_audit_log, parse_time
+from idp.audit.setup import (
+    attach_key_ring,
+    checkpoint_verifier,
+    keystore_trusted_keys,
+    open_audit_log,
+    parse_time,
+)
 from idp.audit.sql import SqlAuditLog, lock_head
+from idp.audit.trust import trust_document
 from idp.audit.types import ADMIN_ACTION
 from idp.audit.verify import verify_chain
 from idp.errors import IdpError
@@ -29,7 +42,20 @@ class AuditChainBroken(IdpError):
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("audit", help="security audit trail: verify, export, prune")
     sub = group.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    sub.add_parser("verify", help="check the hash chain and the signed checkpoints").set_defaults(handler=_verify)
+    verify = sub.add_parser("verify", help="check the hash chain and the signed checkpoints against pinned keys")
+    verify.add_argument("--trust", action="append", type=Path, default=[], metavar="FILE",
+                        help="trust only the keys of this file from `idp audit trust export` (repeatable); "
+                        "default: the key ring's own key store (KEK or HSM)")
+    verify.add_argument("--checkpoints", type=Path, metavar="FILE",
+                        help="the SIEM's copy of the signed checkpoints, to compare the database with")
+    verify.set_defaults(handler=_verify)
+
+    trust = sub.add_parser("trust", help="the public keys checkpoints may be signed with")
+    trust_sub = trust.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
+    trust_export = trust_sub.add_parser("export", help="write the key store's public keys (retired ones too) "
+                                        "for `idp audit verify --trust`")
+    trust_export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    trust_export.set_defaults(handler=_trust_export)
 
     export = sub.add_parser("export", help="write events as JSON Lines, CSV or CEF")
     export.add_argument("--since", help="ISO date/time (UTC unless an offset is given) or an age like 7d")
@@ -51,16 +77,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_parser("checkpoint", help="sign a checkpoint of the chain head now").set_defaults(handler=_checkpoint)
 
 
-def _verify(_args: argparse.Namespace) -> int:
-    storage = open_storage(load_settings())
+def _verify(args: argparse.Namespace) -> int:
+    external = read_external_copy(args.checkpoints) if args.checkpoints else []
+    settings = load_settings()
+    storage = open_storage(settings)
     try:
-        report = verify_chain(storage.db, checkpoint_verifier(storage))
+        verifier = checkpoint_verifier(settings, storage, args.trust)
+        report = verify_chain(storage.db, verifier, external)
     finally:
         storage.close()
     if report.problem is not None:
         raise AuditChainBroken(str(report.problem))
     span = f"seq {report.first_seq}..{report.last_seq}" if report.events else "no events"
-    print(f"ok: {report.events} events ({span}), {report.checkpoints} signed checkpoints verified")
+    line = (f"ok: {report.events} events ({span}), {report.checkpoints} signed checkpoints verified "
+            f"with the keys of {verifier.source}")
+    if args.checkpoints:
+        line += f"; {report.external_checked} checkpoints of the external copy match"
+    print(line)
+    return 0
+
+
+def _trust_export(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    storage = open_storage(settings)
+    try:
+        keys, unpinned = keystore_trusted_keys(settings, storage)
+    finally:
+        storage.close()
+    for kid, why in sorted(unpinned.items()):
+        print(f"idp: cảnh báo / warning: key {kid[:64]!r} not exported: {why}", file=sys.stderr)
+    if not keys:
+        raise IdpError("không có khóa nào để xuất / no key opens in the key store: nothing to export")
+    text = json.dumps(trust_document(keys, issuer=settings.issuer), indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {len(keys)} public keys to {args.output}")
     return 0
 
 
