@@ -1,5 +1,9 @@
 """``POST /token`` (RFC 6749 §3.2), ``/revoke`` (RFC 7009) and ``/introspect`` (RFC 7662), served
-by authlib's server. Repeated parameters and GET are refused before authlib sees them.
+by authlib's server. Refused before authlib sees them, with ``invalid_request``: repeated
+parameters, parameters in the query, a client authenticating with more than one method (RFC 6749
+§2.3: a Basic header and ``client_secret`` or ``client_assertion`` in the body, or both of those),
+and a token request without ``grant_type`` (§5.2, where authlib would say ``unsupported_grant_type``).
+GET and the other methods get 405.
 
 The POST handlers are reached through :data:`ROUTES` (the direct protocol route,
 :mod:`idp.web.protocol`); the router only answers the wrong methods."""
@@ -33,6 +37,16 @@ from keys.errors import InvalidToken
 router = APIRouter()
 
 
+def _authentication_methods(authorization: str, names: list[str]) -> list[str]:
+    """The client authentication methods a request uses (RFC 6749 §2.3, RFC 7523 §2.2)."""
+    methods = ["client_secret_basic"] if authorization[:6].lower() == "basic " else []
+    if "client_secret" in names:
+        methods.append("client_secret_post")
+    if "client_assertion" in names or "client_assertion_type" in names:
+        methods.append("client_assertion")
+    return methods
+
+
 async def _prepare(request: Request) -> list[tuple[str, str]]:
     form = await form_items(request)
     names = [name for name, _ in form]
@@ -45,6 +59,8 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
     if authorization[:6].lower() == "basic " and basic_client_id(authorization) is None:
         # authlib would fail on it (non-ASCII) or guess: refused here, the same for every endpoint
         raise OAuthError("invalid_client", "malformed HTTP Basic credentials", status_code=401)
+    if len(_authentication_methods(authorization, names)) > 1:  # RFC 6749 §2.3: MUST NOT use more than one
+        raise OAuthError("invalid_request", "the client authenticated with more than one method")
     return form
 
 
@@ -81,6 +97,8 @@ async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
 
 async def token(request: Request) -> Response:
     form = await _prepare(request)
+    if not dict(form).get("grant_type"):  # RFC 6749 §5.2: a required parameter is missing
+        raise OAuthError("invalid_request", "grant_type is required")
     provider = provider_of(request)
     plain = oauth_request(request, form)
     proofs = request.headers.getlist("dpop")
