@@ -1,14 +1,22 @@
 """``/account``: the signed-in person's page: the services they allowed (revocable) and, from the
-audit trail, their own recent sign-ins."""
+audit trail, their own recent sign-ins.
+
+"The services they allowed" are every client the person consented to and every client that holds
+a grant of theirs (refresh tokens), so nothing issued for them stays out of their sight; withdrawing
+ends the consent and revokes the client's grants together."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import checked_form, current_session, provider_of
+from idp.endpoints.interaction import begin_interaction
 from idp.endpoints.internal_clients import account_request
 from idp.mfa.totp import ReauthenticationRequired, TotpError
+from idp.oidc.provider import Provider
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
@@ -21,23 +29,34 @@ def account(request: Request) -> Response:
     provider = provider_of(request)
     session = current_session(request)
     if session is None:
-        interaction = provider.interactions.create(account_request(provider))
-        return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
+        return begin_interaction(request, account_request(provider), None, step="login")
     subject = provider.storage.subjects.get(session.subject_id)
-    grants = []
-    for consent in provider.storage.consents.list_for_subject(session.subject_id):
-        client = provider.find_client(consent.client_id)
-        grants.append({"client_id": consent.client_id, "client_name": client.name if client else consent.client_id,
-                       "scopes": sorted(consent.scopes), "granted_at": consent.granted_at,
-                       "revoke_action": "/account/revoke"})
     claims = subject.claims if subject else {}
     return render_page(request, "account.html", {
-        "user_name": claims.get("name") or session.username or "", "grants": grants,
+        "user_name": claims.get("name") or session.username or "", "grants": _services(provider, session.subject_id),
         "recent_signins": provider.recent_signins(session.subject_id), "logout_action": "/logout",
         "totp_enroll_url": "/account/totp" if provider.storage.accounts.get_by_subject(session.subject_id) else None,
         "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
             "account.revoked",) else None,
     })
+
+
+def _services(provider: Provider, subject_id: str) -> list[dict[str, Any]]:
+    """One entry per client the person consented to or whose grant (refresh tokens) is active:
+    the scopes of both, and when it was first allowed."""
+    services: dict[str, dict[str, Any]] = {}
+    for consent in provider.storage.consents.list_for_subject(subject_id):
+        services[consent.client_id] = {"scopes": set(consent.scopes), "granted_at": consent.granted_at}
+    for grant in provider.storage.grants.list_active_for_subject(subject_id):
+        entry = services.setdefault(grant.client_id, {"scopes": set(), "granted_at": grant.created_at})
+        entry["scopes"] |= set(grant.scopes)
+    listed = []
+    for client_id, entry in services.items():
+        client = provider.find_client(client_id)
+        listed.append({"client_id": client_id, "client_name": client.name if client else client_id,
+                       "scopes": sorted(entry["scopes"]), "granted_at": entry["granted_at"],
+                       "revoke_action": "/account/revoke"})
+    return listed
 
 
 @router.post("/account/revoke")
@@ -53,10 +72,11 @@ def _revoke(request: Request, client_id: str) -> Response:
         return RedirectResponse("/account", status_code=303)
     with provider.storage.db.transaction():
         withdrawn = provider.storage.consents.withdraw(session.subject_id, client_id)
-        for grant in provider.storage.grants.list_active_for_subject(session.subject_id):
-            if grant.client_id == client_id:
-                provider.revoke_grant(grant.id, "consent_withdrawn")
-        if withdrawn:
+        revoked = [grant.id for grant in provider.storage.grants.list_active_for_subject(session.subject_id)
+                   if grant.client_id == client_id]
+        for grant_id in revoked:
+            provider.revoke_grant(grant_id, "consent_withdrawn")
+        if withdrawn or revoked:
             provider.record("consent.withdrawn", context=audit_context(request, session.id),
                             subject=session.subject_id, client_id=client_id)
     return RedirectResponse("/account?notice=account.revoked", status_code=303)
@@ -73,8 +93,7 @@ def totp_enrol(request: Request) -> Response:
     try:
         enrolment = provider.totp.begin_enrolment(account.id, auth_time=session.auth_time)
     except ReauthenticationRequired:
-        interaction = provider.interactions.create(account_request(provider, prompt=("login",)))
-        return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
+        return begin_interaction(request, account_request(provider, prompt=("login",)), session, step="login")
     return render_page(request, "totp_enroll.html", {
         "qr_data_uri": enrolment.qr_data_uri, "secret": enrolment.secret, "form_action": "/account/totp"})
 

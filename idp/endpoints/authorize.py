@@ -3,6 +3,10 @@
 Responses: ``code``, ``state`` and ``iss`` (RFC 9207) by redirect (``response_mode=query``) or
 an auto-submitted form (OAuth 2.0 Form Post Response Mode). Errors before the client and the
 redirect URI are verified are pages; after, they go back to the client.
+
+A request that needs the person (a sign-in, a consent, a second factor) is stored as an interaction
+bound to this browser and its session (idp.web.binding); ``/authorize/resume/{id}`` continues it
+only there. An SSO session that answers at once stores and sets nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from idp.specs.authorization_request import AuthorizationRequest, RedirectableEr
 from idp.specs.profile import requires_par
 from idp.specs.rfc9126_par import authorization_parameters
 from idp.ui.render import form_post_page
+from idp.web.binding import attach, browser_key
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
 from policies import ClaimRelease, ClientPolicy, Deny, Prompt, evaluate, release_claims, requested_claim_names
@@ -100,18 +105,21 @@ async def resume(request: Request, interaction_id: str) -> Response:
 
 
 def _resume(request: Request, interaction_id: str) -> Response:
-    interaction = provider_of(request).interactions.get(interaction_id)
-    if interaction is None:
-        raise PageError("session_expired")
-    return proceed(request, interaction)
+    from idp.endpoints.interaction import check_session, pending_interaction  # it imports this module
+
+    interaction = pending_interaction(request, interaction_id)
+    session = current_session(request)
+    check_session(request, interaction, session)
+    return proceed(request, interaction, signed_in=session)
 
 
 def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession | None = None,
             stored: bool = True) -> Response:
     """Ask the client's policy what the pending request needs next, and take that step.
 
-    ``signed_in``: the session a sign-in in this request just started (its cookie is not sent yet);
-    otherwise the request's session cookie says. After a sign-in the interaction is passed as it
+    ``signed_in``: the session to continue with: the one a sign-in in this request just started (its
+    cookie is not sent yet), or the one the caller read already; otherwise the request's session
+    cookie says. After a sign-in the interaction is passed as it
     stands in memory (with ``logged_in_at``); it is stored again only when a further prompt needs it.
     ``stored``: whether the interaction is in the store (then it is consumed before a code is
     issued, so two concurrent requests never both issue one); a new one is stored only by a prompt.
@@ -149,9 +157,12 @@ def proceed(request: Request, interaction: Interaction, *, signed_in: SsoSession
     if isinstance(outcome, Prompt):
         prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
                   "scopes": list(outcome.scopes), "claims": list(outcome.claims)}
-        provider.interactions.save(interaction.replace(prompt=prompt))
+        # Bound to this browser (kept from the first prompt) and to the session that continues it.
+        provider.interactions.save(interaction.replace(
+            prompt=prompt, browser=interaction.browser or browser_key(request),
+            session_id=session.id if session is not None else None))
         page = {"login": "login", "step_up": "login", "mfa": "mfa", "consent": "consent"}[outcome.kind]
-        return RedirectResponse(f"/interaction/{interaction.id}/{page}", status_code=303)
+        return attach(request, RedirectResponse(f"/interaction/{interaction.id}/{page}", status_code=303))
     assert session is not None
     if stored and provider.interactions.finish(interaction.id) is None:
         raise PageError("session_expired")  # finished by a concurrent request: never issue twice

@@ -1,5 +1,6 @@
 """The consent page: what the client will receive (restricted scopes said plainly), remembered per
-person, client and scope set; declining ends the request with ``access_denied``."""
+person, client and scope set; declining ends the request with ``access_denied``. Only the browser
+and the session the interaction belongs to may answer it (idp.endpoints.interaction)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import checked_form, current_session, provider_of
-from idp.endpoints.interaction import pending_interaction
+from idp.endpoints.interaction import check_session, pending_interaction
 from idp.endpoints.internal_clients import client_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
@@ -21,6 +22,7 @@ def consent_page(request: Request, interaction_id: str) -> Response:
     provider = provider_of(request)
     interaction = pending_interaction(request, interaction_id)
     session = current_session(request)
+    check_session(request, interaction, session)
     prompt = interaction.prompt or {}
     if session is None or prompt.get("kind") != "consent":
         return RedirectResponse(f"/authorize/resume/{interaction_id}", status_code=303)
@@ -48,6 +50,7 @@ def _consent_decision(request: Request, interaction_id: str, decision: str | Non
     provider = provider_of(request)
     interaction = pending_interaction(request, interaction_id)
     session = current_session(request)
+    check_session(request, interaction, session)
     if session is None:
         return RedirectResponse(f"/authorize/resume/{interaction_id}", status_code=303)
     authz = interaction.request

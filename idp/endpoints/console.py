@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from idp.audit.query import Page
 from idp.audit.types import ADMIN_ACTION, DENIED, EVENT_TYPES
@@ -31,6 +31,7 @@ from idp.console.access import Auditor, Refusal, check_auditor
 from idp.console.chart import DEFAULT_PERIOD, FAILED_SIGNIN_TYPES, PERIODS, failed_signins
 from idp.console.queries import ConsoleSearch, client_timeline, parse_search, search_page, subject_timeline
 from idp.endpoints.common import current_session, provider_of
+from idp.endpoints.interaction import begin_interaction
 from idp.endpoints.internal_clients import console_request
 from idp.ui.i18n import Translator, locale_for
 from idp.ui.render import render_page
@@ -61,13 +62,10 @@ def _gate(request: Request) -> Auditor | Response:
     if isinstance(verdict, Auditor):
         return verdict
     if verdict is Refusal.SIGN_IN:
-        interaction = provider.interactions.create(console_request(provider))
-        return RedirectResponse(f"/authorize/resume/{interaction.id}", status_code=303)
+        return begin_interaction(request, console_request(provider), session, step="resume")
     if verdict is Refusal.NEEDS_MFA:  # signed in with a password only: ask for the enrolled second factor
-        interaction = provider.interactions.create(console_request(provider))
-        provider.interactions.save(interaction.replace(prompt={
-            "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []}))
-        return RedirectResponse(f"/interaction/{interaction.id}/mfa", status_code=303)
+        return begin_interaction(request, console_request(provider), session, step="mfa", prompt={
+            "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []})
     assert session is not None
     provider.record(ADMIN_ACTION, context=audit_context(request, session.id), outcome=DENIED,
                     subject=session.subject_id, username=session.username, reason=verdict.value,

@@ -3,13 +3,18 @@
 ``/interaction/{id}/login`` shows the sources the client may use; a password form posts back
 there; an upstream button goes to ``/interaction/{id}/upstream/{adapter}`` and returns through
 ``/callback/{adapter}``. Success starts a new SSO session and continues the authorization at once.
-Failures are pages with one message (never "unknown user" versus "wrong password").
+Failures are pages with one message (never "unknown user" versus "wrong password", nor "locked":
+a locked account is answered as a wrong password, and the page tells everyone how to get unlocked).
+
+Every page of an interaction serves only the browser that started it (idp.web.binding) and, once
+someone is signed in, only that session (:func:`pending_interaction`, :func:`check_session`);
+another browser or session gets the ``interaction_foreign`` page (audited) and nothing is issued.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -24,7 +29,10 @@ from idp.oidc.assurance import after_sign_in, authentication_json
 from idp.oidc.interaction import Interaction
 from idp.oidc.provider import Provider
 from idp.oidc.signin import start_session, subject_for
+from idp.sessions import SsoSession
+from idp.specs.authorization_request import AuthorizationRequest
 from idp.ui.render import render_page
+from idp.web.binding import attach, browser_key, from_this_browser
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
 
@@ -34,10 +42,43 @@ MFA_TTL = 300
 
 
 def pending_interaction(request: Request, interaction_id: str) -> Interaction:
+    """The stored interaction ``interaction_id``, when this browser started it. Otherwise a page:
+    ``session_expired`` (unknown or expired), ``interaction_foreign`` (another browser's, audited)."""
     interaction = provider_of(request).interactions.get(interaction_id)
     if interaction is None:
         raise PageError("session_expired")
+    if not from_this_browser(request, interaction.browser):
+        refuse_interaction(request, interaction, "foreign_browser")
     return interaction
+
+
+def check_session(request: Request, interaction: Interaction, session: SsoSession | None) -> None:
+    """Once someone is signed in for the interaction, only that session continues it (a consent,
+    a second factor, the resumption): ``interaction_foreign`` for another session or none."""
+    if interaction.session_id is not None and (session is None or session.id != interaction.session_id):
+        refuse_interaction(request, interaction, "foreign_session", session)
+
+
+def refuse_interaction(request: Request, interaction: Interaction, reason: str,
+                       session: SsoSession | None = None) -> NoReturn:
+    """Audit (``signin``, denied, ``reason``) and show the page that says this step belongs to
+    another browser or session. The interaction stays as it is for its own browser."""
+    provider = provider_of(request)
+    provider.record("signin", context=audit_context(request, session.id if session else None), outcome="denied",
+                    client_id=interaction.request.client_id, reason=reason,
+                    subject=session.subject_id if session else None)
+    raise PageError("interaction_foreign", status_code=403)
+
+
+def begin_interaction(request: Request, authz: AuthorizationRequest, session: SsoSession | None, *, step: str,
+                      prompt: dict[str, Any] | None = None) -> Response:
+    """Start an interaction for the provider's own pages (account, console) bound to this browser
+    and to ``session`` (the request's, if any), and go to its ``step`` (``resume``, ``login``, ``mfa``)."""
+    interaction = provider_of(request).interactions.create(
+        authz, browser=browser_key(request), session_id=session.id if session else None, prompt=prompt)
+    url = {"resume": f"/authorize/resume/{interaction.id}", "login": f"/interaction/{interaction.id}/login",
+           "mfa": f"/interaction/{interaction.id}/mfa"}[step]
+    return attach(request, RedirectResponse(url, status_code=303))
 
 
 def offered_adapters(provider: Provider, interaction: Interaction) -> list[Any]:
@@ -114,8 +155,11 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
     if not throttle.allowed:
         provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
                         adapter=adapter_id, reason=throttle.reason)
-        error_id = "account_locked" if throttle.reason == "account_locked" else "too_many_attempts"
-        return _login_page(request, interaction, error_id=error_id, status_code=429)
+        if throttle.reason == "ip_locked":  # the address, not the account: says nothing about the account
+            return _login_page(request, interaction, error_id="too_many_attempts", status_code=429)
+        # A hold on the account (locked, back-off) is answered as a wrong password: a different
+        # answer would tell which user names exist. The audit trail keeps the true reason.
+        return _login_page(request, interaction, error_id="login_failed", status_code=401)
     try:
         identity = entry.adapter.authenticate(username, password)
     except AdapterError as exc:

@@ -1,6 +1,7 @@
 """The second factor of a sign-in: a TOTP code (or a recovery code) after the password, or for a
 signed-in person whose client's policy asks for MFA. Failures count in the same throttle as
-passwords; a code works once."""
+passwords; a code works once. A locked account is answered as a wrong code (with the unlock hint).
+Only the browser and session of the interaction may answer it (idp.endpoints.interaction)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from idp.endpoints.common import checked_form, current_session, provider_of
 from idp.endpoints.interaction import (
     MFA_KIND,
     MFA_TTL,
+    check_session,
     finish_login,
     identity_from_record,
     identity_record,
     pending_interaction,
 )
 from idp.oidc.interaction import Interaction
+from idp.oidc.provider import Provider
+from idp.sessions import SsoSession
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
@@ -31,8 +35,10 @@ router = APIRouter()
 def mfa_page(request: Request, interaction_id: str) -> Response:
     provider = provider_of(request)
     interaction = pending_interaction(request, interaction_id)
+    session = current_session(request)
+    check_session(request, interaction, session)
     if provider.ephemeral.find(MFA_KIND, interaction.id) is None and not _second_factor_for_session(
-            request, interaction):
+            provider, session, interaction):
         return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
     return render_page(request, "mfa.html", {"form_action": f"/interaction/{interaction.id}/mfa",
                                              "interaction": interaction.id,
@@ -40,11 +46,9 @@ def mfa_page(request: Request, interaction_id: str) -> Response:
                        form_targets=[interaction.request.redirect_uri])
 
 
-def _second_factor_for_session(request: Request, interaction: Interaction) -> bool:
+def _second_factor_for_session(provider: Provider, session: SsoSession | None, interaction: Interaction) -> bool:
     """The policy asks a signed-in person for a second factor: prepare it from the session, when
     their local account has one; otherwise the login page offers a stronger sign-in."""
-    provider = provider_of(request)
-    session = current_session(request)
     if session is None or (interaction.prompt or {}).get("kind") != "mfa" or provider.totp is None:
         return False
     account = provider.storage.accounts.get_by_subject(session.subject_id)
@@ -67,6 +71,7 @@ async def mfa_submit(request: Request, interaction_id: str) -> Response:
 def _second_factor(request: Request, interaction_id: str, code: str) -> Response:
     provider = provider_of(request)
     interaction = pending_interaction(request, interaction_id)
+    check_session(request, interaction, current_session(request))
     pending = provider.ephemeral.find(MFA_KIND, interaction.id)
     if pending is None:
         return RedirectResponse(f"/interaction/{interaction.id}/login", status_code=303)
@@ -81,10 +86,13 @@ def _second_factor(request: Request, interaction_id: str, code: str) -> Response
             provider.throttle_failure(username, context.ip, context=context)
         provider.record("signin.mfa", context=context, outcome="failure", username=username,
                         client_id=interaction.request.client_id, reason=verdict or "invalid_code")
-        error_id = "account_locked" if verdict else "invalid_code"
+        # A hold on the account is answered as a wrong code (the audit trail says which); only the
+        # address's own throttle says "too many attempts".
+        error_id = "too_many_attempts" if verdict == "ip_locked" else "invalid_code"
         return render_page(request, "mfa.html", {"form_action": f"/interaction/{interaction.id}/mfa",
                                                  "interaction": interaction.id, "error_id": error_id},
-                           status_code=429 if verdict else 401, form_targets=[interaction.request.redirect_uri])
+                           status_code=429 if error_id == "too_many_attempts" else 401,
+                           form_targets=[interaction.request.redirect_uri])
     provider.ephemeral.destroy(MFA_KIND, interaction.id)
     provider.throttle_success(username, context.ip, throttle)
     identity = identity_from_record(pending["identity"])

@@ -1,6 +1,11 @@
 """Sign-in at an upstream (national e-ID, another OIDC provider): the button on the login page
 goes to ``/interaction/{id}/upstream/{adapter}``; the upstream answers at ``/callback/{adapter}``.
-State is kept under the upstream ``state`` value and consumed once (a replayed callback fails)."""
+State (the upstream's ``state``, nonce and PKCE verifier) is kept under the upstream ``state`` value
+with the key of the browser that started the sign-in (idp.web.binding), and consumed once (a
+replayed callback fails). A callback in any other browser is refused (audited: ``signin`` denied,
+``foreign_browser``) before anything is asked of the upstream, and leaves that browser's session as
+it was: a link to someone else's upstream answer cannot sign a victim in as that someone (login
+CSRF)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from adapters.base import AdapterError, RequestData, SourceUnavailable
 from idp.endpoints.common import provider_of
 from idp.endpoints.interaction import finish_login, offered_adapters, pending_interaction
 from idp.errors import PageError
+from idp.web.binding import browser_key, from_this_browser
 from idp.web.context import audit_context
 
 router = APIRouter()
@@ -39,7 +45,9 @@ def upstream_start(request: Request, interaction_id: str, adapter_id: str) -> Re
     if not isinstance(state, str) or not state:
         raise PageError("server_error", status_code=500)
     provider.ephemeral.upsert(UPSTREAM_KIND, state, {"pending": pending, "interaction": interaction.id,
-                                                     "adapter": adapter_id}, UPSTREAM_TTL)
+                                                     "adapter": adapter_id, "browser": browser_key(request),
+                                                     "client": interaction.request.client_id},
+                              UPSTREAM_TTL)
     if urlsplit(url).scheme not in ("https", "http"):
         raise PageError("server_error", status_code=500)
     return RedirectResponse(url, status_code=303)
@@ -54,6 +62,10 @@ def upstream_callback(request: Request, adapter_id: str) -> Response:
     if kept is None or kept["adapter"] != adapter_id:
         provider.record("signin", context=context, outcome="failure", adapter=adapter_id, reason="invalid_state")
         raise PageError("upstream_rejected")
+    if not from_this_browser(request, kept.get("browser")):
+        provider.record("signin", context=context, outcome="denied", adapter=adapter_id,
+                        client_id=kept.get("client"), reason="foreign_browser")
+        raise PageError("interaction_foreign", status_code=403)
     interaction = pending_interaction(request, kept["interaction"])
     entry = next((e for e in offered_adapters(provider, interaction) if e.id == adapter_id), None)
     if entry is None:

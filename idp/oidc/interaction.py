@@ -3,6 +3,11 @@
 What the request needs next is decided by the policy engine (policies/); the interaction records
 when it began (so a sign-in made during it satisfies ``prompt=login`` and ``max_age``), the prompt
 being answered, and what the person consented to in it.
+
+It belongs to one browser and, once someone is signed in, to one session: ``browser`` is the key of
+the browser that started it (idp.web.binding), ``session_id`` the SSO session it continues. Every
+page of the interaction refuses another browser or session (idp.endpoints.interaction); an
+interaction without a ``browser`` is refused everywhere.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class Interaction:
     created_at: int = 0
     logged_in_at: int | None = None
     session_id: str | None = None
+    browser: str | None = None
     prompt: dict[str, Any] | None = None
     consented_scopes: tuple[str, ...] | None = None
     consented_claims: tuple[str, ...] | None = None
@@ -56,12 +62,15 @@ class InteractionStore:
 
     @staticmethod
     def new(request: AuthorizationRequest) -> Interaction:
-        """A new interaction, not stored yet (``save`` stores it when a prompt needs it)."""
+        """A new interaction, not stored yet and bound to nobody (``save`` stores it when a prompt
+        needs it, bound to the browser and session then)."""
         return Interaction(id=secrets.token_urlsafe(24), request=request, created_at=int(time.time()))
 
-    def create(self, request: AuthorizationRequest) -> Interaction:
-        """A new interaction, stored."""
-        interaction = self.new(request)
+    def create(self, request: AuthorizationRequest, *, browser: str, session_id: str | None = None,
+               prompt: dict[str, Any] | None = None) -> Interaction:
+        """A new interaction, stored, bound to ``browser`` (idp.web.binding.browser_key) and to the
+        session ``session_id`` when someone is signed in."""
+        interaction = self.new(request).replace(browser=browser, session_id=session_id, prompt=prompt)
         self.save(interaction)
         return interaction
 
