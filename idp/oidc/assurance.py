@@ -44,14 +44,26 @@ def level_of(identity: Identity) -> Level:
 
 
 def state_of(session: SsoSession | None, consent: Consent | None, interaction: Interaction | None) -> SessionState:
+    """The engine's view of a pending request: the session's sign-in, the remembered consent and
+    what the person allowed during this interaction.
+
+    A consent given in this interaction (``consented_scopes`` set, even to nothing) is dated at
+    :func:`request_start`: it was given during this authorization request, which is what
+    ``prompt=consent`` asks for (checked against ``AuthorizationContext.interaction_start``). A
+    remembered consent has no date here, so ``prompt=consent`` shows the page once per request,
+    and only once.
+    """
     state = session_from_json(session.policy) if session is not None and session.policy else SessionState()
     scopes: set[str] = set(consent.scopes) if consent else set()
     claims: set[str] = set(consent.claims) if consent else set()
+    consented_at: int | None = None
     if interaction is not None and interaction.consented_scopes is not None:
         scopes |= set(interaction.consented_scopes)
         claims |= set(interaction.consented_claims or ())
+        consented_at = request_start(interaction)
     return SessionState(login=state.login, step_up=state.step_up, step_up_expires_at=state.step_up_expires_at,
-                        consented_scopes=frozenset(scopes), consented_claims=frozenset(claims))
+                        consented_scopes=frozenset(scopes), consented_claims=frozenset(claims),
+                        consented_at=consented_at)
 
 
 def authentication_json(state: SessionState) -> dict[str, Any]:
@@ -72,6 +84,19 @@ def after_sign_in(previous: SsoSession | None, identity: Identity, subject_id: s
     return apply_login(SessionState(), level=level, amr=identity.amr, adapter_id=identity.adapter_id, now=now)
 
 
+def request_start(interaction: Interaction) -> int:
+    """When the policy engine takes this authorization request to have begun (its
+    ``request_time``): a sign-in or consent at or after it was made during the request.
+
+    Times are whole seconds, so a sign-in made for an earlier request in the very second this one
+    began would pass for one made during it, and ``prompt=login``, ``prompt=select_account`` or
+    ``max_age`` would be answered without asking. The interaction knows better: without a sign-in
+    in it (``logged_in_at`` unset) the request begins one second after its interaction was created,
+    so every earlier sign-in is before it; after one, at its creation, so that sign-in counts.
+    """
+    return interaction.created_at if interaction.logged_in_at is not None else interaction.created_at + 1
+
+
 def context_for(policy: ClientPolicy, issuer: str, client: Client, interaction: Interaction,
                 now: int) -> AuthorizationContext:
     request = interaction.request
@@ -81,7 +106,7 @@ def context_for(policy: ClientPolicy, issuer: str, client: Client, interaction: 
         acr_values=request.acr_values + (() if essential else acr_claims),
         essential_acr=acr_claims if essential else (),
         requested_claims=requested_claim_names(request.claims), max_age=request.max_age,
-        prompt=frozenset(request.prompt), request_time=interaction.created_at, trusted_client=client.trusted,
+        prompt=frozenset(request.prompt), request_time=request_start(interaction), trusted_client=client.trusted,
     )
 
 

@@ -1,9 +1,10 @@
 """Checks that the person has signed in, recently enough (OIDC Core §3.1.2.1 ``prompt=login``,
-``max_age``; the policy's ``max_age`` is a ceiling on the request's, ``session_lifetime_seconds``
-bounds how long one login is reused for this client).
+``prompt=select_account``, ``max_age``; the policy's ``max_age`` is a ceiling on the request's,
+``session_lifetime_seconds`` bounds how long one login is reused for this client).
 
 A sign-in made after the authorization request began (``request_time``) always satisfies
-``prompt=login`` and ``max_age``: otherwise ``max_age=0`` would ask forever.
+``prompt=login``, ``prompt=select_account`` and ``max_age``: otherwise ``max_age=0`` would ask
+forever.
 """
 
 from __future__ import annotations
@@ -25,9 +26,17 @@ def check_signed_in(ctx: AuthorizationContext, session: SessionState) -> Outcome
 
 
 def check_prompt_login(ctx: AuthorizationContext, session: SessionState) -> Outcome:
+    """``prompt=login``: sign in again, once per request. ``prompt=select_account``: a browser
+    holds one signed-in person, so choosing an account is signing in with it (the sign-in page,
+    once per request), never a silent answer with the account already signed in. Neither asks
+    again after a sign-in made during this request."""
     auth = current(ctx, session)
-    if "login" in ctx.prompt and auth is not None and auth.auth_time < ctx.interaction_start:
+    if auth is None or auth.auth_time >= ctx.interaction_start:
+        return OK
+    if "login" in ctx.prompt:
         return _login_prompt(ctx, "reauthentication_requested", "prompt_login")
+    if "select_account" in ctx.prompt:
+        return _login_prompt(ctx, "account_selection_requested", "prompt_login")
     return OK
 
 
