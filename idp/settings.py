@@ -8,6 +8,7 @@ under ``./var/``, short-lived state in the process.
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -138,9 +139,12 @@ class Settings(BaseSettings):
         description="Log every HTTP request line (the HTTP server's access log). Off by default: the audit trail "
         "records what matters, and a line per request costs CPU on the hot paths.",
     )
-    trust_forwarded_for: bool = Field(
-        default=False,
-        description="Read the client address from X-Forwarded-For (only behind a trusted proxy).",
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Networks of the reverse proxies in front of the provider (JSON list of CIDR, e.g. "
+        "[\"10.0.0.0/8\"]). A request from one of them is attributed to the right-most X-Forwarded-For "
+        "entry outside these networks (a value that is not an IP address: the connection's address). "
+        "Empty: the connection's address, X-Forwarded-For is never read.",
     )
     adapters_file: Path | None = Field(
         default=None,
@@ -265,6 +269,16 @@ class Settings(BaseSettings):
             raise ValueError("IDP_BENCH_CHEAP_PASSWORDS is for benchmarks on a loopback issuer only")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, values: object) -> object:
+        """A setting that no longer exists but changed meaning stops start-up, naming its replacement."""
+        given = [name for name in os.environ if name.upper() == "IDP_TRUST_FORWARDED_FOR"]
+        if given or (isinstance(values, dict) and "trust_forwarded_for" in values):
+            raise ValueError("IDP_TRUST_FORWARDED_FOR is no longer read (any client could forge its address): "
+                             "remove it and list the reverse proxies' networks in IDP_TRUSTED_PROXIES")
+        return values
+
     @field_validator("issuer")
     @classmethod
     def _issuer_is_absolute(cls, value: str) -> str:
@@ -303,9 +317,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a non-empty list of {', '.join(known)}")
         return list(dict.fromkeys(value))
 
-    @field_validator("outbound_allowed_networks")
+    @field_validator("outbound_allowed_networks", "trusted_proxies")
     @classmethod
-    def _outbound_allowed_networks(cls, value: list[str]) -> list[str]:
+    def _networks(cls, value: list[str]) -> list[str]:
         try:
             return [str(ipaddress.ip_network(network.strip())) for network in value]
         except ValueError:

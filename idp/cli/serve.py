@@ -34,9 +34,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")
     # Open once before serving, so a bad database or schema fails here with one line.
     open_storage(settings).close()
-    # Granian (Rust HTTP, uvloop): measured best of the servers tried, bench/PROFILE.md §2. The
-    # client address comes from the connection; X-Forwarded-For is read by idp.web.context only
-    # when IDP_TRUST_FORWARDED_FOR says so.
+    # Granian (Rust HTTP, uvloop): measured best of the servers tried, bench/PROFILE.md §2. It
+    # reads no proxy headers (it has no such option): the ASGI scope's client is the connection's
+    # address, and idp.web.context alone reads X-Forwarded-For, from IDP_TRUSTED_PROXIES only.
+    # (Served by uvicorn instead, pass --no-proxy-headers: its default rewrites the client from the
+    # left-most X-Forwarded-For of a loopback connection.)
     Granian(
         "idp.app:create_app",
         factory=True,

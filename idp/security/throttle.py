@@ -9,7 +9,8 @@ Policy, all counted in the short-lived store (Redis in production, so every repl
   default) the account is locked for ``lock_seconds * 2**(k-1)`` (k-th lock, at most a day); at
   ``HARD_CAP`` (100) it stays locked until an administrator unlocks it (``idp accounts unlock``).
 - Failures from one client address (IPv6: its /64) across all accounts: at ``ip_threshold``
-  within ``lock_seconds`` the address is refused for ``lock_seconds``.
+  within ``lock_seconds`` the address is refused for ``lock_seconds``. Requests without a usable
+  address count together as one address (never uncounted).
 - A lock is recorded in the audit trail (``account.locked``); an unlock too (``account.unlocked``).
 
 While refused, the login flow must not check the password at all and shows one message
@@ -65,14 +66,17 @@ def account_key(username: str) -> str:
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:40]
 
 
-def address_key(ip: str | None) -> str | None:
-    """An IPv4 address, or the /64 of an IPv6 address (one host usually owns a whole /64)."""
-    if not ip:
-        return None
+UNKNOWN_ADDRESS = "unknown"
+
+
+def address_key(ip: str | None) -> str:
+    """An IPv4 address, or the /64 of an IPv6 address (one host usually owns a whole /64).
+    Anything else (no address, not an IP address) shares one key, ``unknown``: the per-address
+    count is never skipped (idp.web.context gives an IP address whenever the connection has one)."""
     try:
-        address = ipaddress.ip_address(ip.strip())
+        address = ipaddress.ip_address((ip or "").strip())
     except ValueError:
-        return None
+        return UNKNOWN_ADDRESS
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address.ipv4_mapped or address) if isinstance(address, ipaddress.IPv6Address) else str(address)
@@ -112,12 +116,12 @@ class Throttle:
         One read of the store for the three holds (account lock, address lock, back-off) and the
         account's failure count."""
         key, address = account_key(username), address_key(ip)
-        holds = [(LOCK, key), (BACKOFF, key), (FAILURES, key)] + ([(IP_LOCK, address)] if address else [])
-        lock, backoff, failures, *ip_lock = self.store.find_many(holds)
+        holds = [(LOCK, key), (BACKOFF, key), (FAILURES, key), (IP_LOCK, address)]
+        lock, backoff, failures, ip_lock = self.store.find_many(holds)
         if lock is not None:
             return ThrottleDecision(False, "account_locked", self._remaining(lock))
-        if ip_lock and ip_lock[0] is not None:
-            return ThrottleDecision(False, "ip_locked", self._remaining(ip_lock[0]))
+        if ip_lock is not None:
+            return ThrottleDecision(False, "ip_locked", self._remaining(ip_lock))
         if backoff is not None:
             return ThrottleDecision(False, "backoff", self._remaining(backoff))
         return ThrottleDecision(True, failures=int(cast(Any, failures) or 0))  # a counter, not a record
@@ -146,7 +150,7 @@ class Throttle:
             seconds = min(self.backoff_seconds * 2 ** (failures - BACKOFF_FROM), MAX_BACKOFF_SECONDS)
             self.store.upsert(BACKOFF, key, {"until": now + seconds}, seconds)
             decision = ThrottleDecision(False, "backoff", seconds)
-        if address and self.store.increment(IP_FAILURES, address, self.lock_seconds) == self.ip_threshold:
+        if self.store.increment(IP_FAILURES, address, self.lock_seconds) == self.ip_threshold:
             self.store.upsert(IP_LOCK, address, {"until": now + self.lock_seconds}, self.lock_seconds)
             self.audit.record(AuditEvent(
                 type="address.throttled", outcome="denied", reason="too_many_failures",

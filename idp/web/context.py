@@ -6,12 +6,13 @@ is echoed in the response, shown on error pages and carried into audit events.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import re
 import secrets
 from collections.abc import MutableMapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -78,12 +79,62 @@ def _default_settings() -> Settings:
 
 
 def client_ip(request: Request) -> str | None:
-    """The client's address; the left-most ``X-Forwarded-For`` entry only when configured to trust it."""
-    if settings_of(request).trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.client.host if request.client else None
+    """The client's address (see :func:`forwarded_client`): the connection's, or behind one of
+    ``IDP_TRUSTED_PROXIES`` the right-most ``X-Forwarded-For`` entry that is not a proxy of ours.
+    None only when the server gives no connection address (then the throttle counts "unknown")."""
+    connection = request.client.host if request.client else None
+    proxies = _proxy_networks(tuple(settings_of(request).trusted_proxies))
+    if not proxies:
+        return _canonical(connection) or connection
+    return forwarded_client(connection, request.headers.getlist("x-forwarded-for"), proxies)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _proxy_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+
+
+def _address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address in its usual spellings (an IPv4-mapped IPv6 address as the IPv4 one), else None."""
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _canonical(value: str | None) -> str | None:
+    address = _address(value)
+    return str(address) if address is not None else None
+
+
+def forwarded_client(connection: str | None, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str | None:
+    """Who sent a request that reached us from ``connection`` with these ``X-Forwarded-For`` headers.
+
+    Only a connection from one of ``proxies`` has its header read (anyone else could write one).
+    Each proxy appends the address it was reached from, so the list is read from the right: our
+    own proxies are skipped and the first other entry is the client; entries further left were
+    written by the client itself and are never used. That entry must be an IP address: anything
+    else (``unknown``, a port, a name) leaves the connection's address. When every entry is one of
+    our proxies, the left-most is the client (a request from inside our own networks)."""
+    peer = _address(connection)
+    if peer is None or not any(peer in network for network in proxies):
+        return str(peer) if peer is not None else connection
+    entries = [entry.strip() for header in forwarded_for for entry in header.split(",")]
+    client = peer
+    for entry in reversed(entries):
+        address = _address(entry)
+        if address is None:
+            return str(peer)
+        client = address
+        if not any(address in network for network in proxies):
+            break
+    return str(client)
 
 
 def audit_context(request: Request, session_id: str | None = None) -> AuditContext:
