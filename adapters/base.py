@@ -58,6 +58,12 @@ class AccountUnusable(AdapterError):
     reason = "account_disabled"
 
 
+class AccountGone(AdapterError):
+    """The source no longer has the account (deleted, or no longer matching the source's filter)."""
+
+    reason = "account_gone"
+
+
 class SourceUnavailable(AdapterError):
     """The source did not answer (down, timeout, TLS failure): never reported as a wrong password."""
 
@@ -94,6 +100,35 @@ class PasswordAdapter(Adapter, Protocol):
     def authenticate(self, username: str, password: str) -> Identity:
         """Check the password at the source; raise InvalidCredentials, AccountUnusable or
         SourceUnavailable."""
+
+
+@runtime_checkable
+class AccountLookup(Adapter, Protocol):
+    """A source that can describe an account again without its password (a directory): a
+    refresh token's claims then follow the directory, and a deleted or disabled account ends them."""
+
+    def lookup(self, subject: str) -> Identity:
+        """The account whose source identifier (``Identity.subject``) this is, as the source
+        describes it now; raise AccountGone, AccountUnusable (may no longer sign in) or
+        SourceUnavailable."""
+
+
+@runtime_checkable
+class AccountNames(Adapter, Protocol):
+    """A source where one account answers to several names (a directory: ``sAMAccountName``,
+    ``userPrincipalName``, any case)."""
+
+    def account_name(self, username: str) -> str | None:
+        """The account's one canonical name for what was typed, or None when no account answers
+        to it (or the source cannot tell now)."""
+
+
+def lockout_key(adapter: Adapter, username: str) -> str:
+    """The name failed sign-ins are counted under: the account's canonical name when the source
+    can resolve what was typed (every name of one account shares one counter), else the name as
+    typed (an unknown name is counted like a known one)."""
+    canonical = adapter.account_name(username) if isinstance(adapter, AccountNames) else None
+    return canonical or username
 
 
 @runtime_checkable

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         description="Failed sign-ins from one client address (any account) after which that "
         "address is slowed down and then refused for the lock period.",
     )
+    directory_recheck_seconds: int = Field(
+        default=300, ge=0, le=3600,
+        description="How long a directory account's roles and attributes are trusted between "
+        "checks: a refresh token used later reads the account again, and a deleted or disabled "
+        "account ends it (`invalid_grant`). 0: at every refresh.",
+    )
 
     audit_ip_truncation: str = Field(
         default="none",

@@ -9,14 +9,22 @@
 3. The account state is checked (see account_state.py); groups are read (search or memberOf) and
    mapped to roles; attributes are mapped to claims.
 
-Wrong password or unknown user -> InvalidCredentials (one message for both); an account that
-may not sign in -> AccountUnusable(reason=...); the directory down, slow or refusing TLS ->
-SourceUnavailable, never a password error.
+Wrong password or unknown user -> InvalidCredentials (one message for both, and one bind for
+both: an unknown username binds as a DN that cannot exist, so the directory's work does not tell
+which usernames exist); an account that may not sign in -> AccountUnusable(reason=...); the
+directory down, slow or refusing TLS -> SourceUnavailable, never a password error.
+
+Two more capabilities (adapters.base): :meth:`LdapAdapter.account_name` gives the one name of the
+account a username finds (``uid`` / ``sAMAccountName``, lower case), so failed sign-ins under its
+other names (``userPrincipalName``, other case) count against one account; and
+:meth:`LdapAdapter.lookup` reads an account again by its ``entryUUID`` / ``objectGUID`` (no
+password) when a refresh re-checks it.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -27,7 +35,7 @@ from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from adapters.base import AccountUnusable, Identity, InvalidCredentials, SourceUnavailable
+from adapters.base import AccountGone, AccountUnusable, Identity, InvalidCredentials, SourceUnavailable
 from adapters.config import display_name_for
 from adapters.ldap import account_state
 from adapters.ldap.config import LdapConfig
@@ -36,6 +44,9 @@ from adapters.ldap.connection import DirectoryConnections, close_quietly
 log = logging.getLogger("adapters.ldap")
 MAX_USERNAME = 256
 INVALID_CREDENTIALS = 49
+# States that end an account's refresh tokens at a re-check; a lockout after wrong passwords (which
+# anyone can cause) or an expired password does not.
+ENDS_REFRESH = frozenset({"account_disabled", "account_expired"})
 
 
 class LdapAdapter:
@@ -47,6 +58,8 @@ class LdapAdapter:
         self.connections = DirectoryConnections(config)
         self.issuer = config.issuer or config.urls[0]
         self.is_ad = config.directory == "active_directory"
+        # Bound for unknown usernames, so they cost what a wrong password costs; random per process.
+        self._nobody_dn = f"cn=vn-idp-no-such-account-{secrets.token_hex(12)},{config.user_base_dn}"
 
     def display_name(self, locale: str) -> str:
         fallback = "Tài khoản công vụ" if locale.startswith("vi") else "Official account"
@@ -56,15 +69,49 @@ class LdapAdapter:
         """Check the password at the directory; raise InvalidCredentials, AccountUnusable or
         SourceUnavailable."""
         username = username.strip()
-        if not username or not password or len(username) > MAX_USERNAME or any(ord(c) < 32 for c in username):
+        if not _acceptable(username) or not password:
             raise InvalidCredentials()
-        dn, values = self._find_user(username)
+        try:
+            dn, values = self._find_user(username)
+        except InvalidCredentials:
+            self._bind_as_user(self._nobody_dn, password, {})  # the same work as a known user's bind
+            raise
         self._bind_as_user(dn, password, values)
         reason = account_state.ad_state_reason(values) if self.is_ad else account_state.openldap_state_reason(values)
         if reason:
             raise AccountUnusable(reason, reason=reason)
         roles = self._roles(dn, values)
         return self._identity(dn, values, roles)
+
+    def account_name(self, username: str) -> str | None:
+        """The account's name (its ``username_attribute``, lower case) for a username it answers
+        to, or None: no such account, or the directory cannot say now."""
+        username = username.strip()
+        if not _acceptable(username):
+            return None
+        try:
+            dn, values = self._find_user(username)
+        except (InvalidCredentials, SourceUnavailable):
+            return None
+        names = values.get((self.config.username_attribute or "").lower()) or [dn]
+        return names[0].lower()
+
+    def lookup(self, subject: str) -> Identity:
+        """The account with this ``subject_attribute`` value as the directory describes it now,
+        read with the service account; raise AccountGone, AccountUnusable (disabled or expired)
+        or SourceUnavailable."""
+        cfg = self.config
+        shape = (cfg.user_filter or "").replace("{username}", "*")  # still the kind of entry that signs in
+        search_filter = f"(&{shape}({cfg.subject_attribute}={_filter_value(cfg.subject_attribute or '', subject)}))"
+        scope = SUBTREE if cfg.user_scope == "sub" else LEVEL
+        entries = self._search(cfg.user_base_dn, search_filter, scope, self._attributes(), 2)
+        if len(entries) != 1:
+            raise AccountGone()
+        dn, values = entries[0]["dn"], _values(entries[0].get("raw_attributes") or {})
+        reason = account_state.ad_state_reason(values) if self.is_ad else account_state.openldap_state_reason(values)
+        if reason in ENDS_REFRESH:
+            raise AccountUnusable(reason, reason=reason)
+        return self._identity(dn, values, self._roles(dn, values))
 
     def close(self) -> None:
         self.connections.close()
@@ -173,6 +220,20 @@ class LdapAdapter:
             evidence={"dn": dn},
             roles=roles,
         )
+
+
+def _acceptable(username: str) -> bool:
+    return bool(username) and len(username) <= MAX_USERNAME and not any(ord(c) < 32 for c in username)
+
+
+def _filter_value(attribute: str, value: str) -> str:
+    """A subject identifier as a filter value: objectGUID as its 16 bytes (AD compares octets)."""
+    if attribute.lower() == "objectguid":
+        try:
+            return "".join(f"\\{byte:02x}" for byte in uuid.UUID(value).bytes_le)
+        except ValueError:
+            return escape_filter_chars(value)
+    return escape_filter_chars(value)
 
 
 def _values(raw: Mapping[str, Sequence[bytes]]) -> dict[str, list[str]]:

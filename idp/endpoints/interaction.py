@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from adapters.base import AdapterError, Identity, InvalidCredentials, SourceUnavailable
+from adapters.base import AdapterError, Identity, InvalidCredentials, SourceUnavailable, lockout_key
 from idp.endpoints.authorize import planned_release, proceed, release_details
 from idp.endpoints.common import checked_form, current_session, provider_of, set_session_cookie
 from idp.endpoints.internal_clients import LANDING_PAGES, client_for
@@ -151,7 +151,8 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
     client_id = interaction.request.client_id
     if not username or not password:
         return _login_page(request, interaction, error_id="login_failed", status_code=400)
-    throttle = provider.throttle_check(username, context.ip)
+    lockout = lockout_key(entry.adapter, username)  # one counter per account, whichever of its names is typed
+    throttle = provider.throttle_check(lockout, context.ip)
     if not throttle.allowed:
         provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
                         adapter=adapter_id, reason=throttle.reason)
@@ -164,7 +165,7 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
         identity = entry.adapter.authenticate(username, password)
     except AdapterError as exc:
         if not isinstance(exc, SourceUnavailable):
-            provider.throttle_failure(username, context.ip, context=context)
+            provider.throttle_failure(lockout, context.ip, context=context)
         reason = exc.reason
         if isinstance(exc, InvalidCredentials) and entry.type == "local":  # the audit trail tells them apart
             reason = "wrong_password" if provider.storage.accounts.get_by_username(username) else "unknown_user"
@@ -179,7 +180,7 @@ def _password_login(request: Request, interaction_id: str, form: dict[str, str])
             "identity": identity_record(identity), "adapter_type": entry.type, "username": username,
             "account_id": identity.evidence["account_id"]}, MFA_TTL)
         return RedirectResponse(f"/interaction/{interaction.id}/mfa", status_code=303)
-    provider.throttle_success(username, context.ip, throttle)
+    provider.throttle_success(lockout, context.ip, throttle)
     return finish_login(request, interaction, identity, entry.type, username=username)
 
 

@@ -9,14 +9,18 @@ Two first sign-ins of one person at once: both try to insert, the unique constra
 ``subjects.personal_id_hash`` (and on the link) lets one win, the other re-reads and joins it.
 
 The number is never stored plain: the subject keeps its keyed hash and ciphertext, and the
-claims stored on the subject and on each link never include it. When two upstreams disagree on
-an attribute, each link keeps what its source said, the subject keeps the first value, and an
-``identity.conflict`` event names the claims (never their values).
+claims stored on the subject and on each link never include it. Each claim of the subject is owned
+by one source (idp.identity.sources): every sign-in replaces the claims its source owns, so a role
+taken away or an agency changed in a directory shows at once, and an ``identity.changed`` event
+names what changed. When two upstreams disagree on an attribute, each link keeps what its source
+said, the subject keeps the first source's value, and an ``identity.conflict`` event names the
+claims (never their values).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +29,7 @@ from idp.audit.events import AuditEvent, AuditLog
 from idp.errors import AlreadyExists, IdpError
 from idp.identity.personal_id import InvalidPersonalId, normalise_personal_id
 from idp.identity.protection import encrypt_personal_id, personal_id_hash
+from idp.identity.sources import ROLES_CLAIM, apply_source, changed_event
 from idp.storage.models import IdentityLink, Subject, utcnow
 from idp.storage.sql import SqlStorage
 
@@ -50,6 +55,15 @@ def stored_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k not in NEVER_STORED}
 
 
+def identity_claims(identity: Identity) -> dict[str, Any]:
+    """What the source reports about the person, as kept: its claims (never the personal ID
+    number) and its roles (directory groups mapped to roles) as the ``vn_roles`` claim."""
+    claims = stored_claims(identity.claims)
+    if identity.roles:
+        claims[ROLES_CLAIM] = list(identity.roles)
+    return claims
+
+
 def _external_subject(identity: Identity, number: str | None, hash_key: bytes) -> str:
     # Some upstreams use the personal ID number as ``sub``: then only its keyed hash is stored.
     if number is not None and identity.subject == number:
@@ -58,9 +72,12 @@ def _external_subject(identity: Identity, number: str | None, hash_key: bytes) -
 
 
 def link_identity(
-    storage: SqlStorage, identity: Identity, *, hash_key: bytes, enc_key: bytes, audit: AuditLog
+    storage: SqlStorage, identity: Identity, *, hash_key: bytes, enc_key: bytes, audit: AuditLog,
+    during: str = "signin",
 ) -> Subject:
-    """The subject of this identity, creating or linking it; race-free (see module doc)."""
+    """The subject of this identity, creating or linking it, with the claims its source owns
+    replaced by what the source says now; race-free (see module doc). ``during``: ``signin``, or
+    ``refresh`` for a directory's account looked up again (the link's last sign-in stays)."""
     raw_number = identity.claims.get(PERSONAL_ID_CLAIM)
     try:
         number = normalise_personal_id(raw_number) if raw_number is not None else None
@@ -71,7 +88,7 @@ def link_identity(
     for _ in range(ATTEMPTS):
         try:
             with storage.db.transaction():
-                return _link_once(storage, identity, number, number_hash, external, enc_key, audit)
+                return _link_once(storage, identity, number, number_hash, external, enc_key, audit, during)
         except AlreadyExists:
             continue  # another sign-in of the same person won a race outside a savepoint: re-read
         except LinkConflict as exc:
@@ -89,8 +106,9 @@ def _link_once(
     external: str,
     enc_key: bytes,
     audit: AuditLog,
+    during: str,
 ) -> Subject:
-    claims = stored_claims(identity.claims)
+    claims = identity_claims(identity)
     link = storage.links.find(identity.adapter_id, external)
     if link is not None:
         subject = storage.subjects.get(link.subject_id)
@@ -99,7 +117,13 @@ def _link_once(
         if number_hash is not None and subject.personal_id_hash not in (None, number_hash):
             event = _conflict_event(subject.id, identity, reason="personal_id_changed", claims=[])
             raise LinkConflict("this upstream account now names another person", event)
-        storage.links.record_login(link.id, claims, utcnow())
+        if during == "signin":
+            storage.links.record_login(link.id, claims, utcnow())
+        else:
+            storage.links.update_claims(link.id, claims)
+        subject, changed = _report(storage, subject.id, identity.adapter_id, claims, during)
+        if changed is not None:
+            audit.record(changed)
         return subject
     subject, created = _find_or_create_subject(storage, identity, number, number_hash, enc_key, claims)
     # AlreadyExists here means the same upstream identity was linked concurrently: it rolls the
@@ -109,11 +133,11 @@ def _link_once(
                      external_subject=external, claims=claims)
     )  # fmt: skip
     differing: list[str] = []
+    changed = None
     if not created:
         differing = [name for name in COMPARED_CLAIMS if _differs(subject.claims, claims, name)]
-        if set(claims) - set(subject.claims):
-            # What the new source adds is kept; what the subject already has is not overwritten.
-            subject = storage.subjects.update(subject.id, lambda s: s.replace(claims={**claims, **s.claims}))
+        # What the new source adds is its own; what another source owns is not overwritten.
+        subject, changed = _report(storage, subject.id, identity.adapter_id, claims, during)
     # Events last: the audit chain's head stays locked until the transaction ends.
     audit.record(
         AuditEvent(type="identity.linked", subject=subject.id, adapter=identity.adapter_id,
@@ -121,6 +145,32 @@ def _link_once(
     )  # fmt: skip
     if differing:
         audit.record(_conflict_event(subject.id, identity, reason="attribute_conflict", claims=differing))
+    if changed is not None:
+        audit.record(changed)
+    return subject
+
+
+def _report(storage: SqlStorage, subject_id: str, adapter_id: str, claims: dict[str, Any] | None,
+            during: str) -> tuple[Subject, AuditEvent | None]:
+    """Store what the source reports now (None: it no longer has the account); the subject after,
+    and the ``identity.changed`` event to record (None when nothing changed)."""
+    now = int(time.time())
+    seen: list[Subject] = []
+
+    def report(current: Subject) -> Subject:
+        seen[:] = [current]
+        return apply_source(current, adapter_id, claims, now)
+
+    after = storage.subjects.update(subject_id, report)
+    return after, changed_event(seen[0], after, adapter_id, during=during)
+
+
+def forget_source(storage: SqlStorage, subject_id: str, adapter_id: str, *, audit: AuditLog) -> Subject:
+    """The source no longer has the person's account (deleted, disabled): its claims go."""
+    with storage.db.transaction():
+        subject, changed = _report(storage, subject_id, adapter_id, None, "refresh")
+        if changed is not None:
+            audit.record(changed)
     return subject
 
 
@@ -142,6 +192,7 @@ def _find_or_create_subject(
         personal_id_hash=number_hash,
         personal_id_enc=encrypt_personal_id(number, enc_key) if number is not None else None,
         claims=claims,
+        sources={identity.adapter_id: {"claims": sorted(claims), "checked_at": int(time.time())}},
     )
     try:
         return storage.subjects.add(subject), True

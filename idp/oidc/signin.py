@@ -18,12 +18,11 @@ LOCAL_ADAPTER_TYPES = frozenset({"local"})
 
 
 def subject_for(provider: Provider, identity: Identity, adapter_type: str) -> str:
-    """The local subject id of the identity (created or linked on first sign-in)."""
+    """The local subject id of the identity (created or linked on first sign-in); the claims its
+    source owns are replaced by what it says at this sign-in."""
     if adapter_type in LOCAL_ADAPTER_TYPES:
         return identity.subject
-    if identity.roles:  # directory groups mapped to roles travel as the vn_official claim vn_roles
-        identity = Identity(**{**identity.__dict__, "claims": {**identity.claims, "vn_roles": list(identity.roles)}})
-    keys = provider.identity_keys
+    keys = provider.identity_keys  # roles travel as the vn_official claim vn_roles (linking.identity_claims)
     subject = link_identity(provider.storage, identity, hash_key=keys.hash_key, enc_key=keys.enc_key,
                             audit=provider.audit)
     return subject.id

@@ -5,6 +5,8 @@ Choices:
 - Clients authenticate with exactly the method they registered (``none`` only for public ones).
 - A code is consumed when first presented, whoever presents it; a replayed code revokes the grant.
 - Refresh tokens rotate on every use; a reused one revokes its whole grant (Security BCP §4.14).
+- A refresh re-checks the person's directory accounts (idp.oidc.recheck): a deleted or disabled
+  account ends the grant with ``invalid_grant``.
 - ID tokens are added to code and refresh responses when ``openid`` was granted (OIDC Core §3.1.3.3, §12.2).
 - ``private_key_jwt`` (RFC 7523) is one of the methods; the strict profile and a client's
   ``dpop_bound_access_tokens`` are enforced right after client authentication (:class:`ProfileChecks`);
@@ -19,6 +21,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from idp.oidc.codes import AuthorizationCode
+from idp.oidc.recheck import recheck_at_refresh
 from idp.oidc.tokens import Authorization
 
 if TYPE_CHECKING:
@@ -114,7 +117,10 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
         # A token bound to another DPoP key (RFC 9449 §5) is refused without being consumed.
-        return self.server.provider.use_refresh_token(refresh_token, self.request)
+        record = self.server.provider.use_refresh_token(refresh_token, self.request)
+        if record is not None:  # the person's directory accounts as they are now (idp.oidc.recheck)
+            recheck_at_refresh(self.server.provider, record.grant, self.request)
+        return record
 
     def stored_successor(self) -> str | None:
         """The successor the rotation stored with its claim."""

@@ -41,13 +41,17 @@ class Client:
 
 @dataclass(frozen=True)
 class Subject:
-    """One person (or service identity) known to the provider; ``id`` is internal, never a ``sub``."""
+    """One person (or service identity) known to the provider; ``id`` is internal, never a ``sub``.
+
+    ``sources`` says where ``claims`` came from: ``{adapter id: {"claims": [names it owns],
+    "checked_at": epoch seconds it last vouched for them}}`` (see idp.identity.sources)."""
 
     id: str
     kind: str
     personal_id_hash: str | None = None
     personal_id_enc: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
     version: int = 1
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)

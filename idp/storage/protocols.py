@@ -85,6 +85,9 @@ class IdentityLinkStore(Protocol):
     def record_login(self, link_id: str, claims: dict, at: datetime) -> None:
         """Remember the claims and time of the latest sign-in through this link."""
 
+    def update_claims(self, link_id: str, claims: dict) -> None:
+        """Remember what the source says about the identity now, seen without a sign-in."""
+
 
 class ConsentStore(Protocol):
     def get(self, subject_id: str, client_id: str) -> Consent | None: ...

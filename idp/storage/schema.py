@@ -58,6 +58,8 @@ subjects = Table(
     Column("personal_id_hash", String(128), nullable=True, unique=True),
     Column("personal_id_enc", Text, nullable=True),
     Column("claims", JSON, nullable=False),
+    # which source (adapter id) owns which claim, and when each source last vouched for them
+    Column("sources", JSON, nullable=False, server_default="{}"),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -198,3 +198,25 @@ def test_stopped_directory_is_source_unavailable_quickly(slapd: SlapdServer) -> 
         assert restarted.authenticate("an.nguyen", OFFICIAL_PASSWORD).subject
     finally:
         restarted.close()
+
+
+def test_unknown_user_costs_the_directory_what_a_wrong_password_costs(slapd: SlapdServer,
+                                                                     officials: LdapAdapter) -> None:
+    """A bind for an unknown username too (against a DN that cannot exist), so the directory's
+    work, and the time it takes, does not tell which usernames exist."""
+    officials.authenticate("an.nguyen", OFFICIAL_PASSWORD)  # a pooled service connection exists
+    admin = slapd.admin()
+    try:
+        def operations_of(username: str) -> dict[str, int]:
+            before = slapd.completed_operations(admin)
+            with pytest.raises(InvalidCredentials):
+                officials.authenticate(username, "Mat-khau-sai")
+            after = slapd.completed_operations(admin)
+            return {kind: after[kind] - before[kind] for kind in ("bind", "search")}
+
+        known = operations_of("an.nguyen")
+        unknown = operations_of("khong.ton.tai")
+    finally:
+        admin.unbind()
+    assert known["bind"] == 1  # the user's own bind
+    assert unknown == known  # the same search and one bind, for a DN that does not exist

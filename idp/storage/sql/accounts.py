@@ -20,6 +20,7 @@ def load_subject(row: Any) -> Subject:
         personal_id_hash=row["personal_id_hash"],
         personal_id_enc=row["personal_id_enc"],
         claims=dict(row["claims"]),
+        sources=dict(row["sources"] or {}),
         version=row["version"],
         created_at=aware(row["created_at"]),  # type: ignore[arg-type]
         updated_at=aware(row["updated_at"]),  # type: ignore[arg-type]
@@ -33,6 +34,7 @@ def _dump_subject(subject: Subject) -> dict[str, Any]:
         "personal_id_hash": subject.personal_id_hash,
         "personal_id_enc": subject.personal_id_enc,
         "claims": subject.claims,
+        "sources": subject.sources,
         "created_at": subject.created_at,
         "updated_at": subject.updated_at,
     }

@@ -64,3 +64,8 @@ class SqlIdentityLinkStore:
                 .where(identity_links.c.id == link_id)
                 .values(claims=claims, last_login_at=at)
             )
+
+    def update_claims(self, link_id: str, claims: dict) -> None:
+        """What the source says about the identity now, seen without a sign-in (a re-check)."""
+        with self.db.connect() as conn:
+            conn.execute(update(identity_links).where(identity_links.c.id == link_id).values(claims=claims))

@@ -21,6 +21,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -109,6 +110,9 @@ ppolicy_default "cn=default,ou=policies,{BASE_DN}"
 ppolicy_use_lockout
 access to attrs=userPassword by anonymous auth by * none
 access to * by users read by * none
+
+database monitor
+access to * by dn.exact="{ROOT_DN}" read by * none
 """
 
 
@@ -184,6 +188,22 @@ class SlapdServer:
     def resume(self) -> None:
         if self.process is not None:
             os.kill(self.process.pid, signal.SIGCONT)
+
+    def admin(self) -> Any:
+        """An ldap3 connection bound as the directory's root (to change entries during a test)."""
+        from ldap3 import NONE, Connection, Server
+
+        server = Server("127.0.0.1", port=self.ldap_port, get_info=NONE)
+        return Connection(server, ROOT_DN, ROOT_PASSWORD, auto_bind=True)
+
+    @staticmethod
+    def completed_operations(admin: Any) -> dict[str, int]:
+        """Operations slapd has completed, by kind (``bind``, ``search`` ...), from its monitor
+        backend (cn=Monitor), read over ``admin`` (:meth:`admin`; reading binds nothing)."""
+        admin.search("cn=Operations,cn=Monitor", "(objectClass=monitorOperation)",
+                     attributes=["cn", "monitorOpCompleted"])
+        return {str(e["attributes"]["cn"][0]).lower(): int(e["attributes"]["monitorOpCompleted"][0])
+                for e in admin.response if e.get("type") == "searchResEntry" and e["attributes"].get("cn")}
 
 
 def officials_provider_env(slapd: SlapdServer, folder: Path, client_id: str = "hoso") -> dict[str, str]:
