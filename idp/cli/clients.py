@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
 
 from idp.audit.context import operator_name
 from idp.cli.common import print_json, read_stdin_secret, storage_from_env
-from idp.clients.metadata import AUTH_METHODS, GRANT_TYPES
+from idp.clients.metadata import AUTH_METHODS, GRANT_TYPES, check_key_metadata
 from idp.clients.service import DEFAULT_SCOPES, client_as_json, register_client, remove_client
 from idp.errors import NotFound
+from idp.settings import load_settings
+from idp.specs.profile import restricted_scope_refusal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--scope", action="append", dest="scopes")
     add.add_argument("--name")
     add.add_argument("--trusted", action="store_true", help="first-party client: no consent page")
+    keys = add.add_mutually_exclusive_group()
+    keys.add_argument("--jwks", metavar="FILE", help="the client's public JWK Set (JSON file), for private_key_jwt")
+    keys.add_argument("--jwks-uri", metavar="URL", help="where the client publishes its JWK Set (https)")
+    add.add_argument("--require-par", action="store_true",
+                     help="the client must push its authorization requests (RFC 9126)")
+    add.add_argument("--strict-profile", action="store_true",
+                     help="the strict profile for this client: PAR, private_key_jwt, DPoP, ES256/PS256")
     add.set_defaults(handler=_add)
 
     sub.add_parser("list", help="list relying parties").set_defaults(handler=_list)
@@ -46,6 +58,12 @@ def _add(args: argparse.Namespace) -> int:
     auth_method = args.auth_method or ("none" if args.public else "client_secret_basic")
     if args.public and auth_method != "none":
         raise ValueError("--public clients use --auth-method none")
+    scopes = args.scopes or DEFAULT_SCOPES
+    extra = _profile_metadata(args)
+    why = restricted_scope_refusal(scopes, auth_method, extra)
+    if why:
+        raise ValueError(f"{why} (--auth-method private_key_jwt with --jwks FILE or --jwks-uri URL, and "
+                         "--require-par or --strict-profile)")
     secret = read_stdin_secret("client secret") if args.secret_stdin else None
     storage = storage_from_env()
     try:
@@ -57,15 +75,37 @@ def _add(args: argparse.Namespace) -> int:
             auth_method=auth_method,
             secret=secret,
             grant_types=args.grant_types or ("authorization_code", "refresh_token"),
-            scopes=args.scopes or DEFAULT_SCOPES,
+            scopes=scopes,
             name=args.name,
             trusted=args.trusted,
+            extra=extra,
             actor=operator_name(),
         )
     finally:
         storage.close()
     print_json(client_as_json(client, clear_secret if not args.secret_stdin else None))
     return 0
+
+
+def _profile_metadata(args: argparse.Namespace) -> dict[str, Any]:
+    """The client metadata of ``--jwks``, ``--jwks-uri``, ``--require-par`` and ``--strict-profile``,
+    with the keys checked as dynamic registration checks them."""
+    extra: dict[str, Any] = {}
+    if args.jwks:
+        try:
+            extra["jwks"] = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--jwks {args.jwks}: {exc}") from None
+    if args.jwks_uri:
+        extra["jwks_uri"] = args.jwks_uri
+    if args.require_par:
+        extra["require_pushed_authorization_requests"] = True
+    if args.strict_profile:
+        extra["strict_profile"] = True
+    auth_method = args.auth_method or "client_secret_basic"
+    if extra.get("jwks") is not None or extra.get("jwks_uri") is not None or auth_method == "private_key_jwt":
+        check_key_metadata(auth_method, extra, allow_loopback=load_settings().allow_loopback_client_urls)
+    return extra
 
 
 def _list(_args: argparse.Namespace) -> int:

@@ -41,15 +41,6 @@ def register_client(
 
     A ``client.created`` event is recorded in the same transaction (``actor``: who did it).
     """
-    if not client_id or len(client_id) > 255 or not client_id.isprintable() or " " in client_id:
-        raise InvalidClientMetadata("client_id must be 1-255 printable characters without spaces")
-    check_auth_method(auth_method)
-    grants = check_grant_types(grant_types)
-    uris = check_uri_list(redirect_uris, "redirect_uri")
-    if "authorization_code" in grants and not uris:
-        raise InvalidClientMetadata("a client using authorization_code needs at least one redirect_uri")
-    if auth_method == "none" and "client_credentials" in grants:
-        raise InvalidClientMetadata("a public client cannot use client_credentials")
     if auth_method == "none" and secret:
         raise InvalidClientMetadata("a public client has no secret")
     clear_secret = None
@@ -57,18 +48,19 @@ def register_client(
         clear_secret = secret or generate_secret()
         if len(clear_secret) < 32:
             raise InvalidClientMetadata("a client secret must have at least 32 characters")
-    client = Client(
+    client = check_client(Client(
         client_id=client_id,
         name=name or client_id,
         auth_method=auth_method,
-        redirect_uris=uris,
-        post_logout_redirect_uris=check_uri_list(post_logout_redirect_uris, "post_logout_redirect_uri"),
-        grant_types=grants,
+        redirect_uris=tuple(redirect_uris),
+        post_logout_redirect_uris=tuple(post_logout_redirect_uris),
+        grant_types=tuple(grant_types),
         scopes=tuple(dict.fromkeys(scopes)),
         secret_hash=hash_secret(clear_secret) if clear_secret else None,
         trusted=trusted,
         extra=extra or {},
-    )
+    ))
+    grants, uris = client.grant_types, client.redirect_uris
     audit = audit or SqlAuditLog(storage.db)
     with storage.db.transaction():
         stored = storage.clients.add(client)
@@ -78,6 +70,31 @@ def register_client(
                      "redirect_uris": list(uris), "scopes": list(client.scopes), "trusted": trusted},
         ))
     return stored, clear_secret
+
+
+def check_client(client: Client) -> Client:
+    """The client as stored, once it passes the rules every registration path shares (``idp clients
+    add``, RFC 7591 registration and RFC 7592 updates): identifier, authentication method, grant
+    types, exact redirect and post-logout redirect URIs, and the strict profile of restricted scopes
+    (:func:`idp.specs.profile.restricted_scope_refusal`); InvalidClientMetadata naming the rule."""
+    from idp.specs.profile import restricted_scope_refusal
+
+    client_id = client.client_id
+    if not client_id or len(client_id) > 255 or not client_id.isprintable() or " " in client_id:
+        raise InvalidClientMetadata("client_id must be 1-255 printable characters without spaces")
+    check_auth_method(client.auth_method)
+    grants = check_grant_types(client.grant_types)
+    uris = check_uri_list(client.redirect_uris, "redirect_uri")
+    if "authorization_code" in grants and not uris:
+        raise InvalidClientMetadata("a client using authorization_code needs at least one redirect_uri")
+    if client.auth_method == "none" and "client_credentials" in grants:
+        raise InvalidClientMetadata("a public client cannot use client_credentials")
+    why = restricted_scope_refusal(client.scopes, client.auth_method, client.extra)
+    if why:
+        raise InvalidClientMetadata(why)
+    return client.replace(grant_types=grants, redirect_uris=uris, scopes=tuple(dict.fromkeys(client.scopes)),
+                          post_logout_redirect_uris=check_uri_list(client.post_logout_redirect_uris,
+                                                                   "post_logout_redirect_uri"))
 
 
 def remove_client(storage: SqlStorage, client_id: str, *, audit: AuditLog | None = None,

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from idp.clients.metadata import InvalidClientMetadata
-from idp.clients.service import register_client, remove_client
+from idp.clients.service import check_client, register_client, remove_client
 from idp.endpoints.common import json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
 from idp.specs.rfc7591_registration import (
+    ALLOWS,
     RAT_HASH,
     InitialAccessTokens,
     check_registration_access_token,
@@ -53,13 +54,13 @@ async def _metadata(request: Request) -> Any:
         raise OAuthError("invalid_client_metadata", "the body is not JSON") from None
 
 
-def _options(provider: Provider, metadata: Any) -> dict[str, Any]:
+def _options(provider: Provider, metadata: Any, allows: frozenset[str]) -> dict[str, Any]:
     return registration_options(metadata, provider.settings, scopes_supported=set(provider.scopes_supported),
-                                restricted=set(provider.restricted_scopes), signing_algs=provider.ring.algorithms())
+                                signing_algs=provider.ring.algorithms(), allows=allows)
 
 
 def _register(provider: Provider, metadata: Any, initial_token: str) -> dict[str, Any]:
-    options = _options(provider, metadata)
+    options = _options(provider, metadata, InitialAccessTokens(provider.storage.db).allowances(initial_token))
     access_token = secrets.token_urlsafe(32)
     options["extra"][RAT_HASH] = token_hash(access_token)
     try:
@@ -106,21 +107,19 @@ async def replace(request: Request, client_id: str) -> Response:
     metadata = await _metadata(request)
     if not isinstance(metadata, dict) or metadata.get("client_id") != client_id or "client_secret" in metadata:
         raise OAuthError("invalid_client_metadata", "client_id must be sent and match; client_secret cannot be set")
-    options = await run_blocking(_options, provider, metadata)
+    allows = frozenset(client.extra.get(ALLOWS) or ())  # what its initial access token allowed, no more
+    options = await run_blocking(_options, provider, metadata, allows)
     if options["auth_method"] != client.auth_method:
         raise OAuthError("invalid_client_metadata", "token_endpoint_auth_method cannot change")
 
-    def apply(current: Any) -> Any:
-        return current.replace(name=options["name"] or current.name, redirect_uris=tuple(options["redirect_uris"]),
-                               post_logout_redirect_uris=tuple(options["post_logout_redirect_uris"]),
-                               grant_types=tuple(options["grant_types"]), scopes=options["scopes"],
-                               extra={**options["extra"], RAT_HASH: current.extra[RAT_HASH]})
+    def apply(current: Any) -> Any:  # the same check as every registration (InvalidClientMetadata rolls back)
+        return check_client(current.replace(
+            name=options["name"] or current.name, redirect_uris=tuple(options["redirect_uris"]),
+            post_logout_redirect_uris=tuple(options["post_logout_redirect_uris"]),
+            grant_types=tuple(options["grant_types"]), scopes=options["scopes"],
+            extra={**options["extra"], RAT_HASH: current.extra[RAT_HASH]}))
 
     def update() -> Any:
-        from idp.clients.metadata import check_grant_types, check_uri_list
-
-        check_uri_list(options["redirect_uris"], "redirect_uri")
-        check_grant_types(options["grant_types"])
         with provider.storage.db.transaction():
             updated = provider.storage.clients.update(client_id, apply)
             provider.record("client.changed", client_id=client_id, details={"actor": "registration"})

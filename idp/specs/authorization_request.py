@@ -7,6 +7,8 @@ and the OAuth 2.0 Security BCP (RFC 9700). Choices:
 - Until the client and redirect URI are known good, errors are shown as a page, never redirected
   (§4.1.2.1); after that, errors go back to the client with ``state`` and ``iss`` (RFC 9207).
 - ``response_mode``: ``query`` (default) or ``form_post``.
+- a restricted ``vn_*`` scope is refused to a client that does not authenticate with a strict method
+  (the strict profile of restricted scopes, :mod:`idp.specs.profile`), even one stored before the rule.
 - ``request`` / ``request_uri`` are refused with their specific errors unless a later profile
   (JAR, PAR) turns them on.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from idp.errors import OAuthError, PageError
 from idp.oidc.claims import parse_claims_parameter
+from idp.specs.profile import restricted_scope_refusal
 from idp.storage.ephemeral.base import shallow_record
 from idp.storage.models import Client
 
@@ -141,6 +144,9 @@ def _validate(params: Mapping[str, list[str]], client: Client, redirect_uri: str
     unknown = [s for s in scopes if s not in supported_scopes or s not in client.scopes]
     if unknown:
         raise OAuthError("invalid_scope", f"scope {unknown[0]!r} is not allowed for this client")
+    why = restricted_scope_refusal(scopes, client.auth_method, {"require_pushed_authorization_requests": True})
+    if why:  # a row stored before the rule (PAR itself is required by idp.specs.profile.requires_par)
+        raise OAuthError("invalid_scope", why)
 
     challenge, method = values["code_challenge"], values["code_challenge_method"]
     if not challenge:

@@ -216,6 +216,7 @@ registration_tokens = Table(  # initial access tokens of dynamic client registra
     Column("uses_left", Integer, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("allows", String(1024), nullable=False, server_default=""),  # what else it lets a client register
 )
 
 audit_checkpoints = Table(
