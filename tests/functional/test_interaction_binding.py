@@ -6,7 +6,10 @@ national sandbox upstream (issue 20, items 1, 2 and 12).
   attacker's relying party would have read the citizen's profile without a consent page).
 - An upstream answer (``/callback/vneid?code&state``) that another browser started is refused,
   audited, and leaves the session of the browser that loaded it untouched (login CSRF).
-- A locked account is answered exactly as a wrong password, with how to get unlocked.
+- A locked account is answered exactly as a wrong password (and, at the second step, as a wrong
+  code), with how to get unlocked.
+- ``/account`` lists every service that holds the person's refresh tokens, also one that never
+  asked for consent (a trusted client), and withdrawing there revokes them.
 
 Only HTTP, as browsers and relying parties see it. ``binding_deployment`` is shared with the
 headless-Chromium version of the first two (tests/browser/test_interaction_binding.py).
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
+import pyotp
 import pytest
 import yaml
 
@@ -31,9 +36,11 @@ from tests.functional.helpers import run_idp, running_server
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")
 CLIENT, SECRET = "congdan", "congdan-secret-0123456789-0123456789"
+TRUSTED, TRUSTED_SECRET, TRUSTED_NAME = "noibo", "noibo-secret-0123456789-0123456789", "Hệ thống nội bộ của tỉnh"
 SCOPE = "openid profile"
 VICTIM, ATTACKER = ("048193004567", "Trần Thị Bích Ngọc"), ("049085001234", "Nguyễn Văn An")  # sandbox citizens
 OFFICIAL, OFFICIAL_PASSWORD = "canbo01", "một câu mật khẩu dài đủ dùng"
+WITH_TOTP, HOLDER = "canbo02", "canbo03"  # a local account with a second factor; one with refresh tokens
 LOCK_AFTER = 3
 REFUSAL = "Không thể tiếp tục bước đăng nhập này"
 POLICY = {
@@ -82,9 +89,13 @@ def binding_deployment(root: Path, redirect_base: str) -> Iterator[Deployment]:
                 redirect_uri, *[part for scope in SCOPE.split() for part in ("--scope", scope)]]
         added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
-        added = run_idp(["users", "add", OFFICIAL, "--password-stdin", "--name", "Trần Thị Bình"], env,
-                        stdin=OFFICIAL_PASSWORD + "\n")
+        added = run_idp(["clients", "add", TRUSTED, "--secret-stdin", "--trusted", "--name", TRUSTED_NAME,
+                         "--redirect-uri", f"http://127.0.0.1:9/{TRUSTED}/cb"], env, stdin=TRUSTED_SECRET + "\n")
         assert added.returncode == 0, added.stderr
+        for username in (OFFICIAL, WITH_TOTP, HOLDER):
+            added = run_idp(["users", "add", username, "--password-stdin", "--name", "Trần Thị Bình"], env,
+                            stdin=OFFICIAL_PASSWORD + "\n")
+            assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield Deployment(base, root / "var", redirect_uri)
 
@@ -169,8 +180,9 @@ def test_an_upstream_answer_loaded_by_another_browser_leaves_its_session(deploym
     assert ("denied", "foreign_browser") in deployment.audit_reasons("signin")
 
 
-def password_attempt(deployment: Deployment, browser: Browser, username: str, password: str) -> httpx.Response:
-    run = AuthorizationRun(CLIENT, deployment.redirect_uri, scope="openid")
+def password_attempt(deployment: Deployment, browser: Browser, username: str, password: str,
+                     run: AuthorizationRun | None = None) -> httpx.Response:
+    run = run or AuthorizationRun(CLIENT, deployment.redirect_uri, scope="openid")
     page = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
     index = next(i for i, (_, fields, _) in enumerate(forms(page.text)) if "password" in fields)
     return browser.submit(page, {"username": username, "password": password}, form_index=index)
@@ -193,3 +205,50 @@ def test_a_locked_account_is_answered_like_a_wrong_password(deployment: Deployme
     assert alert_text(locked) == alert_text(unknown)
     assert "quản trị viên" in alert_text(locked)  # how to get unlocked, shown to everyone
     assert ("failure", "account_locked") in deployment.audit_reasons("signin")  # the true reason, for auditors
+
+
+def enrol_totp(browser: Browser, username: str) -> str:
+    """Turn on two-step verification from the account page; the TOTP secret."""
+    page = browser.follow(browser.http.get("/account"), stop_at="http://127.0.0.1:9")
+    browser.follow(browser.submit(page, {"username": username, "password": OFFICIAL_PASSWORD}), stop_at="x")
+    enrolment = browser.http.get("/account/totp")
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', enrolment.text).group(1).replace(" ", "")
+    done = browser.submit(enrolment, {"code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 200, done.text[:2000]
+    return secret
+
+
+def test_a_locked_account_is_answered_like_a_wrong_code_at_the_second_step(deployment: Deployment,
+                                                                           people: tuple) -> None:
+    first, browser = people
+    secret = enrol_totp(first, WITH_TOTP)
+    mfa = browser.follow(password_attempt(deployment, browser, WITH_TOTP, OFFICIAL_PASSWORD), stop_at="http://127.0.0.1:9")
+    assert 'name="code"' in mfa.text
+    answers = [browser.submit(mfa, {"code": "000000"}) for _ in range(LOCK_AFTER)]  # the last one locks
+    locked = browser.submit(mfa, {"code": pyotp.TOTP(secret).at(time.time() + 30)})  # a right code, but locked
+    assert {answer.status_code for answer in answers} == {locked.status_code} == {401}
+    assert alert_text(locked) == alert_text(answers[-1]) and "quản trị viên" in alert_text(locked)
+    assert ("failure", "account_locked") in deployment.audit_reasons("signin.mfa")
+
+
+def test_the_account_page_lists_and_withdraws_a_service_that_never_asked_for_consent(
+        deployment: Deployment, people: tuple) -> None:
+    browser, _ = people
+    run = AuthorizationRun(TRUSTED, f"http://127.0.0.1:9/{TRUSTED}/cb", scope="openid")
+    done = browser.follow(password_attempt(deployment, browser, HOLDER, OFFICIAL_PASSWORD, run),
+                          stop_at=run.redirect_uri)
+    tokens = httpx.post(deployment.base + "/token", auth=(TRUSTED, TRUSTED_SECRET), data={
+        "grant_type": "authorization_code", "code": callback_params(done)["code"], "redirect_uri": run.redirect_uri,
+        "code_verifier": run.verifier}).json()
+    assert "refresh_token" in tokens  # a trusted client: no consent page, a refresh token all the same
+
+    account = browser.http.get("/account")
+    assert TRUSTED_NAME in account.text
+    listed = [i for i, (_, fields, _) in enumerate(forms(account.text)) if fields.get("client_id") == TRUSTED]
+    assert len(listed) == 1  # with its withdraw button
+    assert browser.submit(account, {}, form_index=listed[0]).status_code == 303
+    refreshed = httpx.post(deployment.base + "/token", auth=(TRUSTED, TRUSTED_SECRET), data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    after = forms(browser.http.get("/account").text)
+    assert [fields for _, fields, _ in after if fields.get("client_id") == TRUSTED] == []  # no longer listed
