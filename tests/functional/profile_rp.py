@@ -25,6 +25,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
 from tests.functional.helpers import run_idp, running_server
+from tests.interop.rp.driver import offline_access_prompt
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 DPOP_SECRET = "s3cret-of-the-dpop-bound-client-0123456789"
@@ -246,8 +247,11 @@ def browser(profile_deployment: ProfileDeployment) -> Iterator[Browser]:
 
 def front_channel(browser: Browser, params: dict[str, str], redirect_uri: str, *,
                   username: str = "canbo01", password: str = PASSWORD) -> dict[str, str]:
-    """Run /authorize with ``params`` through sign-in and consent; the parameters the RP receives."""
-    response = browser.follow(browser.http.get("/authorize", params=params), stop_at=redirect_uri)
+    """Run /authorize with ``params`` (a request for ``offline_access`` carries ``prompt=consent``,
+    see :func:`with_offline_consent`) through sign-in and consent, the consent page answered once;
+    the parameters the RP receives."""
+    response = browser.follow(browser.http.get("/authorize", params=with_offline_consent(params)),
+                              stop_at=redirect_uri)
     if response.status_code == 200 and 'name="password"' in response.text:
         response = browser.follow(browser.submit(response, {"username": username, "password": password}),
                                   stop_at=redirect_uri)
@@ -257,10 +261,18 @@ def front_channel(browser: Browser, params: dict[str, str], redirect_uri: str, *
     return callback_params(response)
 
 
+def with_offline_consent(params: dict[str, str]) -> dict[str, str]:
+    """Authorization parameters as OIDC Core §11 has a relying party send them: ``prompt=consent``
+    with a ``scope`` asking for ``offline_access`` (pushed requests carry it in the push)."""
+    prompt = offline_access_prompt(params.get("scope", ""), params.get("prompt"))
+    return {**params, "prompt": prompt} if prompt else dict(params)
+
+
 def push(dep: ProfileDeployment, run: AuthorizationRun, auth: dict[str, str] | None = None,
          **extra: str) -> httpx.Response:
-    """POST the run's parameters to /par, authenticated as its client (private_key_jwt by default)."""
-    body = {**run.params(), **(auth if auth is not None else dep.auth(run.client_id)), **extra}
+    """POST the run's parameters to /par (with :func:`with_offline_consent`), authenticated as its
+    client (private_key_jwt by default)."""
+    body = {**with_offline_consent(run.params()), **(auth if auth is not None else dep.auth(run.client_id)), **extra}
     return httpx.post(dep.base + "/par", data=body, timeout=30)
 
 

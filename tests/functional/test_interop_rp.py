@@ -24,7 +24,13 @@ from joserfc.jwk import ECKey
 from tests.functional.browser_client import Browser
 from tests.functional.helpers import run_idp, running_server
 from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
-from tests.interop.rp.driver import NodeRelyingParty, RelyingPartyError, front_channel, node_with_packages
+from tests.interop.rp.driver import (
+    NodeRelyingParty,
+    RelyingPartyError,
+    front_channel,
+    node_with_packages,
+    offline_access_prompt,
+)
 
 USER = "canbo01"
 SCOPES = ("openid", "profile", "email", "offline_access")
@@ -96,8 +102,13 @@ def spa(node: str, deployment: Deployment) -> Iterator[NodeRelyingParty]:
 
 def sign_in(rp: NodeRelyingParty, browser: Browser, dep: Deployment, client_id: str, scope: str, *,
             par: bool = False, **params: str) -> dict:
-    """The whole code flow: openid-client's URL, the person's sign-in, openid-client's code exchange."""
+    """The whole code flow: openid-client's URL, the person's sign-in, openid-client's code exchange.
+    A request for ``offline_access`` carries ``prompt=consent`` (OIDC Core §11): the person sees
+    the consent page, presses Allow once, and the flow goes on."""
     redirect_uri = dep.redirect_uri(client_id)
+    prompt = offline_access_prompt(scope, params.pop("prompt", None))
+    if prompt:
+        params["prompt"] = prompt
     request = rp.call("authorize", redirect_uri=redirect_uri, scope=scope, par=par, params=params)
     query = parse_qs(urlsplit(request["url"]).query)
     assert query["client_id"] == [client_id]

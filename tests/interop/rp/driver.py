@@ -114,6 +114,16 @@ class NodeRelyingParty:
         self.close()
 
 
+def offline_access_prompt(scope: str, prompt: str | None = None) -> str | None:
+    """The ``prompt`` a relying party sends with ``scope``, as OpenID Connect Core §11 tells it
+    to: a request for ``offline_access`` carries ``consent`` (added to the values it already has;
+    never to ``none``, which cannot be combined with another value)."""
+    values = (prompt or "").split()
+    if "offline_access" in scope.split() and "none" not in values and "consent" not in values:
+        values.append("consent")
+    return " ".join(values) or None
+
+
 @dataclass(frozen=True)
 class Callback:
     """What the provider sent back to the relying party: a redirect URL, or a form_post form."""
@@ -138,6 +148,7 @@ def front_channel(browser: Browser, url: str, redirect_uri: str, username: str |
         response = on(browser.submit(response, {"username": username, "password": password}))
     if response.status_code == 200 and 'name="decision"' in response.text:
         response = on(browser.submit(response, {"decision": "allow" if consent else "deny"}))
+        assert 'name="decision"' not in response.text, "the consent page came back after one answer"
     if response.status_code in (302, 303):
         return Callback(urljoin(str(response.request.url), response.headers["location"]))
     posted = [(action, fields) for action, fields, _ in forms(response.text) if action == redirect_uri]
