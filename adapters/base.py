@@ -141,8 +141,20 @@ class RedirectAdapter(Adapter, Protocol):
         """Finish it from the callback request and the kept state; raise UpstreamRejected or
         SourceUnavailable."""
 
-    def logout_url(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> str | None:
-        """Where to end the upstream session too, or None."""
+    def logout_request(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> UpstreamLogout | None:
+        """How to end the upstream session too (``identity_hint``: the Identity's
+        ``evidence["logout"]``), or None."""
+
+
+@dataclass(frozen=True)
+class UpstreamLogout:
+    """A request the browser makes to end an upstream session: ``POST`` of ``params`` as a form
+    (the only way an ID token may travel: never in a URL), or ``GET`` of ``url`` with ``params``
+    in its query (which then never hold a token)."""
+
+    url: str
+    method: str
+    params: Mapping[str, str]
 
 
 @runtime_checkable

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import httpx2
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from adapters.base import AdapterError, Identity, RequestData, UpstreamRejected
+from adapters.base import AdapterError, Identity, RequestData, UpstreamLogout, UpstreamRejected
 from adapters.config import display_name_for
 from adapters.oidc.config import OidcConfig
 from adapters.oidc.http import get_json
@@ -179,17 +179,21 @@ class OidcUpstreamAdapter:
                 "upstream_issuer": self.config.issuer,
                 "upstream_acr": upstream_acr,
                 "upstream_amr": [str(v) for v in upstream_amr][:10],
-                # For upstream logout only: keep in the session, never in the audit trail.
-                "logout": {"id_token_hint": raw, "sid": claims.get("sid")},
+                # For upstream logout only: kept sealed in the session, never in the audit trail
+                # (the ID token only when it will be posted: a GET logout does not send it).
+                "logout": {"sid": claims.get("sid")}
+                | ({"id_token_hint": raw} if self.config.logout_method == "post" else {}),
             },
         )
 
     # -- logout --------------------------------------------------------------------------
 
-    def logout_url(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> str | None:
-        """RP-initiated logout at the upstream (OIDC RP-Initiated Logout 1.0 §2): its
-        end_session_endpoint with ``id_token_hint`` (``identity_hint`` is the Identity's
-        ``evidence["logout"]``); None when the upstream has none or cannot be reached."""
+    def logout_request(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> UpstreamLogout | None:
+        """RP-initiated logout at the upstream (OIDC RP-Initiated Logout 1.0 §2) at its
+        end_session_endpoint (``identity_hint`` is the Identity's ``evidence["logout"]``): a POST
+        with ``id_token_hint`` in the form (``logout_method: post``), or a GET with ``client_id``
+        and the upstream session's ``sid`` as ``logout_hint`` (``get``: the ID token stays out of
+        the URL). None when the upstream has no such endpoint or cannot be reached."""
         try:
             endpoint = self.metadata.get().get("end_session_endpoint")
         except AdapterError:
@@ -197,7 +201,11 @@ class OidcUpstreamAdapter:
         if not isinstance(endpoint, str):
             return None
         params = {"client_id": self.config.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
-        hint = identity_hint.get("id_token_hint")
-        if isinstance(hint, str):
-            params["id_token_hint"] = hint
-        return _add_query(endpoint, params)
+        hint, sid = identity_hint.get("id_token_hint"), identity_hint.get("sid")
+        if self.config.logout_method == "post":
+            if isinstance(hint, str):
+                params["id_token_hint"] = hint
+            return UpstreamLogout(endpoint, "POST", params)
+        if isinstance(sid, str) and sid:
+            params["logout_hint"] = sid
+        return UpstreamLogout(endpoint, "GET", params)

@@ -94,6 +94,14 @@ class OidcConfig(AdapterConfig):
         default="local-basic", description="Local acr when the upstream's is absent or unmapped (the lowest)."
     )
     amr: tuple[str, ...] = ("fed",)
+    logout_method: Literal["post", "get"] = Field(
+        default="post",
+        description="How the browser is sent to the upstream's end_session_endpoint: `post` (a form "
+        "submitted on load, carrying id_token_hint in its body; RP-Initiated Logout 1.0 §2 has every "
+        "provider accept it) or `get`, for an upstream that does not (a redirect with client_id and the "
+        "upstream session's sid as logout_hint: the ID token, which may carry a personal ID number, never "
+        "travels in a URL).",
+    )
 
     @field_validator("issuer")
     @classmethod

@@ -93,5 +93,5 @@ class TestingAdapter:
             raise UpstreamRejected("unknown test user", reason="unknown_user")
         return self.identity_for(username)
 
-    def logout_url(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> str | None:
+    def logout_request(self, identity_hint: Mapping[str, Any], post_logout_redirect_uri: str) -> None:
         return None

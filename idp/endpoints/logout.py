@@ -5,16 +5,22 @@
 - With a valid ``id_token_hint`` for the signed-in person the session ends at once; without one
   the person confirms on a page (§2, "SHOULD ask the End-User whether to log out").
 - Logging out ends the SSO session and revokes every grant issued in it (refresh and access tokens).
+- A session begun at an upstream (national e-ID) ends there too, on the way back: a page whose
+  form posts to the upstream's logout endpoint on load (the upstream ID token, which may carry a
+  personal ID number, only ever travels in that form's body), or a redirect without the token for
+  an upstream configured for GET; the upstream returns to ``/logout/return/{token}``.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from adapters.base import RedirectAdapter, UpstreamLogout
 from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
 from idp.endpoints.hints import audiences, verify_hint
 from idp.errors import OAuthError, PageError
@@ -101,11 +107,14 @@ def _end(request: Request, params: dict[str, str], client: Client | None) -> Res
                             details={"clients": clients, "sid": session.sid})
     target = params.get("post_logout_redirect_uri")
     if target and "state" in params:
-        target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
+        target = _with_query(target, {"state": params["state"]})
     upstream = _upstream_logout(provider, session.upstream if session else {}, target,
                                 client.name if client else None)
-    if upstream:
-        response: Response = RedirectResponse(upstream, status_code=303)
+    if upstream is not None and upstream.method == "POST":
+        response: Response = render_page(request, "upstream_logout.html", {
+            "action": upstream.url, "params": dict(upstream.params)}, form_targets=[upstream.url])
+    elif upstream is not None:
+        response = RedirectResponse(_with_query(upstream.url, upstream.params), status_code=303)
     elif target:
         response = RedirectResponse(target, status_code=303)
     else:
@@ -114,20 +123,28 @@ def _end(request: Request, params: dict[str, str], client: Client | None) -> Res
     return response
 
 
-def _upstream_logout(provider: Provider, upstream: dict, target: str | None, client_name: str | None) -> str | None:
-    """Where to end the upstream (national e-ID) session too, returning to ``/logout/return``."""
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _upstream_logout(provider: Provider, upstream: dict, target: str | None,
+                     client_name: str | None) -> UpstreamLogout | None:
+    """How to end the upstream (national e-ID) session too, returning to ``/logout/return``. An
+    adapter's GET request that would carry ``id_token_hint`` in its URL is not made."""
     if not upstream.get("logout"):
         return None
     entry = next((e for e in provider.adapters.entries if e.id == upstream.get("adapter")), None)
-    if entry is None or not hasattr(entry.adapter, "logout_url"):
+    if entry is None or not isinstance(entry.adapter, RedirectAdapter):
         return None
     token = secrets.token_urlsafe(16)
     provider.ephemeral.upsert(RETURN_KIND, token, {"target": target, "client_name": client_name}, 600)
     try:
-        url: str | None = entry.adapter.logout_url(upstream["logout"], f"{provider.issuer}/logout/return/{token}")
+        request = entry.adapter.logout_request(upstream["logout"], f"{provider.issuer}/logout/return/{token}")
     except Exception:  # an upstream we cannot reach must not stop the local logout
         return None
-    return url
+    if request is None or (request.method != "POST" and "id_token_hint" in request.params):
+        return None
+    return request
 
 
 @router.get("/logout/return/{token}")

@@ -33,6 +33,7 @@ from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh
 from idp.oidc.userinfo import subject_claims, userinfo_claims
 from idp.security.throttle import ThrottleDecision
 from idp.sessions import SessionStore, SsoSession
+from idp.sessions.sealing import derive_session_key
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.ephemeral import EphemeralStore
@@ -74,7 +75,8 @@ class Provider:
         self.codes = CodeStore(ephemeral, ttl=settings.code_ttl_seconds,
                                redeemed_ttl=settings.code_ttl_seconds + settings.access_token_ttl_seconds)
         self.sessions = SessionStore(ephemeral, idle_seconds=settings.session_idle_seconds,
-                                     absolute_seconds=settings.session_absolute_seconds)
+                                     absolute_seconds=settings.session_absolute_seconds,
+                                     sealing_key=derive_session_key(identity_secret))
         self.interactions = InteractionStore(ephemeral)
         self.identity_keys = derive_identity_keys(identity_secret)
         self.adapters: Any = AdapterSet([])

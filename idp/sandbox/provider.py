@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from joserfc.jwk import RSAKey
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
 
 from idp.sandbox.citizens import CITIZENS, Citizen
 from idp.sandbox.modes import MODES
@@ -54,6 +56,11 @@ class SandboxProvider:
     _access_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     published_keys: list[RSAKey] = field(default_factory=list)
+    #: Upstream sessions (``sid``) signed in and not yet logged out.
+    sessions: set[str] = field(default_factory=set)
+    #: Every logout request received: method, client_id, the session it ended (or None), and the
+    #: names of the parameters that came in the URL (an ID token there would have leaked).
+    logouts: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.key.ensure_kid()
@@ -91,6 +98,7 @@ class SandboxProvider:
                 "expires": time.time() + CODE_TTL,
                 "sid": secrets.token_hex(16),
             }
+            self.sessions.add(self._codes[code]["sid"])
         return code
 
     def redeem_code(self, code: str) -> dict[str, Any] | None:
@@ -112,6 +120,30 @@ class SandboxProvider:
         if record is None or record["expires"] < time.time():
             return None
         return record
+
+    def end_session(self, method: str, params: dict[str, str], url_names: list[str]) -> str | None:
+        """RP-initiated logout: the session named by a valid ``id_token_hint`` of ours for the
+        calling client (signature, issuer, audience; an expired one still names it), else by
+        ``logout_hint`` (a live ``sid``), ends. Returns its sid, or None when none was named."""
+        client_id, sid = params.get("client_id"), None
+        hint = params.get("id_token_hint")
+        if hint:
+            try:
+                claims = jwt.decode(hint, KeySet(list(self.published_keys)), algorithms=["RS256"]).claims
+            except (JoseError, ValueError):
+                claims = {}
+            aud = claims.get("aud")
+            audiences = aud if isinstance(aud, list) else [aud]
+            if claims.get("iss") == self.issuer and client_id in (None, *audiences) and claims.get("sid"):
+                sid = str(claims["sid"])
+        elif params.get("logout_hint") in self.sessions:
+            sid = params["logout_hint"]
+        with self._lock:
+            if sid is not None and sid not in self.sessions:
+                sid = None
+            self.sessions.discard(sid or "")
+            self.logouts.append({"method": method, "client_id": client_id, "ended": sid, "url_params": url_names})
+        return sid
 
     def id_token_claims(self, record: dict[str, Any], citizen: Citizen) -> dict[str, Any]:
         """Claims of the ID token for a redeemed code, bent by the mode."""

@@ -164,10 +164,18 @@ def build_app(provider: SandboxProvider) -> Starlette:
         return await guard(request) or JSONResponse(provider.jwks())
 
     async def logout(request: Request) -> Response:
-        target = request.query_params.get("post_logout_redirect_uri")
-        client = provider.clients.get(request.query_params.get("client_id", ""))
+        """RP-Initiated Logout 1.0 §2: GET (parameters in the query) or POST (in the form)."""
+        params = dict(request.query_params)
+        if request.method == "POST":
+            form = await _form(request)
+            if form is None:
+                return HTMLResponse(error_page("Yêu cầu quá lớn."), 413)
+            params = {**params, **form}
+        provider.end_session(request.method, params, sorted(request.query_params))
+        target = params.get("post_logout_redirect_uri")
+        client = provider.clients.get(params.get("client_id", ""))
         if target and client is not None and client.allows_redirect(target):
-            return RedirectResponse(target, status_code=302)
+            return RedirectResponse(target, status_code=302 if request.method == "GET" else 303)
         return HTMLResponse("<!doctype html><p>Bạn đã đăng xuất. <em>(Signed out.)</em></p>")
 
     return Starlette(

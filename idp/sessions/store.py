@@ -4,6 +4,8 @@ A new session id is issued on every sign-in (no fixation); the idle timeout is t
 refreshed on use at most once a minute; the absolute timeout is checked on every read.
 Inside ``writes_deferred()`` saves are collected and the last version of each session is written
 once when the block ends (a sign-in starts a session and then adds the client's grant to it).
+The session's ``upstream`` record (an upstream ID token, for upstream logout) is stored sealed
+(:mod:`idp.sessions.sealing`): never readable in Redis or in the process's store.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from idp.sessions.model import SsoSession
+from idp.sessions.sealing import open_upstream, seal_upstream
 from idp.storage.ephemeral import EphemeralStore
 
 KIND = "session"
@@ -24,10 +27,14 @@ _deferred: contextvars.ContextVar[dict[str, SsoSession] | None] = contextvars.Co
 
 
 class SessionStore:
-    def __init__(self, store: EphemeralStore, *, idle_seconds: int, absolute_seconds: int) -> None:
+    def __init__(self, store: EphemeralStore, *, idle_seconds: int, absolute_seconds: int,
+                 sealing_key: bytes | None = None) -> None:
+        """``sealing_key``: seals each session's upstream record (:func:`derive_session_key`);
+        without one, upstream records are not kept at all."""
         self.store = store
         self.idle = idle_seconds
         self.absolute = absolute_seconds
+        self._sealing_key = sealing_key
 
     def create(self, *, subject_id: str, auth_time: int, acr: str | None, amr: tuple[str, ...],
                adapter: str | None, username: str | None = None, previous: SsoSession | None = None,
@@ -50,7 +57,13 @@ class SessionStore:
             pending[session.id] = session
             return
         ttl = min(self.idle, max(1, session.created_at + self.absolute - int(time.time())))
-        self.store.upsert(KIND, session.id, session.to_record(), ttl)
+        record = session.to_record()
+        record["upstream"] = seal_upstream(self._sealing_key, session.id, session.upstream)
+        self.store.upsert(KIND, session.id, record, ttl)
+
+    def _session(self, record: dict[str, Any]) -> SsoSession:
+        session = SsoSession.from_record(record)
+        return session.replace(upstream=open_upstream(self._sealing_key, session.id, session.upstream))
 
     @contextlib.contextmanager
     def writes_deferred(self) -> Iterator[None]:
@@ -75,7 +88,7 @@ class SessionStore:
         record = self.store.find(KIND, session_id)
         if record is None:
             return None
-        session = SsoSession.from_record(record)
+        session = self._session(record)
         now = int(time.time())
         if now >= session.created_at + self.absolute:
             self.destroy(session.id)
@@ -90,4 +103,4 @@ class SessionStore:
         if pending is not None:
             pending.pop(session_id, None)
         record = self.store.consume(KIND, session_id)
-        return SsoSession.from_record(record) if record else None
+        return self._session(record) if record else None

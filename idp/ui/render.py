@@ -29,7 +29,7 @@ from idp.web.headers import content_security_policy
 
 __all__ = ["error_page", "form_post_page", "locale_for", "render_page"]
 
-_SCRIPTED_TEMPLATES = frozenset({"form_post.html"})
+_SCRIPTED_TEMPLATES = frozenset({"form_post.html", "upstream_logout.html"})  # submitted on load
 _LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 
 

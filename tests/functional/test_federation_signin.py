@@ -118,13 +118,25 @@ def test_the_upstream_session_ends_with_ours(national: NationalSandbox, opened: 
     adapter = adapter_for(opened, vneid_config(national))
     request, pending = sign_in(adapter, "049085001234")
     identity = adapter.complete(CALLBACK, request, pending)
-    url = adapter.logout_url(identity.evidence["logout"], "http://127.0.0.1:8000/signed-out")
-    assert url is not None
-    assert url.startswith(national.vneid.issuer + "/protocol/openid-connect/logout?")
-    params = parse_qs(urlsplit(url).query)
-    assert params["id_token_hint"] == [identity.evidence["logout"]["id_token_hint"]]
-    assert params["post_logout_redirect_uri"] == ["http://127.0.0.1:8000/signed-out"]
-    assert params["client_id"] == [CLIENT.client_id]
+    logout = adapter.logout_request(identity.evidence["logout"], "http://127.0.0.1:8000/signed-out")
+    assert logout is not None and logout.method == "POST"  # the ID token goes in a form, never a URL
+    assert logout.url == national.vneid.issuer + "/protocol/openid-connect/logout"
+    assert logout.params == {"id_token_hint": identity.evidence["logout"]["id_token_hint"],
+                             "post_logout_redirect_uri": "http://127.0.0.1:8000/signed-out",
+                             "client_id": CLIENT.client_id}
+
+
+def test_an_upstream_logged_out_by_get_never_gets_the_id_token(
+    national: NationalSandbox, opened: Opened  # noqa: F811
+) -> None:
+    adapter = adapter_for(opened, vneid_config(national, logout_method="get"))
+    request, pending = sign_in(adapter, "049085001234")
+    identity = adapter.complete(CALLBACK, request, pending)
+    assert "id_token_hint" not in identity.evidence["logout"]  # not even kept: it would never be sent
+    logout = adapter.logout_request(identity.evidence["logout"], "http://127.0.0.1:8000/signed-out")
+    assert logout is not None and logout.method == "GET"
+    assert set(logout.params) == {"client_id", "post_logout_redirect_uri", "logout_hint"}
+    assert logout.params["logout_hint"] == identity.evidence["logout"]["sid"]
 
 
 def test_a_rotated_upstream_key_is_picked_up(national: NationalSandbox, opened: Opened) -> None:  # noqa: F811

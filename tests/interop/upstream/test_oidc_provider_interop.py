@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -129,9 +129,9 @@ def test_client_secret_basic_with_discovery_pkce_and_claim_mapping(issuer: str, 
         adapter.complete(CALLBACK, request, pending)
     assert caught.value.reason == "replayed_callback"
 
-    logout = adapter.logout_url(identity.evidence["logout"], "http://127.0.0.1:8000/signed-out")
-    assert logout is not None and logout.startswith(issuer + "/session/end?")
-    assert parse_qs(urlsplit(logout).query)["id_token_hint"] == [identity.evidence["logout"]["id_token_hint"]]
+    logout = adapter.logout_request(identity.evidence["logout"], "http://127.0.0.1:8000/signed-out")
+    assert logout is not None and logout.method == "POST" and logout.url == issuer + "/session/end"
+    assert logout.params["id_token_hint"] == identity.evidence["logout"]["id_token_hint"]
 
 
 def test_client_secret_post(issuer: str, adapters: Any) -> None:
