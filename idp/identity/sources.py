@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from idp.audit.events import AuditEvent
+from idp.audit.types import IDENTITY_CHANGED
 from idp.storage.models import Subject
 
 ROLES_CLAIM = "vn_roles"
-CHANGED_EVENT = "identity.changed"
 
 
 def owners(subject: Subject) -> dict[str, str]:
@@ -54,7 +54,7 @@ def changed_event(before: Subject, after: Subject, adapter_id: str, *, during: s
         return None
     old_roles, new_roles = _roles(before.claims), _roles(after.claims)
     return AuditEvent(
-        type=CHANGED_EVENT, subject=after.id, adapter=adapter_id,
+        type=IDENTITY_CHANGED, subject=after.id, adapter=adapter_id,
         details={"claims": names, "roles_added": sorted(new_roles - old_roles),
                  "roles_removed": sorted(old_roles - new_roles), "during": during},
     )
