@@ -73,13 +73,13 @@ def _add_entries(slapd: SlapdServer, suffix: str) -> Directory:
     admin = slapd.admin()
     try:
         for name, full_name in (("khoa.dang", "Đặng Văn Khoa"), ("lan.mai", "Mai Thị Lan"),
-                                ("minh.ngo", "Ngô Văn Minh"), ("nga.bui", "Bùi Thị Nga")):
+                                ("minh.ngo", "Ngô Văn Minh"), ("nga.bui", "Bùi Thị Nga"), ("oanh.vu", "Vũ Thị Oanh")):
             family, given = full_name.split()[0], full_name.split()[-1]
             assert admin.add(directory.dn(name), ["inetOrgPerson"], {
                 "uid": directory.uid(name), "cn": full_name, "sn": family, "givenName": given,
                 "ou": "Sở Tài chính", "departmentNumber": OLD_AGENCY, "userPassword": OFFICIAL_PASSWORD,
             }), admin.result
-        members = [directory.dn(name) for name in ("khoa.dang", "lan.mai", "minh.ngo", "nga.bui")]
+        members = [directory.dn(name) for name in ("khoa.dang", "lan.mai", "minh.ngo", "nga.bui", "oanh.vu")]
         assert admin.add(directory.approvers, ["groupOfNames"], {"cn": f"phe-duyet-{suffix}", "member": members})
         assert admin.add(f"cn=khanh.ly.{suffix},{AD}", ["user"], {
             "cn": f"khanh.ly.{suffix}", "sn": "Lý", "givenName": "Khánh", "displayName": "Lý Văn Khánh",
@@ -262,6 +262,20 @@ def test_a_refresh_after_the_account_is_disabled_or_deleted_is_refused(deploymen
     # the grant is over: its access token no longer answers either
     gone = httpx.get(deployment.base + "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert gone.status_code == 401
+
+
+def test_a_refresh_the_directory_cannot_confirm_is_refused_not_failed(deployment: Deployment) -> None:
+    directory = deployment.directory
+    tokens = sign_in(deployment, directory.uid("oanh.vu"))
+    time.sleep(RECHECK_SECONDS + 0.5)
+    directory.slapd.stop()
+    try:
+        refused = refresh(deployment, tokens["refresh_token"])
+    finally:
+        directory.slapd.start()
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"  # deny by default, no 500
+    denied = [e for e in audit_events(deployment.env) if e["type"] == "token.refreshed" and e["outcome"] == "denied"]
+    assert denied and denied[-1]["reason"] == "source_unavailable"
 
 
 def test_failures_under_every_name_of_one_account_lock_that_account(deployment: Deployment) -> None:
