@@ -65,11 +65,13 @@ def landed_params(page: Any, run: AuthorizationRun) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
 
 
-def redeem(issuer: str, run: AuthorizationRun, code: str, secret: str) -> dict[str, Any]:
-    """Exchange ``code`` at /token; return the verified ID token claims and the userinfo."""
-    tokens = httpx.post(issuer + "/token", auth=(run.client_id, secret), timeout=30, data={
+def redeem(issuer: str, run: AuthorizationRun, code: str, secret: str | dict[str, str]) -> dict[str, Any]:
+    """Exchange ``code`` at /token (``secret``: the client secret, or the form fields of its
+    private_key_jwt authentication); return the verified ID token claims and the userinfo."""
+    fields = secret if isinstance(secret, dict) else {}
+    tokens = httpx.post(issuer + "/token", auth=None if fields else (run.client_id, str(secret)), timeout=30, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": run.redirect_uri,
-        "code_verifier": run.verifier}).json()
+        "code_verifier": run.verifier, **fields}).json()
     assert "id_token" in tokens, tokens
     jwks = httpx.get(issuer + "/jwks", timeout=10).json()
     claims = jose_jwt.decode(tokens["id_token"], jwks, algorithms=["ES256", "RS256"], audience=run.client_id,

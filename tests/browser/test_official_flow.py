@@ -21,8 +21,9 @@ from tests.browser.relying_party import (
 )
 from tests.data.ldap.slapd import OFFICIAL_PASSWORD, SlapdServer, officials_provider_env
 from tests.functional.helpers import run_idp, running_server
+from tests.functional.strict_rp import PushedRun, StrictClient
 
-SECRET = "official-browser-secret-0123456789-abcdefgh"
+HOSO = StrictClient("hoso")  # vn_official is restricted: the strict profile (PAR, private_key_jwt)
 SCOPE = "openid profile email vn_official"
 REFUSED = "Tên đăng nhập hoặc mật khẩu không đúng"
 
@@ -38,11 +39,11 @@ def deployment(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory
     rp = LoopbackRelyingParty()
     rp.start()
     try:
-        args = ["clients", "add", "hoso", "--secret-stdin", "--redirect-uri", rp.redirect_uri("hoso"),
+        args = ["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", rp.redirect_uri("hoso"),
                 "--name", "Hệ thống quản lý hồ sơ"]
         for scope in SCOPE.split():
             args += ["--scope", scope]
-        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
+        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
         assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield base, rp
@@ -61,7 +62,7 @@ def fill_login(page: Any, username: str, password: str) -> None:
 def test_official_signs_in_with_directory_claims_and_roles(page: Any, deployment: tuple) -> None:
     base, rp = deployment
     csp = record_csp_by_page(page)
-    run = rp.run("hoso", SCOPE)
+    run = PushedRun("hoso", rp.redirect_uri("hoso"), scope=SCOPE, base=base, client=HOSO)
     page.goto(authorize_url(base, run))
     fill_login(page, "an.nguyen", OFFICIAL_PASSWORD)
     page.wait_for_url(f"{base}/interaction/*/consent")
@@ -71,7 +72,7 @@ def test_official_signs_in_with_directory_claims_and_roles(page: Any, deployment
     assert params["state"] == run.state and params["iss"] == base
     assert json.loads(page.locator("#received").inner_text())["code"] == params["code"]
 
-    result = redeem(base, run, params["code"], SECRET)
+    result = redeem(base, run, params["code"], HOSO.auth(base))
     claims, info = result["id_token"], result["userinfo"]
     assert claims["acr"] == f"{base}/acr/local-basic" and claims["amr"] == ["pwd"]
     assert info["name"] == "Nguyễn Văn An" and info["family_name"] == "Nguyễn"
@@ -84,7 +85,7 @@ def test_official_signs_in_with_directory_claims_and_roles(page: Any, deployment
 def test_wrong_password_and_disabled_account_stay_on_the_login_page(page: Any, deployment: tuple, username: str,
                                                                     password: str) -> None:
     base, rp = deployment
-    run = rp.run("hoso", SCOPE)
+    run = PushedRun("hoso", rp.redirect_uri("hoso"), scope=SCOPE, base=base, client=HOSO)
     page.goto(authorize_url(base, run))
     fill_login(page, username, password)
     page.wait_for_load_state()

@@ -22,9 +22,10 @@ from jose import jwt as jose_jwt
 from idp.sandbox import NationalSandbox, SandboxClient
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
 from tests.functional.helpers import run_idp, running_server
+from tests.functional.strict_rp import PushedRun, StrictClient
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")  # any loopback callback
-SECRETS = {"portal": "portal-secret-0123456789-0123456789", "motcua": "motcua-secret-0123456789-0123456789"}
+CLIENTS = {client_id: StrictClient(client_id) for client_id in ("portal", "motcua")}  # vn_id, vn_eid: strict profile
 CITIZEN = ("048193004567", "Trần Thị Bích Ngọc")
 POLICY = {
     "version": 1, "description": "Dịch vụ công cấp tỉnh: đăng nhập bằng định danh điện tử",
@@ -56,12 +57,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         (root / "policies" / "default.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
         env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
                "IDP_POLICIES_DIR": str(root / "policies")}  # fmt: skip
-        for client_id, secret in SECRETS.items():
-            args = ["clients", "add", client_id, "--secret-stdin", "--name", f"Dịch vụ {client_id}",
+        for client_id, client in CLIENTS.items():
+            args = ["clients", "add", client_id, "--name", f"Dịch vụ {client_id}", *client.cli_args(root),
                     "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb"]
             for scope in POLICY["scopes"]:
                 args += ["--scope", scope]
-            result = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=secret + "\n")
+            result = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
             assert result.returncode == 0, result.stderr
         with running_server(env) as base:
             yield Deployment(base, root / "var", sandbox)
@@ -104,9 +105,9 @@ def consent_and_code(browser: Browser, run: AuthorizationRun, response: httpx.Re
 
 
 def redeem(dep: Deployment, run: AuthorizationRun, code: str) -> dict[str, dict]:
-    tokens = httpx.post(dep.base + "/token", auth=(run.client_id, SECRETS[run.client_id]), timeout=30,
+    tokens = httpx.post(dep.base + "/token", timeout=30,
                         data={"grant_type": "authorization_code", "code": code, "redirect_uri": run.redirect_uri,
-                              "code_verifier": run.verifier}).json()  # fmt: skip
+                              "code_verifier": run.verifier, **CLIENTS[run.client_id].auth(dep.base)}).json()
     jwks = httpx.get(dep.base + "/jwks").json()
     id_token = jose_jwt.decode(tokens["id_token"], jwks, algorithms=["ES256", "RS256"], audience=run.client_id,
                                issuer=dep.base, access_token=tokens["access_token"])  # fmt: skip
@@ -120,7 +121,8 @@ def count_subjects(dep: Deployment) -> int:
 
 
 def run_for(dep: Deployment, client_id: str) -> AuthorizationRun:
-    return AuthorizationRun(client_id, dep.redirect_uri(client_id), scope="openid profile vn_id vn_eid")
+    return PushedRun(client_id, dep.redirect_uri(client_id), scope="openid profile vn_id vn_eid", base=dep.base,
+                     client=CLIENTS[client_id])
 
 
 def test_one_vneid_sign_in_reaches_two_services(deployment: Deployment, browser: Browser) -> None:
@@ -207,12 +209,12 @@ def test_an_upstream_down_or_slow_ends_on_a_page_within_the_timeout(
 def test_loa2_asked_of_a_vneid_l1_session_is_sent_to_step_up(deployment: Deployment, browser: Browser) -> None:
     portal = run_for(deployment, "portal")
     consent_and_code(browser, portal, upstream_sign_in(browser, portal, "vneid", CITIZEN[0]))
-    stronger = AuthorizationRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
-                                extra={"acr_values": "LoA2"})
+    stronger = PushedRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
+                         extra={"acr_values": "LoA2"}, base=deployment.base, client=CLIENTS["motcua"])
     page = browser.follow(browser.http.get("/authorize", params=stronger.params()), stop_at=stronger.redirect_uri)
     assert page.status_code == 200 and "upstream/" in page.text  # a sign-in page, not a code
-    silent = AuthorizationRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
-                              extra={"acr_values": "LoA2", "prompt": "none"})
+    silent = PushedRun("motcua", deployment.redirect_uri("motcua"), scope="openid profile",
+                       extra={"acr_values": "LoA2", "prompt": "none"}, base=deployment.base, client=CLIENTS["motcua"])
     answer = browser.http.get("/authorize", params=silent.params())
     params = callback_params(answer)
     assert "code" not in params and params["error"] in ("login_required", "interaction_required")

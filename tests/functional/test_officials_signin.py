@@ -14,10 +14,11 @@ import pytest
 from tests.data.ldap.slapd import SlapdServer, officials_provider_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
 from tests.functional.helpers import run_idp, running_server
+from tests.functional.strict_rp import PushedRun, StrictClient
 
 BASE_DN = "dc=danang,dc=gov,dc=vn"
 OFFICIAL_PASSWORD = "Mat-khau-thu-nghiem-2025"
-SECRET = "official-portal-secret-0123456789-abcdefgh"
+HOSO = StrictClient("hoso")  # vn_official is restricted: the strict profile
 
 
 
@@ -26,9 +27,9 @@ SECRET = "official-portal-secret-0123456789-abcdefgh"
 def provider(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
     folder = Path(tmp_path_factory.mktemp("officials"))
     env = officials_provider_env(slapd, folder)
-    added = run_idp(["clients", "add", "hoso", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
+    added = run_idp(["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
                      "--scope", "openid", "--scope", "profile", "--scope", "email", "--scope", "vn_official",
-                     "--name", "Hệ thống quản lý hồ sơ"], env, stdin=SECRET + "\n")
+                     "--name", "Hệ thống quản lý hồ sơ"], env)
     assert added.returncode == 0, added.stderr
     with running_server(env) as base:
         yield base, env
@@ -36,7 +37,7 @@ def provider(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def login_page(base: str) -> tuple[Browser, AuthorizationRun, httpx.Response]:
     browser = Browser(base)
-    run = AuthorizationRun("hoso", "http://127.0.0.1:9/hoso/cb", scope="openid profile vn_official")
+    run = PushedRun("hoso", "http://127.0.0.1:9/hoso/cb", scope="openid profile vn_official", base=base, client=HOSO)
     page = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
     assert page.status_code == 200 and "Tài khoản cán bộ" in page.text
     return browser, run, page
@@ -57,9 +58,9 @@ def test_official_signs_in_with_directory_claims_and_roles(provider: tuple[str, 
     assert 'name="decision"' in response.text and "vai trò" in response.text  # consent names what it reveals
     response = browser.follow(browser.submit(response, {"decision": "allow"}), stop_at=run.redirect_uri)
     code = callback_params(response)["code"]
-    tokens = httpx.post(base + "/token", auth=("hoso", SECRET), data={
+    tokens = httpx.post(base + "/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": run.redirect_uri,
-        "code_verifier": run.verifier}).json()
+        "code_verifier": run.verifier, **HOSO.auth(base)}).json()
     info = httpx.get(base + "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
     assert info["name"] == "Nguyễn Văn An"
     assert sorted(info["vn_roles"]) == ["leader", "one-stop-clerk"]
