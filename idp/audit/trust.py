@@ -98,9 +98,9 @@ class PinnedVerifier:
         if key is None:
             named = repr(kid[:64]) if kid is not None else "(none)"
             if kid in self.database_kids:
-                why = self.unpinned_reasons.get(kid, f"{self.source} does not pin it")
+                why = f" ({self.unpinned_reasons[kid]})" if kid in self.unpinned_reasons else ""
                 raise SignatureInvalid(f"signed with key {named}, which the database holds but {self.source} "
-                                       f"does not pin ({why}): a key added to the database?")
+                                       f"does not pin{why}: a key added to the database?")
             raise SignatureInvalid(f"signed with key {named}, unknown to {self.source}")
         claims = self._inner.verify(token)
         iat = claims.get("iat")
