@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from adapters.base import AccountUnusable, InvalidCredentials, PasswordAdapter, SourceUnavailable
+from adapters.base import (
+    AccountGone,
+    AccountLookup,
+    AccountNames,
+    AccountUnusable,
+    InvalidCredentials,
+    PasswordAdapter,
+    SourceUnavailable,
+)
 from adapters.ldap.adapter import LdapAdapter
 from adapters.ldap.config import LdapConfig
 from tests.data.ldap.slapd import (
@@ -220,3 +228,36 @@ def test_unknown_user_costs_the_directory_what_a_wrong_password_costs(slapd: Sla
         admin.unbind()
     assert known["bind"] == 1  # the user's own bind
     assert unknown == known  # the same search and one bind, for a DN that does not exist
+
+
+def test_an_account_is_looked_up_again_without_its_password(slapd: SlapdServer, officials: LdapAdapter) -> None:
+    _: AccountLookup = officials
+    signed_in = officials.authenticate("an.nguyen", OFFICIAL_PASSWORD)
+    again = officials.lookup(signed_in.subject)
+    assert (again.subject, again.claims, again.roles) == (signed_in.subject, signed_in.claims, signed_in.roles)
+    with pytest.raises(AccountGone):
+        officials.lookup("00000000-0000-4000-8000-000000000000")
+    with pytest.raises(AccountGone):
+        officials.lookup("*")  # escaped: never a wildcard
+    ad = make_adapter(slapd, directory="active_directory", user_base_dn=f"ou=ad,{BASE_DN}", group_base_dn=None,
+                      claims={"name": "displayName"}, roles={"mot-cua": "one-stop-clerk"})
+    try:
+        found = ad.lookup("6f1c2a7e-3b4d-4e5f-9a0b-1c2d3e4f5a6b")  # objectGUID, compared as its 16 bytes
+        assert found.claims["preferred_username"] == "em.hoang" and found.roles == ("one-stop-clerk",)
+        with pytest.raises(AccountUnusable) as info:  # giang.vo: userAccountControl says disabled
+            ad.lookup("7a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d")
+        assert info.value.reason == "account_disabled"
+    finally:
+        ad.close()
+
+
+def test_every_name_of_an_account_resolves_to_one(slapd: SlapdServer) -> None:
+    ad = make_adapter(slapd, directory="active_directory", user_base_dn=f"ou=ad,{BASE_DN}", group_base_dn=None,
+                      claims={"name": "displayName"})
+    try:
+        _: AccountNames = ad
+        names = {ad.account_name(n) for n in ("em.hoang", "EM.HOANG", " em.hoang@DANANG.gov.vn ")}
+        assert names == {"em.hoang"}
+        assert ad.account_name("khong.ton.tai") is None and ad.account_name("*") is None
+    finally:
+        ad.close()
