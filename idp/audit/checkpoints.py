@@ -4,7 +4,8 @@ A checkpoint is a JWT signed by the provider's current signing key (through the 
 ``Signer``) whose claims bind a sequence number to the chain hash at that point:
 ``{"iss", "iat", "purpose": "audit-checkpoint", "audit_seq", "audit_hash"}``. Rewriting events up
 to a checkpoint and recomputing every later hash is then detected, because the rewritten hash no
-longer matches a signature made with a key the database does not hold.
+longer matches a signature made with a key pinned outside the database (the key store, or a trust
+file: see :mod:`idp.audit.trust`); a key added to ``signing_keys`` does not count.
 
 Where a checkpoint is stored:
 - the periodic one, every ``checkpoint_interval`` events, in the ``checkpoint`` column of the event

@@ -92,6 +92,12 @@ class PinnedVerifier:
     def __call__(self, token: str) -> dict[str, Any]:
         return self.verify(token)
 
+    def unpinned(self) -> dict[str, str]:
+        """The database's keys nothing pins here (kid -> why, possibly empty): harmless while they
+        sign no checkpoint, but worth a warning (a key added to the database, or a trust file
+        older than the latest rotation)."""
+        return {kid: self.unpinned_reasons.get(kid, "") for kid in sorted(self.database_kids - set(self.keys))}
+
     def verify(self, token: str) -> dict[str, Any]:
         kid = token_kid(token)
         key = self.keys.get(kid) if kid is not None else None

@@ -94,6 +94,9 @@ def _verify(args: argparse.Namespace) -> int:
     if args.checkpoints:
         line += f"; {report.external_checked} checkpoints of the external copy match"
     print(line)
+    for kid, why in verifier.unpinned().items():
+        print(f"idp: cảnh báo / warning: key {kid[:64]!r} is in the database but {verifier.source} does not pin it"
+              f"{f' ({why})' if why else ''}; it signed none of these checkpoints", file=sys.stderr)
     return 0
 
 

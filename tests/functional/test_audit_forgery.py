@@ -129,6 +129,25 @@ def test_a_database_writer_cannot_re_sign_the_checkpoints(idp: Callable[..., Res
         assert f"signed with key {kid!r}, which the database holds but the key store does not pin" in result.stderr
 
 
+def test_an_unused_key_only_the_database_holds_is_warned_about(idp: Callable[..., Result]) -> None:
+    record_signed(5)
+    stranger = software.generate("ES256")
+    storage = open_storage(load_settings())
+    try:
+        with storage.db.transaction() as conn:
+            conn.execute(signing_keys.insert().values(
+                kid=stranger.kid, alg="ES256", backend="software", state="withdrawn",
+                public_jwk=stranger.public_jwk(), private_key_enc=b"\x01" + secrets.token_bytes(60),
+                created_at=datetime.now(UTC), version=1))
+    finally:
+        storage.close()
+    result = idp(["audit", "verify"])
+    assert result.returncode == 0, result.stderr  # it signed nothing: the trail itself is intact
+    assert result.stderr == (f"idp: cảnh báo / warning: key {stranger.kid!r} is in the database but the key store "
+                             "does not pin it (it does not open in the software key store); it signed none of "
+                             "these checkpoints\n")
+
+
 def test_the_trust_file_verifies_on_another_machine(idp: Callable[..., Result], env: dict[str, str],
                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     record_signed(10)
