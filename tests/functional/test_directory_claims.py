@@ -7,6 +7,7 @@ against that one account."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -160,9 +161,12 @@ def deployment(request: pytest.FixtureRequest, slapd: SlapdServer,
         yield Deployment(base, env, directory, key)
 
 
+ID_TOKEN_CLAIMS = json.dumps({"id_token": {"vn_roles": None, "vn_agency_code": None}})
+
+
 def login_page(deployment: Deployment) -> tuple[Browser, AuthorizationRun, httpx.Response]:
     browser = Browser(deployment.base)
-    run = AuthorizationRun("hoso", REDIRECT, scope=SCOPE)
+    run = AuthorizationRun("hoso", REDIRECT, scope=SCOPE, extra={"claims": ID_TOKEN_CLAIMS})
     pushed = httpx.post(deployment.base + "/par", data={**run.params(), **deployment.auth()})
     assert pushed.status_code == 201, pushed.text
     params = {"client_id": "hoso", "request_uri": pushed.json()["request_uri"]}
@@ -200,6 +204,12 @@ def refresh(deployment: Deployment, refresh_token: str) -> httpx.Response:
                       data={"grant_type": "refresh_token", "refresh_token": refresh_token, **deployment.auth()})
 
 
+def id_token_claims(tokens: dict[str, Any]) -> dict[str, Any]:
+    """The ID token's payload (its signature is the interop tests' business)."""
+    payload = tokens["id_token"].split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 def userinfo(deployment: Deployment, tokens: dict[str, Any]) -> dict[str, Any]:
     answer = httpx.get(deployment.base + "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert answer.status_code == 200, answer.text
@@ -214,14 +224,19 @@ def audit_events(env: dict) -> list[dict]:
 
 def test_a_removed_role_and_a_new_agency_show_at_the_next_sign_in(deployment: Deployment) -> None:
     directory = deployment.directory
-    first = userinfo(deployment, sign_in(deployment, directory.uid("khoa.dang")))
+    tokens = sign_in(deployment, directory.uid("khoa.dang"))
+    first = userinfo(deployment, tokens)
     assert first["vn_roles"] == ["approver"] and first["vn_agency_code"] == OLD_AGENCY
+    assert id_token_claims(tokens)["vn_roles"] == ["approver"]
 
     directory.change(directory.approvers, {"member": ("-", directory.dn("khoa.dang"))})
     directory.change(directory.dn("khoa.dang"), {"departmentNumber": NEW_AGENCY})
-    again = userinfo(deployment, sign_in(deployment, directory.uid("khoa.dang")))
+    tokens = sign_in(deployment, directory.uid("khoa.dang"))
+    again = userinfo(deployment, tokens)
     assert "approver" not in again.get("vn_roles", [])
     assert again["vn_agency_code"] == NEW_AGENCY
+    in_id_token = id_token_claims(tokens)
+    assert "approver" not in in_id_token.get("vn_roles", []) and in_id_token["vn_agency_code"] == NEW_AGENCY
     assert again["sub"] == first["sub"]  # still the same person at the relying party
 
     changes = [e for e in audit_events(deployment.env) if e["type"] == "identity.changed"]
@@ -241,6 +256,8 @@ def test_a_refresh_after_the_recheck_interval_reflects_the_directory(deployment:
     assert refreshed.status_code == 200, refreshed.text
     info = userinfo(deployment, refreshed.json())
     assert "approver" not in info.get("vn_roles", []) and info["vn_agency_code"] == NEW_AGENCY
+    in_id_token = id_token_claims(refreshed.json())
+    assert "approver" not in in_id_token.get("vn_roles", []) and in_id_token["vn_agency_code"] == NEW_AGENCY
     changes = [e for e in audit_events(deployment.env) if e["type"] == "identity.changed"]
     assert any(e["details"].get("roles_removed") == ["approver"] for e in changes), changes
 
