@@ -1,6 +1,7 @@
 """Dynamic client registration (RFC 7591) and management (RFC 7592) against a running server:
 behind an initial access token from `idp registration token`, strict metadata, and a registration
-access token that reads, replaces and deletes the registration."""
+access token that reads, replaces and deletes the registration. An update is validated exactly as
+a registration; ``subject_type: public`` needs an initial access token that allows it."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from tests.functional.profile_rp import ProfileDeployment, RpKey, client_asserti
 __all__ = ["profile_deployment"]
 
 
-def initial_token(dep: ProfileDeployment, uses: int = 1) -> str:
-    issued = run_idp(["registration", "token", "--label", "tỉnh-test", "--uses", str(uses)], dep.env)
+def initial_token(dep: ProfileDeployment, uses: int = 1, *allow: str) -> str:
+    """A new initial access token (``allow``: options of ``idp registration token``, such as
+    ``--allow-public-subject``); ``dep`` is any running server with ``base`` and ``env``."""
+    issued = run_idp(["registration", "token", "--label", "tỉnh-test", "--uses", str(uses), *allow], dep.env)
     assert issued.returncode == 0, issued.stderr
     return str(json.loads(issued.stdout)["initial_access_token"])
 
@@ -31,6 +34,24 @@ def initial_token(dep: ProfileDeployment, uses: int = 1) -> str:
 def register(dep: ProfileDeployment, token: str | None, metadata: dict) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.post(dep.base + "/register", json=metadata, headers=headers, timeout=30)
+
+
+def code_client(key: RpKey | None = None, **more: Any) -> dict[str, Any]:
+    """Metadata of a web client (private_key_jwt when a key is given, else client_secret_basic)."""
+    auth: dict[str, Any] = ({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [key.public_jwk()]}}
+                            if key else {"token_endpoint_auth_method": "client_secret_basic"})
+    return {"client_name": "Cổng dịch vụ xã", "redirect_uris": ["https://rp.example.vn/cb"],
+            "post_logout_redirect_uris": ["https://rp.example.vn/bye"], "grant_types": ["authorization_code"],
+            "scope": "openid profile", **auth, **more}
+
+
+def assert_refused(response: httpx.Response, *words: str) -> None:
+    """A 400 invalid_client_metadata whose description names each of ``words``."""
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_client_metadata", body
+    for word in words:
+        assert word in body["error_description"], body
 
 
 def m2m_metadata(key: RpKey, **more: object) -> dict:
@@ -114,6 +135,52 @@ def test_registered_client_works_and_manages_itself(profile_deployment: ProfileD
     gone = httpx.post(dep.base + "/token", data={"grant_type": "client_credentials",
                                                  **client_assertion(key, client_id, dep.base)}, timeout=30)
     assert gone.status_code == 401
+
+
+# An update (RFC 7592) is validated exactly as a registration.
+
+@pytest.mark.parametrize("target", ["http://evil.example/", "javascript:alert(document.domain)",
+                                    "data:text/html,<script>alert(1)</script>"])
+def test_an_update_refuses_unsafe_post_logout_redirect_uris(profile_deployment: ProfileDeployment, target: str) -> None:
+    dep = profile_deployment
+    created = register(dep, initial_token(dep), code_client(RpKey()))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    uri, auth = body["registration_client_uri"], {"Authorization": f"Bearer {body['registration_access_token']}"}
+    replaced = httpx.put(uri, headers=auth, json={**code_client(RpKey()), "client_id": body["client_id"],
+                                                  "jwks": body["jwks"], "post_logout_redirect_uris": [target]})
+    assert_refused(replaced, "post_logout_redirect_uri")
+    assert httpx.get(uri, headers=auth).json()["post_logout_redirect_uris"] == ["https://rp.example.vn/bye"]
+    logout = httpx.get(dep.base + "/logout", params={"client_id": body["client_id"],
+                                                        "post_logout_redirect_uri": target})
+    assert logout.status_code == 400 and "location" not in logout.headers
+    assert_refused(register(dep, initial_token(dep), code_client(RpKey(), post_logout_redirect_uris=[target])),
+                   "post_logout_redirect_uri")
+
+
+# A public subject identifier is granted by the initial access token, never chosen by the client alone.
+
+def test_public_subject_type_needs_a_token_that_allows_it(profile_deployment: ProfileDeployment) -> None:
+    dep = profile_deployment
+    assert_refused(register(dep, initial_token(dep), code_client(RpKey(), subject_type="public")),
+                   "subject_type", "initial access token")
+    pairwise = register(dep, initial_token(dep), code_client(RpKey(), subject_type="pairwise"))
+    assert pairwise.status_code == 201, pairwise.text
+    body = pairwise.json()
+    changed = httpx.put(body["registration_client_uri"], json={
+        **code_client(RpKey()), "jwks": body["jwks"], "client_id": body["client_id"], "subject_type": "public"},
+        headers={"Authorization": f"Bearer {body['registration_access_token']}"})
+    assert_refused(changed, "subject_type")
+
+    allowed = register(dep, initial_token(dep, 1, "--allow-public-subject"),
+                       code_client(RpKey(), subject_type="public"))
+    assert allowed.status_code == 201, allowed.text
+    granted = allowed.json()
+    assert granted["subject_type"] == "public"
+    kept = httpx.put(granted["registration_client_uri"], json={
+        **code_client(RpKey()), "jwks": granted["jwks"], "client_id": granted["client_id"], "subject_type": "public",
+        "client_name": "Cổng mới"}, headers={"Authorization": f"Bearer {granted['registration_access_token']}"})
+    assert kept.status_code == 200 and kept.json()["subject_type"] == "public", kept.text
 
 
 # URLs the server will fetch (jwks_uri) or post to (backchannel_logout_uri): an IP literal the

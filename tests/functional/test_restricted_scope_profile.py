@@ -1,11 +1,7 @@
-"""Client registration rules against a running server (issue 20, items 7-9):
-
-- a client allowed a restricted ``vn_*`` scope uses the strict profile (PAR, private_key_jwt, PKCE)
-  whatever ``IDP_STRICT_PROFILE`` says: ``idp clients add``, ``POST /register`` and
-  ``PUT /register/{id}`` refuse it otherwise, naming the rule; a weak client row stored before the
-  rule cannot use a restricted scope at /authorize or /par;
-- ``PUT /register/{id}`` validates exactly as registration does (post-logout redirect URIs too);
-- ``subject_type: public`` needs an initial access token that allows it.
+"""A client allowed a restricted ``vn_*`` scope uses the strict profile (PAR, private_key_jwt,
+PKCE) whatever ``IDP_STRICT_PROFILE`` says, against a running server: ``idp clients add``,
+``POST /register`` and ``PUT /register/{id}`` refuse it otherwise, naming the rule; a weak client
+row stored before the rule cannot use a restricted scope at /authorize, /par or /token.
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ import pytest
 from tests.functional.browser_client import AuthorizationRun, Browser
 from tests.functional.helpers import run_idp, running_server
 from tests.functional.profile_rp import PASSWORD, RpKey, client_assertion, front_channel
+from tests.functional.test_registration import assert_refused, code_client, initial_token, register
 
 LEGACY_SECRET = "s3cret-of-a-client-stored-before-the-rule-0123"
 RULE = "strict profile"
@@ -79,42 +76,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RulesServer]:
         yield RulesServer(base, env, keys)
 
 
-def initial_token(server: RulesServer, *allow: str) -> str:
-    issued = run_idp(["registration", "token", "--label", "tỉnh-test", "--uses", "5", *allow], server.env)
-    assert issued.returncode == 0, issued.stderr
-    return str(json.loads(issued.stdout)["initial_access_token"])
-
-
-def register(server: RulesServer, token: str, metadata: dict[str, Any]) -> httpx.Response:
-    return httpx.post(server.base + "/register", json=metadata, headers={"Authorization": f"Bearer {token}"},
-                      timeout=30)
-
-
-def code_client(key: RpKey | None = None, **more: Any) -> dict[str, Any]:
-    """Metadata of a web client (private_key_jwt when a key is given, else client_secret_basic)."""
-    auth: dict[str, Any] = ({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [key.public_jwk()]}}
-                            if key else {"token_endpoint_auth_method": "client_secret_basic"})
-    return {"client_name": "Cổng dịch vụ xã", "redirect_uris": ["https://rp.example.vn/cb"],
-            "post_logout_redirect_uris": ["https://rp.example.vn/bye"], "grant_types": ["authorization_code"],
-            "scope": "openid profile", **auth, **more}
-
-
 def restricted_client(key: RpKey) -> dict[str, Any]:
     return code_client(key, scope="openid vn_id", require_pushed_authorization_requests=True)
 
 
-def assert_refused(response: httpx.Response, *words: str) -> None:
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body["error"] == "invalid_client_metadata", body
-    for word in words:
-        assert word in body["error_description"], body
-
-
-# Item 7: restricted scopes need the strict profile, at every door.
-
 def test_registration_refuses_a_restricted_scope_under_a_weak_profile(server: RulesServer) -> None:
-    token = initial_token(server, "--allow-scope", "vn_id")
+    token = initial_token(server, 1, "--allow-scope", "vn_id")
     key = RpKey()
     assert_refused(register(server, token, code_client(scope="openid vn_id")), RULE, "vn_id", "private_key_jwt")
     assert_refused(register(server, token, code_client(key, scope="openid vn_id")), RULE, "vn_id",
@@ -128,12 +95,14 @@ def test_a_restricted_scope_needs_an_initial_access_token_that_allows_it(server:
     plain = initial_token(server)
     metadata = code_client(RpKey(), scope="openid vn_id", require_pushed_authorization_requests=True)
     assert_refused(register(server, plain, metadata), "vn_id", "initial access token")
-    assert_refused(register(server, initial_token(server, "--allow-scope", "vn_eid"), metadata), "vn_id")
+    assert_refused(register(server, initial_token(server, 1, "--allow-scope", "vn_eid"), metadata), "vn_id")
+    not_restricted = run_idp(["registration", "token", "--label", "tỉnh-test", "--allow-scope", "profile"], server.env)
+    assert not_restricted.returncode == 1 and "restricted vn_* scopes only" in not_restricted.stderr
 
 
 def test_an_update_cannot_weaken_a_client_with_a_restricted_scope(server: RulesServer) -> None:
     key = RpKey()
-    token = initial_token(server, "--allow-scope", "vn_id")
+    token = initial_token(server, 1, "--allow-scope", "vn_id")
     created = register(server, token, restricted_client(key))
     assert created.status_code == 201, created.text
     body = created.json()
@@ -143,7 +112,7 @@ def test_an_update_cannot_weaken_a_client_with_a_restricted_scope(server: RulesS
     assert_refused(weakened, RULE, "vn_id")
     assert httpx.get(uri, headers=auth).json()["require_pushed_authorization_requests"] is True
 
-    secret_client = register(server, initial_token(server, "--allow-scope", "vn_id"), code_client())
+    secret_client = register(server, initial_token(server, 1, "--allow-scope", "vn_id"), code_client())
     assert secret_client.status_code == 201, secret_client.text
     other = secret_client.json()
     widened = httpx.put(other["registration_client_uri"], json={**code_client(scope="openid vn_id"),
@@ -200,47 +169,3 @@ def test_a_strict_client_with_a_restricted_scope_signs_in_through_par(server: Ru
     finally:
         browser.close()
     assert params["state"] == run.state and "code" in params
-
-
-# Item 8: an update validates exactly as registration does.
-
-@pytest.mark.parametrize("target", ["http://evil.example/", "javascript:alert(document.domain)",
-                                    "data:text/html,<script>alert(1)</script>"])
-def test_an_update_refuses_unsafe_post_logout_redirect_uris(server: RulesServer, target: str) -> None:
-    created = register(server, initial_token(server), code_client(RpKey()))
-    assert created.status_code == 201, created.text
-    body = created.json()
-    uri, auth = body["registration_client_uri"], {"Authorization": f"Bearer {body['registration_access_token']}"}
-    replaced = httpx.put(uri, headers=auth, json={**code_client(RpKey()), "client_id": body["client_id"],
-                                                  "jwks": body["jwks"], "post_logout_redirect_uris": [target]})
-    assert_refused(replaced, "post_logout_redirect_uri")
-    assert httpx.get(uri, headers=auth).json()["post_logout_redirect_uris"] == ["https://rp.example.vn/bye"]
-    logout = httpx.get(server.base + "/logout", params={"client_id": body["client_id"],
-                                                        "post_logout_redirect_uri": target})
-    assert logout.status_code == 400 and "location" not in logout.headers
-    assert_refused(register(server, initial_token(server), code_client(RpKey(), post_logout_redirect_uris=[target])),
-                   "post_logout_redirect_uri")
-
-
-# Item 9: a public subject identifier is granted by the initial access token.
-
-def test_public_subject_type_needs_an_initial_access_token_that_allows_it(server: RulesServer) -> None:
-    assert_refused(register(server, initial_token(server), code_client(RpKey(), subject_type="public")),
-                   "subject_type", "initial access token")
-    pairwise = register(server, initial_token(server), code_client(RpKey(), subject_type="pairwise"))
-    assert pairwise.status_code == 201, pairwise.text
-    body = pairwise.json()
-    changed = httpx.put(body["registration_client_uri"], json={
-        **code_client(RpKey()), "jwks": body["jwks"], "client_id": body["client_id"], "subject_type": "public"},
-        headers={"Authorization": f"Bearer {body['registration_access_token']}"})
-    assert_refused(changed, "subject_type")
-
-    allowed = register(server, initial_token(server, "--allow-public-subject"),
-                       code_client(RpKey(), subject_type="public"))
-    assert allowed.status_code == 201, allowed.text
-    granted = allowed.json()
-    assert granted["subject_type"] == "public"
-    kept = httpx.put(granted["registration_client_uri"], json={
-        **code_client(RpKey()), "jwks": granted["jwks"], "client_id": granted["client_id"], "subject_type": "public",
-        "client_name": "Cổng mới"}, headers={"Authorization": f"Bearer {granted['registration_access_token']}"})
-    assert kept.status_code == 200 and kept.json()["subject_type"] == "public", kept.text
