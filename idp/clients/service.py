@@ -1,4 +1,5 @@
-"""Registering relying parties (the ``idp clients`` command and, later, dynamic registration)."""
+"""Registering relying parties (the ``idp clients`` command, dynamic registration and its updates),
+all through one check of the complete client (:func:`check_client`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from idp.clients.metadata import (
     check_uri_list,
 )
 from idp.clients.secrets import generate_secret, hash_secret
+from idp.specs.profile import restricted_scope_refusal
 from idp.storage.models import Client
 from idp.storage.sql import SqlStorage
 
@@ -77,8 +79,6 @@ def check_client(client: Client) -> Client:
     add``, RFC 7591 registration and RFC 7592 updates): identifier, authentication method, grant
     types, exact redirect and post-logout redirect URIs, and the strict profile of restricted scopes
     (:func:`idp.specs.profile.restricted_scope_refusal`); InvalidClientMetadata naming the rule."""
-    from idp.specs.profile import restricted_scope_refusal
-
     client_id = client.client_id
     if not client_id or len(client_id) > 255 or not client_id.isprintable() or " " in client_id:
         raise InvalidClientMetadata("client_id must be 1-255 printable characters without spaces")
