@@ -29,13 +29,13 @@ from tests.functional.helpers import run_idp, running_server
 from tests.functional.test_federation_browser import (
     CITIZEN,
     POLICY,
-    SECRETS,
     UPSTREAM_CLIENT,
     consent_and_code,
     upstream_sign_in,
 )
 
 BYE = "http://127.0.0.1:9/portal/bye"
+PORTAL_SECRET = "portal-secret-0123456789-0123456789"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
@@ -77,7 +77,7 @@ def federated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         args = ["clients", "add", "portal", "--secret-stdin", "--name", "Dịch vụ portal",
                 "--redirect-uri", "http://127.0.0.1:9/portal/cb", "--post-logout-redirect-uri", BYE]
         args += ["--scope", "openid", "--scope", "profile"]  # the personal ID number is not even asked for
-        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRETS["portal"] + "\n")
+        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=PORTAL_SECRET + "\n")
         assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield Federated(base, env, sandbox)
