@@ -312,3 +312,26 @@ def test_failures_under_every_name_of_one_account_lock_that_account(deployment: 
                if e["type"] == "signin" and f"khanh.ly.{suffix}" in (e.get("username") or "").lower()]
     assert [e["username"] for e in signins][:3] == names  # the audit trail keeps the names as typed
     assert signins[-1]["outcome"] == "failure" and signins[-1]["reason"] == "account_locked"
+
+
+def test_an_operator_unlocks_a_directory_account_under_any_of_its_names(deployment: Deployment) -> None:
+    """The lock is kept under the account's canonical name: ``idp accounts unlock`` given the name
+    the official typed (here the userPrincipalName) lifts it, and the right password works again."""
+    if "IDP_REDIS_URL" not in deployment.env:  # the embedded store keeps locks inside the server process
+        refused = run_idp(["accounts", "unlock", "khanh.ly"], deployment.env)
+        assert refused.returncode == 1 and "IDP_REDIS_URL" in refused.stderr
+        return
+    suffix = deployment.directory.suffix
+    upn = f"Khanh.Ly.{suffix}@danang.gov.vn"
+    for _ in range(3):
+        browser, _, page = login_page(deployment)
+        assert submit_password(browser, page, "officials-ad", upn, "Mat-khau-sai").status_code == 401
+        browser.close()
+    unlocked = run_idp(["accounts", "unlock", upn], deployment.env)
+    assert unlocked.returncode == 0, unlocked.stderr
+    answer = json.loads(unlocked.stdout)
+    assert answer["was_locked"] is True and f"khanh.ly.{suffix}" in answer["names"]
+    browser, _, page = login_page(deployment)
+    signed_in = submit_password(browser, page, "officials-ad", upn, OFFICIAL_PASSWORD)
+    browser.close()
+    assert signed_in.status_code in (302, 303), signed_in.text[:500]
