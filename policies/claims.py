@@ -1,7 +1,7 @@
 """Which claims each scope reveals: the standard OIDC scopes and the restricted Vietnamese ones.
 
-OIDC Core §5.4 (profile, email, address, phone) plus the restricted scopes of DESIGN.md
-"Assurance and claims". A restricted scope is released only when the client's policy approves it
+OIDC Core §5.4 (profile, email, address, phone) plus the restricted scopes of docs/domain.md
+("Claims and scopes"). A restricted scope is released only when the client's policy approves it
 *and* the person consented to it on this provider's consent page (trusted clients included).
 
 Claim names of the restricted scopes (adapters and enrichers produce them under these names):

@@ -1,6 +1,6 @@
 """The level-of-assurance (acr) vocabulary: ordered levels, their URIs, aliases, upstream mapping.
 
-Levels, lowest to highest (DESIGN.md "Assurance and claims")::
+Levels, lowest to highest (docs/domain.md, "Levels of assurance (acr)")::
 
     local-basic < local-mfa < vneid-l1 < vneid-l2 < cccd-chip < pki-remote < pki-hw
 

@@ -1,6 +1,6 @@
 """Configuration of the ``dvcqg`` adapter (version 1): the National Public Service Portal's SSO.
 
-The portal's SSO (reference/domain-vietnam.md §3) has WSO2 Identity Server's layout:
+The portal's SSO (docs/domain.md, the national portal's SSO) has WSO2 Identity Server's layout:
 ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/userinfo``, ``/oauth2/jwks``, logout at
 ``/oidc/logout`` and, as WSO2's default, the issuer ``{base_url}/oauth2/token``. Relying parties
 send ``acr_values=LoA1``. Userinfo uses Vietnamese field names, normalised here:

@@ -1,6 +1,6 @@
 """Configuration of the ``vneid`` adapter (version 1): the national e-ID's Keycloak realm.
 
-VNeID's web sign-on is a Keycloak realm (reference/domain-vietnam.md §2): issuer
+VNeID's web sign-on is a Keycloak realm (docs/domain.md, "VNeID"): issuer
 ``{base_url}/realms/{realm}``, endpoints under ``/protocol/openid-connect/`` (``auth``, ``token``,
 ``userinfo``, ``certs``, ``logout``), RS256 ID tokens, ``preferred_username`` = the 12-digit
 personal ID number. Keycloak puts ``acr: "1"`` in every token of a normal login: that is not

@@ -1,6 +1,6 @@
 """The 12-digit personal identification number (số định danh cá nhân).
 
-Layout (Circular 07/2016/TT-BCA and later; see reference/domain-vietnam.md §4.1): three digits of
+Layout (Circular 07/2016/TT-BCA and later; see docs/domain.md, the personal ID number): three digits of
 the province where the birth was registered (the 63-province list; codes keep their meaning after
 the 2025 merger, a number never changes), one century/sex digit (0/1 = 1900s male/female, 2/3 =
 2000s, 4/5 = 2100s, ...), the last two digits of the birth year, six serial digits.
