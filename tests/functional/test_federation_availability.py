@@ -12,7 +12,7 @@ from adapters.oidc.adapter import OidcUpstreamAdapter
 from adapters.oidc.config import OidcConfig
 from idp.sandbox import NationalSandbox
 from idp.sandbox.server import bind_loopback
-from tests.unit.federation.support import (  # noqa: F401 - fixtures
+from tests.unit.sandbox.support import (  # noqa: F401 - fixtures
     CALLBACK,
     CLIENT,
     dvcqg_config,

@@ -188,7 +188,7 @@ def test_an_upstream_logging_out_by_get_gets_client_id_and_logout_hint_only(fede
 
 def test_the_session_store_holds_no_readable_upstream_token(federated: Federated) -> None:
     if "IDP_REDIS_URL" not in federated.env:
-        pytest.skip("the in-process store is read in tests/unit/test_session_sealing.py")
+        pytest.skip("the in-process store is read in tests/unit/sessions/test_session_sealing.py")
     browser = signed_in(federated, "vneid")
     try:
         sessions = federated.redis_values("session:*")

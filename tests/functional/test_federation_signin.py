@@ -22,7 +22,7 @@ from idp.identity.protection import derive_identity_keys
 from idp.sandbox import NationalSandbox
 from idp.settings import Settings
 from idp.storage.sql import SqlStorage
-from tests.unit.federation.support import (  # noqa: F401 - fixtures
+from tests.unit.sandbox.support import (  # noqa: F401 - fixtures
     CALLBACK,
     CLIENT,
     dvcqg_config,

@@ -7,7 +7,7 @@ from pathlib import Path
 from idp.cli.settings_reference import reference
 from idp.settings import Settings
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
 
 
 def test_every_setting_has_a_description() -> None:

@@ -15,7 +15,7 @@ from adapters.base import Identity
 from idp.storage.migrate import upgrade
 from idp.storage.schema import identity_links
 from idp.storage.sql import SqlStorage
-from tests.unit.federation.test_linking import NUMBER, events, identity, link
+from tests.unit.identity.test_linking import NUMBER, events, identity, link
 
 migration = importlib.import_module("idp.storage.migrations.versions.0004_subject_claim_sources")
 subjects_v3 = Table("subjects", MetaData(), Column("id", String), Column("kind", String), Column("claims", JSON),
