@@ -96,10 +96,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     else:
         runtime.settings = settings
     provider = open_provider(runtime)
-    if settings.bench_cheap_passwords:
-        from idp.accounts.passwords import remember_verified_passwords_for_benchmarks
-
-        remember_verified_passwords_for_benchmarks()
     if settings.demo:
         from idp.demo.seed import seed_demo
 

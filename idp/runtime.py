@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from idp.accounts.passwords import configure_hashing
 from idp.errors import StorageError
 from idp.settings import Settings
 from idp.storage.ephemeral import EphemeralStore, open_ephemeral_store
@@ -25,7 +26,10 @@ def prepare_data_dir(settings: Settings) -> None:
 
 
 def open_storage(settings: Settings, *, migrate: bool | None = None) -> SqlStorage:
-    """Open the database; upgrade the schema when configured to; refuse an out-of-date schema."""
+    """Open the database; upgrade the schema when configured to; refuse an out-of-date schema.
+
+    Passwords of the accounts in it are hashed at the configured argon2id cost from now on."""
+    configure_hashing(settings.password_hash_memory_kib, settings.password_hash_time_cost)
     if settings.is_sqlite and settings.database_url is None:
         prepare_data_dir(settings)
     storage = SqlStorage.open(settings.effective_database_url)

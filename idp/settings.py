@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from idp.accounts.passwords import meets_owasp
 from idp.net.hosts import host_address
 
 
@@ -129,10 +130,20 @@ class Settings(BaseSettings):
         "the folder has none. Unset: the built-in policy policies/examples/default.yaml for every client "
         "(local accounts, standard scopes, no restricted scope).",
     )
-    bench_cheap_passwords: bool = Field(
-        default=False,
-        description="Benchmarks only, refused unless the issuer is loopback: remember each password that "
-        "verified once, so repeated sign-ins measure protocol cost rather than argon2id.",
+    password_hash_memory_kib: int = Field(
+        default=19456,
+        ge=8,
+        le=1048576,
+        description="Memory of one argon2id password hash, in KiB (default OWASP's 19 MiB; one hash at a time "
+        "per core). With IDP_PASSWORD_HASH_TIME_COST it must be at least one of OWASP's configurations (47 MiB "
+        "for 1 pass, 19 MiB for 2, 12 MiB for 3, 9 MiB for 4, 7 MiB for 5 or more) unless the issuer is "
+        "loopback (tests, benchmarks). Stored hashes made at other costs are replaced at the next sign-in.",
+    )
+    password_hash_time_cost: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Passes of one argon2id password hash (default 2; see IDP_PASSWORD_HASH_MEMORY_KIB).",
     )
     access_log: bool = Field(
         default=False,
@@ -270,9 +281,12 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _bench_only_on_loopback(self) -> Settings:
-        if self.bench_cheap_passwords and not is_loopback_host(urlsplit(self.issuer).hostname or ""):
-            raise ValueError("IDP_BENCH_CHEAP_PASSWORDS is for benchmarks on a loopback issuer only")
+    def _weak_password_hashing_only_on_loopback(self) -> Settings:
+        """Password hashing below OWASP's argon2id configurations is for tests and benchmarks only."""
+        weak = not meets_owasp(self.password_hash_memory_kib, self.password_hash_time_cost)
+        if weak and not is_loopback_host(urlsplit(self.issuer).hostname or ""):
+            raise ValueError("IDP_PASSWORD_HASH_MEMORY_KIB and IDP_PASSWORD_HASH_TIME_COST below OWASP's argon2id "
+                             "configurations are for a loopback issuer only")
         return self
 
     @model_validator(mode="before")

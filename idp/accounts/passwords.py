@@ -1,4 +1,4 @@
-"""Password hashing (argon2id at OWASP's parameters) and the NIST SP 800-63B rev. 4 policy.
+"""Password hashing (argon2id, by default at OWASP's m=19 MiB, t=2) and the NIST SP 800-63B rev. 4 policy.
 
 Policy (SP 800-63B rev. 4 §3.1.1.2): at least 15 characters, or 8 when the account has a second
 factor; no composition rules; refused when on the bundled list of common passwords; at most 64
@@ -7,8 +7,6 @@ characters are not required, we accept up to 256.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import threading
 import unicodedata
@@ -18,8 +16,24 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
+#: OWASP Password Storage Cheat Sheet's argon2id configurations (p=1): the least memory, in KiB, for
+#: each number of passes; more than five passes still need 7 MiB. The default is m=19 MiB, t=2.
+OWASP_MEMORY_KIB_BY_TIME_COST = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST = 19456, 2
+
+
+def meets_owasp(memory_kib: int, time_cost: int) -> bool:
+    """Whether argon2id at ``memory_kib`` and ``time_cost`` (p=1) is at least one of OWASP's configurations."""
+    return time_cost >= 1 and memory_kib >= OWASP_MEMORY_KIB_BY_TIME_COST.get(time_cost, 7168)
+
+
+def _hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1, hash_len=32, salt_len=16)
+
+
+#: The hasher new hashes are made with; a stored hash is verified at the parameters it carries.
+HASHER = _hasher(DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST)
+
 MIN_LENGTH_SINGLE_FACTOR = 15
 MIN_LENGTH_WITH_SECOND_FACTOR = 8
 MAX_LENGTH = 256
@@ -27,6 +41,7 @@ MAX_LENGTH = 256
 
 class PasswordRejected(ValueError):
     """The password does not meet the policy; the message says why, in plain words."""
+
 
 
 @lru_cache(maxsize=1)
@@ -78,34 +93,26 @@ def _dummy_hash() -> str:
     return HASHER.hash("not-a-real-password-used-to-equalise-timing")
 
 
-_bench_verified: dict[str, str] | None = None
+def configure_hashing(memory_kib: int, time_cost: int) -> None:
+    """Hash new passwords (and the unknown-user dummy) at these argon2id parameters from now on.
 
-
-def remember_verified_passwords_for_benchmarks() -> None:
-    """Benchmarks only (``IDP_BENCH_CHEAP_PASSWORDS``, loopback issuers): a password that verified
-    once is then checked by a keyed digest in memory, so sign-in workloads measure the protocol."""
-    global _bench_verified
-    _bench_verified = {}
-
-
-def _bench_key(password_hash: str, password: str) -> str:
-    return hashlib.sha256(password_hash.encode() + b"\x00" + password.encode("utf-8")).hexdigest()
+    Settings check the parameters (``IDP_PASSWORD_HASH_MEMORY_KIB``, ``IDP_PASSWORD_HASH_TIME_COST``:
+    below OWASP's configurations only on a loopback issuer). A stored hash made at other parameters
+    still verifies, and is replaced at the next successful sign-in (``needs_rehash``)."""
+    global HASHER
+    if (HASHER.memory_cost, HASHER.time_cost) != (memory_kib, time_cost):
+        HASHER = _hasher(memory_kib, time_cost)
+        _dummy_hash.cache_clear()
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with ``password_hash=None`` (unknown user) spend the same time and fail."""
-    if _bench_verified is not None and password_hash is not None:
-        remembered = _bench_verified.get(password_hash)
-        if remembered is not None and hmac.compare_digest(remembered, _bench_key(password_hash, password)):
-            return True
     target = password_hash or _dummy_hash()
     try:
         with _HASHING:
             ok = HASHER.verify(target, normalise(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    if ok and password_hash is not None and _bench_verified is not None:
-        _bench_verified[password_hash] = _bench_key(password_hash, password)
     return ok and password_hash is not None
 
 

@@ -6,11 +6,23 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from idp.accounts.passwords import PasswordRejected, check_policy, hash_password, hashing_slots, verify_password
+from idp.accounts.passwords import (
+    DEFAULT_MEMORY_KIB,
+    DEFAULT_TIME_COST,
+    PasswordRejected,
+    check_policy,
+    configure_hashing,
+    hash_password,
+    hashing_slots,
+    verify_password,
+)
 from idp.accounts.service import authenticate_local, create_local_account
+from idp.runtime import open_storage
+from idp.settings import SettingsError, load_settings
 
 
 def test_length_depends_on_second_factor() -> None:
@@ -58,19 +70,43 @@ def test_unknown_user_costs_the_same_as_wrong_password(sqlite_storage) -> None:
     assert 0.6 < unknown / wrong < 1.6
 
 
-def test_benchmark_password_memory_keeps_wrong_passwords_out(monkeypatch) -> None:
-    import idp.accounts.passwords as passwords
-    from idp.settings import SettingsError, load_settings
+@pytest.fixture
+def default_hashing() -> Iterator[None]:
+    """Whatever a test configures, the next one hashes at the defaults again."""
+    yield
+    configure_hashing(DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST)
 
-    monkeypatch.setattr(passwords, "_bench_verified", None)
-    hashed = hash_password("một câu mật khẩu dài đủ dùng")
-    passwords.remember_verified_passwords_for_benchmarks()
-    assert verify_password(hashed, "một câu mật khẩu dài đủ dùng")  # argon2id once
-    assert verify_password(hashed, "một câu mật khẩu dài đủ dùng")  # then remembered
-    assert not verify_password(hashed, "một câu mật khẩu dài đủ dùnG")
-    assert not verify_password(None, "một câu mật khẩu dài đủ dùng")
-    with pytest.raises(SettingsError, match="loopback"):
-        load_settings(bench_cheap_passwords=True, issuer="https://sso.example.gov.vn")
+
+def test_configured_hashing_cost_applies_to_new_hashes_and_replaces_old_ones(tmp_path, default_hashing) -> None:
+    """Tests and benchmarks on a loopback issuer may hash cheaply; a hash made at another cost still
+    verifies and is replaced at the next sign-in."""
+    owasp_hash = hash_password("một câu mật khẩu dài đủ dùng")
+    settings = load_settings(issuer="http://127.0.0.1:8711", data_dir=tmp_path, password_hash_memory_kib=8,
+                             password_hash_time_cost=1)
+    storage = open_storage(settings, migrate=True)
+    try:
+        account = create_local_account(storage, "canbo01", "một câu mật khẩu dài đủ dùng")
+        assert account.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+        assert not verify_password(account.password_hash, "một câu mật khẩu dài đủ dùnG")
+        storage.accounts.update(account.id, lambda a: a.replace(password_hash=owasp_hash))
+        assert authenticate_local(storage, "canbo01", "một câu mật khẩu dài đủ dùng") is not None
+        rehashed = storage.accounts.get_by_username("canbo01")
+        assert rehashed is not None and rehashed.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize(("memory_kib", "time_cost"), [(8, 1), (19455, 2), (47103, 1), (7167, 9)])
+def test_hashing_below_owasp_is_refused_on_a_public_issuer(memory_kib: int, time_cost: int) -> None:
+    with pytest.raises(SettingsError, match="IDP_PASSWORD_HASH_MEMORY_KIB.*loopback"):
+        load_settings(issuer="https://sso.example.gov.vn", password_hash_memory_kib=memory_kib,
+                      password_hash_time_cost=time_cost)
+    assert load_settings(issuer="https://sso.example.gov.vn", password_hash_memory_kib=47104,
+                         password_hash_time_cost=1).password_hash_memory_kib == 47104
+    assert load_settings(issuer="https://sso.example.gov.vn", password_hash_memory_kib=7168,
+                         password_hash_time_cost=9).password_hash_time_cost == 9
+    with pytest.raises(SettingsError, match="IDP_PASSWORD_HASH_MEMORY_KIB"):
+        load_settings(issuer="http://127.0.0.1:8711", password_hash_memory_kib=4)
 
 
 def test_hashing_runs_one_at_a_time_per_core_the_process_may_use() -> None:
