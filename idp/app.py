@@ -1,10 +1,9 @@
-"""``create_app(settings)``: open the provider's parts and mount the routers, in explicit order."""
+"""``create_app(settings)``: open the provider's parts (the compose step, :mod:`idp.server`) and
+mount the routers, in explicit order."""
 
 from __future__ import annotations
 
 import gc
-import hashlib
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,60 +26,13 @@ from idp.endpoints import (
     upstream,
     userinfo,
 )
-from idp.oidc.provider import Provider
 from idp.runtime import Runtime
+from idp.server import open_provider
 from idp.settings import Settings, load_settings
 from idp.ui import static_router
 from idp.web import middleware
 from idp.web.documents import PublicDocuments
 from idp.web.protocol import ProtocolEndpoints
-
-
-def derive_secret(kek: bytes, label: str) -> bytes:
-    """A 32-byte secret for one purpose, derived from the key-encryption key (HMAC-SHA256)."""
-    return hmac.new(kek, label.encode(), hashlib.sha256).digest()
-
-
-def open_provider(runtime: Runtime) -> Provider:
-    """Open keys, audit, adapters and policies over the runtime's stores."""
-    from adapters.registry import load_adapters
-    from idp.audit.setup import attach_key_ring, open_audit_log
-    from idp.mfa.sealing import derive_factor_key
-    from idp.mfa.totp import TotpService
-    from idp.security.throttle import Throttle
-    from keys.kek import load_kek
-    from keys.ring import open_key_ring
-    from policies import PolicySet
-
-    settings = runtime.settings
-    audit = open_audit_log(settings, runtime.storage.db)
-    audit.enable_batching()
-    ring = open_key_ring(settings, runtime.storage, audit)
-    attach_key_ring(audit, ring, settings)
-    kek = load_kek(settings, sealed_keys_exist=False)
-    salt = (settings.pairwise_salt.get_secret_value().encode() if settings.pairwise_salt
-            else derive_secret(kek, "vn-idp pairwise-sub v1"))
-    provider = Provider(settings, runtime.storage, runtime.ephemeral, ring, audit, salt,
-                        identity_secret=kek)
-    provider.adapters = load_adapters(settings, storage=runtime.storage, ephemeral=runtime.ephemeral)
-    provider.policies = PolicySet.from_folder_or_builtin(settings.policies_dir, known_adapters=provider.adapters.ids)
-    provider.throttle = Throttle.from_settings(settings, runtime.ephemeral, audit)
-    provider.totp = TotpService(runtime.storage, runtime.ephemeral, derive_factor_key(kek), audit)
-    _open_profile(provider, derive_secret(kek, "vn-idp dpop-nonce v1"))
-    return provider
-
-
-def _open_profile(provider: Provider, dpop_nonce_secret: bytes) -> None:
-    """The strict relying-party profile's parts: client keys, DPoP, back-channel logout."""
-    from idp.clients.jwks import ClientKeys
-    from idp.oidc.backchannel import BackchannelLogout
-    from idp.specs.rfc9449_dpop import DpopVerifier
-
-    settings = provider.settings
-    provider.client_keys = ClientKeys.from_settings(settings)
-    provider.dpop = DpopVerifier(provider.ephemeral, dpop_nonce_secret, max_age=settings.dpop_proof_max_age_seconds,
-                                 nonce_required=settings.dpop_nonce_required)
-    provider.backchannel = BackchannelLogout(provider)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -138,7 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     protocol_routes = {**token.ROUTES, **userinfo.ROUTES, **authorize.ROUTES, **interaction.ROUTES}
     middleware.wrap_stack(app, lambda inner: ProtocolEndpoints(inner, routes=protocol_routes))
     middleware.install(app, settings)
-    discovery_bytes = discovery.discovery_document(provider)
+    served: set[str] = set()  # every path the app serves, filled once the routers are mounted below
+    discovery_bytes = discovery.discovery_document(provider, served)
+    app.state.discovery_document = discovery_bytes
     documents = {
         "/.well-known/openid-configuration": discovery_bytes,
         "/.well-known/oauth-authorization-server": discovery_bytes,
@@ -147,12 +101,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, upstream, consent, token, par, userinfo, logout,
                account, audit_api, console, static_router)
-    for module in routers:
-        app.include_router(module.router)
+    mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration
 
-        app.include_router(registration.router)
+        mounted.append(registration.router)
+    for router in mounted:
+        app.include_router(router)
+    served.update(path for _, path in protocol_routes)
+    served.update(getattr(route, "path", "") for router in mounted for route in router.routes)
     app.state.audit_auditor_check = console.auditor_name  # an auditor's console session may use /audit/events
     if settings.demo:
         from idp.demo import relying_party

@@ -49,6 +49,15 @@ class OAuthError(IdpError):
         return body
 
 
+class GrantRefused(IdpError):
+    """The grant behind a token request cannot be used (revoked, or its person's account ended);
+    the token endpoint answers ``invalid_grant`` with this description (RFC 6749 §5.2)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
 class PageError(IdpError):
     """An error shown to a person as a page; ``message_id`` names a catalogue message."""
 

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from adapters.base import AdapterError, Identity, RequestData, UpstreamLogout, UpstreamRejected
 from adapters.config import display_name_for
@@ -29,6 +28,7 @@ from adapters.oidc.id_token import IdTokenRules, validate_id_token
 from adapters.oidc.jwks import UpstreamKeys
 from adapters.oidc.metadata import ProviderMetadata
 from adapters.oidc.token_request import exchange_code
+from idp.specs.rfc7636_pkce import s256_code_challenge
 from idp.storage.ephemeral.base import EphemeralStore
 from idp.storage.ephemeral.memory import MemoryStore
 from policies.loa import map_upstream_acr
@@ -97,7 +97,7 @@ class OidcUpstreamAdapter:
         }
         if self.config.pkce == "always" or (self.config.pkce == "auto" and self.metadata.supports_s256()):
             pending["code_verifier"] = secrets.token_urlsafe(48)
-            params["code_challenge"] = create_s256_code_challenge(pending["code_verifier"])
+            params["code_challenge"] = s256_code_challenge(pending["code_verifier"])
             params["code_challenge_method"] = "S256"
         return _add_query(metadata["authorization_endpoint"], params), pending
 
@@ -116,7 +116,7 @@ class OidcUpstreamAdapter:
             raise UpstreamRejected("the callback has no code", reason="missing_code")
         metadata = self.metadata.get()
         token = exchange_code(
-            self.config, metadata["token_endpoint"], pending.get("callback_url") or callback_url,
+            self.config, self._http, metadata["token_endpoint"], pending.get("callback_url") or callback_url,
             code, pending.get("code_verifier"),
         )
         raw_id_token = token.get("id_token")

@@ -1,13 +1,15 @@
 """Discovery (OpenID Connect Discovery 1.0 §3; RFC 8414) and the JWK Set.
 
-The metadata document is generated from what is actually served and precomputed once; the JWKS
-bytes and cache headers come precomputed from the key ring.
+The metadata document is generated from what the compose step registered: the paths the app serves,
+the grants, client authentication and PKCE methods of the token side's server, the key ring's
+algorithms and the profile in force; it is computed once. The JWKS bytes and cache headers come
+precomputed from the key ring.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,70 +18,88 @@ from starlette.responses import Response
 from idp.endpoints.common import provider_of
 from idp.oidc.claims import SCOPE_CLAIMS
 from idp.oidc.provider import Provider
-from idp.specs.profile import is_strict, signing_algorithms
-from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
+from idp.specs.profile import STRICT_AUTH_METHODS, is_strict, signing_algorithms
 
 router = APIRouter()
 METADATA_CACHE = "public, max-age=300"
 
+# Where each endpoint RFC 8414 / OIDC Discovery names is served; listed only when the app serves it.
+ENDPOINT_PATHS = {
+    "authorization_endpoint": "/authorize",
+    "token_endpoint": "/token",
+    "userinfo_endpoint": "/userinfo",
+    "jwks_uri": "/jwks",
+    "revocation_endpoint": "/revoke",
+    "introspection_endpoint": "/introspect",
+    "end_session_endpoint": "/logout",
+    "pushed_authorization_request_endpoint": "/par",
+    "registration_endpoint": "/register",
+}
+# The authlib endpoint (OAuthServer.endpoint_auth_methods) that answers each authenticated endpoint.
+AUTHENTICATED_ENDPOINTS = {"revocation_endpoint": "revocation", "introspection_endpoint": "introspection"}
 
-def metadata(provider: Provider) -> dict[str, Any]:
+
+def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any]:
+    """The metadata document: the endpoints among ``served_paths``, and the grants, client
+    authentication methods and PKCE methods the token side's server registered, as the profile
+    in force allows them."""
     issuer = provider.issuer
-    strict = is_strict(provider.settings, None)
-    client_algs = signing_algorithms(provider.settings, None)
-    auth_methods = ["private_key_jwt"] if strict else list(CLIENT_AUTH_METHODS)
-    claims = sorted({"sub", "iss", "auth_time", "acr", "amr", "sid"} | {c for cs in SCOPE_CLAIMS.values() for c in cs})
-    document: dict[str, Any] = {
-        "issuer": issuer,
-        "authorization_endpoint": issuer + "/authorize",
-        "token_endpoint": issuer + "/token",
-        "userinfo_endpoint": issuer + "/userinfo",
-        "jwks_uri": issuer + "/jwks",
-        "revocation_endpoint": issuer + "/revoke",
-        "introspection_endpoint": issuer + "/introspect",
-        "end_session_endpoint": issuer + "/logout",
+    settings = provider.settings
+    server = provider.server
+    strict = is_strict(settings, None)
+    client_algs = list(signing_algorithms(settings, None))
+
+    def allowed(methods: list[str]) -> list[str]:
+        return [m for m in methods if m in STRICT_AUTH_METHODS] if strict else methods
+
+    document: dict[str, Any] = {"issuer": issuer}
+    document.update({name: issuer + path for name, path in ENDPOINT_PATHS.items() if path in served_paths})
+    document.update({
         "scopes_supported": list(provider.scopes_supported),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": server.grant_types,
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": provider.ring.algorithms(),
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": list(client_algs),
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": list(client_algs),
-        "introspection_endpoint_auth_methods_supported": [m for m in auth_methods if m != "none"],
-        "introspection_endpoint_auth_signing_alg_values_supported": list(client_algs),
-        "pushed_authorization_request_endpoint": issuer + "/par",
-        "require_pushed_authorization_requests": strict or provider.settings.require_pushed_authorization_requests,
-        "dpop_signing_alg_values_supported": list(client_algs),
+        "token_endpoint_auth_methods_supported": allowed(server.token_auth_methods),
+        "token_endpoint_auth_signing_alg_values_supported": client_algs,
+    })
+    for name, endpoint in AUTHENTICATED_ENDPOINTS.items():
+        if name in document:
+            prefix = name.removesuffix("_endpoint")
+            document[prefix + "_endpoint_auth_methods_supported"] = allowed(server.endpoint_auth_methods(endpoint))
+            document[prefix + "_endpoint_auth_signing_alg_values_supported"] = client_algs
+    claims = sorted({"sub", "iss", "auth_time", "acr", "amr", "sid"} | {c for cs in SCOPE_CLAIMS.values() for c in cs})
+    if "pushed_authorization_request_endpoint" in document:
+        document["require_pushed_authorization_requests"] = strict or settings.require_pushed_authorization_requests
+    document.update({
+        "dpop_signing_alg_values_supported": client_algs,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
-        "code_challenge_methods_supported": ["S256"],
+        "code_challenge_methods_supported": server.code_challenge_methods,
         "claims_supported": claims,
         "claims_parameter_supported": True,
         "claim_types_supported": ["normal"],
         "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
-        "request_object_signing_alg_values_supported": list(client_algs),
+        "request_object_signing_alg_values_supported": client_algs,
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["vi", "en"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-    }
-    if provider.settings.registration_enabled:
-        document["registration_endpoint"] = issuer + "/register"
+    })
     if provider.acr_values_supported:
         document["acr_values_supported"] = list(provider.acr_values_supported)
     return document
 
 
-def discovery_document(provider: Provider) -> Callable[[], tuple[bytes, dict[str, str]]]:
+def discovery_document(provider: Provider,
+                       served_paths: Collection[str]) -> Callable[[], tuple[bytes, dict[str, str]]]:
     """The metadata as ready bytes (computed on first use: everything it lists is known by then)."""
     cached: list[bytes] = []
 
     def produce() -> tuple[bytes, dict[str, str]]:
         if not cached:
-            cached.append(json.dumps(metadata(provider), separators=(",", ":")).encode())
+            cached.append(json.dumps(metadata(provider, served_paths), separators=(",", ":")).encode())
         return cached[0], {"Content-Type": "application/json", "Cache-Control": METADATA_CACHE}
 
     return produce
@@ -94,7 +114,7 @@ def jwks_document(provider: Provider) -> Callable[[], tuple[bytes, dict[str, str
 
 
 def _document(request: Request) -> Response:
-    body, headers = discovery_document(provider_of(request))()
+    body, headers = request.app.state.discovery_document()
     return Response(body, headers=headers)
 
 

@@ -29,8 +29,10 @@ from idp.endpoints.common import (
     query_items,
 )
 from idp.errors import OAuthError
-from idp.oidc.provider import Provider, is_access_token_shaped
+from idp.oidc.provider import Provider
+from idp.oidc.token_lookup import is_access_token_shaped
 from idp.oidc.tokens import AccessTokenInfo
+from idp.web import request_scope
 from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 
@@ -65,7 +67,7 @@ async def _prepare(request: Request) -> list[tuple[str, str]]:
 
 
 def _token_response(provider: Provider, plain: Any) -> Any:
-    with provider.one_request():
+    with request_scope.one_request():
         return provider.server.create_token_response(plain)
 
 
@@ -86,7 +88,7 @@ def _answerable_on_loop(provider: Provider, request: Request, form: list[tuple[s
 
 async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
     """``work()`` on the event loop; audit events it records are awaited before the answer leaves."""
-    with provider.on_the_loop() as waits:
+    with request_scope.on_the_loop() as waits:
         answer = work()
     if waits:
         async with asyncio.timeout(WAIT_SECONDS):  # no token leaves before its event is committed

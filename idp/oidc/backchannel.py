@@ -18,20 +18,31 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from idp.net.outbound import OutboundPolicy, OutboundRefused, outbound_client
+from idp.oidc.subject_ids import SubjectIdentifiers
+from idp.settings import Settings
 from idp.specs.oidc_backchannel import logout_token_claims, sign_logout_token
+from idp.storage.models import Client
+from keys.ring import KeyRing
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import Provider
     from idp.sessions import SsoSession
 
 log = logging.getLogger(__name__)
 EVENT = "logout.backchannel"
 QUEUE_SIZE = 1000
+
+
+class _Clients(Protocol):
+    def find_client(self, client_id: str | None) -> Client | None: ...
+
+
+class _Recorder(Protocol):
+    def record(self, event_type: str, **fields: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,13 @@ class Delivery:
 class BackchannelLogout:
     """Builds logout tokens at logout and delivers them in the background."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
-        settings = provider.settings
+    def __init__(self, *, settings: Settings, issuer: str, clients: _Clients, subject_ids: SubjectIdentifiers,
+                 ring: KeyRing, recorder: _Recorder) -> None:
+        self.issuer = issuer
+        self.clients = clients
+        self.subject_ids = subject_ids
+        self.ring = ring
+        self.recorder = recorder
         self.attempts = settings.backchannel_logout_attempts
         self.backoff = settings.backchannel_logout_backoff_seconds
         self.timeout = settings.backchannel_logout_timeout_seconds
@@ -63,13 +78,13 @@ class BackchannelLogout:
         return how many were queued."""
         queued = 0
         for client_id in client_ids:
-            client = self.provider.find_client(client_id)
+            client = self.clients.find_client(client_id)
             uri = client.extra.get("backchannel_logout_uri") if client else None
             if client is None or not isinstance(uri, str):
                 continue
-            sub = self.provider.subject_ids.for_client(session.subject_id, client) if session.subject_id else None
-            claims = logout_token_claims(self.provider.issuer, client, sub=sub, sid=session.sid)
-            delivery = Delivery(client_id, uri, sign_logout_token(self.provider.ring, client, claims),
+            sub = self.subject_ids.for_client(session.subject_id, client) if session.subject_id else None
+            claims = logout_token_claims(self.issuer, client, sub=sub, sid=session.sid)
+            delivery = Delivery(client_id, uri, sign_logout_token(self.ring, client, claims),
                                 session.subject_id, session.sid)
             try:
                 self._queue.put_nowait(delivery)
@@ -117,7 +132,7 @@ class BackchannelLogout:
     def _audit(self, delivery: Delivery, outcome: str, attempt: int, reason: str | None, *, status: int = 0,
                final: bool = True) -> None:
         try:
-            self.provider.record(EVENT, outcome=outcome, client_id=delivery.client_id, subject=delivery.subject_id,
+            self.recorder.record(EVENT, outcome=outcome, client_id=delivery.client_id, subject=delivery.subject_id,
                                  reason=reason, details={"attempt": attempt, "status": status, "final": final,
                                                          "sid": delivery.sid})
         except Exception:  # an audit failure must not kill the delivery thread

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import contextvars
 import hashlib
 import secrets
 import time
@@ -25,6 +24,7 @@ from idp.oidc.claims import requested_in, select_claims
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client
+from idp.web import request_scope
 from keys.errors import InvalidToken
 from keys.jwt import encode_jwt
 from keys.ring import KeyRing
@@ -155,9 +155,9 @@ class TokenService:
 
     def check_access_token(self, token: str) -> AccessTokenInfo:
         """Verify signature, type, issuer, expiry, and that it was not revoked. InvalidToken otherwise."""
-        known = _checked_on_loop.get()
-        if known is not None and token in known:  # checked already, on the loop (see checked_before)
-            return _answer(known[token])
+        known = request_scope.checked_outcome(token)
+        if known is not None:  # checked already, on the loop (see checked_before)
+            return _answer(known)
         jti, claims = self._verified(token)
         return self._info(jti, claims, self.ephemeral.find(*_state_key(jti)))
 
@@ -172,11 +172,8 @@ class TokenService:
         """Inside the block, :meth:`check_access_token` of ``token`` answers ``outcome`` (found by
         :meth:`check_access_token_on_loop` just before) without reading the store again: for
         synchronous library code (authlib's introspection endpoint) run on the event loop."""
-        reset = _checked_on_loop.set({token: outcome})
-        try:
+        with request_scope.checked_before(token, outcome):
             yield
-        finally:
-            _checked_on_loop.reset(reset)
 
     def _verified(self, token: str) -> tuple[str, dict[str, Any]]:
         """The ``jti`` and claims of a token whose signature, type, issuer, audience and times hold."""
@@ -218,10 +215,6 @@ class TokenService:
                 self.ephemeral.upsert(REVOKED_KIND, info.jti, {"client_id": info.client_id}, ttl)
             return
         self.ephemeral.destroy(ACCESS_TOKEN_KIND, info.jti)
-
-
-_checked_on_loop: contextvars.ContextVar[dict[str, AccessTokenInfo | InvalidToken] | None] = contextvars.ContextVar(
-    "idp_access_token_checked_on_loop", default=None)
 
 
 def _state_key(jti: str) -> tuple[str, str]:

@@ -9,7 +9,6 @@ import hmac
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from idp.sandbox.pages import error_page, login_page
 from idp.sandbox.provider import SandboxProvider
 from idp.sandbox.tokens import id_token
+from idp.specs.rfc7636_pkce import s256_code_challenge
 from idp.web.context import bounded_body
 
 
@@ -137,7 +137,7 @@ def build_app(provider: SandboxProvider) -> Starlette:
             return _oauth_error("invalid_grant", description="redirect_uri")
         challenge = record.get("code_challenge")
         verifier = form.get("code_verifier")
-        if challenge and (not verifier or create_s256_code_challenge(verifier) != challenge):
+        if challenge and (not verifier or s256_code_challenge(verifier) != challenge):
             return _oauth_error("invalid_grant", description="PKCE")
         citizen = provider.citizen(record["personal_id"])
         assert citizen is not None

@@ -9,6 +9,8 @@ from functools import lru_cache
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 
+from idp.audit.events import AuditContext
+
 
 class PlainPayload(OAuth2Payload):
     def __init__(self, items: Sequence[tuple[str, str]]) -> None:
@@ -68,3 +70,9 @@ def _secure_transport(uri: str) -> bool:
     except InsecureTransportError:
         return False
     return True
+
+
+def audit_context(request: OAuth2Request | None) -> AuditContext | None:
+    """Where an authlib request came from (set by the endpoint that built it), for audit events."""
+    context = getattr(request, "extras", {}).get("audit_context") if request is not None else None
+    return context if isinstance(context, AuditContext) else None

@@ -92,14 +92,14 @@ class InvalidDpopProofError(OAuth2Error):
     error = "invalid_dpop_proof"
 
 
-def enforce_token_request(provider: Any, client: Client, request: Any) -> None:
+def enforce_token_request(settings: Settings, client: Client, request: Any) -> None:
     """At the token endpoint, once the client is authenticated: the profile's auth method and the
     DPoP proof a client with ``dpop_bound_access_tokens`` (or the strict profile) must present."""
-    if not auth_method_allowed(provider.settings, client, getattr(request, "auth_method", "")):
+    if not auth_method_allowed(settings, client, getattr(request, "auth_method", "")):
         why = " (this client is allowed a restricted scope)" if has_restricted_scopes(client) else ""
         raise InvalidClientError(status_code=401, description="the strict profile requires private_key_jwt" + why)
-    if requires_dpop(provider.settings, client) and not request.extras.get("dpop_jkt"):
+    if requires_dpop(settings, client) and not request.extras.get("dpop_jkt"):
         raise InvalidDpopProofError(description="this client's access tokens must be DPoP-bound: send a DPoP proof")
     alg = request.extras.get("dpop_alg")
-    if alg is not None and alg not in signing_algorithms(provider.settings, client):
+    if alg is not None and alg not in signing_algorithms(settings, client):
         raise InvalidDpopProofError(description=f"DPoP proofs of this client must use {' or '.join(STRICT_ALGORITHMS)}")

@@ -15,19 +15,20 @@ Choices:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from idp.errors import GrantRefused
 from idp.oidc.codes import AuthorizationCode
-from idp.oidc.recheck import recheck_at_refresh
 from idp.oidc.tokens import Authorization
-
-if TYPE_CHECKING:
-    from idp.oidc.provider import Provider
+from idp.specs.authlib_request import audit_context
+from idp.specs.ports import CodeRedeeming, RefreshRotating, TokenIssuing
 
 CLIENT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -46,8 +47,8 @@ class S256CodeChallenge(CodeChallenge):
 class IdTokenExtension:
     """Adds ``id_token`` to token responses when the grant carries ``openid`` (our Signer signs it)."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    def __init__(self, issuer: TokenIssuing) -> None:
+        self.issuer = issuer
 
     def __call__(self, grant: grants.BaseGrant) -> None:
         grant.register_hook("after_create_token_response", self.process_token)
@@ -57,8 +58,8 @@ class IdTokenExtension:
         authorization: Authorization = grant.request.user
         if "openid" not in authorization.scopes or authorization.subject_id is None:
             return
-        token["id_token"] = self.provider.issue_id_token(authorization, grant.request.client.client,
-                                                         token.get("access_token"))
+        token["id_token"] = self.issuer.issue_id_token(authorization, grant.request.client.client,
+                                                       token.get("access_token"))
 
 
 class ProfileChecks:
@@ -73,15 +74,15 @@ class ProfileChecks:
         from idp.specs.profile import enforce_token_request
 
         client = super().authenticate_token_endpoint_client()  # type: ignore[misc]
-        enforce_token_request(self.server.provider, client.client, self.request)
+        enforce_token_request(self.server.settings, client.client, self.request)
         return client
 
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
-        return self.server.provider.generate_token(
-            grant_type or self.GRANT_TYPE, self.request.client, user, scope, expires_in, include_refresh_token,
-            dpop_jkt=self.request.extras.get("dpop_jkt"), successor=self.stored_successor(),
-        )
+        issuer: TokenIssuing = self.server.token_issuer
+        return issuer.generate_token(self.request.client.client, user, scope,
+                                     include_refresh_token=include_refresh_token,
+                                     dpop_jkt=self.request.extras.get("dpop_jkt"), successor=self.stored_successor())
 
     def stored_successor(self) -> str | None:
         """The refresh token already stored for this response (a rotation's), or None."""
@@ -91,15 +92,12 @@ class ProfileChecks:
 class CodeGrant(ProfileChecks, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
-    @property
-    def provider(self) -> Provider:
-        return self.server.provider
-
     def save_authorization_code(self, code: str, request: Any) -> None:  # pragma: no cover - see /authorize
         raise NotImplementedError("codes are issued by the authorization endpoint")
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
-        found = self.provider.redeem_code(code, self.request, client.client_id)
+        redeemer: CodeRedeeming = self.server.code_redeemer
+        found = redeemer.redeem_code(code, client.client_id, audit_context(self.request))
         if found is None or found.client_id != client.client_id:
             return None
         return found
@@ -117,10 +115,13 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
         # A token bound to another DPoP key (RFC 9449 §5) is refused without being consumed.
-        record = self.server.provider.use_refresh_token(refresh_token, self.request)
-        if record is not None:  # the person's directory accounts as they are now (idp.oidc.recheck)
-            recheck_at_refresh(self.server.provider, record.grant, self.request)
-        return record
+        rotator: RefreshRotating = self.server.refresh_rotator
+        try:
+            return rotator.use_refresh_token(refresh_token, self.request.client.client,
+                                             dpop_jkt=self.request.extras.get("dpop_jkt"),
+                                             context=audit_context(self.request))
+        except GrantRefused as refused:
+            raise InvalidGrantError(refused.description) from None
 
     def stored_successor(self) -> str | None:
         """The successor the rotation stored with its claim."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
+from idp.specs.authlib_request import audit_context
+from idp.specs.ports import TokenFinding
 from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
 
 
@@ -14,7 +16,9 @@ class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        return self.server.provider.find_token(token_string, token_type_hint)
+        tokens: TokenFinding = self.server.token_lookup
+        return tokens.find_token(token_string, token_type_hint)
 
     def revoke_token(self, token: Any, request: Any) -> None:
-        self.server.provider.revoke_token(token, request)
+        tokens: TokenFinding = self.server.token_lookup
+        tokens.revoke_token(token, audit_context(request))

@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 
 from idp.clients.jwks import peek_claims
+from idp.settings import Settings
+from idp.specs.authlib_request import audit_context
+from idp.specs.ports import ClientKeyVerifier, Recorder
 from idp.specs.profile import signing_algorithms
+from idp.storage.ephemeral import EphemeralStore
 from keys.errors import InvalidToken
 from keys.verify import MAX_TOKEN_BYTES, check_time_claims
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import Provider
     from idp.specs.authlib_client import OAuthClient
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -51,8 +54,13 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
 class PrivateKeyJwtAuthentication:
     """authlib client-auth method ``(query_client, request) -> client | None``."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    def __init__(self, *, issuer: str, settings: Settings, client_keys: ClientKeyVerifier,
+                 replays: EphemeralStore, recorder: Recorder) -> None:
+        self.issuer = issuer
+        self.settings = settings
+        self.client_keys = client_keys
+        self.replays = replays
+        self.recorder = recorder
 
     def __call__(self, query_client: Any, request: Any) -> OAuthClient | None:
         form = request.form
@@ -84,17 +92,16 @@ class PrivateKeyJwtAuthentication:
 
     def verify(self, client: OAuthClient, assertion: str, *, endpoint: str, request: Any = None) -> dict[str, Any]:
         """The verified claims of a client assertion; invalid_client otherwise."""
-        provider = self.provider
         record = client.client
         try:
-            _, claims = provider.client_keys.verify(record, assertion,
-                                                    algorithms=signing_algorithms(provider.settings, record))
+            _, claims = self.client_keys.verify(record, assertion,
+                                                algorithms=signing_algorithms(self.settings, record))
             check_time_claims(claims, leeway=LEEWAY_SECONDS)
         except InvalidToken as exc:
             raise _refuse(f"the client assertion was refused ({exc.reason})") from None
         if claims.get("iss") != record.client_id or claims.get("sub") != record.client_id:
             raise _refuse("iss and sub of the client assertion must be the client_id")
-        allowed_audiences = {provider.issuer, provider.issuer + "/token", endpoint.split("?")[0]}
+        allowed_audiences = {self.issuer, self.issuer + "/token", endpoint.split("?")[0]}
         if not allowed_audiences & set(_audiences(claims)):
             raise _refuse("the client assertion's aud must be this issuer")
         now = time.time()
@@ -106,8 +113,8 @@ class PrivateKeyJwtAuthentication:
             raise _refuse("the client assertion needs a jti")
         key = hashlib.sha256(f"{record.client_id}\x00{jti}".encode()).hexdigest()
         ttl = int(max(exp - now, 0) + LEEWAY_SECONDS + 1)
-        if not provider.ephemeral.add_once(REPLAY_KIND, key, ttl):
-            provider.record("client.assertion_replayed", request, client_id=record.client_id, outcome="failure",
-                            reason="jti_replayed")
+        if not self.replays.add_once(REPLAY_KIND, key, ttl):
+            self.recorder.record("client.assertion_replayed", context=audit_context(request),
+                                 client_id=record.client_id, outcome="failure", reason="jti_replayed")
             raise _refuse("the client assertion was already used (jti replayed)")
         return claims

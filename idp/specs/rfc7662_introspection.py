@@ -8,6 +8,7 @@ from typing import Any
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
+from idp.specs.ports import TokenFinding
 from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
 
 
@@ -15,7 +16,8 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = [m for m in CLIENT_AUTH_METHODS if m != "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        return self.server.provider.find_token(token_string, token_type_hint)
+        tokens: TokenFinding = self.server.token_lookup
+        return tokens.find_token(token_string, token_type_hint)
 
     def check_permission(self, token: Any, client: Any, request: Any) -> bool:
         return bool(token.check_client(client) or client.client.extra.get("introspection"))

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idp.errors import OAuthError
+from idp.specs.ports import RequestObjectContext
 from idp.specs.profile import signing_algorithms
 from idp.storage.models import Client
 from keys.errors import InvalidToken
 from keys.verify import check_time_claims
-
-if TYPE_CHECKING:
-    from idp.oidc.provider import Provider
 
 REQUEST_OBJECT_TYPES = ("JWT", "oauth-authz-req+jwt")
 JWT_CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "jti", "sub")
@@ -41,7 +39,8 @@ def _as_parameter(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_object_parameters(provider: Provider, client: Client, request_object: str) -> dict[str, list[str]]:
+def request_object_parameters(provider: RequestObjectContext, client: Client,
+                              request_object: str) -> dict[str, list[str]]:
     """The authorization parameters of a verified request object; ``invalid_request_object`` otherwise."""
     try:
         header, claims = provider.client_keys.verify(client, request_object,

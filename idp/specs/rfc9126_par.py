@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from idp.errors import OAuthError, PageError
+from idp.specs.authlib_request import audit_context
 from idp.specs.authorization_request import RedirectableError, identify_client, validate
+from idp.specs.ports import PushedRequestContext
 from idp.specs.profile import auth_method_allowed
 from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
 from idp.specs.rfc9101_jar import request_object_parameters
-
-if TYPE_CHECKING:
-    from idp.oidc.provider import Provider
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 KIND = "par"
@@ -38,7 +37,7 @@ CLIENT_AUTH_PARAMETERS = ("client_assertion", "client_assertion_type", "client_s
 Params = dict[str, list[str]]
 
 
-def push(provider: Provider, plain: Any, form: list[tuple[str, str]]) -> dict[str, Any]:
+def push(provider: PushedRequestContext, plain: Any, form: list[tuple[str, str]]) -> dict[str, Any]:
     """Authenticate the client, validate the pushed request, keep it; the PAR response (§2.2)."""
     try:
         client = provider.server.authenticate_client(plain, CLIENT_AUTH_METHODS, endpoint="par").client
@@ -70,11 +69,11 @@ def push(provider: Provider, plain: Any, form: list[tuple[str, str]]) -> dict[st
     provider.ephemeral.upsert(KIND, request_id, {"client_id": client.client_id, "params": params,
                                                  "redirect_uri": redirect_uri, "state": state,
                                                  "response_mode": mode}, ttl)
-    provider.record("par.pushed", plain, client_id=client.client_id)
+    provider.record("par.pushed", context=audit_context(plain), client_id=client.client_id)
     return {"request_uri": URN_PREFIX + request_id, "expires_in": ttl}
 
 
-def authorization_parameters(provider: Provider, params: Mapping[str, list[str]]) -> tuple[Params, bool]:
+def authorization_parameters(provider: PushedRequestContext, params: Mapping[str, list[str]]) -> tuple[Params, bool]:
     """The parameters /authorize must use, and whether they were pushed: the pushed request for a
     PAR ``request_uri``, the request object's members for ``request``, else ``params`` unchanged."""
     uris = params.get("request_uri") or []
@@ -94,7 +93,7 @@ def authorization_parameters(provider: Provider, params: Mapping[str, list[str]]
     return dict(params), False
 
 
-def _pushed(provider: Provider, params: Mapping[str, list[str]], request_id: str) -> Params:
+def _pushed(provider: PushedRequestContext, params: Mapping[str, list[str]], request_id: str) -> Params:
     record = provider.ephemeral.find(KIND, request_id) if 0 < len(request_id) <= 64 else None
     if record is None:
         raise PageError("invalid_request", detail="invalid_request_uri: the request_uri is unknown or expired")

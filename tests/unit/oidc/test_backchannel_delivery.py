@@ -22,6 +22,12 @@ class Recorder:
         self.events.append({"type": event_type, **fields})
 
 
+def backchannel(provider: Any) -> BackchannelLogout:
+    """The delivery over the parts a provider gives it (``provider`` is a namespace of them)."""
+    return BackchannelLogout(settings=provider.settings, issuer=provider.issuer, clients=provider,
+                             subject_ids=provider.subject_ids, ring=provider.ring, recorder=provider)
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,7 +48,7 @@ def test_unreachable_client_gets_bounded_attempts_all_audited() -> None:
         subject_ids=SimpleNamespace(for_client=lambda subject, client: "pairwise-" + subject),
         ring=SimpleNamespace(signer=lambda alg=None: signer), record=record,
     )
-    delivery = BackchannelLogout(provider)  # type: ignore[arg-type]
+    delivery = backchannel(provider)
     session = SimpleNamespace(subject_id="s1", sid="sid-1")
     try:
         assert delivery.notify(session, ["quiet", "rp"]) == 1  # type: ignore[arg-type]
@@ -81,7 +87,7 @@ def test_internal_backchannel_uris_are_refused_once_without_a_connection() -> No
         subject_ids=SimpleNamespace(for_client=lambda subject, client: "pairwise-" + subject),
         ring=SimpleNamespace(signer=lambda alg=None: signer), record=record,
     )
-    delivery = BackchannelLogout(provider)  # type: ignore[arg-type]
+    delivery = backchannel(provider)
     try:
         assert delivery.notify(SimpleNamespace(subject_id="s1", sid="sid-1"), list(clients)) == 3  # type: ignore[arg-type]
         deadline = time.monotonic() + 10

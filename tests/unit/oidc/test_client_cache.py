@@ -27,7 +27,7 @@ def provider(embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> It
     provider.storage.clients.add(Client(client_id="svc", name="Dịch vụ", auth_method="client_secret_basic",
                                         redirect_uris=()))
     clock = Clock()
-    monkeypatch.setattr("idp.oidc.provider.time.monotonic", clock)
+    monkeypatch.setattr("idp.oidc.client_directory.time.monotonic", clock)
     reads: list[str] = []
     read = provider.storage.clients.get
     monkeypatch.setattr(provider.storage.clients, "get", lambda cid: reads.append(cid) or read(cid))
@@ -46,12 +46,12 @@ def test_a_fresh_copy_is_served_without_reading(provider: Any) -> None:
 def test_an_expired_copy_is_reread_by_one_request_while_the_others_use_it(provider: Any) -> None:
     provider.find_client("svc")
     provider.test_clock.now += 6  # expired, within the grace period
-    assert provider._client_reader.acquire(blocking=False)  # another request is re-reading it
+    assert provider.client_directory._reader.acquire(blocking=False)  # another request is re-reading it
     try:
         assert provider.find_client("svc").name == "Dịch vụ"
         assert provider.test_reads == ["svc"]
     finally:
-        provider._client_reader.release()
+        provider.client_directory._reader.release()
     assert provider.find_client("svc") is not None  # nobody re-reading: this request does
     assert provider.test_reads == ["svc", "svc"]
 
@@ -60,11 +60,11 @@ def test_a_long_expired_or_forgotten_copy_is_never_served(provider: Any) -> None
     provider.find_client("svc")
     provider.storage.clients.remove("svc")
     provider.test_clock.now += 11  # beyond the grace period: read even while another request reads
-    assert provider._client_reader.acquire(blocking=False)
+    assert provider.client_directory._reader.acquire(blocking=False)
     try:
         assert provider.find_client("svc") is None
     finally:
-        provider._client_reader.release()
+        provider.client_directory._reader.release()
     provider.storage.clients.add(Client(client_id="svc", name="Mới", auth_method="none", redirect_uris=()))
     provider.forget_client("svc")  # e.g. after a registration update
     assert provider.find_client("svc").name == "Mới"

@@ -43,7 +43,7 @@ def provider(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     app = create_app(settings)
     provider = app.state.provider
     provider.test_policy = ClientPolicy(version=1, adapters=("local",), scopes=SCOPES)
-    provider.policies = SimpleNamespace(for_client=lambda client_id: provider.test_policy)
+    provider.client_policies.policies = SimpleNamespace(for_client=lambda client_id: provider.test_policy)
     provider.storage.clients.add(Client(client_id="spa", name="Ứng dụng", auth_method="none",
                                         redirect_uris=("http://127.0.0.1:9/cb",),
                                         grant_types=("authorization_code", "refresh_token")))
@@ -130,7 +130,7 @@ def test_another_dpop_key_does_not_consume_and_the_successor_is_bound(provider: 
 def test_a_policy_refusal_leaves_no_usable_token(provider: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     provider.test_policy = ClientPolicy(version=1, adapters=("local",), scopes=SCOPES, minimum_acr=Level.VNEID_L2)
     successor = secrets.token_urlsafe(32)
-    monkeypatch.setattr("idp.oidc.provider.new_refresh_token", lambda: successor)
+    monkeypatch.setattr("idp.oidc.rotation.new_refresh_token", lambda: successor)
     status, body = refresh(provider, "first")
     assert status == 400 and body["error"] == "invalid_grant"
     assert provider.storage.grants.get("g1").revoked_reason == "policy_refused_refresh"

@@ -1,0 +1,42 @@
+"""Which policy governs a client, and which sign-in sources it allows (deny by default)."""
+
+from __future__ import annotations
+
+from adapters.adapter_set import AdapterEntry, AdapterSet
+from idp.storage.models import Client
+from policies.document import ClientPolicy
+from policies.policy_set import PolicySet
+
+ACCOUNT_CLIENT_ID = "vnidp-account"
+CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: local accounts, two factors
+
+
+class ClientPolicies:
+    def __init__(self, adapters: AdapterSet, policies: PolicySet) -> None:
+        self.adapters = adapters
+        self.policies = policies
+
+    def policy_for(self, client_id: str) -> ClientPolicy:
+        """The client's policy document (the built-in account pages may use every adapter)."""
+        if client_id == ACCOUNT_CLIENT_ID:
+            return ClientPolicy(version=1, adapters=tuple(self.adapters.ids), scopes=("openid",))
+        if client_id == CONSOLE_CLIENT_ID:
+            # Local staff accounts only; the console asks for the second factor itself, so a
+            # person without one reaches its refusal page instead of the login form again.
+            local = tuple(e.id for e in self.adapters.entries if e.type == "local")
+            return ClientPolicy(version=1, adapters=local, scopes=("openid",))
+        return self.policies.for_client(client_id)
+
+    def allowed_adapters(self, client_id: str) -> set[str]:
+        return set(self.policy_for(client_id).adapters) & set(self.adapters.ids)
+
+    def adapters_for(self, client_id: str) -> list[AdapterEntry]:
+        """The adapter entries a client's sign-in may use."""
+        allowed = self.allowed_adapters(client_id)
+        return [entry for entry in self.adapters.entries if entry.id in allowed]
+
+    def public_sub(self, client: Client) -> bool:
+        """Whether the client's registration or policy asks for public ``sub`` values."""
+        if client.extra.get("subject_type") == "public":
+            return True
+        return self.policy_for(client.client_id).subject_type == "public"

@@ -1,0 +1,106 @@
+"""The compose step: every collaborator of the provider built through its constructor, in
+dependency order, over the runtime's stores. Nothing is assigned after construction."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from adapters.registry import load_adapters
+from idp.audit.setup import attach_key_ring, open_audit_log
+from idp.clients.jwks import ClientKeys
+from idp.identity.protection import derive_identity_keys
+from idp.mfa.sealing import derive_factor_key
+from idp.mfa.totp import TotpService
+from idp.oidc.backchannel import BackchannelLogout
+from idp.oidc.claims import STANDARD_SCOPES
+from idp.oidc.client_directory import ClientDirectory
+from idp.oidc.client_policies import ClientPolicies
+from idp.oidc.codes import CodeStore
+from idp.oidc.interaction import InteractionStore
+from idp.oidc.issuance import TokenIssuer
+from idp.oidc.person_claims import PersonClaims
+from idp.oidc.provider import RESTRICTED_SCOPES, Provider, ProviderParts
+from idp.oidc.recheck import DirectoryRecheck
+from idp.oidc.redemption import CodeRedeemer
+from idp.oidc.revocation import GrantRevoker
+from idp.oidc.rotation import RefreshRotator
+from idp.oidc.session_bridge import SessionBridge
+from idp.oidc.subject_ids import SubjectIdentifiers
+from idp.oidc.token_lookup import TokenLookup
+from idp.oidc.tokens import TokenService
+from idp.runtime import Runtime
+from idp.security.throttle import Throttle
+from idp.sessions import SessionStore
+from idp.sessions.sealing import derive_session_key
+from idp.specs.oauth_server import OAuthServer
+from idp.specs.rfc7523_client_assertion import PrivateKeyJwtAuthentication
+from idp.specs.rfc9449_dpop import DpopVerifier
+from keys.kek import load_kek
+from keys.ring import open_key_ring
+from policies import PolicySet
+from policies.loa import acr_values_supported
+
+
+def derive_secret(kek: bytes, label: str) -> bytes:
+    """A 32-byte secret for one purpose, derived from the key-encryption key (HMAC-SHA256)."""
+    return hmac.new(kek, label.encode(), hashlib.sha256).digest()
+
+
+def open_provider(runtime: Runtime) -> Provider:
+    """Open keys, audit, adapters and policies over the runtime's stores, and build the services."""
+    settings, storage, ephemeral = runtime.settings, runtime.storage, runtime.ephemeral
+    issuer = settings.issuer
+    audit = open_audit_log(settings, storage.db)
+    audit.enable_batching()
+    ring = open_key_ring(settings, storage, audit)
+    attach_key_ring(audit, ring, settings)
+    kek = load_kek(settings, sealed_keys_exist=False)
+    salt = (settings.pairwise_salt.get_secret_value().encode() if settings.pairwise_salt
+            else derive_secret(kek, "vn-idp pairwise-sub v1"))
+    adapters = load_adapters(settings, storage=storage, ephemeral=ephemeral)
+    policies = ClientPolicies(adapters, PolicySet.from_folder_or_builtin(settings.policies_dir,
+                                                                         known_adapters=adapters.ids))
+    identity_keys = derive_identity_keys(kek)
+    subject_ids = SubjectIdentifiers(salt, is_public=policies.public_sub)
+    tokens = TokenService(issuer=issuer, ring=ring, ephemeral=ephemeral, subject_ids=subject_ids,
+                          access_ttl=settings.access_token_ttl_seconds, id_token_ttl=settings.id_token_ttl_seconds)
+    codes = CodeStore(ephemeral, ttl=settings.code_ttl_seconds,
+                      redeemed_ttl=settings.code_ttl_seconds + settings.access_token_ttl_seconds)
+    sessions = SessionStore(ephemeral, idle_seconds=settings.session_idle_seconds,
+                            absolute_seconds=settings.session_absolute_seconds,
+                            sealing_key=derive_session_key(kek))
+    clients = ClientDirectory(storage.clients)
+    grants = GrantRevoker(storage, ephemeral, audit)
+    person_claims = PersonClaims(storage, identity_keys)
+    client_keys = ClientKeys.from_settings(settings)
+    backchannel = BackchannelLogout(settings=settings, issuer=issuer, clients=clients, subject_ids=subject_ids,
+                                    ring=ring, recorder=grants)
+    recheck = DirectoryRecheck(storage=storage, adapters=adapters, keys=identity_keys, audit=audit, grants=grants,
+                               person_claims=person_claims, max_age_seconds=settings.directory_recheck_seconds)
+    server = OAuthServer(
+        settings=settings, clients=clients, code_redeemer=CodeRedeemer(codes, grants),
+        token_issuer=TokenIssuer(storage=storage, ephemeral=ephemeral, tokens=tokens, person_claims=person_claims,
+                                 grants=grants, refresh_ttl=settings.refresh_token_ttl_seconds),
+        refresh_rotator=RefreshRotator(issuer=issuer, storage=storage, grants=grants, policies=policies,
+                                       subject_ids=subject_ids, person_claims=person_claims, recheck=recheck),
+        token_lookup=TokenLookup(issuer=issuer, storage=storage, tokens=tokens, clients=clients,
+                                 subject_ids=subject_ids, grants=grants),
+        client_assertions=PrivateKeyJwtAuthentication(issuer=issuer, settings=settings, client_keys=client_keys,
+                                                      replays=ephemeral, recorder=grants),
+    )
+    return Provider(ProviderParts(
+        settings=settings, storage=storage, ephemeral=ephemeral, ring=ring, audit=audit, adapters=adapters,
+        policies=policies, throttle=Throttle.from_settings(settings, ephemeral, audit),
+        totp=TotpService(storage, ephemeral, derive_factor_key(kek), audit), identity_keys=identity_keys,
+        subject_ids=subject_ids, tokens=tokens, codes=codes, sessions=sessions,
+        interactions=InteractionStore(ephemeral), clients=clients, grants=grants, person_claims=person_claims,
+        session_bridge=SessionBridge(storage=storage, sessions=sessions, codes=codes, grants=grants,
+                                     logout_notifier=backchannel),
+        client_keys=client_keys,
+        dpop=DpopVerifier(ephemeral, derive_secret(kek, "vn-idp dpop-nonce v1"),
+                          max_age=settings.dpop_proof_max_age_seconds, nonce_required=settings.dpop_nonce_required),
+        backchannel=backchannel, server=server,
+        scopes_supported=STANDARD_SCOPES + RESTRICTED_SCOPES,
+        acr_values_supported=tuple(acr_values_supported(issuer)),
+    ))
