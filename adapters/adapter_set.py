@@ -70,9 +70,6 @@ class AdapterSet:
         allowed = set(allowed_ids)
         return AdapterSet([entry for entry in self._entries if entry.id in allowed])
 
-    def with_capability(self, capability: str) -> AdapterSet:
-        return AdapterSet([entry for entry in self._entries if capability in entry.capabilities])
-
     def password_adapters(self) -> list[PasswordAdapter]:
         """Adapters that check a username and password (one form each on the login page)."""
         return [cast(PasswordAdapter, entry.adapter) for entry in self._entries if PASSWORD in entry.capabilities]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -127,10 +127,6 @@ def event_json(row: Any) -> dict[str, Any]:
         "prev_hash": row["prev_hash"],
         "hash": row["hash"],
     }
-
-
-def with_since(query: AuditQuery, since: datetime | None) -> AuditQuery:
-    return replace(query, since=since)
 
 
 def recent_signins(db: Database, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:

@@ -32,7 +32,3 @@ CITIZENS: tuple[Citizen, ...] = (
     Citizen("046186012345", "Phạm Thị Hồng Nhung", date(1986, 1, 5), "female"),
     Citizen("049066000321", "Hồ Đắc Lộc", date(1966, 9, 19), "male"),
 )
-
-
-def find_citizen(personal_id: str) -> Citizen | None:
-    return next((c for c in CITIZENS if c.personal_id == personal_id), None)

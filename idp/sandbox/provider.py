@@ -156,7 +156,7 @@ class SandboxProvider:
             "exp": now + 300,
             "auth_time": record["auth_time"],
             "sid": record["sid"],
-            **self.shape.id_token_claims(self, citizen, record),
+            **self.shape.id_token_claims(citizen, record),
         }
         if record.get("nonce"):
             claims["nonce"] = record["nonce"]
@@ -174,7 +174,7 @@ class SandboxProvider:
         return claims
 
     def userinfo(self, record: dict[str, Any], citizen: Citizen) -> dict[str, Any]:
-        info = self.shape.userinfo(self, citizen, record)
+        info = self.shape.userinfo(citizen, record)
         if self.mode == "missing_personal_id":
             for name in self.shape.personal_id_claims:
                 info.pop(name, None)

@@ -10,20 +10,19 @@ Server's layout (``/oauth2/{authorize,token,userinfo,jwks}``, ``/oidc/logout``, 
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idp.sandbox.citizens import Citizen
-
-if TYPE_CHECKING:
-    from idp.sandbox.provider import SandboxProvider
 
 SUB_NAMESPACE = uuid.UUID("3b1f7a3c-8a51-4bd2-9a53-6f0b2f1c9e11")
 
 
 @dataclass(frozen=True)
-class Shape:
-    """Paths (relative to the base URL) and claim builders of one national upstream."""
+class Shape(ABC):
+    """Paths (relative to the base URL) and claim builders of one national upstream; one subclass
+    per shape says what its ID token and userinfo carry."""
 
     name: str
     issuer_path: str
@@ -43,34 +42,50 @@ class Shape:
     def subject(self, citizen: Citizen) -> str:
         return str(uuid.uuid5(SUB_NAMESPACE, f"{self.name}:{citizen.personal_id}"))
 
-    def id_token_claims(self, provider: SandboxProvider, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        if self.name == "vneid":
-            return {
-                "sub": self.subject(citizen),
-                "typ": "ID",
-                "acr": "1",
-                "session_state": record["sid"],
-                "preferred_username": citizen.personal_id,
-                "name": citizen.full_name,
-                "given_name": citizen.given_names,
-                "family_name": citizen.family_name,
-                "email_verified": False,
-            }
+    @abstractmethod
+    def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        """This shape's own ID token claims for ``citizen``; ``record`` is the authorization (its
+        ``sid`` and ``acr_values``)."""
+
+    @abstractmethod
+    def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        """The userinfo response for ``citizen``."""
+
+
+@dataclass(frozen=True)
+class VneidShape(Shape):
+    """VNeID's Keycloak realm: the personal ID number as ``preferred_username``, ``acr: "1"``."""
+
+    def _person(self, citizen: Citizen) -> dict[str, Any]:
+        return {
+            "sub": self.subject(citizen),
+            "preferred_username": citizen.personal_id,
+            "name": citizen.full_name,
+            "given_name": citizen.given_names,
+            "family_name": citizen.family_name,
+            "email_verified": False,
+        }
+
+    def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        return {**self._person(citizen), "typ": "ID", "acr": "1", "session_state": record["sid"]}
+
+    def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
+        return self._person(citizen)
+
+
+@dataclass(frozen=True)
+class DvcqgShape(Shape):
+    """The National Public Service Portal (WSO2): ``acr`` echoes ``acr_values=LoA1|LoA2`` (LoA2
+    only for a level-2 electronic identity), Vietnamese userinfo fields."""
+
+    def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
         claims: dict[str, Any] = {"sub": self.subject(citizen), "amr": ["VNeIDAuthenticator"]}
-        if "LoA1" in record.get("acr_values", "").split() or "LoA2" in record.get("acr_values", "").split():
-            claims["acr"] = "LoA2" if "LoA2" in record["acr_values"].split() and citizen.eid_level >= 2 else "LoA1"
+        requested = record.get("acr_values", "").split()
+        if "LoA1" in requested or "LoA2" in requested:
+            claims["acr"] = "LoA2" if "LoA2" in requested and citizen.eid_level >= 2 else "LoA1"
         return claims
 
-    def userinfo(self, provider: SandboxProvider, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        if self.name == "vneid":
-            return {
-                "sub": self.subject(citizen),
-                "preferred_username": citizen.personal_id,
-                "name": citizen.full_name,
-                "given_name": citizen.given_names,
-                "family_name": citizen.family_name,
-                "email_verified": False,
-            }
+    def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
         return {
             "sub": self.subject(citizen),
             "TechID": str(uuid.uuid5(SUB_NAMESPACE, f"techid:{citizen.personal_id}")),
@@ -84,7 +99,7 @@ class Shape:
 
 def vneid_shape(realm: str = "citizen") -> Shape:
     prefix = f"/realms/{realm}/protocol/openid-connect"
-    return Shape(
+    return VneidShape(
         name="vneid",
         issuer_path=f"/realms/{realm}",
         authorize_path=f"{prefix}/auth",
@@ -100,7 +115,7 @@ def vneid_shape(realm: str = "citizen") -> Shape:
 
 
 def dvcqg_shape() -> Shape:
-    return Shape(
+    return DvcqgShape(
         name="dvcqg",
         issuer_path="/oauth2/token",
         authorize_path="/oauth2/authorize",

@@ -171,9 +171,6 @@ class Throttle:
         key = account_key(username)
         self.store.destroy_many([(FAILURES, key), (BACKOFF, key)])
 
-    def is_locked(self, username: str) -> bool:
-        return self.store.find(LOCK, account_key(username)) is not None
-
     def unlock(self, username: str, *, by: str = "administrator", context: AuditContext | None = None) -> bool:
         """Lift a lock and forget the failures (administrator action, audited). True when the
         account was locked."""

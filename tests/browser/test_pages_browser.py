@@ -144,7 +144,7 @@ def test_every_page_loads_without_csp_violations(page: Any, sites: tuple[str, st
 
 def test_totp_qr_image_is_allowed_by_csp(page: Any, sites: tuple[str, str, list], tmp_path: Path,
                                          serve: Callable[[Any], str]) -> None:
-    from idp.ui.qr import qr_data_uri
+    from idp.mfa.totp import qr_svg_data_uri as qr_data_uri
 
     def routes(app: FastAPI) -> None:
         @app.get("/totp")

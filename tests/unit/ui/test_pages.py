@@ -133,7 +133,7 @@ def test_static_files_served(client: TestClient) -> None:
 def test_totp_qr_code_is_an_svg_data_uri() -> None:
     import base64
 
-    from idp.ui.qr import qr_data_uri
+    from idp.mfa.totp import qr_svg_data_uri as qr_data_uri
 
     uri = qr_data_uri("otpauth://totp/T%E1%BB%89nh:an?secret=JBSWY3DPEHPK3PXP&issuer=Tinh")
     assert uri.startswith("data:image/svg+xml;base64,")
