@@ -1,5 +1,5 @@
 """The compose step: every collaborator of the provider built through its constructor, in
-dependency order, over the runtime's stores. Nothing is assigned after construction."""
+dependency order, over the runtime's stores. No collaborator is assigned after construction."""
 
 from __future__ import annotations
 
