@@ -186,9 +186,9 @@ def test_an_upstream_logging_out_by_get_gets_client_id_and_logout_hint_only(fede
         browser.close()
 
 
+# Redis only: the in-process store lives inside the server (tests/unit/sessions/test_session_sealing.py reads it).
+@pytest.mark.parametrize("federated", ["postgres+redis"], indirect=True)
 def test_the_session_store_holds_no_readable_upstream_token(federated: Federated) -> None:
-    if "IDP_REDIS_URL" not in federated.env:
-        pytest.skip("the in-process store is read in tests/unit/sessions/test_session_sealing.py")
     browser = signed_in(federated, "vneid")
     try:
         sessions = federated.redis_values("session:*")

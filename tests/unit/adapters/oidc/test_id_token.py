@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -147,6 +148,13 @@ def test_malformed_input_is_refused(keys: UpstreamKeys, token: str) -> None:
     assert reason_of(token, keys) in ("malformed_token", "encrypted_token", "alg_not_allowed")
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim this many seconds from the moment the test runs."""
+
+    seconds: int
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
@@ -154,9 +162,9 @@ def test_malformed_input_is_refused(keys: UpstreamKeys, token: str) -> None:
         ({"aud": "another-client"}, "wrong_audience"),
         ({"aud": [CLIENT, "another-client"]}, "wrong_audience"),  # several audiences need azp
         ({"azp": "another-client"}, "wrong_audience"),
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"iat": int(time.time()) - 3600, "exp": int(time.time()) + 60}, "expired"),
-        ({"iat": int(time.time()) + 600}, "issued_in_future"),
+        ({"exp": FromNow(-120)}, "expired"),
+        ({"iat": FromNow(-3600), "exp": FromNow(60)}, "expired"),
+        ({"iat": FromNow(600)}, "issued_in_future"),
         ({"nonce": "another-nonce"}, "nonce_mismatch"),
         ({"nonce": None}, "nonce_mismatch"),
         ({"sub": None}, "missing_sub"),
@@ -164,6 +172,8 @@ def test_malformed_input_is_refused(keys: UpstreamKeys, token: str) -> None:
     ],
 )
 def test_claim_checks(upstream_key: RSAKey, keys: UpstreamKeys, changes: dict[str, Any], reason: str) -> None:
+    now = int(time.time())  # times relative to when the test runs, not to when it was collected
+    changes = {k: now + v.seconds if isinstance(v, FromNow) else v for k, v in changes.items()}
     assert reason_of(sign(upstream_key, claims(**changes)), keys) == reason
 
 
