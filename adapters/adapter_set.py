@@ -8,6 +8,7 @@ from typing import cast
 
 from adapters.base import Adapter, PasswordAdapter, RedirectAdapter
 from adapters.config import PASSWORD, REDIRECT
+from idp.errors import IdpError
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class AdapterEntry:
     adapter: Adapter
 
 
-class UnknownAdapter(KeyError):
+class UnknownAdapter(KeyError, IdpError):
     """No configured adapter has that id."""
 
 

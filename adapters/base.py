@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from idp.errors import IdpError
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -35,7 +37,7 @@ class Identity:
     roles: tuple[str, ...] = ()
 
 
-class AdapterError(Exception):
+class AdapterError(IdpError):
     """Base of adapter failures. ``reason`` is a stable code for the audit trail and the page."""
 
     reason = "adapter_error"

@@ -18,10 +18,11 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from idp.accounts.passwords import meets_owasp
+from idp.errors import IdpError
 from idp.net.hosts import host_address
 
 
-class SettingsError(Exception):
+class SettingsError(IdpError):
     """A setting has a wrong value; the message names the setting and never echoes its value."""
 
 

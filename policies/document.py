@@ -56,7 +56,7 @@ class PolicyError(IdpError):
         self.reason = message
 
 
-class FieldProblem(ValueError):
+class FieldProblem(ValueError, IdpError):
     """A cross-field rule broken at ``path`` (so the error can name the exact field and line)."""
 
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:

@@ -15,12 +15,14 @@ from typing import Any
 
 import yaml
 
+from idp.errors import IdpError
+
 MAX_DOCUMENT_BYTES = 256 * 1024
 
 Path = tuple[str | int, ...]
 
 
-class YamlDocumentError(ValueError):
+class YamlDocumentError(ValueError, IdpError):
     """The text is not one acceptable YAML mapping; ``line`` is 1-based when known."""
 
     def __init__(self, message: str, line: int | None = None) -> None:

@@ -16,6 +16,8 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from idp.errors import IdpError
+
 #: OWASP Password Storage Cheat Sheet's argon2id configurations (p=1): the least memory, in KiB, for
 #: each number of passes; more than five passes still need 7 MiB. The default is m=19 MiB, t=2.
 OWASP_MEMORY_KIB_BY_TIME_COST = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
@@ -39,7 +41,7 @@ MIN_LENGTH_WITH_SECOND_FACTOR = 8
 MAX_LENGTH = 256
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(ValueError, IdpError):
     """The password does not meet the policy; the message says why, in plain words."""
 
 

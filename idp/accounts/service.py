@@ -8,6 +8,7 @@ from idp.accounts.passwords import check_policy, hash_password, needs_rehash, ve
 from idp.audit.events import AuditEvent, AuditLog
 from idp.audit.sql import SqlAuditLog
 from idp.audit.types import ACCOUNT_CHANGED, ACCOUNT_CREATED
+from idp.errors import IdpError
 from idp.storage.models import Account, Subject
 from idp.storage.sql import SqlStorage
 
@@ -15,7 +16,7 @@ from idp.storage.sql import SqlStorage
 ROLES = ("auditor",)
 
 
-class UnknownRole(ValueError):
+class UnknownRole(ValueError, IdpError):
     """A role name that is not one of :data:`ROLES`."""
 
 

@@ -19,13 +19,15 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
+from idp.errors import IdpError
+
 MAX_TOKEN = 16 * 1024
 ALG_KEY_TYPES = {"ES256": "EC", "ES384": "EC", "ES512": "EC", "RS256": "RSA", "RS384": "RSA",
                  "RS512": "RSA", "PS256": "RSA", "PS384": "RSA", "PS512": "RSA", "EdDSA": "OKP"}
 FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c", "crit", "b64")
 
 
-class SignatureInvalid(Exception):
+class SignatureInvalid(IdpError):
     """The checkpoint's signature does not verify (the message says why, without secrets)."""
 
 

@@ -30,7 +30,7 @@ GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sand
           registration]
 
 
-class CommandFailed(Exception):
+class CommandFailed(IdpError):
     """A command could not do its work; the message is the one line shown to the operator."""
 
 

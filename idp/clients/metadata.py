@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from idp.errors import IdpError
 from idp.net.hosts import host_address
 from idp.settings import is_loopback_host
 
@@ -28,7 +29,7 @@ SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 FETCHED_URIS = ("jwks_uri", "backchannel_logout_uri")
 
 
-class InvalidClientMetadata(ValueError):
+class InvalidClientMetadata(ValueError, IdpError):
     """Metadata a client may not register; the message names the field and the reason."""
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from idp.errors import IdpError
+
 # Birth-registration province codes of the 63-province list (unchanged by the 2025 reorganisation).
 PROVINCE_CODES = frozenset(
     {
@@ -28,7 +30,7 @@ PROVINCE_CODES = frozenset(
 _FORMAT = re.compile(r"^[0-9]{12}$")
 
 
-class InvalidPersonalId(ValueError):
+class InvalidPersonalId(ValueError, IdpError):
     """The value is not a well-formed personal identification number (the value is never echoed)."""
 
 

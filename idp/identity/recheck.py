@@ -13,6 +13,7 @@ from __future__ import annotations
 from adapters.adapter_set import AdapterSet
 from adapters.base import AccountGone, AccountLookup, AccountUnusable
 from idp.audit.events import AuditLog
+from idp.errors import IdpError
 from idp.identity.linking import forget_source, link_identity
 from idp.identity.protection import IdentityKeys
 from idp.identity.sources import checked_at
@@ -22,7 +23,7 @@ from idp.storage.sql import SqlStorage
 HASHED_SUBJECT = "pid-hmac:"  # a link keyed by the personal ID number's hash (linking.py): no lookup
 
 
-class AccountEnded(Exception):
+class AccountEnded(IdpError):
     """A directory account of the person is gone or may no longer sign in (``reason``)."""
 
     def __init__(self, adapter_id: str, reason: str) -> None:

@@ -12,11 +12,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from idp.errors import IdpError
+
 VERSION = b"\x01"
 NONCE_BYTES = 12
 
 
-class SealError(Exception):
+class SealError(IdpError):
     """A sealed secret could not be opened (wrong key, wrong account, damaged)."""
 
 

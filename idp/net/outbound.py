@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
+from idp.errors import IdpError
 from idp.net.hosts import IPAddress, host_address
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ SPECIAL_PURPOSE = tuple(ipaddress.ip_network(block) for block in (
 ))
 
 
-class OutboundRefused(httpx.TransportError):
+class OutboundRefused(httpx.TransportError, IdpError):
     """An outbound request was not sent: its host resolves to an address the policy refuses."""
 
 

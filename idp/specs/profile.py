@@ -23,6 +23,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
 
+from idp.errors import IdpError
 from idp.settings import Settings
 from idp.storage.models import Client
 from keys.signer import SUPPORTED_ALGORITHMS
@@ -88,7 +89,8 @@ def auth_method_allowed(settings: Settings, client: Client, method: str) -> bool
     return method in STRICT_AUTH_METHODS or not (is_strict(settings, client) or has_restricted_scopes(client))
 
 
-class InvalidDpopProofError(OAuth2Error):
+class InvalidDpopProofError(OAuth2Error, IdpError):
+    __init__ = OAuth2Error.__init__  # authlib's constructor (description=...) for the type checker too
     error = "invalid_dpop_proof"
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from idp.errors import IdpError
+
 DEFAULT_LOCALE = "vi"
 SUPPORTED_LOCALES = ("vi", "en")
 LOCALE_COOKIE = "idp_locale"
@@ -23,7 +25,7 @@ LOCALE_PARAM = "ui_locales"
 log = logging.getLogger(__name__)
 
 
-class MissingMessage(KeyError):
+class MissingMessage(KeyError, IdpError):
     """A catalogue lacks a key, or a message lacks a parameter (raised only in strict mode)."""
 
 

@@ -31,10 +31,12 @@ from typing import Any, cast
 import hiredis
 import redis
 
+from idp.errors import IdpError
+
 CONNECTION_NAME = b"vn-idp-loop-reader"
 
 
-class RedisReadError(redis.exceptions.ConnectionError):
+class RedisReadError(redis.exceptions.ConnectionError, IdpError):
     """Redis could not be read from the event loop (refused, timed out, lost, or an error reply):
     the same family as the synchronous client's errors, so callers handle both alike."""
 
