@@ -7,16 +7,13 @@ ends the consent and revokes the client's grants together."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.endpoints.common import checked_form, current_session, provider_of
-from idp.endpoints.interaction import begin_interaction
-from idp.endpoints.internal_clients import account_request
+from idp.endpoints.common import answer, browser_of, checked_form, current_session, flow_of, provider_of
 from idp.mfa.totp import ReauthenticationRequired, TotpError
-from idp.oidc.provider import Provider
+from idp.oidc.internal_clients import account_request
+from idp.oidc.self_service import display_name, local_account, services, withdraw
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
@@ -29,34 +26,16 @@ def account(request: Request) -> Response:
     provider = provider_of(request)
     session = current_session(request)
     if session is None:
-        return begin_interaction(request, account_request(provider), None, step="login")
-    subject = provider.storage.subjects.get(session.subject_id)
-    claims = subject.claims if subject else {}
+        return answer(request, flow_of(request).own_page(account_request(provider), browser_of(request), None,
+                                                         page="login"))
     return render_page(request, "account.html", {
-        "user_name": claims.get("name") or session.username or "", "grants": _services(provider, session.subject_id),
+        "user_name": display_name(provider, session),
+        "grants": [{**entry, "revoke_action": "/account/revoke"} for entry in services(provider, session.subject_id)],
         "recent_signins": provider.recent_signins(session.subject_id), "logout_action": "/logout",
-        "totp_enroll_url": "/account/totp" if provider.storage.accounts.get_by_subject(session.subject_id) else None,
+        "totp_enroll_url": "/account/totp" if local_account(provider, session.subject_id) else None,
         "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
             "account.revoked",) else None,
     })
-
-
-def _services(provider: Provider, subject_id: str) -> list[dict[str, Any]]:
-    """One entry per client the person consented to or whose grant (refresh tokens) is active:
-    the scopes of both, and when it was first allowed."""
-    services: dict[str, dict[str, Any]] = {}
-    for consent in provider.storage.consents.list_for_subject(subject_id):
-        services[consent.client_id] = {"scopes": set(consent.scopes), "granted_at": consent.granted_at}
-    for grant in provider.storage.grants.list_active_for_subject(subject_id):
-        entry = services.setdefault(grant.client_id, {"scopes": set(), "granted_at": grant.created_at})
-        entry["scopes"] |= set(grant.scopes)
-    listed = []
-    for client_id, entry in services.items():
-        client = provider.find_client(client_id)
-        listed.append({"client_id": client_id, "client_name": client.name if client else client_id,
-                       "scopes": sorted(entry["scopes"]), "granted_at": entry["granted_at"],
-                       "revoke_action": "/account/revoke"})
-    return listed
 
 
 @router.post("/account/revoke")
@@ -66,19 +45,10 @@ async def revoke(request: Request) -> Response:
 
 
 def _revoke(request: Request, client_id: str) -> Response:
-    provider = provider_of(request)
     session = current_session(request)
     if session is None:
         return RedirectResponse("/account", status_code=303)
-    with provider.storage.db.transaction():
-        withdrawn = provider.storage.consents.withdraw(session.subject_id, client_id)
-        revoked = [grant.id for grant in provider.storage.grants.list_active_for_subject(session.subject_id)
-                   if grant.client_id == client_id]
-        for grant_id in revoked:
-            provider.revoke_grant(grant_id, "consent_withdrawn")
-        if withdrawn or revoked:
-            provider.record("consent.withdrawn", context=audit_context(request, session.id),
-                            subject=session.subject_id, client_id=client_id)
+    withdraw(provider_of(request), session, client_id, audit_context(request, session.id))
     return RedirectResponse("/account?notice=account.revoked", status_code=303)
 
 
@@ -87,13 +57,14 @@ def totp_enrol(request: Request) -> Response:
     """Turn on two-step verification: a fresh secret as a QR code (needs a recent sign-in to replace one)."""
     provider = provider_of(request)
     session = current_session(request)
-    account = provider.storage.accounts.get_by_subject(session.subject_id) if session else None
+    account = local_account(provider, session.subject_id) if session else None
     if session is None or account is None or provider.totp is None:
         return RedirectResponse("/account", status_code=303)
     try:
         enrolment = provider.totp.begin_enrolment(account.id, auth_time=session.auth_time)
     except ReauthenticationRequired:
-        return begin_interaction(request, account_request(provider, prompt=("login",)), session, step="login")
+        return answer(request, flow_of(request).own_page(account_request(provider, prompt=("login",)),
+                                                         browser_of(request), session, page="login"))
     return render_page(request, "totp_enroll.html", {
         "qr_data_uri": enrolment.qr_data_uri, "secret": enrolment.secret, "form_action": "/account/totp"})
 
@@ -107,7 +78,7 @@ async def totp_confirm(request: Request) -> Response:
 def _confirm_totp(request: Request, code: str) -> Response:
     provider = provider_of(request)
     session = current_session(request)
-    account = provider.storage.accounts.get_by_subject(session.subject_id) if session else None
+    account = local_account(provider, session.subject_id) if session else None
     if session is None or account is None:
         return RedirectResponse("/account", status_code=303)
     try:

@@ -1,4 +1,5 @@
-"""Helpers shared by the endpoint routers: the provider, request parameters, cookies, responses."""
+"""Helpers shared by the endpoint routers: the provider, the sign-in flow, request parameters,
+cookies, responses. Endpoint modules import no other endpoint module, only this one."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idp.errors import OAuthError, PageError
+from idp.oidc.flow import AuthorizationFlow, Outcome
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
 from idp.web.context import audit_context, bounded_body, query_items, request_path
 from idp.web.csrf import check_csrf
+from idp.web.flow_responses import RequestBrowser, respond
 
 MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -36,6 +39,25 @@ def basic_client_id(authorization: str | None) -> str | None:
 
 def provider_of(request: Request) -> Provider:
     return request.app.state.provider
+
+
+def flow_of(request: Request) -> AuthorizationFlow:
+    """The sign-in flow of the request's provider."""
+    return AuthorizationFlow(provider_of(request))
+
+
+def browser_of(request: Request) -> RequestBrowser:
+    """The browser in hand as the sign-in flow sees it (its binding key, its SSO session)."""
+    return RequestBrowser(request, current_session)
+
+
+def answer(request: Request, outcome: Outcome) -> Response:
+    """The response for a step of the sign-in flow, with the cookie of a session it started."""
+    provider = provider_of(request)
+    response = respond(request, provider.issuer, outcome)
+    if outcome.session is not None:
+        set_session_cookie(response, provider, outcome.session)
+    return response
 
 
 def session_cookie_name(provider: Provider) -> str:

@@ -29,10 +29,10 @@ from idp.audit.query import Page
 from idp.audit.types import ADMIN_ACTION, DENIED, EVENT_TYPES
 from idp.console.access import Auditor, Refusal, check_auditor
 from idp.console.chart import DEFAULT_PERIOD, FAILED_SIGNIN_TYPES, PERIODS, failed_signins
+from idp.console.directory import audit_database, person, registered_client
 from idp.console.queries import ConsoleSearch, client_timeline, parse_search, search_page, subject_timeline
-from idp.endpoints.common import current_session, provider_of
-from idp.endpoints.interaction import begin_interaction
-from idp.endpoints.internal_clients import console_request
+from idp.endpoints.common import answer, browser_of, current_session, flow_of, provider_of
+from idp.oidc.internal_clients import console_request
 from idp.ui.i18n import Translator, locale_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
@@ -62,10 +62,12 @@ def _gate(request: Request) -> Auditor | Response:
     if isinstance(verdict, Auditor):
         return verdict
     if verdict is Refusal.SIGN_IN:
-        return begin_interaction(request, console_request(provider), session, step="resume")
+        return answer(request, flow_of(request).own_page(console_request(provider), browser_of(request), session,
+                                                         page="resume"))
     if verdict is Refusal.NEEDS_MFA:  # signed in with a password only: ask for the enrolled second factor
-        return begin_interaction(request, console_request(provider), session, step="mfa", prompt={
-            "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []})
+        return answer(request, flow_of(request).own_page(console_request(provider), browser_of(request), session,
+                                                         page="mfa", prompt={
+            "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []}))
     assert session is not None
     provider.record(ADMIN_ACTION, context=audit_context(request, session.id), outcome=DENIED,
                     subject=session.subject_id, username=session.username, reason=verdict.value,
@@ -103,7 +105,7 @@ def console_search(request: Request) -> Response:
     if not isinstance(auditor, Auditor):
         return auditor
     search = parse_search(request.query_params)
-    page = search_page(provider_of(request).storage.db, search)
+    page = search_page(audit_database(provider_of(request)), search)
     _record_view(request, auditor, "search", _filters(search))
     return render_page(request, "console/search.html",
                        _page_context(request, auditor, search, page, "/console", "search"))
@@ -117,8 +119,7 @@ def console_subject(request: Request, subject_id: str) -> Response:
     provider = provider_of(request)
     t = Translator(locale_for(request))
     subject_id = subject_id[:255]
-    subject = provider.storage.subjects.get(subject_id)
-    account = provider.storage.accounts.get_by_subject(subject_id)
+    subject, account = person(provider, subject_id)
     facts = [(t("console.filter.subject"), subject_id)]
     if subject is not None:
         facts.append((t("console.subject.kind"), subject.kind))
@@ -127,7 +128,7 @@ def console_subject(request: Request, subject_id: str) -> Response:
     if account is not None:
         facts.append((t("console.filter.username"), account.username))
     search = parse_search(request.query_params)
-    page = subject_timeline(provider.storage.db, search, subject_id, [account.username] if account else [])
+    page = subject_timeline(audit_database(provider), search, subject_id, [account.username] if account else [])
     return _timeline(request, auditor, search, page, kind="subject", filter_name="subject", target_id=subject_id,
                      heading=t("console.subject.heading"), facts=facts, gone=subject is None)
 
@@ -140,12 +141,12 @@ def console_client(request: Request, client_id: str) -> Response:
     provider = provider_of(request)
     t = Translator(locale_for(request))
     client_id = client_id[:255]
-    client = provider.storage.clients.get(client_id)
+    client = registered_client(provider, client_id)
     facts = [(t("console.filter.client_id"), client_id)]
     if client is not None and client.name:
         facts.append((t("console.client.name"), client.name))
     search = parse_search(request.query_params)
-    page = client_timeline(provider.storage.db, search, client_id)
+    page = client_timeline(audit_database(provider), search, client_id)
     heading = t("console.client.heading", client_name=client.name if client and client.name else client_id)
     return _timeline(request, auditor, search, page, kind="client", filter_name="client_id", target_id=client_id,
                      heading=heading, facts=facts, gone=client is None and not client_id.startswith("vnidp-"))
@@ -169,7 +170,7 @@ def console_chart(request: Request) -> Response:
     period = request.query_params.get("period", DEFAULT_PERIOD)
     if period not in PERIODS:
         period = DEFAULT_PERIOD
-    chart = failed_signins(provider_of(request).storage.db, period, datetime.now(UTC))
+    chart = failed_signins(audit_database(provider_of(request)), period, datetime.now(UTC))
     _record_view(request, auditor, "failed_signins", {"period": period})
     first = chart.bars[0].start.strftime("%Y-%m-%dT%H:%M")
     events_url = "/console?" + urlencode({"type": FAILED_SIGNIN_TYPES[0] + ".*", "outcome": "failure", "since": first})

@@ -22,8 +22,8 @@ from starlette.responses import RedirectResponse, Response
 
 from adapters.base import RedirectAdapter, UpstreamLogout
 from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
-from idp.endpoints.hints import audiences, verify_hint
 from idp.errors import OAuthError, PageError
+from idp.oidc.hints import audiences, verify_hint
 from idp.oidc.provider import Provider
 from idp.storage.models import Client
 from idp.ui.render import render_page

@@ -6,7 +6,7 @@ being answered, and what the person consented to in it.
 
 It belongs to one browser and, once someone is signed in, to one session: ``browser`` is the key of
 the browser that started it (idp.web.binding), ``session_id`` the SSO session it continues. Every
-page of the interaction refuses another browser or session (idp.endpoints.interaction); an
+step of the interaction refuses another browser or session (idp.oidc.flow); an
 interaction without a ``browser`` is refused everywhere.
 """
 

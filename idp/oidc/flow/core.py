@@ -1,0 +1,443 @@
+"""The sign-in flow, from ``/authorize`` to the code: every step of an interaction, owned here.
+
+Steps (each returns an :mod:`~idp.oidc.flow.outcomes` outcome; failures a person should read are
+:class:`~idp.errors.PageError`):
+
+- :meth:`AuthorizationFlow.begin`: a validated authorization request;
+- :meth:`~AuthorizationFlow.resume`: continue a stored interaction (``/authorize/resume/{id}``);
+- :meth:`~AuthorizationFlow.after_first_factor`: a password form (may ask for the TOTP code);
+- :meth:`~AuthorizationFlow.after_second_factor`: the TOTP or recovery code;
+- :meth:`~AuthorizationFlow.start_upstream`, :meth:`~AuthorizationFlow.after_upstream`: an
+  upstream identity source and its answer;
+- :meth:`~AuthorizationFlow.after_consent`: the person's decision on the consent page;
+- :meth:`~AuthorizationFlow.own_page`: the provider's own pages (account, console) start a sign-in.
+
+One continuation: every step that has someone signed in goes on through :meth:`_continue`, which
+asks the client's policy what the request needs next and prompts for it, denies it, or issues the
+code, at most once (a stored interaction is consumed first, so two concurrent requests never both
+issue one). A sign-in continues in the same request; the consent page continues through
+``/authorize/resume/{id}`` (:meth:`resume`, the same continuation).
+
+Every step of a stored interaction first checks its binding (idp.web.binding): only the browser
+that started it, and once someone is signed in only that session, may take it; another gets the
+``interaction_foreign`` page and the refusal is audited (``signin``, denied).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from adapters.base import AdapterError, Identity, InvalidCredentials, RequestData, SourceUnavailable, lockout_key
+from idp.errors import OAuthError, PageError
+from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, state_of
+from idp.oidc.flow.factors import MFA_KIND, MFA_TTL, identity_from_record, pending_record, second_factor_due
+from idp.oidc.flow.outcomes import Browser, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
+from idp.oidc.hints import hint_matches_session
+from idp.oidc.interaction import Interaction
+from idp.oidc.internal_clients import LANDING_PAGES, client_for
+from idp.oidc.provider import Provider
+from idp.oidc.signin import start_session, subject_for
+from idp.sessions import SsoSession
+from idp.specs.authorization_request import AuthorizationRequest
+from policies import ClaimRelease, ClientPolicy, evaluate, release_claims, requested_claim_names
+from policies import Deny as PolicyDeny
+from policies import Prompt as PolicyPrompt
+
+UPSTREAM_KIND = "upstream"
+UPSTREAM_TTL = 600
+#: The page of the interaction that answers each kind of policy prompt.
+PROMPT_PAGES = {"login": "login", "step_up": "login", "mfa": "mfa", "consent": "consent"}
+
+
+def release_details(policy: ClientPolicy, release: ClaimRelease) -> dict[str, Any]:
+    """The audit details of what a client's policy releases to it: the scopes, the policy's digest
+    and what it withheld (``kind:name:reason``)."""
+    return {"scope": " ".join(release.scopes), "policy": policy.digest,
+            "dropped": [f"{d.kind}:{d.name}:{d.reason}" for d in release.dropped]}
+
+
+def planned_release(policy: ClientPolicy, authz: AuthorizationRequest) -> ClaimRelease:
+    """What the policy releases for this authorization request (the scopes and claims of its code)."""
+    return release_claims(policy, authz.scopes, requested_claim_names(authz.claims))
+
+
+class AuthorizationFlow:
+    """The interaction from a validated authorization request to its code, for ``provider``."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    # -- the entry of every step: the interaction and its binding
+
+    def pending(self, interaction_id: str, browser: Browser) -> Interaction:
+        """The stored interaction, when ``browser`` started it. Otherwise a page: ``session_expired``
+        (unknown or expired), ``interaction_foreign`` (another browser's, audited)."""
+        interaction = self.provider.interactions.get(interaction_id)
+        if interaction is None:
+            raise PageError("session_expired")
+        if not browser.owns(interaction.browser):
+            self._refuse(interaction, browser, "foreign_browser")
+        return interaction
+
+    def bound(self, interaction_id: str, browser: Browser) -> tuple[Interaction, SsoSession | None]:
+        """:meth:`pending`, and once someone is signed in for it only that session continues it:
+        ``interaction_foreign`` for another session or none. Returns the interaction and the session."""
+        interaction = self.pending(interaction_id, browser)
+        session = browser.session()
+        if interaction.session_id is not None and (session is None or session.id != interaction.session_id):
+            self._refuse(interaction, browser, "foreign_session", session)
+        return interaction, session
+
+    def _refuse(self, interaction: Interaction, browser: Browser, reason: str,
+                session: SsoSession | None = None) -> NoReturn:
+        """Audit (``signin``, denied, ``reason``) and show the page that says this step belongs to
+        another browser or session. The interaction stays as it is for its own browser."""
+        self.provider.record("signin", context=browser.context(session.id if session else None), outcome="denied",
+                             client_id=interaction.request.client_id, reason=reason,
+                             subject=session.subject_id if session else None)
+        raise PageError("interaction_foreign", status_code=403)
+
+    # -- starting and resuming
+
+    def begin(self, authz: AuthorizationRequest, browser: Browser) -> Outcome:
+        """A validated authorization request: answered at once by an SSO session (nothing stored),
+        or stored as an interaction bound to ``browser`` when a prompt needs the person."""
+        return self._continue(self.provider.interactions.new(authz), browser, browser.session(), stored=False)
+
+    def resume(self, interaction_id: str, browser: Browser) -> Outcome:
+        """Continue a stored interaction (after the consent page, or for the provider's own pages)."""
+        interaction, session = self.bound(interaction_id, browser)
+        return self._continue(interaction, browser, session)
+
+    def own_page(self, authz: AuthorizationRequest, browser: Browser, session: SsoSession | None, *, page: str,
+                 prompt: dict[str, Any] | None = None) -> Prompt:
+        """A sign-in for the provider's own pages (account, console), bound to ``browser`` and to
+        ``session``, starting at ``page`` (``resume``, ``login``, ``mfa``)."""
+        interaction = self.provider.interactions.create(
+            authz, browser=browser.key(), session_id=session.id if session else None, prompt=prompt)
+        return Prompt(page, interaction)
+
+    def _continue(self, interaction: Interaction, browser: Browser, session: SsoSession | None, *,
+                  stored: bool = True) -> Outcome:
+        """Ask the client's policy what the pending request needs next, and take that step.
+
+        ``session``: the one to continue with (one a sign-in in this request just started, whose
+        cookie is not sent yet, or the browser's). ``stored``: whether the interaction is in the
+        store (then it is consumed before a code is issued: never twice); a new one is stored only
+        by a prompt, bound to this browser (kept from the first prompt) and to the session.
+        """
+        provider = self.provider
+        authz = interaction.request
+        client = client_for(provider, authz.client_id)
+        if client is None:
+            raise PageError("unknown_client")
+
+        def fail(error: str, description: str | None) -> Deny:
+            if stored:
+                provider.interactions.finish(interaction.id)
+            return Deny(authz, error, description)
+
+        try:
+            if session is not None and not hint_matches_session(provider, authz.id_token_hint, client, session):
+                if "none" in authz.prompt:
+                    return fail("login_required", "the signed-in person is not the one the id_token_hint names")
+                session = None  # someone else is signed in: a new sign-in is needed
+        except OAuthError as exc:
+            return fail(exc.error, exc.description)
+        now = int(time.time())
+        policy = provider.policy_for(client.client_id)
+        consent = provider.storage.consents.get(session.subject_id, client.client_id) if session else None
+        state = state_of(session, consent, interaction)
+        outcome = evaluate(context_for(policy, provider.issuer, client, interaction, now), state)
+        if isinstance(outcome, PolicyDeny):
+            provider.record("signin", context=browser.context(session.id if session else None),
+                            outcome="denied", client_id=client.client_id, reason=outcome.reason,
+                            subject=session.subject_id if session else None, details={"check": outcome.check})
+            return fail(outcome.error, outcome.reason)
+        if isinstance(outcome, PolicyPrompt):
+            prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
+                      "scopes": list(outcome.scopes), "claims": list(outcome.claims)}
+            waiting = interaction.replace(prompt=prompt, browser=interaction.browser or browser.key(),
+                                          session_id=session.id if session is not None else None)
+            provider.interactions.save(waiting)
+            return Prompt(PROMPT_PAGES[outcome.kind], waiting)
+        assert session is not None
+        if stored and provider.interactions.finish(interaction.id) is None:
+            raise PageError("session_expired")  # finished by a concurrent request: never issue twice
+        if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
+            return IssueCode(authz, None, landing=LANDING_PAGES[authz.client_id])
+        achieved = effective(state, policy, now)
+        release = planned_release(policy, authz)
+        code = provider.issue_code(authz, session, scopes=release.scopes, released_claims=tuple(sorted(release.claims)),
+                                   acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
+                                   auth_time=achieved.auth_time)
+        if interaction.logged_in_at is None:
+            # An SSO join: this event is the only record that the session reached this client. After a
+            # sign-in in this request, the ``signin`` event already says who, for which client, and
+            # what the policy releases (release_details), and ``token.issued`` what was issued.
+            provider.record("code.issued", context=browser.context(session.id), subject=session.subject_id,
+                            client_id=client.client_id, acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
+                            details=release_details(policy, release))
+        return IssueCode(authz, code)
+
+    # -- the login page and the first factor
+
+    def offered(self, interaction: Interaction) -> list[Any]:
+        """The adapters this sign-in may use: the policy's, narrowed by the prompt being answered."""
+        entries = self.provider.adapters_for(interaction.request.client_id)
+        wanted = (interaction.prompt or {}).get("adapters")
+        return [e for e in entries if not wanted or e.id in wanted]
+
+    def show_login(self, interaction_id: str, browser: Browser) -> ShowPage:
+        """The login page of the interaction: the sources its client may use."""
+        return self._login_page(self.pending(interaction_id, browser))
+
+    def _login_page(self, interaction: Interaction, error_id: str | None = None, status: int = 200) -> ShowPage:
+        client = client_for(self.provider, interaction.request.client_id)
+        sources = []
+        for entry in self.offered(interaction):
+            kind = "redirect" if "redirect" in entry.capabilities else "password"
+            if kind == "password" and "password" not in entry.capabilities:
+                continue
+            sources.append({"id": entry.id, "kind": kind,
+                            "display_name": {"vi": entry.adapter.display_name("vi"),
+                                             "en": entry.adapter.display_name("en")}})
+        return ShowPage("login", interaction, error_id, status,
+                        facts={"client_name": client.name if client else None, "adapters": sources})
+
+    def after_first_factor(self, interaction_id: str, browser: Browser, adapter_id: str, username: str,
+                           password: str) -> Outcome:
+        """A password form: the login page again with one message on any failure (never "unknown
+        user" versus "wrong password", nor "locked": the audit trail keeps the true reason), the
+        TOTP page when the account has one, else the person is signed in and the request goes on."""
+        provider = self.provider
+        interaction = self.pending(interaction_id, browser)
+        entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
+        if entry is None or "password" not in entry.capabilities:
+            raise PageError("invalid_request")
+        username, password = username.strip()[:255], password[:1024]
+        if not username or not password:
+            return self._login_page(interaction, "login_failed", 400)
+        context = browser.context()
+        client_id = interaction.request.client_id
+        lockout = lockout_key(entry.adapter, username)  # one counter per account, whichever of its names is typed
+        throttle = provider.throttle_check(lockout, context.ip)
+        if not throttle.allowed:
+            provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
+                            adapter=adapter_id, reason=throttle.reason)
+            if throttle.reason == "ip_locked":  # the address, not the account: says nothing about the account
+                return self._login_page(interaction, "too_many_attempts", 429)
+            # A hold on the account (locked, back-off) is answered as a wrong password: a different
+            # answer would tell which user names exist. The audit trail keeps the true reason.
+            return self._login_page(interaction, "login_failed", 401)
+        try:
+            identity = entry.adapter.authenticate(username, password)
+        except AdapterError as exc:
+            if not isinstance(exc, SourceUnavailable):
+                provider.throttle_failure(lockout, context.ip, context=context)
+            reason = exc.reason
+            if isinstance(exc, InvalidCredentials) and entry.type == "local":  # the audit trail tells them apart
+                reason = "wrong_password" if provider.storage.accounts.get_by_username(username) else "unknown_user"
+            provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
+                            adapter=adapter_id, reason=reason)
+            if isinstance(exc, SourceUnavailable):
+                return self._login_page(interaction, "source_unavailable", 503)
+            return self._login_page(interaction, "login_failed", 401)
+        if entry.type == "local" and provider.totp is not None and second_factor_due(provider.totp, identity):
+            # First factor done: keep the identity aside until the second factor is shown.
+            provider.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
+                identity, entry.type, username, identity.evidence["account_id"]), MFA_TTL)
+            return Prompt("mfa", interaction)
+        provider.throttle_success(lockout, context.ip, throttle)
+        return self._signed_in(interaction, browser, identity, entry.type, username=username)
+
+    # -- the second factor
+
+    def show_mfa(self, interaction_id: str, browser: Browser) -> Outcome:
+        """The TOTP page: after a password, or for a signed-in person whose client's policy asks
+        for a second factor (prepared from the session when their local account has one);
+        otherwise the login page, which offers a stronger sign-in."""
+        interaction, session = self.bound(interaction_id, browser)
+        if self.provider.ephemeral.find(MFA_KIND, interaction.id) is None and not self._second_factor_for_session(
+                session, interaction):
+            return Prompt("login", interaction)
+        return ShowPage("mfa", interaction)
+
+    def _second_factor_for_session(self, session: SsoSession | None, interaction: Interaction) -> bool:
+        provider = self.provider
+        if session is None or (interaction.prompt or {}).get("kind") != "mfa" or provider.totp is None:
+            return False
+        account = provider.storage.accounts.get_by_subject(session.subject_id)
+        if account is None or not provider.totp.is_enrolled(account.id):
+            return False
+        identity = Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=provider.issuer,
+                            auth_time=session.auth_time, amr=session.amr, evidence={"account_id": account.id})
+        provider.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
+            identity, "local", account.username, account.id), MFA_TTL)
+        return True
+
+    def after_second_factor(self, interaction_id: str, browser: Browser, code: str) -> Outcome:
+        """The TOTP (or a recovery) code: failures count in the password's throttle and a hold on
+        the account is answered as a wrong code; a right code signs the person in."""
+        provider = self.provider
+        interaction, _session = self.bound(interaction_id, browser)
+        pending = provider.ephemeral.find(MFA_KIND, interaction.id)
+        if pending is None:
+            return Prompt("login", interaction)
+        context = browser.context()
+        username, account_id = pending["username"], pending["account_id"]
+        throttle = provider.throttle_check(username, context.ip)
+        verdict = throttle.reason
+        ok = throttle.allowed and code and (provider.totp.verify(account_id, code) or (
+            len(code) > 8 and provider.totp.use_recovery_code(account_id, code, context=context)))
+        if not ok:
+            if verdict is None:
+                provider.throttle_failure(username, context.ip, context=context)
+            provider.record("signin.mfa", context=context, outcome="failure", username=username,
+                            client_id=interaction.request.client_id, reason=verdict or "invalid_code")
+            # Only the address's own throttle says "too many attempts".
+            if verdict == "ip_locked":
+                return ShowPage("mfa", interaction, "too_many_attempts", 429)
+            return ShowPage("mfa", interaction, "invalid_code", 401)
+        provider.ephemeral.destroy(MFA_KIND, interaction.id)
+        provider.throttle_success(username, context.ip, throttle)
+        identity = identity_from_record(pending["identity"])
+        identity = dataclasses.replace(identity, amr=(*identity.amr, "otp", "mfa"), auth_time=int(time.time()))
+        provider.record("signin.mfa", context=context, username=username, client_id=interaction.request.client_id,
+                        amr=identity.amr)
+        return self._signed_in(interaction, browser, identity, pending["adapter_type"], username=username)
+
+    # -- an upstream identity source
+
+    def start_upstream(self, interaction_id: str, browser: Browser, adapter_id: str) -> Upstream:
+        """Send the person to the upstream ``adapter_id``; its state (state, nonce, PKCE verifier)
+        is kept under the upstream ``state`` value with this browser's key."""
+        provider = self.provider
+        interaction = self.pending(interaction_id, browser)
+        entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
+        if entry is None or "redirect" not in entry.capabilities:
+            raise PageError("invalid_request")
+        try:
+            url, pending = entry.adapter.begin(self.callback_url(adapter_id))
+        except AdapterError as exc:
+            provider.record("adapter.error", context=browser.context(), outcome="failure", adapter=adapter_id,
+                            client_id=interaction.request.client_id, reason=exc.reason)
+            raise PageError("source_unavailable", status_code=503) from None
+        state = pending.get("state")
+        if not isinstance(state, str) or not state:
+            raise PageError("server_error", status_code=500)
+        provider.ephemeral.upsert(UPSTREAM_KIND, state, {"pending": pending, "interaction": interaction.id,
+                                                         "adapter": adapter_id, "browser": browser.key(),
+                                                         "client": interaction.request.client_id}, UPSTREAM_TTL)
+        if urlsplit(url).scheme not in ("https", "http"):
+            raise PageError("server_error", status_code=500)
+        return Upstream(url)
+
+    def callback_url(self, adapter_id: str) -> str:
+        return f"{self.provider.issuer}/callback/{adapter_id}"
+
+    def after_upstream(self, adapter_id: str, state: str, browser: Browser, data: RequestData) -> Outcome:
+        """The upstream's answer: its state is consumed once; a callback in another browser is
+        refused (audited) before anything is asked of the upstream (no login CSRF)."""
+        provider = self.provider
+        kept = provider.ephemeral.consume(UPSTREAM_KIND, state) if state and len(state) < 512 else None
+        if kept is None or kept["adapter"] != adapter_id:
+            provider.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
+                            reason="invalid_state")
+            raise PageError("upstream_rejected")
+        if not browser.owns(kept.get("browser")):
+            provider.record("signin", context=browser.context(), outcome="denied", adapter=adapter_id,
+                            client_id=kept.get("client"), reason="foreign_browser")
+            raise PageError("interaction_foreign", status_code=403)
+        interaction = self.pending(kept["interaction"], browser)
+        entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
+        if entry is None:
+            raise PageError("invalid_request")
+        try:
+            identity = entry.adapter.complete(self.callback_url(adapter_id), data, kept["pending"])
+            return self._signed_in(interaction, browser, identity, entry.type)
+        except AdapterError as exc:
+            provider.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
+                            client_id=interaction.request.client_id, reason=exc.reason)
+            if isinstance(exc, SourceUnavailable):
+                raise PageError("source_unavailable", status_code=503) from None
+            raise PageError("upstream_rejected", status_code=400) from None
+
+    # -- consent
+
+    def show_consent(self, interaction_id: str, browser: Browser) -> Outcome:
+        """The consent page (what the client will receive), or the resumption when no consent is asked."""
+        interaction, session = self.bound(interaction_id, browser)
+        prompt = interaction.prompt or {}
+        if session is None or prompt.get("kind") != "consent":
+            return Prompt("resume", interaction)
+        client = client_for(self.provider, interaction.request.client_id)
+        restricted = set(self.provider.restricted_scopes)
+        asked = prompt.get("scopes") or interaction.request.scopes
+        scopes = [{"name": s, "restricted": s in restricted} for s in asked]
+        return ShowPage("consent", interaction, facts={
+            "client_name": client.name if client else interaction.request.client_id, "scopes": scopes,
+            "claims": sorted(prompt.get("claims") or ())})
+
+    def after_consent(self, interaction_id: str, browser: Browser, decision: str | None) -> Outcome:
+        """``allow`` remembers the consent (per person, client and scope set) and the request goes on
+        at its resumption; anything else ends it with ``access_denied``."""
+        provider = self.provider
+        interaction, session = self.bound(interaction_id, browser)
+        if session is None:
+            return Prompt("resume", interaction)
+        authz = interaction.request
+        context = browser.context(session.id)
+        if decision != "allow":
+            provider.interactions.finish(interaction_id)
+            provider.record("consent.denied", context=context, outcome="denied", subject=session.subject_id,
+                            client_id=authz.client_id)
+            return Deny(authz, "access_denied", "the person declined")
+        prompt = interaction.prompt or {}
+        scopes, claims = set(prompt.get("scopes") or ()), set(prompt.get("claims") or ())
+        with provider.storage.db.transaction():
+            provider.storage.consents.grant(session.subject_id, authz.client_id, scopes, claims)
+            provider.record("consent.granted", context=context, subject=session.subject_id, client_id=authz.client_id,
+                            details={"scope": " ".join(sorted(scopes)), "claims": sorted(claims)})
+        answered = interaction.replace(
+            prompt=None, consented_scopes=tuple(sorted(scopes | set(interaction.consented_scopes or ()))),
+            consented_claims=tuple(sorted(claims | set(interaction.consented_claims or ()))))
+        provider.interactions.save(answered)
+        return Prompt("resume", answered)
+
+    # -- signed in
+
+    def _signed_in(self, interaction: Interaction, browser: Browser, identity: Identity, adapter_type: str, *,
+                   username: str | None = None) -> Outcome:
+        """A new SSO session for ``identity`` (audited: ``signin``), and the request goes on in this
+        step; the outcome carries the session (its cookie is to be set)."""
+        provider = self.provider
+        subject_id = subject_for(provider, identity, adapter_type)
+        acr = provider.acr_for(identity, adapter_type)
+        previous = browser.session()
+        kind = (interaction.prompt or {}).get("kind", "login")
+        authz = interaction.request
+        policy = provider.policy_for(authz.client_id)
+        state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=policy.step_up_window_seconds)
+        with provider.sessions.writes_deferred():  # the new session is written once, with the client's grant
+            session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
+            if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
+                session = session.replace(upstream={"adapter": identity.adapter_id,
+                                                    "logout": identity.evidence["logout"]})
+                provider.sessions.save(session)
+            # The code this sign-in leads to gets no event of its own (_continue): this one says
+            # what the client's policy releases.
+            details = ({} if authz.client_id in LANDING_PAGES
+                       else release_details(policy, planned_release(policy, authz)))
+            provider.record("signin", context=browser.context(session.id), subject=subject_id, username=username,
+                            client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
+                            details=details)
+            # Straight on (no redirect through /authorize/resume: one request, and one store write
+            # and two reads fewer per sign-in); the interaction is stored again only when a further
+            # prompt (consent, a second factor) needs it.
+            signed_in = interaction.replace(logged_in_at=int(time.time()), session_id=session.id, prompt=None)
+            outcome = self._continue(signed_in, browser, session)
+        return dataclasses.replace(outcome, session=session)
