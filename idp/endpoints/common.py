@@ -139,3 +139,34 @@ _SET_HERE = frozenset(name.lower() for name in _JSON_NO_STORE)
 
 def json_response(body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers={**NO_STORE, **(headers or {})})
+
+
+def _authentication_methods(authorization: str, names: list[str]) -> list[str]:
+    """The client authentication methods a request uses (RFC 6749 §2.3, RFC 7523 §2.2)."""
+    methods = ["client_secret_basic"] if authorization[:6].lower() == "basic " else []
+    if "client_secret" in names:
+        methods.append("client_secret_post")
+    if "client_assertion" in names or "client_assertion_type" in names:
+        methods.append("client_assertion")
+    return methods
+
+
+async def client_request_form(request: Request) -> list[tuple[str, str]]:
+    """The form of a request a client authenticates (``/token``, ``/revoke``, ``/introspect``,
+    ``/par``), refused with ``invalid_request`` when a parameter is repeated, sent in the query, or
+    the client uses more than one authentication method (RFC 6749 §2.3); ``invalid_client`` for
+    malformed Basic credentials."""
+    form = await form_items(request)
+    names = [name for name, _ in form]
+    repeated = {name for name in names if names.count(name) > 1}
+    if repeated:
+        raise OAuthError("invalid_request", f"parameter {sorted(repeated)[0]!r} given more than once")
+    if query_items(request):
+        raise OAuthError("invalid_request", "parameters must be sent in the body, not the query")
+    authorization = request.headers.get("authorization", "")
+    if authorization[:6].lower() == "basic " and basic_client_id(authorization) is None:
+        # authlib would fail on it (non-ASCII) or guess: refused here, the same for every endpoint
+        raise OAuthError("invalid_client", "malformed HTTP Basic credentials", status_code=401)
+    if len(_authentication_methods(authorization, names)) > 1:  # RFC 6749 §2.3: MUST NOT use more than one
+        raise OAuthError("invalid_request", "the client authenticated with more than one method")
+    return form

@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from idp.endpoints.common import json_response, oauth_request, provider_of
-from idp.endpoints.token import _prepare
+from idp.endpoints.common import client_request_form, json_response, oauth_request, provider_of
 from idp.specs.rfc9126_par import push
 from idp.web.threads import run_blocking
 
@@ -16,7 +15,7 @@ router = APIRouter()
 
 @router.post("/par")
 async def pushed_authorization_request(request: Request) -> Response:
-    form = await _prepare(request)
+    form = await client_request_form(request)
     provider = provider_of(request)
     plain = oauth_request(request, form)
     body = await run_blocking(push, provider, plain, form)

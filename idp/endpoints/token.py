@@ -22,11 +22,10 @@ from idp.audit.batching import WAIT_SECONDS
 from idp.endpoints.common import (
     authlib_response,
     basic_client_id,
-    form_items,
+    client_request_form,
     json_response,
     oauth_request,
     provider_of,
-    query_items,
 )
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
@@ -37,33 +36,6 @@ from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 
 router = APIRouter()
-
-
-def _authentication_methods(authorization: str, names: list[str]) -> list[str]:
-    """The client authentication methods a request uses (RFC 6749 §2.3, RFC 7523 §2.2)."""
-    methods = ["client_secret_basic"] if authorization[:6].lower() == "basic " else []
-    if "client_secret" in names:
-        methods.append("client_secret_post")
-    if "client_assertion" in names or "client_assertion_type" in names:
-        methods.append("client_assertion")
-    return methods
-
-
-async def _prepare(request: Request) -> list[tuple[str, str]]:
-    form = await form_items(request)
-    names = [name for name, _ in form]
-    repeated = {name for name in names if names.count(name) > 1}
-    if repeated:
-        raise OAuthError("invalid_request", f"parameter {sorted(repeated)[0]!r} given more than once")
-    if query_items(request):
-        raise OAuthError("invalid_request", "parameters must be sent in the body, not the query")
-    authorization = request.headers.get("authorization", "")
-    if authorization[:6].lower() == "basic " and basic_client_id(authorization) is None:
-        # authlib would fail on it (non-ASCII) or guess: refused here, the same for every endpoint
-        raise OAuthError("invalid_client", "malformed HTTP Basic credentials", status_code=401)
-    if len(_authentication_methods(authorization, names)) > 1:  # RFC 6749 §2.3: MUST NOT use more than one
-        raise OAuthError("invalid_request", "the client authenticated with more than one method")
-    return form
 
 
 def _token_response(provider: Provider, plain: Any) -> Any:
@@ -98,7 +70,7 @@ async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
 
 
 async def token(request: Request) -> Response:
-    form = await _prepare(request)
+    form = await client_request_form(request)
     if not dict(form).get("grant_type"):  # RFC 6749 §5.2: a required parameter is missing
         raise OAuthError("invalid_request", "grant_type is required")
     provider = provider_of(request)
@@ -121,14 +93,14 @@ async def token(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    form = await _prepare(request)
+    form = await client_request_form(request)
     server = provider_of(request).server
     plain = oauth_request(request, form)
     return authlib_response(await run_blocking(server.create_endpoint_response, "revocation", plain))
 
 
 async def introspect(request: Request) -> Response:
-    form = await _prepare(request)
+    form = await client_request_form(request)
     provider = provider_of(request)
     plain = oauth_request(request, form)
     fields = dict(form)
