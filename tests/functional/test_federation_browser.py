@@ -43,6 +43,17 @@ class Deployment:
         return f"http://127.0.0.1:9/{client_id}/cb"
 
 
+def write_configuration(root: Path, entries: list[dict]) -> dict[str, str]:
+    """A local adapter and the sandbox's upstream ``entries``, under :data:`POLICY`, written below
+    ``root``: the server's environment."""
+    local = {"id": "local", "type": "local", "display_name": {"vi": "Tài khoản nội bộ"}}
+    (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": [local, *entries]}, allow_unicode=True))
+    (root / "policies").mkdir()
+    (root / "policies" / "default.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
+    return {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
+            "IDP_POLICIES_DIR": str(root / "policies")}
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     root = Path(tmp_path_factory.mktemp("federation"))
@@ -51,12 +62,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         entries[0]["acr_map"] = {"1": "vneid-l1"}  # as agreed with the national operator (sandbox)
         for entry in entries:
             entry["timeout_seconds"] = 2
-        local = {"id": "local", "type": "local", "display_name": {"vi": "Tài khoản nội bộ"}}
-        (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": [local, *entries]}, allow_unicode=True))
-        (root / "policies").mkdir()
-        (root / "policies" / "default.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
-        env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
-               "IDP_POLICIES_DIR": str(root / "policies")}  # fmt: skip
+        env = write_configuration(root, entries)
         for client_id, client in CLIENTS.items():
             args = ["clients", "add", client_id, "--name", f"Dịch vụ {client_id}", *client.cli_args(root),
                     "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb"]

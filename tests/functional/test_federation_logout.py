@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 import redis
-import yaml
 
 from idp.sandbox import NationalSandbox
 from tests.conftest import postgres_redis_env
@@ -28,10 +27,10 @@ from tests.functional.browser_client import AuthorizationRun, Browser, forms
 from tests.functional.helpers import run_idp, running_server
 from tests.functional.test_federation_browser import (
     CITIZEN,
-    POLICY,
     UPSTREAM_CLIENT,
     consent_and_code,
     upstream_sign_in,
+    write_configuration,
 )
 
 BYE = "http://127.0.0.1:9/portal/bye"
@@ -66,12 +65,7 @@ def federated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     with NationalSandbox.start([UPSTREAM_CLIENT]) as sandbox:
         entries = sandbox.adapter_configs(UPSTREAM_CLIENT)
         entries[1]["logout_method"] = "get"  # the national portal: as if it took GET only
-        local = {"id": "local", "type": "local", "display_name": {"vi": "Tài khoản nội bộ"}}
-        (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": [local, *entries]}, allow_unicode=True))
-        (root / "policies").mkdir()
-        (root / "policies" / "default.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
-        env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
-               "IDP_POLICIES_DIR": str(root / "policies")}  # fmt: skip
+        env = write_configuration(root, entries)
         if request.param == "postgres+redis":
             env |= postgres_redis_env(request)
         args = ["clients", "add", "portal", "--secret-stdin", "--name", "Dịch vụ portal",
