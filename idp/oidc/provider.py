@@ -11,9 +11,6 @@ ports, reached through :attr:`server`).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +36,6 @@ from idp.settings import Settings
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client
 from idp.storage.sql import SqlStorage
-from idp.web import request_scope
 from keys.ring import KeyRing
 from policies.document import ClientPolicy
 from policies.policy_set import PolicySet
@@ -134,25 +130,9 @@ class Provider:
     def policies(self) -> PolicySet:
         return self.client_policies.policies
 
-    # -- per-request scope -----------------------------------------------------------------------
-    @staticmethod
-    def on_the_loop() -> contextlib.AbstractContextManager[list[Future[None]]]:
-        """See :func:`idp.web.request_scope.on_the_loop`."""
-        return request_scope.on_the_loop()
-
-    @staticmethod
-    @contextlib.contextmanager
-    def one_request() -> Iterator[None]:
-        """See :func:`idp.web.request_scope.one_request`."""
-        with request_scope.one_request():
-            yield
-
     # -- audit -----------------------------------------------------------------------------------
-    def record(self, event_type: str, request: Any = None, *, context: AuditContext | None = None,
-               **fields: Any) -> None:
-        """Record an audit event; ``context`` (or an authlib ``request``'s) says where from."""
-        if context is None and request is not None:
-            context = getattr(request, "extras", {}).get("audit_context")
+    def record(self, event_type: str, *, context: AuditContext | None = None, **fields: Any) -> None:
+        """Record an audit event; ``context`` says where from."""
         self.grants.record(event_type, context=context, **fields)
 
     def recent_signins(self, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:

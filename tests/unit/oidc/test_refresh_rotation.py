@@ -25,6 +25,7 @@ from idp.settings import Settings
 from idp.specs.authlib_request import PlainOAuth2Request
 from idp.storage.models import Client, Grant, RefreshToken, Subject, utcnow
 from idp.storage.schema import grants, refresh_tokens
+from idp.web import request_scope
 from policies.document import ClientPolicy
 from policies.loa import Level
 from tests.wire import wire_trace
@@ -70,7 +71,7 @@ def refresh(provider: Any, value: str, *, client_id: str = "spa", dpop_jkt: str 
                                  form + ([("scope", scope)] if scope else []))
     if dpop_jkt:
         request.extras["dpop_jkt"] = dpop_jkt
-    with provider.one_request():
+    with request_scope.one_request():
         status, body, _ = provider.server.create_token_response(request)
     return status, body
 
