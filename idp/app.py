@@ -30,7 +30,7 @@ from idp.runtime import Runtime
 from idp.server import open_provider
 from idp.settings import Settings, load_settings
 from idp.ui import static_router
-from idp.web import middleware
+from idp.web import middleware, threads
 from idp.web.documents import PublicDocuments
 from idp.web.protocol import ProtocolEndpoints
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         from idp.demo.national import start_national_sandbox
 
         settings, sandbox = start_national_sandbox(settings)
+    threads.size_pool(settings.database_pool_size)
     if runtime is None:
         runtime = Runtime.open(settings)
     else:

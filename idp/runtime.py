@@ -32,7 +32,8 @@ def open_storage(settings: Settings, *, migrate: bool | None = None) -> SqlStora
     configure_hashing(settings.password_hash_memory_kib, settings.password_hash_time_cost)
     if settings.is_sqlite and settings.database_url is None:
         prepare_data_dir(settings)
-    storage = SqlStorage.open(settings.effective_database_url)
+    storage = SqlStorage.open(settings.effective_database_url, pool_size=settings.database_pool_size,
+                              pool_overflow=settings.database_pool_overflow)
     try:
         storage.db.ping()
         if settings.should_auto_migrate if migrate is None else migrate:

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the durable store: postgresql://user@host/db (psycopg 3) "
         "or sqlite:///path. Unset: an SQLite file under the data folder.",
     )
+    database_pool_size: int = Field(
+        default=32, ge=1, le=256,
+        description="PostgreSQL connections each server worker keeps open, one per request thread (the "
+        "worker runs this many blocking calls at once). A deployment opens up to replicas x workers x "
+        "(this + IDP_DATABASE_POOL_OVERFLOW) connections: keep that under the server's max_connections.",
+    )
+    database_pool_overflow: int = Field(
+        default=8, ge=0, le=64,
+        description="Connections a worker may open above IDP_DATABASE_POOL_SIZE, for its background "
+        "writers (audit group commit, SIEM forwarding, key refresh).",
+    )
     redis_url: str | None = Field(
         default=None,
         description="redis://host:port/db for short-lived state (sessions, codes, replay caches). "

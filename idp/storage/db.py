@@ -31,7 +31,8 @@ _AUTOCOMMIT, _TRANSACTION = "AUTOCOMMIT", "READ COMMITTED"
 
 def keep_connection_in_this_thread() -> None:
     """From now on this thread keeps one PostgreSQL connection per database (see the module doc).
-    Only for long-lived threads: the pool is sized for them (:data:`POOL_SIZE` + :data:`POOL_OVERFLOW`)."""
+    Only for long-lived threads: the pool is sized for them (``IDP_DATABASE_POOL_SIZE`` and
+    ``IDP_DATABASE_POOL_OVERFLOW``)."""
     _thread.keeps = True
 
 
@@ -44,15 +45,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-#: Connections kept open per process: one for each thread that runs blocking work
-#: (idp.web.threads sizes its pool from this), so no request waits for a connection.
+#: Default connections kept open per process (``IDP_DATABASE_POOL_SIZE``): one for each thread that
+#: runs blocking work (idp.web.threads is sized the same), so no request waits for a connection.
 POOL_SIZE = 32
-#: Above the pool, for the background writers (audit group commit, SIEM forwarding, key refresh).
+#: Default above the pool (``IDP_DATABASE_POOL_OVERFLOW``), for the background writers (audit group
+#: commit, SIEM forwarding, key refresh).
 POOL_OVERFLOW = 8
 
 
-def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE) -> Engine:
-    """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run)."""
+def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE,
+                 pool_overflow: int = POOL_OVERFLOW) -> Engine:
+    """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run).
+
+    A PostgreSQL process opens at most ``pool_size + pool_overflow`` connections."""
     url = normalise_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
@@ -70,7 +75,7 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_S
     return create_engine(
         # No pre-ping (it doubles the round trips of every query): a connection the server dropped
         # fails once, SQLAlchemy invalidates the pool, and the next checkout reconnects.
-        url, pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_recycle=1800, connect_args=connect_args, **kwargs
+        url, pool_size=pool_size, max_overflow=pool_overflow, pool_recycle=1800, connect_args=connect_args, **kwargs
     )
 
 

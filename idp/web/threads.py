@@ -21,10 +21,26 @@ T = TypeVar("T")
 
 #: One thread per pooled database connection, each keeping its own (idp.storage.db): a thread never
 #: waits for a connection, and the pool never opens and closes extra ones under a burst
-#: (bench/PROFILE.md §5).
+#: (bench/PROFILE.md §5). :func:`size_pool` sets it to ``IDP_DATABASE_POOL_SIZE``.
 MAX_THREADS = POOL_SIZE
-_executor = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="idp-blocking",
-                               initializer=keep_connection_in_this_thread)
+
+
+def _new_executor(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="idp-blocking",
+                              initializer=keep_connection_in_this_thread)
+
+
+_executor = _new_executor(MAX_THREADS)
+
+
+def size_pool(threads: int) -> None:
+    """Run at most ``threads`` blocking calls at once (the database pool's size). ``create_app``
+    calls it before serving; a pool already in use finishes its calls and is replaced."""
+    global _executor
+    if _executor._max_workers == threads:
+        return
+    previous, _executor = _executor, _new_executor(threads)
+    previous.shutdown(wait=False)
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
