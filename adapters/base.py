@@ -88,6 +88,19 @@ class RequestData:
     client_ip: str | None = None
 
 
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """What the sign-in needs of an upstream, in the provider's terms: ``level``, the short token
+    of the level the client's policy needs (``vneid-l2``; None: whatever the upstream gives by
+    default), which the adapter asks for in its upstream's own vocabulary; ``fresh``, a new sign-in
+    at the upstream (``prompt=login``) rather than its existing session; ``max_age``, the oldest
+    upstream sign-in that will do, in seconds."""
+
+    level: str | None = None
+    fresh: bool = False
+    max_age: int | None = None
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """Every adapter: an id (from configuration), a display name per locale, a kind."""
@@ -135,9 +148,9 @@ def lockout_key(adapter: Adapter, username: str) -> str:
 
 @runtime_checkable
 class RedirectAdapter(Adapter, Protocol):
-    def begin(self, callback_url: str) -> tuple[str, dict[str, Any]]:
-        """Start an upstream sign-in: the URL to send the browser to and the state to keep
-        (state, nonce, PKCE verifier) until the callback."""
+    def begin(self, callback_url: str, request: UpstreamRequest | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an upstream sign-in for ``request`` (None: nothing in particular): the URL to send
+        the browser to and the state to keep (state, nonce, PKCE verifier) until the callback."""
 
     def complete(self, callback_url: str, request: RequestData, pending: Mapping[str, Any]) -> Identity:
         """Finish it from the callback request and the kept state; raise UpstreamRejected or

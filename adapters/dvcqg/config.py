@@ -3,7 +3,9 @@
 The portal's SSO (docs/domain.md, the national portal's SSO) has WSO2 Identity Server's layout:
 ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/userinfo``, ``/oauth2/jwks``, logout at
 ``/oidc/logout`` and, as WSO2's default, the issuer ``{base_url}/oauth2/token``. Relying parties
-send ``acr_values=LoA1``. Userinfo uses Vietnamese field names, normalised here:
+send ``acr_values=LoA1`` (``authorize_params``); when the sign-in needs level 2 the adapter asks
+for ``LoA2`` instead (``acr_map`` read backwards, OidcConfig.upstream_acr_value).
+Userinfo uses Vietnamese field names, normalised here:
 ``SoDinhDanh`` -> ``vn_personal_id``, ``HoVaTen`` -> ``name`` (+ họ/chữ đệm/tên),
 ``NgayThangNamSinh`` (YYYYMMDD) -> ``birthdate`` (ISO), ``LoaiTaiKhoan`` -> ``vn_account_type``,
 ``loginIdp`` -> ``vn_login_idp``. The values of ``LoaiTaiKhoan`` are not publicly documented
@@ -18,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from adapters.oidc.config import OidcConfig
-from adapters.vneid.claims import name_claims, personal_id_claim
+from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
 
 
 def iso_birthdate(value: Any) -> str | None:
@@ -80,3 +82,7 @@ class DvcqgConfig(OidcConfig):
         if isinstance(login_idp, str) and login_idp:
             claims["vn_login_idp"] = self.login_idps.get(login_idp, login_idp)
         return claims
+
+    def level_claims(self, level: str) -> dict[str, Any]:
+        """``vn_eid_level`` (1 or 2) when the sign-in reached an e-ID level."""
+        return eid_level_claims(level)

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import httpx2
 
-from adapters.base import AdapterError, Identity, RequestData, UpstreamLogout, UpstreamRejected
+from adapters.base import AdapterError, Identity, RequestData, UpstreamLogout, UpstreamRejected, UpstreamRequest
 from adapters.config import display_name_for
 from adapters.oidc.config import OidcConfig
 from adapters.oidc.http import get_json
@@ -75,9 +75,12 @@ class OidcUpstreamAdapter:
 
     # -- begin ---------------------------------------------------------------------------
 
-    def begin(self, callback_url: str) -> tuple[str, dict[str, Any]]:
+    def begin(self, callback_url: str, request: UpstreamRequest | None = None) -> tuple[str, dict[str, Any]]:
         """The upstream authorization URL and the pending sign-in to keep (state, nonce, PKCE
-        verifier). Raises SourceUnavailable when the upstream's metadata cannot be read."""
+        verifier). ``request``: the level needed, asked as the upstream's own ``acr_values``
+        (:meth:`OidcConfig.upstream_acr_value`; the configured ``authorize_params`` otherwise), and
+        ``prompt=login`` / ``max_age`` when a fresh sign-in is needed (OIDC Core §3.1.2.1). Raises
+        SourceUnavailable when the upstream's metadata cannot be read."""
         metadata = self.metadata.get()
         pending: dict[str, Any] = {
             "adapter": self.id,
@@ -95,11 +98,25 @@ class OidcUpstreamAdapter:
             "state": pending["state"],
             "nonce": pending["nonce"],
         }
+        if request is not None:
+            params.update(self.upstream_params(request))
         if self.config.pkce == "always" or (self.config.pkce == "auto" and self.metadata.supports_s256()):
             pending["code_verifier"] = secrets.token_urlsafe(48)
             params["code_challenge"] = s256_code_challenge(pending["code_verifier"])
             params["code_challenge_method"] = "S256"
         return _add_query(metadata["authorization_endpoint"], params), pending
+
+    def upstream_params(self, request: UpstreamRequest) -> dict[str, str]:
+        """The authorization parameters that ask the upstream for ``request``."""
+        params: dict[str, str] = {}
+        value = self.config.upstream_acr_value(request.level) if request.level else None
+        if value is not None:
+            params["acr_values"] = value
+        if request.fresh:
+            params["prompt"] = "login"
+        if request.max_age is not None:
+            params["max_age"] = str(max(0, request.max_age))
+        return params
 
     # -- complete ------------------------------------------------------------------------
 
@@ -167,14 +184,15 @@ class OidcUpstreamAdapter:
         upstream_acr = claims.get("acr") if isinstance(claims.get("acr"), str) else None
         amr_claim = claims.get("amr")
         upstream_amr = amr_claim if isinstance(amr_claim, list) else []
+        level = map_upstream_acr(self.config.acr_map, upstream_acr, default=self.config.default_acr).token
         return Identity(
             subject=claims["sub"],
             adapter_id=self.id,
             issuer=self.config.issuer,
             auth_time=int(auth_time) if isinstance(auth_time, int | float) and auth_time <= now + 60 else now,
-            acr=map_upstream_acr(self.config.acr_map, upstream_acr, default=self.config.default_acr).token,
+            acr=level,
             amr=tuple(self.config.amr),
-            claims=self.config.normalise_claims(upstream_claims),
+            claims={**self.config.normalise_claims(upstream_claims), **self.config.level_claims(level)},
             evidence={
                 "upstream_issuer": self.config.issuer,
                 "upstream_acr": upstream_acr,

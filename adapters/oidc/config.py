@@ -141,6 +141,23 @@ class OidcConfig(AdapterConfig):
         """The highest local level a sign-in through this adapter can reach (for policies)."""
         return highest_mapped_level(self.acr_map, default=self.default_acr).token
 
+    def upstream_acr_value(self, needed: str) -> str | None:
+        """The upstream's own acr value to ask for a local level ``needed`` (a short token): the
+        ``acr_map`` entry of the lowest level at or above it (the profile's level vocabulary read
+        backwards); None when every sign-in reaches it anyway (``default_acr``) or when no value
+        does, a level this upstream cannot give."""
+        wanted = level_from_token(needed)
+        if level_from_token(self.default_acr) >= wanted:
+            return None
+        reaching = [(level_from_token(local), upstream) for upstream, local in self.acr_map.items()
+                    if level_from_token(local) >= wanted]
+        return min(reaching, key=lambda pair: pair[0])[1] if reaching else None
+
+    def level_claims(self, level: str) -> dict[str, Any]:
+        """Claims a sign-in at local ``level`` (a short token) says about the person; none for a
+        generic upstream (a national profile says the e-ID level)."""
+        return {}
+
     @field_validator("private_jwk")
     @classmethod
     def _private_jwk(cls, value: SecretStr | None) -> SecretStr | None:

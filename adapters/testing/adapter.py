@@ -17,6 +17,7 @@ from adapters.base import (
     RequestData,
     SourceUnavailable,
     UpstreamRejected,
+    UpstreamRequest,
 )
 from adapters.config import display_name_for
 from adapters.testing.config import TestingConfig
@@ -72,7 +73,7 @@ class TestingAdapter:
             raise SourceUnavailable("test source has no users")
         return next(iter(self.config.users))
 
-    def begin(self, callback_url: str) -> tuple[str, dict[str, Any]]:
+    def begin(self, callback_url: str, request: UpstreamRequest | None = None) -> tuple[str, dict[str, Any]]:
         self._check_available()
         state, code = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         separator = "&" if "?" in callback_url else "?"

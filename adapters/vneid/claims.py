@@ -20,6 +20,17 @@ def personal_id_claim(value: Any) -> str:
         raise UpstreamRejected(f"personal ID number refused: {exc}", reason="invalid_personal_id") from None
 
 
+EID_LEVELS = {"vneid-l1": 1, "vneid-l2": 2}
+"""The e-ID level (Decree 69/2024: level 1 or 2) of a sign-in at each local level through a
+national profile (docs/domain.md, "VNeID")."""
+
+
+def eid_level_claims(level: str) -> dict[str, int]:
+    """``vn_eid_level`` for a sign-in at local ``level`` through a national profile; nothing for
+    a level that is not an e-ID level (an unmapped upstream answer says nothing about it)."""
+    return {"vn_eid_level": EID_LEVELS[level]} if level in EID_LEVELS else {}
+
+
 def name_claims(full_name: Any) -> dict[str, str]:
     """name + family/middle/given names from a full Vietnamese name (``name`` authoritative)."""
     if not isinstance(full_name, str):

@@ -5,7 +5,9 @@ VNeID's web sign-on is a Keycloak realm (docs/domain.md, "VNeID"): issuer
 ``userinfo``, ``certs``, ``logout``), RS256 ID tokens, ``preferred_username`` = the 12-digit
 personal ID number. Keycloak puts ``acr: "1"`` in every token of a normal login: that is not
 "e-ID level 1", so ``acr_map`` is empty by default and the level stays the lowest
-(``local-basic``) until an operator maps a value agreed with the national operator.
+(``local-basic``) until an operator maps a value agreed with the national operator. The mapping
+is also the profile's level vocabulary: a sign-in that needs level 2 asks for the value mapped to
+``vneid-l2`` as ``acr_values`` (OidcConfig.upstream_acr_value), and none is asked when no value is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from adapters.oidc.config import OidcConfig
-from adapters.vneid.claims import name_claims, personal_id_claim
+from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
 
 
 class VneidConfig(OidcConfig):
@@ -55,3 +57,7 @@ class VneidConfig(OidcConfig):
         claims.update(name_claims(upstream.get("name")))
         claims["vn_login_idp"] = "vneid"
         return claims
+
+    def level_claims(self, level: str) -> dict[str, Any]:
+        """``vn_eid_level`` (1 or 2) when the sign-in reached an e-ID level."""
+        return eid_level_claims(level)

@@ -2,7 +2,8 @@
 
 VNeID: a Keycloak realm (``/realms/<realm>/protocol/openid-connect/{auth,token,userinfo,certs,
 logout}``), ``preferred_username`` = the personal ID number, ``acr: "1"`` (Keycloak's default),
-``iss`` in the authorization response. The National Public Service Portal: WSO2 Identity
+``iss`` in the authorization response, ``acr: "2"`` when ``acr_values=2`` asks for level 2 and the
+citizen's account is at level 2. The National Public Service Portal: WSO2 Identity
 Server's layout (``/oauth2/{authorize,token,userinfo,jwks}``, ``/oidc/logout``, issuer
 ``{base}/oauth2/token``), ``acr`` echoing ``acr_values=LoA1``, Vietnamese userinfo fields.
 """
@@ -54,7 +55,8 @@ class Shape(ABC):
 
 @dataclass(frozen=True)
 class VneidShape(Shape):
-    """VNeID's Keycloak realm: the personal ID number as ``preferred_username``, ``acr: "1"``."""
+    """VNeID's Keycloak realm: the personal ID number as ``preferred_username``, ``acr: "1"``
+    (``"2"`` when asked for and reached)."""
 
     def _person(self, citizen: Citizen) -> dict[str, Any]:
         return {
@@ -67,7 +69,14 @@ class VneidShape(Shape):
         }
 
     def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        return {**self._person(citizen), "typ": "ID", "acr": "1", "session_state": record["sid"]}
+        return {**self._person(citizen), "typ": "ID", "acr": self.acr(citizen, record), "session_state": record["sid"]}
+
+    @staticmethod
+    def acr(citizen: Citizen, record: dict[str, Any]) -> str:
+        """Keycloak's level of authentication: ``"1"`` for a normal login; ``"2"`` when the
+        client's ``acr_values`` asked for it and the citizen's account is at e-ID level 2 (as
+        Keycloak's acr-to-level mapping answers a non-essential request with what was reached)."""
+        return "2" if "2" in record.get("acr_values", "").split() and citizen.eid_level >= 2 else "1"
 
     def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
         return self._person(citizen)

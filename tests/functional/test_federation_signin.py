@@ -96,6 +96,7 @@ def test_sign_in_with_the_national_portal(national: NationalSandbox, opened: Ope
         "birthdate": "1986-01-05",
         "vn_account_type": "citizen",
         "vn_login_idp": "vneid",
+        "vn_eid_level": 1,  # asked for LoA1 (nothing more was needed), answered at level 1
     }
     assert identity.evidence["upstream_acr"] == "LoA1" and identity.acr == "vneid-l1"
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from adapters.base import RequestData
+from adapters.base import RequestData, UpstreamRequest
 from adapters.dvcqg.config import DvcqgConfig
 from adapters.oidc.adapter import OidcUpstreamAdapter
 from adapters.vneid.config import VneidConfig
@@ -35,8 +35,9 @@ def browser_login(authorize_url: str, personal_id: str, *, decision: str = "allo
     return RequestData(query=dict(parse_qsl(urlsplit(location).query)))
 
 
-def sign_in(adapter: OidcUpstreamAdapter, personal_id: str) -> tuple[RequestData, dict[str, Any]]:
-    url, pending = adapter.begin(CALLBACK)
+def sign_in(adapter: OidcUpstreamAdapter, personal_id: str,
+            request: UpstreamRequest | None = None) -> tuple[RequestData, dict[str, Any]]:
+    url, pending = adapter.begin(CALLBACK, request)
     return browser_login(url, personal_id), pending
 
 
