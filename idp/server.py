@@ -17,6 +17,9 @@ from idp.oidc.claims import STANDARD_SCOPES
 from idp.oidc.client_directory import ClientDirectory
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.codes import CodeStore
+from idp.oidc.consents import ConsentLedger
+from idp.oidc.flow import AuthorizationFlow
+from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.issuance import TokenIssuer
 from idp.oidc.person_claims import PersonClaims
@@ -26,6 +29,7 @@ from idp.oidc.redemption import CodeRedeemer
 from idp.oidc.revocation import GrantRevoker
 from idp.oidc.rotation import RefreshRotator
 from idp.oidc.session_bridge import SessionBridge
+from idp.oidc.signin import SignIns
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.token_lookup import TokenLookup
 from idp.oidc.tokens import TokenService
@@ -89,18 +93,28 @@ def open_provider(runtime: Runtime) -> Provider:
         client_assertions=PrivateKeyJwtAuthentication(issuer=issuer, settings=settings, client_keys=client_keys,
                                                       replays=ephemeral, recorder=grants),
     )
+    throttle = Throttle.from_settings(settings, ephemeral, audit)
+    totp = TotpService(storage, ephemeral, derive_factor_key(kek), audit)
+    interactions = InteractionStore(ephemeral)
+    session_bridge = SessionBridge(storage=storage, sessions=sessions, codes=codes, grants=grants,
+                                   logout_notifier=backchannel)
+    flow = AuthorizationFlow(
+        issuer=issuer, clients=clients, policies=policies, interactions=interactions,
+        hints=IdTokenHints(issuer=issuer, ring=ring, subject_ids=subject_ids),
+        consents=ConsentLedger(storage, grants),
+        signins=SignIns(storage=storage, identity_keys=identity_keys, audit=audit, sessions=sessions,
+                        session_bridge=session_bridge),
+        sessions=sessions, codes=session_bridge, accounts=storage.accounts, throttle=throttle, totp=totp,
+        ephemeral=ephemeral, audit=grants, restricted_scopes=RESTRICTED_SCOPES)
     return Provider(ProviderParts(
         settings=settings, storage=storage, ephemeral=ephemeral, ring=ring, audit=audit, adapters=adapters,
-        policies=policies, throttle=Throttle.from_settings(settings, ephemeral, audit),
-        totp=TotpService(storage, ephemeral, derive_factor_key(kek), audit), identity_keys=identity_keys,
+        policies=policies, throttle=throttle, totp=totp, identity_keys=identity_keys,
         subject_ids=subject_ids, tokens=tokens, codes=codes, sessions=sessions,
-        interactions=InteractionStore(ephemeral), clients=clients, grants=grants, person_claims=person_claims,
-        session_bridge=SessionBridge(storage=storage, sessions=sessions, codes=codes, grants=grants,
-                                     logout_notifier=backchannel),
-        client_keys=client_keys,
+        interactions=interactions, clients=clients, grants=grants, person_claims=person_claims,
+        session_bridge=session_bridge, client_keys=client_keys,
         dpop=DpopVerifier(ephemeral, derive_secret(kek, "vn-idp dpop-nonce v1"),
                           max_age=settings.dpop_proof_max_age_seconds, nonce_required=settings.dpop_nonce_required),
-        backchannel=backchannel, server=server,
+        backchannel=backchannel, server=server, flow=flow,
         scopes_supported=STANDARD_SCOPES + RESTRICTED_SCOPES,
         acr_values_supported=tuple(acr_values_supported(issuer)),
     ))

@@ -26,7 +26,7 @@ def account(request: Request) -> Response:
     provider = provider_of(request)
     session = current_session(request)
     if session is None:
-        return answer(request, flow_of(request).own_page(account_request(provider), browser_of(request), None,
+        return answer(request, flow_of(request).own_page(account_request(provider.issuer), browser_of(request), None,
                                                          page="login"))
     return render_page(request, "account.html", {
         "user_name": display_name(provider, session),
@@ -63,7 +63,7 @@ def totp_enrol(request: Request) -> Response:
     try:
         enrolment = provider.totp.begin_enrolment(account.id, auth_time=session.auth_time)
     except ReauthenticationRequired:
-        return answer(request, flow_of(request).own_page(account_request(provider, prompt=("login",)),
+        return answer(request, flow_of(request).own_page(account_request(provider.issuer, prompt=("login",)),
                                                          browser_of(request), session, page="login"))
     return render_page(request, "totp_enroll.html", {
         "qr_data_uri": enrolment.qr_data_uri, "secret": enrolment.secret, "form_action": "/account/totp"})

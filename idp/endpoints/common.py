@@ -42,8 +42,8 @@ def provider_of(request: Request) -> Provider:
 
 
 def flow_of(request: Request) -> AuthorizationFlow:
-    """The sign-in flow of the request's provider."""
-    return AuthorizationFlow(provider_of(request))
+    """The sign-in flow of the request's provider (built once, by the compose step)."""
+    return provider_of(request).flow
 
 
 def browser_of(request: Request) -> RequestBrowser:

@@ -62,10 +62,10 @@ def _gate(request: Request) -> Auditor | Response:
     if isinstance(verdict, Auditor):
         return verdict
     if verdict is Refusal.SIGN_IN:
-        return answer(request, flow_of(request).own_page(console_request(provider), browser_of(request), session,
+        return answer(request, flow_of(request).own_page(console_request(provider.issuer), browser_of(request), session,
                                                          page="resume"))
     if verdict is Refusal.NEEDS_MFA:  # signed in with a password only: ask for the enrolled second factor
-        return answer(request, flow_of(request).own_page(console_request(provider), browser_of(request), session,
+        return answer(request, flow_of(request).own_page(console_request(provider.issuer), browser_of(request), session,
                                                          page="mfa", prompt={
             "kind": "mfa", "reason_id": "mfa_required", "adapters": [], "scopes": [], "claims": []}))
     assert session is not None

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from adapters.base import RedirectAdapter, UpstreamLogout
 from idp.endpoints.common import clear_session_cookie, current_session, form_items, grouped, provider_of
 from idp.errors import OAuthError, PageError
-from idp.oidc.hints import audiences, verify_hint
+from idp.oidc.hints import audiences
 from idp.oidc.provider import Provider
 from idp.storage.models import Client
 from idp.ui.render import render_page
@@ -48,7 +48,7 @@ def _check(request: Request, params: dict[str, str]) -> tuple[Client | None, dic
     hint_claims = None
     if "id_token_hint" in params:
         try:
-            hint_claims = verify_hint(provider, params["id_token_hint"])
+            hint_claims = provider.flow.hints.verify(params["id_token_hint"])
         except OAuthError:
             raise PageError("invalid_request", detail="id_token_hint") from None
     client_id = params.get("client_id")

@@ -6,39 +6,45 @@ issuing a code."""
 from __future__ import annotations
 
 import secrets
+from typing import Protocol
 
-from idp.oidc.provider import ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID, Provider
+from idp.oidc.client_policies import ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.models import Client
 
 
-def account_client(provider: Provider) -> Client:
+def account_client(issuer: str) -> Client:
     return Client(client_id=ACCOUNT_CLIENT_ID, name="Tài khoản của tôi", auth_method="none",
-                  redirect_uris=(provider.issuer + "/account",), scopes=("openid",), trusted=True)
+                  redirect_uris=(issuer + "/account",), scopes=("openid",), trusted=True)
 
 
-def console_client(provider: Provider) -> Client:
+def console_client(issuer: str) -> Client:
     return Client(client_id=CONSOLE_CLIENT_ID, name="Bảng điều khiển kiểm toán", auth_method="none",
-                  redirect_uris=(provider.issuer + "/console",), scopes=("openid",), trusted=True)
+                  redirect_uris=(issuer + "/console",), scopes=("openid",), trusted=True)
 
 
 #: Where each internal client lands after a successful sign-in (instead of receiving a code).
 LANDING_PAGES = {ACCOUNT_CLIENT_ID: "/account", CONSOLE_CLIENT_ID: "/console"}
 
 
-def client_for(provider: Provider, client_id: str) -> Client | None:
+class ClientFinder(Protocol):
+    def find_client(self, client_id: str | None) -> Client | None: ...
+
+
+def client_for(issuer: str, clients: ClientFinder, client_id: str) -> Client | None:
+    """The client ``client_id``: one of the provider's own pages, or a registered one."""
     if client_id == ACCOUNT_CLIENT_ID:
-        return account_client(provider)
+        return account_client(issuer)
     if client_id == CONSOLE_CLIENT_ID:
-        return console_client(provider)
-    return provider.find_client(client_id)
+        return console_client(issuer)
+    return clients.find_client(client_id)
 
 
-def account_request(provider: Provider, *, prompt: tuple[str, ...] = ()) -> AuthorizationRequest:
-    return AuthorizationRequest(client_id=ACCOUNT_CLIENT_ID, redirect_uri=provider.issuer + "/account",
+def account_request(issuer: str, *, prompt: tuple[str, ...] = ()) -> AuthorizationRequest:
+    return AuthorizationRequest(client_id=ACCOUNT_CLIENT_ID, redirect_uri=issuer + "/account",
                                 scopes=("openid",), code_challenge=secrets.token_urlsafe(32), prompt=prompt)
 
 
-def console_request(provider: Provider) -> AuthorizationRequest:
-    return AuthorizationRequest(client_id=CONSOLE_CLIENT_ID, redirect_uri=provider.issuer + "/console",
+def console_request(issuer: str) -> AuthorizationRequest:
+    return AuthorizationRequest(client_id=CONSOLE_CLIENT_ID, redirect_uri=issuer + "/console",
                                 scopes=("openid",), code_challenge=secrets.token_urlsafe(32))

@@ -42,6 +42,7 @@ from policies.policy_set import PolicySet
 
 if TYPE_CHECKING:
     from idp.oidc.backchannel import BackchannelLogout
+    from idp.oidc.flow import AuthorizationFlow
     from idp.specs.oauth_server import OAuthServer
     from idp.specs.rfc9449_dpop import DpopVerifier
 
@@ -78,6 +79,7 @@ class ProviderParts:
     dpop: DpopVerifier
     backchannel: BackchannelLogout
     server: OAuthServer
+    flow: AuthorizationFlow
     scopes_supported: tuple[str, ...]
     acr_values_supported: tuple[str, ...]
 
@@ -108,6 +110,7 @@ class Provider:
         self.dpop = parts.dpop
         self.backchannel = parts.backchannel
         self.server = parts.server
+        self.flow = parts.flow
         self.scopes_supported = parts.scopes_supported
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported = parts.acr_values_supported

@@ -32,16 +32,23 @@ from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, Identity, InvalidCredentials, RequestData, SourceUnavailable, lockout_key
 from idp.errors import OAuthError, PageError
-from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, state_of
+from idp.mfa.totp import TotpService
+from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, level_of, state_of
+from idp.oidc.client_policies import ClientPolicies
+from idp.oidc.consents import ConsentLedger, Recorder
 from idp.oidc.flow.factors import MFA_KIND, MFA_TTL, identity_from_record, pending_record, second_factor_due
 from idp.oidc.flow.outcomes import Browser, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
-from idp.oidc.hints import hint_matches_session
-from idp.oidc.interaction import Interaction
-from idp.oidc.internal_clients import LANDING_PAGES, client_for
-from idp.oidc.provider import Provider
-from idp.oidc.signin import start_session, subject_for
-from idp.sessions import SsoSession
+from idp.oidc.hints import IdTokenHints
+from idp.oidc.interaction import Interaction, InteractionStore
+from idp.oidc.internal_clients import LANDING_PAGES, ClientFinder, client_for
+from idp.oidc.session_bridge import SessionBridge
+from idp.oidc.signin import SignIns
+from idp.security.throttle import Throttle
+from idp.sessions import SessionStore, SsoSession
 from idp.specs.authorization_request import AuthorizationRequest
+from idp.storage.ephemeral import EphemeralStore
+from idp.storage.models import Client
+from idp.storage.protocols import AccountStore
 from policies import ClaimRelease, ClientPolicy, evaluate, release_claims, requested_claim_names
 from policies import Deny as PolicyDeny
 from policies import Prompt as PolicyPrompt
@@ -65,17 +72,46 @@ def planned_release(policy: ClientPolicy, authz: AuthorizationRequest) -> ClaimR
 
 
 class AuthorizationFlow:
-    """The interaction from a validated authorization request to its code, for ``provider``."""
+    """The interaction from a validated authorization request to its code.
 
-    def __init__(self, provider: Provider) -> None:
-        self.provider = provider
+    Built once by the compose step (idp.server) from the narrow services it uses: ``clients``
+    (lookup), ``policies`` (each client's policy and adapters), ``interactions`` (the pending
+    requests), ``hints`` (id_token_hint), ``consents``, ``signins`` (identity to subject and SSO
+    session), ``sessions``, ``codes`` (issues a code in a session), ``accounts`` (local accounts, read
+    only), ``throttle``, ``totp``, ``ephemeral`` (a pending second factor, an upstream's state) and
+    ``audit``."""
+
+    def __init__(self, *, issuer: str, clients: ClientFinder, policies: ClientPolicies,
+                 interactions: InteractionStore, hints: IdTokenHints, consents: ConsentLedger, signins: SignIns,
+                 sessions: SessionStore, codes: SessionBridge, accounts: AccountStore, throttle: Throttle,
+                 totp: TotpService, ephemeral: EphemeralStore, audit: Recorder,
+                 restricted_scopes: tuple[str, ...]) -> None:
+        self.issuer = issuer
+        self.clients = clients
+        self.policies = policies
+        self.interactions = interactions
+        self.hints = hints
+        self.consents = consents
+        self.signins = signins
+        self.sessions = sessions
+        self.codes = codes
+        self.accounts = accounts
+        self.throttle = throttle
+        self.totp = totp
+        self.ephemeral = ephemeral
+        self.audit = audit
+        self.restricted_scopes = restricted_scopes
+
+    def client(self, client_id: str) -> Client | None:
+        """The client of a request: a registered one, or one of the provider's own pages."""
+        return client_for(self.issuer, self.clients, client_id)
 
     # -- the entry of every step: the interaction and its binding
 
     def pending(self, interaction_id: str, browser: Browser) -> Interaction:
         """The stored interaction, when ``browser`` started it. Otherwise a page: ``session_expired``
         (unknown or expired), ``interaction_foreign`` (another browser's, audited)."""
-        interaction = self.provider.interactions.get(interaction_id)
+        interaction = self.interactions.get(interaction_id)
         if interaction is None:
             raise PageError("session_expired")
         if not browser.owns(interaction.browser):
@@ -95,9 +131,9 @@ class AuthorizationFlow:
                 session: SsoSession | None = None) -> NoReturn:
         """Audit (``signin``, denied, ``reason``) and show the page that says this step belongs to
         another browser or session. The interaction stays as it is for its own browser."""
-        self.provider.record("signin", context=browser.context(session.id if session else None), outcome="denied",
-                             client_id=interaction.request.client_id, reason=reason,
-                             subject=session.subject_id if session else None)
+        self.audit.record("signin", context=browser.context(session.id if session else None), outcome="denied",
+                          client_id=interaction.request.client_id, reason=reason,
+                          subject=session.subject_id if session else None)
         raise PageError("interaction_foreign", status_code=403)
 
     # -- starting and resuming
@@ -105,7 +141,7 @@ class AuthorizationFlow:
     def begin(self, authz: AuthorizationRequest, browser: Browser) -> Outcome:
         """A validated authorization request: answered at once by an SSO session (nothing stored),
         or stored as an interaction bound to ``browser`` when a prompt needs the person."""
-        return self._continue(self.provider.interactions.new(authz), browser, browser.session(), stored=False)
+        return self._continue(self.interactions.new(authz), browser, browser.session(), stored=False)
 
     def resume(self, interaction_id: str, browser: Browser) -> Outcome:
         """Continue a stored interaction (after the consent page, or for the provider's own pages)."""
@@ -116,7 +152,7 @@ class AuthorizationFlow:
                  prompt: dict[str, Any] | None = None) -> Prompt:
         """A sign-in for the provider's own pages (account, console), bound to ``browser`` and to
         ``session``, starting at ``page`` (``resume``, ``login``, ``mfa``)."""
-        interaction = self.provider.interactions.create(
+        interaction = self.interactions.create(
             authz, browser=browser.key(), session_id=session.id if session else None, prompt=prompt)
         return Prompt(page, interaction)
 
@@ -129,65 +165,64 @@ class AuthorizationFlow:
         store (then it is consumed before a code is issued: never twice); a new one is stored only
         by a prompt, bound to this browser (kept from the first prompt) and to the session.
         """
-        provider = self.provider
         authz = interaction.request
-        client = client_for(provider, authz.client_id)
+        client = self.client(authz.client_id)
         if client is None:
             raise PageError("unknown_client")
 
         def fail(error: str, description: str | None) -> Deny:
             if stored:
-                provider.interactions.finish(interaction.id)
+                self.interactions.finish(interaction.id)
             return Deny(authz, error, description)
 
         try:
-            if session is not None and not hint_matches_session(provider, authz.id_token_hint, client, session):
+            if session is not None and not self.hints.matches_session(authz.id_token_hint, client, session):
                 if "none" in authz.prompt:
                     return fail("login_required", "the signed-in person is not the one the id_token_hint names")
                 session = None  # someone else is signed in: a new sign-in is needed
         except OAuthError as exc:
             return fail(exc.error, exc.description)
         now = int(time.time())
-        policy = provider.policy_for(client.client_id)
-        consent = provider.storage.consents.get(session.subject_id, client.client_id) if session else None
+        policy = self.policies.policy_for(client.client_id)
+        consent = self.consents.get(session.subject_id, client.client_id) if session else None
         state = state_of(session, consent, interaction)
-        outcome = evaluate(context_for(policy, provider.issuer, client, interaction, now), state)
+        outcome = evaluate(context_for(policy, self.issuer, client, interaction, now), state)
         if isinstance(outcome, PolicyDeny):
-            provider.record("signin", context=browser.context(session.id if session else None),
-                            outcome="denied", client_id=client.client_id, reason=outcome.reason,
-                            subject=session.subject_id if session else None, details={"check": outcome.check})
+            self.audit.record("signin", context=browser.context(session.id if session else None),
+                              outcome="denied", client_id=client.client_id, reason=outcome.reason,
+                              subject=session.subject_id if session else None, details={"check": outcome.check})
             return fail(outcome.error, outcome.reason)
         if isinstance(outcome, PolicyPrompt):
             prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
                       "scopes": list(outcome.scopes), "claims": list(outcome.claims)}
             waiting = interaction.replace(prompt=prompt, browser=interaction.browser or browser.key(),
                                           session_id=session.id if session is not None else None)
-            provider.interactions.save(waiting)
+            self.interactions.save(waiting)
             return Prompt(PROMPT_PAGES[outcome.kind], waiting)
         assert session is not None
-        if stored and provider.interactions.finish(interaction.id) is None:
+        if stored and self.interactions.finish(interaction.id) is None:
             raise PageError("session_expired")  # finished by a concurrent request: never issue twice
         if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
             return IssueCode(authz, None, landing=LANDING_PAGES[authz.client_id])
         achieved = effective(state, policy, now)
         release = planned_release(policy, authz)
-        code = provider.issue_code(authz, session, scopes=release.scopes, released_claims=tuple(sorted(release.claims)),
-                                   acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
-                                   auth_time=achieved.auth_time)
+        code = self.codes.issue_code(authz, session, scopes=release.scopes,
+                                     released_claims=tuple(sorted(release.claims)),
+                                     acr=achieved.acr_uri(self.issuer), amr=achieved.amr, auth_time=achieved.auth_time)
         if interaction.logged_in_at is None:
             # An SSO join: this event is the only record that the session reached this client. After a
             # sign-in in this request, the ``signin`` event already says who, for which client, and
             # what the policy releases (release_details), and ``token.issued`` what was issued.
-            provider.record("code.issued", context=browser.context(session.id), subject=session.subject_id,
-                            client_id=client.client_id, acr=achieved.acr_uri(provider.issuer), amr=achieved.amr,
-                            details=release_details(policy, release))
+            self.audit.record("code.issued", context=browser.context(session.id), subject=session.subject_id,
+                              client_id=client.client_id, acr=achieved.acr_uri(self.issuer), amr=achieved.amr,
+                              details=release_details(policy, release))
         return IssueCode(authz, code)
 
     # -- the login page and the first factor
 
     def offered(self, interaction: Interaction) -> list[Any]:
         """The adapters this sign-in may use: the policy's, narrowed by the prompt being answered."""
-        entries = self.provider.adapters_for(interaction.request.client_id)
+        entries = self.policies.adapters_for(interaction.request.client_id)
         wanted = (interaction.prompt or {}).get("adapters")
         return [e for e in entries if not wanted or e.id in wanted]
 
@@ -196,7 +231,7 @@ class AuthorizationFlow:
         return self._login_page(self.pending(interaction_id, browser))
 
     def _login_page(self, interaction: Interaction, error_id: str | None = None, status: int = 200) -> ShowPage:
-        client = client_for(self.provider, interaction.request.client_id)
+        client = self.client(interaction.request.client_id)
         sources = []
         for entry in self.offered(interaction):
             kind = "redirect" if "redirect" in entry.capabilities else "password"
@@ -213,7 +248,6 @@ class AuthorizationFlow:
         """A password form: the login page again with one message on any failure (never "unknown
         user" versus "wrong password", nor "locked": the audit trail keeps the true reason), the
         TOTP page when the account has one, else the person is signed in and the request goes on."""
-        provider = self.provider
         interaction = self.pending(interaction_id, browser)
         entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
         if entry is None or "password" not in entry.capabilities:
@@ -224,10 +258,10 @@ class AuthorizationFlow:
         context = browser.context()
         client_id = interaction.request.client_id
         lockout = lockout_key(entry.adapter, username)  # one counter per account, whichever of its names is typed
-        throttle = provider.throttle_check(lockout, context.ip)
+        throttle = self.throttle.check(lockout, context.ip)
         if not throttle.allowed:
-            provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
-                            adapter=adapter_id, reason=throttle.reason)
+            self.audit.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
+                              adapter=adapter_id, reason=throttle.reason)
             if throttle.reason == "ip_locked":  # the address, not the account: says nothing about the account
                 return self._login_page(interaction, "too_many_attempts", 429)
             # A hold on the account (locked, back-off) is answered as a wrong password: a different
@@ -237,21 +271,21 @@ class AuthorizationFlow:
             identity = entry.adapter.authenticate(username, password)
         except AdapterError as exc:
             if not isinstance(exc, SourceUnavailable):
-                provider.throttle_failure(lockout, context.ip, context=context)
+                self.throttle.record_failure(lockout, context.ip, context=context)
             reason = exc.reason
             if isinstance(exc, InvalidCredentials) and entry.type == "local":  # the audit trail tells them apart
-                reason = "wrong_password" if provider.storage.accounts.get_by_username(username) else "unknown_user"
-            provider.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
-                            adapter=adapter_id, reason=reason)
+                reason = "wrong_password" if self.accounts.get_by_username(username) else "unknown_user"
+            self.audit.record("signin", context=context, outcome="failure", username=username, client_id=client_id,
+                              adapter=adapter_id, reason=reason)
             if isinstance(exc, SourceUnavailable):
                 return self._login_page(interaction, "source_unavailable", 503)
             return self._login_page(interaction, "login_failed", 401)
-        if entry.type == "local" and provider.totp is not None and second_factor_due(provider.totp, identity):
+        if entry.type == "local" and second_factor_due(self.totp, identity):
             # First factor done: keep the identity aside until the second factor is shown.
-            provider.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
+            self.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
                 identity, entry.type, username, identity.evidence["account_id"]), MFA_TTL)
             return Prompt("mfa", interaction)
-        provider.throttle_success(lockout, context.ip, throttle)
+        self.throttle.record_success(lockout, context.ip, checked=throttle)
         return self._signed_in(interaction, browser, identity, entry.type, username=username)
 
     # -- the second factor
@@ -261,53 +295,51 @@ class AuthorizationFlow:
         for a second factor (prepared from the session when their local account has one);
         otherwise the login page, which offers a stronger sign-in."""
         interaction, session = self.bound(interaction_id, browser)
-        if self.provider.ephemeral.find(MFA_KIND, interaction.id) is None and not self._second_factor_for_session(
+        if self.ephemeral.find(MFA_KIND, interaction.id) is None and not self._second_factor_for_session(
                 session, interaction):
             return Prompt("login", interaction)
         return ShowPage("mfa", interaction)
 
     def _second_factor_for_session(self, session: SsoSession | None, interaction: Interaction) -> bool:
-        provider = self.provider
-        if session is None or (interaction.prompt or {}).get("kind") != "mfa" or provider.totp is None:
+        if session is None or (interaction.prompt or {}).get("kind") != "mfa":
             return False
-        account = provider.storage.accounts.get_by_subject(session.subject_id)
-        if account is None or not provider.totp.is_enrolled(account.id):
+        account = self.accounts.get_by_subject(session.subject_id)
+        if account is None or not self.totp.is_enrolled(account.id):
             return False
-        identity = Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=provider.issuer,
+        identity = Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=self.issuer,
                             auth_time=session.auth_time, amr=session.amr, evidence={"account_id": account.id})
-        provider.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
+        self.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
             identity, "local", account.username, account.id), MFA_TTL)
         return True
 
     def after_second_factor(self, interaction_id: str, browser: Browser, code: str) -> Outcome:
         """The TOTP (or a recovery) code: failures count in the password's throttle and a hold on
         the account is answered as a wrong code; a right code signs the person in."""
-        provider = self.provider
         interaction, _session = self.bound(interaction_id, browser)
-        pending = provider.ephemeral.find(MFA_KIND, interaction.id)
+        pending = self.ephemeral.find(MFA_KIND, interaction.id)
         if pending is None:
             return Prompt("login", interaction)
         context = browser.context()
         username, account_id = pending["username"], pending["account_id"]
-        throttle = provider.throttle_check(username, context.ip)
+        throttle = self.throttle.check(username, context.ip)
         verdict = throttle.reason
-        ok = throttle.allowed and code and (provider.totp.verify(account_id, code) or (
-            len(code) > 8 and provider.totp.use_recovery_code(account_id, code, context=context)))
+        ok = throttle.allowed and code and (self.totp.verify(account_id, code) or (
+            len(code) > 8 and self.totp.use_recovery_code(account_id, code, context=context)))
         if not ok:
             if verdict is None:
-                provider.throttle_failure(username, context.ip, context=context)
-            provider.record("signin.mfa", context=context, outcome="failure", username=username,
-                            client_id=interaction.request.client_id, reason=verdict or "invalid_code")
+                self.throttle.record_failure(username, context.ip, context=context)
+            self.audit.record("signin.mfa", context=context, outcome="failure", username=username,
+                              client_id=interaction.request.client_id, reason=verdict or "invalid_code")
             # Only the address's own throttle says "too many attempts".
             if verdict == "ip_locked":
                 return ShowPage("mfa", interaction, "too_many_attempts", 429)
             return ShowPage("mfa", interaction, "invalid_code", 401)
-        provider.ephemeral.destroy(MFA_KIND, interaction.id)
-        provider.throttle_success(username, context.ip, throttle)
+        self.ephemeral.destroy(MFA_KIND, interaction.id)
+        self.throttle.record_success(username, context.ip, checked=throttle)
         identity = identity_from_record(pending["identity"])
         identity = dataclasses.replace(identity, amr=(*identity.amr, "otp", "mfa"), auth_time=int(time.time()))
-        provider.record("signin.mfa", context=context, username=username, client_id=interaction.request.client_id,
-                        amr=identity.amr)
+        self.audit.record("signin.mfa", context=context, username=username, client_id=interaction.request.client_id,
+                          amr=identity.amr)
         return self._signed_in(interaction, browser, identity, pending["adapter_type"], username=username)
 
     # -- an upstream identity source
@@ -315,7 +347,6 @@ class AuthorizationFlow:
     def start_upstream(self, interaction_id: str, browser: Browser, adapter_id: str) -> Upstream:
         """Send the person to the upstream ``adapter_id``; its state (state, nonce, PKCE verifier)
         is kept under the upstream ``state`` value with this browser's key."""
-        provider = self.provider
         interaction = self.pending(interaction_id, browser)
         entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
         if entry is None or "redirect" not in entry.capabilities:
@@ -323,13 +354,13 @@ class AuthorizationFlow:
         try:
             url, pending = entry.adapter.begin(self.callback_url(adapter_id))
         except AdapterError as exc:
-            provider.record("adapter.error", context=browser.context(), outcome="failure", adapter=adapter_id,
-                            client_id=interaction.request.client_id, reason=exc.reason)
+            self.audit.record("adapter.error", context=browser.context(), outcome="failure", adapter=adapter_id,
+                              client_id=interaction.request.client_id, reason=exc.reason)
             raise PageError("source_unavailable", status_code=503) from None
         state = pending.get("state")
         if not isinstance(state, str) or not state:
             raise PageError("server_error", status_code=500)
-        provider.ephemeral.upsert(UPSTREAM_KIND, state, {"pending": pending, "interaction": interaction.id,
+        self.ephemeral.upsert(UPSTREAM_KIND, state, {"pending": pending, "interaction": interaction.id,
                                                          "adapter": adapter_id, "browser": browser.key(),
                                                          "client": interaction.request.client_id}, UPSTREAM_TTL)
         if urlsplit(url).scheme not in ("https", "http"):
@@ -337,20 +368,19 @@ class AuthorizationFlow:
         return Upstream(url)
 
     def callback_url(self, adapter_id: str) -> str:
-        return f"{self.provider.issuer}/callback/{adapter_id}"
+        return f"{self.issuer}/callback/{adapter_id}"
 
     def after_upstream(self, adapter_id: str, state: str, browser: Browser, data: RequestData) -> Outcome:
         """The upstream's answer: its state is consumed once; a callback in another browser is
         refused (audited) before anything is asked of the upstream (no login CSRF)."""
-        provider = self.provider
-        kept = provider.ephemeral.consume(UPSTREAM_KIND, state) if state and len(state) < 512 else None
+        kept = self.ephemeral.consume(UPSTREAM_KIND, state) if state and len(state) < 512 else None
         if kept is None or kept["adapter"] != adapter_id:
-            provider.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
-                            reason="invalid_state")
+            self.audit.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
+                              reason="invalid_state")
             raise PageError("upstream_rejected")
         if not browser.owns(kept.get("browser")):
-            provider.record("signin", context=browser.context(), outcome="denied", adapter=adapter_id,
-                            client_id=kept.get("client"), reason="foreign_browser")
+            self.audit.record("signin", context=browser.context(), outcome="denied", adapter=adapter_id,
+                              client_id=kept.get("client"), reason="foreign_browser")
             raise PageError("interaction_foreign", status_code=403)
         interaction = self.pending(kept["interaction"], browser)
         entry = next((e for e in self.offered(interaction) if e.id == adapter_id), None)
@@ -360,8 +390,8 @@ class AuthorizationFlow:
             identity = entry.adapter.complete(self.callback_url(adapter_id), data, kept["pending"])
             return self._signed_in(interaction, browser, identity, entry.type)
         except AdapterError as exc:
-            provider.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
-                            client_id=interaction.request.client_id, reason=exc.reason)
+            self.audit.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
+                              client_id=interaction.request.client_id, reason=exc.reason)
             if isinstance(exc, SourceUnavailable):
                 raise PageError("source_unavailable", status_code=503) from None
             raise PageError("upstream_rejected", status_code=400) from None
@@ -374,8 +404,8 @@ class AuthorizationFlow:
         prompt = interaction.prompt or {}
         if session is None or prompt.get("kind") != "consent":
             return Prompt("resume", interaction)
-        client = client_for(self.provider, interaction.request.client_id)
-        restricted = set(self.provider.restricted_scopes)
+        client = self.client(interaction.request.client_id)
+        restricted = set(self.restricted_scopes)
         asked = prompt.get("scopes") or interaction.request.scopes
         scopes = [{"name": s, "restricted": s in restricted} for s in asked]
         return ShowPage("consent", interaction, facts={
@@ -385,27 +415,23 @@ class AuthorizationFlow:
     def after_consent(self, interaction_id: str, browser: Browser, decision: str | None) -> Outcome:
         """``allow`` remembers the consent (per person, client and scope set) and the request goes on
         at its resumption; anything else ends it with ``access_denied``."""
-        provider = self.provider
         interaction, session = self.bound(interaction_id, browser)
         if session is None:
             return Prompt("resume", interaction)
         authz = interaction.request
         context = browser.context(session.id)
         if decision != "allow":
-            provider.interactions.finish(interaction_id)
-            provider.record("consent.denied", context=context, outcome="denied", subject=session.subject_id,
-                            client_id=authz.client_id)
+            self.interactions.finish(interaction_id)
+            self.audit.record("consent.denied", context=context, outcome="denied", subject=session.subject_id,
+                              client_id=authz.client_id)
             return Deny(authz, "access_denied", "the person declined")
         prompt = interaction.prompt or {}
         scopes, claims = set(prompt.get("scopes") or ()), set(prompt.get("claims") or ())
-        with provider.storage.db.transaction():
-            provider.storage.consents.grant(session.subject_id, authz.client_id, scopes, claims)
-            provider.record("consent.granted", context=context, subject=session.subject_id, client_id=authz.client_id,
-                            details={"scope": " ".join(sorted(scopes)), "claims": sorted(claims)})
+        self.consents.grant(session.subject_id, authz.client_id, scopes, claims, context=context)
         answered = interaction.replace(
             prompt=None, consented_scopes=tuple(sorted(scopes | set(interaction.consented_scopes or ()))),
             consented_claims=tuple(sorted(claims | set(interaction.consented_claims or ()))))
-        provider.interactions.save(answered)
+        self.interactions.save(answered)
         return Prompt("resume", answered)
 
     # -- signed in
@@ -414,27 +440,26 @@ class AuthorizationFlow:
                    username: str | None = None) -> Outcome:
         """A new SSO session for ``identity`` (audited: ``signin``), and the request goes on in this
         step; the outcome carries the session (its cookie is to be set)."""
-        provider = self.provider
-        subject_id = subject_for(provider, identity, adapter_type)
-        acr = provider.acr_for(identity, adapter_type)
+        subject_id = self.signins.subject_for(identity, adapter_type)
+        acr = level_of(identity).uri(self.issuer)
         previous = browser.session()
         kind = (interaction.prompt or {}).get("kind", "login")
         authz = interaction.request
-        policy = provider.policy_for(authz.client_id)
+        policy = self.policies.policy_for(authz.client_id)
         state = after_sign_in(previous, identity, subject_id, kind=kind, window_seconds=policy.step_up_window_seconds)
-        with provider.sessions.writes_deferred():  # the new session is written once, with the client's grant
-            session = start_session(provider, identity, subject_id, acr, previous, policy=authentication_json(state))
+        with self.sessions.writes_deferred():  # the new session is written once, with the client's grant
+            session = self.signins.start_session(identity, subject_id, acr, previous, policy=authentication_json(state))
             if identity.evidence.get("logout"):  # to end the upstream session too when this one ends
                 session = session.replace(upstream={"adapter": identity.adapter_id,
                                                     "logout": identity.evidence["logout"]})
-                provider.sessions.save(session)
+                self.sessions.save(session)
             # The code this sign-in leads to gets no event of its own (_continue): this one says
             # what the client's policy releases.
             details = ({} if authz.client_id in LANDING_PAGES
                        else release_details(policy, planned_release(policy, authz)))
-            provider.record("signin", context=browser.context(session.id), subject=subject_id, username=username,
-                            client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
-                            details=details)
+            self.audit.record("signin", context=browser.context(session.id), subject=subject_id, username=username,
+                              client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
+                              details=details)
             # Straight on (no redirect through /authorize/resume: one request, and one store write
             # and two reads fewer per sign-in); the interaction is stored again only when a further
             # prompt (consent, a second factor) needs it.

@@ -25,6 +25,7 @@ from idp.app import create_app
 from idp.audit.events import AuditContext
 from idp.errors import PageError
 from idp.oidc.flow import AuthorizationFlow, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
+from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
@@ -32,6 +33,8 @@ from idp.storage.models import Client
 from idp.storage.schema import audit_events
 
 PASSWORD = "mat-khau-rat-dai-cua-lan-2026"
+#: The provider each flow fixture was built in (the flow holds only its narrow services).
+PROVIDERS: dict[int, Provider] = {}
 REDIRECT = "https://dichvu.example.vn/cb"
 
 
@@ -55,7 +58,7 @@ class TestBrowser:
         return bool(key) and self.secret is not None and hmac.compare_digest(self.key(), key or "")
 
     def session(self) -> SsoSession | None:
-        return self.flow.provider.sessions.get(self.session_id)
+        return self.flow.sessions.get(self.session_id)
 
     def context(self, session_id: str | None = None) -> AuditContext:
         return AuditContext(ip=self.ip, session_id=session_id)
@@ -94,8 +97,14 @@ def flow(tmp_path: Path) -> Iterator[AuthorizationFlow]:
         provider.storage.clients.add(Client(client_id=client_id, name=f"Dịch vụ {client_id}", auth_method="none",
                                             redirect_uris=(REDIRECT,), trusted=trusted))
     create_local_account(provider.storage, "lan", PASSWORD, name="Nguyễn Thị Lan")
-    yield AuthorizationFlow(provider)
+    PROVIDERS[id(provider.flow)] = provider
+    yield provider.flow
+    del PROVIDERS[id(provider.flow)]
     app.state.runtime.close()
+
+
+def provider_of(flow: AuthorizationFlow) -> Provider:
+    return PROVIDERS[id(flow)]
 
 
 def request(client_id: str = "portal", **values: Any) -> AuthorizationRequest:
@@ -106,7 +115,7 @@ def request(client_id: str = "portal", **values: Any) -> AuthorizationRequest:
 def redeemed(flow: AuthorizationFlow, outcome: Outcome) -> Any:
     """The code of an IssueCode outcome, redeemed: what the client's token request would get."""
     assert isinstance(outcome, IssueCode) and outcome.code, outcome
-    code = flow.provider.codes.redeem(outcome.code).code
+    code = provider_of(flow).codes.redeem(outcome.code).code
     assert code is not None
     return code
 
@@ -114,7 +123,7 @@ def redeemed(flow: AuthorizationFlow, outcome: Outcome) -> Any:
 def events(flow: AuthorizationFlow, event_type: str) -> list[tuple[str, str | None, str | None]]:
     query = select(audit_events.c.outcome, audit_events.c.reason, audit_events.c.username).where(
         audit_events.c.type == event_type).order_by(audit_events.c.seq)
-    with flow.provider.storage.db.connect() as conn:
+    with provider_of(flow).storage.db.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]
 
 
@@ -126,10 +135,10 @@ def login(flow: AuthorizationFlow, browser: TestBrowser, authz: AuthorizationReq
 
 
 def enrol_totp(flow: AuthorizationFlow) -> pyotp.TOTP:
-    account = flow.provider.storage.accounts.get_by_username("lan")
-    enrolment = flow.provider.totp.begin_enrolment(account.id)
+    account = provider_of(flow).storage.accounts.get_by_username("lan")
+    enrolment = provider_of(flow).totp.begin_enrolment(account.id)
     totp = pyotp.TOTP(enrolment.secret)
-    flow.provider.totp.confirm_enrolment(account.id, totp.now())
+    provider_of(flow).totp.confirm_enrolment(account.id, totp.now())
     return totp
 
 
@@ -142,7 +151,7 @@ def test_password_sign_in_issues_one_code_for_the_person(flow: AuthorizationFlow
     outcome = browser.take(flow.after_first_factor(prompt.interaction.id, browser, "local", " lan ", PASSWORD))
     assert isinstance(outcome, IssueCode) and outcome.session is not None and outcome.request.state == "st-1"
     code = redeemed(flow, outcome)
-    account = flow.provider.storage.accounts.get_by_username("lan")
+    account = provider_of(flow).storage.accounts.get_by_username("lan")
     assert code.subject_id == account.subject_id and code.amr == ("pwd",) and code.acr.endswith("/acr/local-basic")
     assert events(flow, "signin") == [("success", None, "lan")]
     with pytest.raises(PageError) as gone:  # the interaction was consumed with the code: never a second one
@@ -193,7 +202,7 @@ def test_upstream_sign_in_links_a_subject_and_its_answer_works_once(flow: Author
     answer = RequestData(query=query, headers={}, client_ip=browser.ip)
     outcome = browser.take(flow.after_upstream("tsrc", query["state"], browser, answer))
     code = redeemed(flow, outcome)
-    subject = flow.provider.storage.subjects.get(code.subject_id)
+    subject = provider_of(flow).storage.subjects.get(code.subject_id)
     assert subject is not None and subject.claims["name"] == "Trần Văn An"
     with pytest.raises(PageError) as replay:
         flow.after_upstream("tsrc", query["state"], browser, answer)
@@ -236,7 +245,7 @@ def test_declined_consent_ends_the_request_with_access_denied(flow: Authorizatio
     assert isinstance(asked, Prompt) and asked.page == "consent"
     outcome = flow.after_consent(asked.interaction.id, browser, "deny")
     assert isinstance(outcome, Deny) and outcome.error == "access_denied" and outcome.request.state == "st-1"
-    assert flow.provider.interactions.get(asked.interaction.id) is None
+    assert provider_of(flow).interactions.get(asked.interaction.id) is None
     assert events(flow, "consent.denied") == [("denied", None, None)]
 
 
