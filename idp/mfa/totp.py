@@ -4,9 +4,10 @@ every authenticator app supports — with these choices:
 - Verification accepts the current step and one step either side (RFC 6238 §5.2 recommends at
   most one step of network delay); a code accepted once is refused afterwards (§5.2: "MUST NOT
   accept the second attempt of the same OTP"), across replicas through the short-lived store.
-- The secret (160 bits, RFC 4226 §4 R6) is stored sealed (idp/mfa/sealing.py) in the account's
-  ``extra["totp"]``, written with the store's compare-and-swap update; enrolment is confirmed by
-  a first valid code before the factor counts.
+- The secret (160 bits, RFC 4226 §4 R6) is stored sealed (idp/mfa/sealing.py) in the holder's
+  ``extra["totp"]`` (the person's local account, else their own factor row: idp/mfa/holders.py,
+  so directory officials and people from an upstream enrol too), written with the store's
+  compare-and-swap update; enrolment is confirmed by a first valid code before the factor counts.
 - Ten recovery codes, hashed, single use. Replacing or removing the factor needs a sign-in at
   most ``REAUTH_MAX_AGE`` seconds old and is audited.
 - A sign-in with password and TOTP reports ``amr`` ``["pwd", "otp", "mfa"]`` (RFC 8176) and acr
@@ -30,6 +31,7 @@ from qrcode.image.svg import SvgPathImage
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.errors import IdpError
 from idp.mfa import recovery
+from idp.mfa.holders import FactorHolders, Holder
 from idp.mfa.sealing import open_secret, seal_secret
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Account
@@ -91,21 +93,28 @@ def totp_confirmed(account: Account) -> bool:
 
 
 class TotpService:
-    """Enrolment, verification, recovery codes and removal of TOTP factors of local accounts."""
+    """Enrolment, verification, recovery codes and removal of TOTP factors. Every ``account_id``
+    is a holder id (idp/mfa/holders.py): a local account's id, or ``person:<subject id>``."""
 
     def __init__(self, storage: SqlStorage, ephemeral: EphemeralStore, factor_key: bytes, audit: AuditLog, *,
                  issuer_name: str = "Cổng xác thực", clock: Callable[[], float] = time.time) -> None:
         self.storage, self.ephemeral, self.key, self.audit = storage, ephemeral, factor_key, audit
         self.issuer_name, self.clock = issuer_name, clock
+        self.holders = FactorHolders(storage)
 
-    def _account(self, account_id: str) -> Account:
-        account = self.storage.accounts.get(account_id)
-        if account is None:
+    def _account(self, account_id: str) -> Holder:
+        holder = self.holders.get(account_id)
+        if holder is None:
             raise NotEnrolled("no such account")
-        return account
+        return holder
 
-    def _factor(self, account: Account) -> dict[str, Any] | None:
-        return _totp_factor(account)
+    def _factor(self, account: Holder) -> dict[str, Any] | None:
+        factor = account.extra.get("totp")
+        return factor if isinstance(factor, dict) else None
+
+    def holder_id(self, subject_id: str) -> str:
+        """The holder of this person's factors (see idp/mfa/holders.py)."""
+        return self.holders.holder_id(subject_id)
 
     def _require_recent(self, auth_time: int | None) -> None:
         if auth_time is None or self.clock() - auth_time > REAUTH_MAX_AGE:
@@ -113,24 +122,25 @@ class TotpService:
 
     def is_enrolled(self, account_id: str) -> bool:
         """True when the account has a confirmed TOTP factor (the login flow then asks for a code)."""
-        return totp_confirmed(self._account(account_id))
+        factor = self._factor(self._account(account_id))
+        return bool(factor and factor.get("confirmed"))
 
-    def begin_enrolment(self, account_id: str, *, auth_time: int | None = None) -> Enrolment:
-        """Create a new (unconfirmed) secret. Replacing a confirmed factor needs a recent sign-in."""
+    def begin_enrolment(self, account_id: str, *, auth_time: int | None = None, label: str = "") -> Enrolment:
+        """Create a new (unconfirmed) secret. Replacing a confirmed factor needs a recent sign-in.
+        ``label``: the name the authenticator app shows (default: the holder's username)."""
         account = self._account(account_id)
         if (current := self._factor(account)) and current.get("confirmed"):
             self._require_recent(auth_time)
         secret = pyotp.random_base32(32)
         sealed = seal_secret(self.key, account.id, secret.encode("ascii"))
 
-        def pending(a: Account) -> Account:
-            extra = dict(a.extra)
-            extra["totp_pending"] = {"secret": sealed, "created_at": int(self.clock())}
-            return a.replace(extra=extra)
+        def pending(extra: dict[str, Any]) -> dict[str, Any]:
+            return {**extra, "totp_pending": {"secret": sealed, "created_at": int(self.clock())}}
 
-        self.storage.accounts.update(account.id, pending)
+        label = label or account.username or account.subject_id
+        self.holders.update(account.id, pending, username=label)
         uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP).provisioning_uri(
-            name=account.username, issuer_name=self.issuer_name)
+            name=label, issuer_name=self.issuer_name)
         return Enrolment(secret=secret, provisioning_uri=uri, qr_data_uri=qr_svg_data_uri(uri))
 
     def confirm_enrolment(self, account_id: str, code: str, *, context: AuditContext | None = None) -> list[str]:
@@ -147,13 +157,11 @@ class TotpService:
         factor = {"secret": pending["secret"], "confirmed": True, "enrolled_at": int(self.clock()),
                   "recovery": [recovery.hash_code(c) for c in codes]}
 
-        def confirm(a: Account) -> Account:
-            extra = {k: v for k, v in a.extra.items() if k != "totp_pending"}
-            extra["totp"] = factor
-            return a.replace(extra=extra, has_second_factor=True)
+        def confirm(extra: dict[str, Any]) -> dict[str, Any]:
+            return {**{k: v for k, v in extra.items() if k != "totp_pending"}, "totp": factor}
 
         with self.storage.db.transaction():
-            self.storage.accounts.update(account.id, confirm)
+            self.holders.update(account.id, confirm)
             self.audit.record(AuditEvent(type="mfa.totp.enrolled", subject=account.subject_id,
                                          username=account.username, context=context or AuditContext()))
         return codes
@@ -189,18 +197,18 @@ class TotpService:
             return False
         used: list[bool] = []
 
-        def consume(a: Account) -> Account:
-            current = dict(self._factor(a) or {})
+        def consume(extra: dict[str, Any]) -> dict[str, Any]:
+            current = dict(extra.get("totp") or {})
             hashes = list(current.get("recovery", []))
             index = recovery.find_code(hashes, code)
             used[:] = [index is not None]
             if index is None:
-                return a
+                return extra
             del hashes[index]
-            return a.replace(extra={**a.extra, "totp": {**current, "recovery": hashes}})
+            return {**extra, "totp": {**current, "recovery": hashes}}
 
         with self.storage.db.transaction():
-            self.storage.accounts.update(account.id, consume)
+            self.holders.update(account.id, consume)
             if used and used[0]:
                 self.audit.record(AuditEvent(type="mfa.recovery_code.used", subject=account.subject_id,
                                              username=account.username, context=context or AuditContext()))
@@ -211,11 +219,10 @@ class TotpService:
         self._require_recent(auth_time)
         account = self._account(account_id)
 
-        def drop(a: Account) -> Account:
-            extra = {k: v for k, v in a.extra.items() if k not in ("totp", "totp_pending")}
-            return a.replace(extra=extra, has_second_factor=False)
+        def drop(extra: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in extra.items() if k not in ("totp", "totp_pending")}
 
         with self.storage.db.transaction():
-            self.storage.accounts.update(account.id, drop)
+            self.holders.update(account.id, drop)
             self.audit.record(AuditEvent(type="mfa.totp.removed", subject=account.subject_id,
                                          username=account.username, context=context or AuditContext()))

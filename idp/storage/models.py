@@ -83,6 +83,44 @@ class Account:
 
 
 @dataclass(frozen=True)
+class PersonFactors:
+    """The second factors of a person without a local account; ``extra`` has the factor keys of
+    :attr:`Account.extra` (``totp``, ``totp_pending``); ``username`` names them in an authenticator app."""
+
+    subject_id: str
+    username: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def replace(self, **changes: Any) -> PersonFactors:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A person's WebAuthn credential: ``credential_id`` base64url, ``public_key`` a COSE_Key,
+    ``sign_count`` the authenticator's counter at its last use."""
+
+    id: str
+    subject_id: str
+    credential_id: str
+    public_key: bytes
+    sign_count: int
+    aaguid: str
+    backed_up: bool
+    name: str
+    transports: tuple[str, ...] = ()
+    version: int = 1
+    created_at: datetime = field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+    def replace(self, **changes: Any) -> Passkey:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
 class IdentityLink:
     """An identity at some source (adapter + its subject) linked to a local subject."""
 

@@ -97,6 +97,39 @@ identity_links = Table(
     Index("ix_identity_links_subject_id", "subject_id"),
 )
 
+# The second factors of a person without a local account (a directory official, someone from an
+# upstream): ``extra`` has the shape of ``accounts.extra``'s factor keys (``totp``, ``totp_pending``).
+person_factors = Table(
+    "person_factors",
+    metadata,
+    Column("subject_id", String(64), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True),
+    Column("username", String(255), nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A person's passkeys (WebAuthn credentials): the public key, the authenticator's signature counter
+# (a counter going back means a cloned credential) and what the person named it.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("subject_id", String(64), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("credential_id", String(1400), nullable=False, unique=True),  # base64url, at most 1023 bytes
+    Column("public_key", LargeBinary, nullable=False),  # COSE_Key
+    Column("sign_count", BigInteger, nullable=False),
+    Column("aaguid", String(36), nullable=False),
+    Column("backed_up", Boolean, nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_passkeys_subject_id", "subject_id"),
+)
+
 consents = Table(
     "consents",
     metadata,
