@@ -223,4 +223,4 @@ def test_loa2_asked_of_a_vneid_l1_session_is_sent_to_step_up(deployment: Deploym
                        extra={"acr_values": "LoA2", "prompt": "none"}, base=deployment.base, client=CLIENTS["motcua"])
     answer = browser.http.get("/authorize", params=silent.params())
     params = callback_params(answer)
-    assert "code" not in params and params["error"] in ("login_required", "interaction_required")
+    assert "code" not in params and params["error"] == "unmet_authentication_requirements"

@@ -3,8 +3,9 @@ is satisfied the request passes, with the higher acr where the prompt was about 
 one that is denied.
 
 Checks that can only refuse (adapters_available, policy_reachable, essential_acr) have no prompt
-row; checks that can only prompt are denied under ``prompt=none`` (OIDC Core §3.1.2.6), except
-prompt_login, where ``prompt=login none`` is a malformed request the OIDC core rejects first.
+row; checks that can only prompt are denied under ``prompt=none`` (OIDC Core §3.1.2.6; a session
+below the level needed with ``unmet_authentication_requirements``), except prompt_login, where ``prompt=login none`` is
+a malformed request the OIDC core rejects first.
 """
 
 from __future__ import annotations
@@ -133,11 +134,11 @@ DENIALS = [
     Case("session_lifetime", request(policy(adapters=("vneid",), session_lifetime_seconds=60), prompt={"none"}),
          signed_in(Level.VNEID_L1, "vneid", at=NOW - 61), expect={"error": "login_required"}),
     Case("minimum_acr", request(policy(adapters=("vneid",), minimum_acr=Level.VNEID_L2), prompt={"none"}), L1,
-         expect={"error": "login_required"}),
+         expect={"error": "unmet_authentication_requirements"}),
     Case("requested_acr", request(CITIZEN, acr_values=("LoA2",), prompt={"none"}), L1,
-         expect={"error": "login_required"}),
+         expect={"error": "unmet_authentication_requirements"}),
     Case("step_up_rules", request(CITIZEN, scopes=("openid", "tax:submit"), prompt={"none"}), L2,
-         expect={"error": "login_required"}),
+         expect={"error": "unmet_authentication_requirements"}),
     Case("mfa", request(OFFICIAL, prompt={"none"}), signed_in(Level.LOCAL_BASIC, "local"),
          expect={"error": "interaction_required"}),
     Case("consent", request(CITIZEN, scopes=("openid", "vn_id"), prompt={"none"}), L1,
