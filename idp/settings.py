@@ -221,6 +221,11 @@ class Settings(BaseSettings):
         description="Bearer token of the auditor search API (`/audit/events`); unset: the API refuses "
         "every request that does not come from an account with the auditor role.",
     )
+    operator: str | None = Field(
+        default=None, max_length=128,
+        description="Who runs `idp` commands in this environment (a person's name or staff id), recorded "
+        "as the actor of their administrator events; `--operator` overrides it. Unset: `cli:<login name>`.",
+    )
     audit_siem_url: str | None = Field(
         default=None,
         description="Where audit events are streamed: `syslog+udp://host:port` or `syslog+tcp://host:port` "

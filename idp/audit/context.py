@@ -84,10 +84,13 @@ def _truncated(ip: str, v4_prefix: int, v6_prefix: int) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def operator_name() -> str:
-    """Who runs an ``idp`` command, for the ``actor`` of administrator events (``cli:<login>``)."""
+def operator_name(named: str | None = None) -> str:
+    """Who runs an ``idp`` command, for the ``actor`` of administrator events: the name the operator
+    gave (``--operator``, else ``IDP_OPERATOR``), else ``cli:<login>``."""
     import getpass
 
+    if named is not None and named.strip():
+        return _clean(named, 128) or "cli"
     try:
         return "cli:" + getpass.getuser()
     except Exception:  # noqa: BLE001 - containers may have no user name

@@ -20,6 +20,7 @@ from idp.cli import (
     registration,
     sandbox,
     serve,
+    sessions,
     settings_reference,
     users,
 )
@@ -27,7 +28,7 @@ from idp.errors import IdpError
 from idp.settings import SettingsError
 
 GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox, settings_reference,
-          registration]
+          registration, sessions]
 
 
 class CommandFailed(IdpError):

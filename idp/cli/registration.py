@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from idp.audit.context import operator_name
 from idp.audit.events import AuditEvent
 from idp.audit.sql import SqlAuditLog
-from idp.cli.common import print_json, storage_from_env
+from idp.cli.common import add_operator_argument, operator_of, print_json, storage_from_env
 from idp.specs.profile import is_restricted_scope
 from idp.specs.rfc7591_registration import PUBLIC_SUBJECT, SCOPE_ALLOWANCE, InitialAccessTokens
 
@@ -24,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="a restricted vn_* scope its clients may register (they must use the strict profile)")
     token.add_argument("--allow-public-subject", action="store_true",
                        help="its clients may register subject_type public (pairwise otherwise)")
+    add_operator_argument(token)
     token.set_defaults(handler=_token)
 
 
@@ -45,7 +45,7 @@ def _token(args: argparse.Namespace) -> int:
                                                       ttl=timedelta(hours=args.ttl_hours), allows=allows)
         SqlAuditLog(storage.db).record(AuditEvent(type="admin.action", details={
             "action": "registration.token_issued", "label": args.label, "uses": args.uses,
-            "allows": list(allows), "actor": operator_name()}))
+            "allows": list(allows), "actor": operator_of(args)}))
     finally:
         storage.close()
     print_json({"initial_access_token": value, "label": args.label, "uses": args.uses,

@@ -1,12 +1,14 @@
-"""``idp users add|list|grant-role|revoke-role``: local accounts (officials, security staff, the demo)."""
+"""``idp users add|list|grant-role|revoke-role|disable|enable|reset-password|reset-mfa``: local
+accounts (officials, security staff, the demo). Changes are recorded with the operator's name
+(``--operator``, else ``IDP_OPERATOR``); see :mod:`idp.accounts.administration`."""
 
 from __future__ import annotations
 
 import argparse
 
+from idp.accounts.administration import AccountAdministration, account_view
 from idp.accounts.service import ROLES, create_local_account, set_role
-from idp.audit.context import operator_name
-from idp.cli.common import print_json, read_stdin_secret, storage_from_env
+from idp.cli.common import add_operator_argument, operator_of, print_json, read_stdin_secret, storage_from_env
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,13 +22,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--phone")
     add.add_argument("--role", action="append", choices=ROLES, default=[],
                      help="a role to grant at once (auditor: the security console and audit API)")
+    add_operator_argument(add)
     add.set_defaults(handler=_add)
     sub.add_parser("list", help="list local accounts").set_defaults(handler=_list)
     for action, granted in (("grant-role", True), ("revoke-role", False)):
         change = sub.add_parser(action, help=f"{'grant' if granted else 'take back'} a role of a local account")
         change.add_argument("username")
         change.add_argument("role", choices=ROLES)
+        add_operator_argument(change)
         change.set_defaults(handler=_role_change, granted=granted)
+    for action, enabled in (("disable", False), ("enable", True)):
+        toggle = sub.add_parser(action, help="the account can no longer sign in" if not enabled
+                                else "let a disabled account sign in again")
+        toggle.add_argument("username")
+        add_operator_argument(toggle)
+        toggle.set_defaults(handler=_set_enabled, enabled=enabled)
+    reset = sub.add_parser("reset-password", help="set a new password (printed once when generated)")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read the new password from stdin")
+    add_operator_argument(reset)
+    reset.set_defaults(handler=_reset_password)
+    mfa = sub.add_parser("reset-mfa", help="remove the account's two-step verification (it enrols again)")
+    mfa.add_argument("username")
+    add_operator_argument(mfa)
+    mfa.set_defaults(handler=_reset_mfa)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -35,10 +54,10 @@ def _add(args: argparse.Namespace) -> int:
     try:
         account = create_local_account(
             storage, args.username, password, name=args.name, email=args.email, phone=args.phone,
-            actor=operator_name(),
+            actor=operator_of(args),
         )
         for role in args.role:
-            account = set_role(storage, account.username, role, granted=True, actor=operator_name())
+            account = set_role(storage, account.username, role, granted=True, actor=operator_of(args))
     finally:
         storage.close()
     print_json({"username": account.username, "name": account.name, "email": account.email,
@@ -49,7 +68,7 @@ def _add(args: argparse.Namespace) -> int:
 def _role_change(args: argparse.Namespace) -> int:
     storage = storage_from_env()
     try:
-        account = set_role(storage, args.username, args.role, granted=args.granted, actor=operator_name())
+        account = set_role(storage, args.username, args.role, granted=args.granted, actor=operator_of(args))
     finally:
         storage.close()
     print_json({"username": account.username, "roles": account.extra.get("roles", [])})
@@ -67,4 +86,39 @@ def _list(_args: argparse.Namespace) -> int:
     finally:
         storage.close()
     print_json(rows)
+    return 0
+
+
+def _set_enabled(args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        change = AccountAdministration(storage).set_enabled(args.username, args.enabled, actor=operator_of(args))
+    finally:
+        storage.close()
+    print_json(account_view(change.after))
+    return 0
+
+
+def _reset_password(args: argparse.Namespace) -> int:
+    password = read_stdin_secret("password") if args.password_stdin else None
+    storage = storage_from_env()
+    try:
+        change = AccountAdministration(storage).reset_password(args.username, password=password,
+                                                               actor=operator_of(args))
+    finally:
+        storage.close()
+    body = account_view(change.after)
+    if change.password is not None:
+        body["password"] = change.password
+    print_json(body)
+    return 0
+
+
+def _reset_mfa(args: argparse.Namespace) -> int:
+    storage = storage_from_env()
+    try:
+        change = AccountAdministration(storage).reset_second_factor(args.username, actor=operator_of(args))
+    finally:
+        storage.close()
+    print_json(account_view(change.after))
     return 0

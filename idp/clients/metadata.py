@@ -29,6 +29,20 @@ SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 FETCHED_URIS = ("jwks_uri", "backchannel_logout_uri")
 
 
+#: The refusal of a ``private_key_jwt`` client registered without a way to check its assertions.
+MISSING_KEYS = ("private_key_jwt needs the client's public keys, and neither is given: jwks (its JWK Set) "
+                "or jwks_uri (the https URL where it publishes them)")
+
+
+#: ``Client.extra`` flag of a client an administrator disabled (idp.clients.changes).
+DISABLED = "disabled"
+
+
+def is_disabled(extra: Mapping[str, object]) -> bool:
+    """Whether a client with this ``extra`` metadata was disabled by an administrator."""
+    return extra.get(DISABLED) is True
+
+
 class InvalidClientMetadata(ValueError, IdpError):
     """Metadata a client may not register; the message names the field and the reason."""
 
@@ -89,7 +103,7 @@ def check_key_metadata(auth_method: str, extra: dict, *, allow_loopback: bool) -
     if jwks is not None and jwks_uri is not None:
         raise InvalidClientMetadata("jwks and jwks_uri cannot both be registered")
     if auth_method == "private_key_jwt" and jwks is None and jwks_uri is None:
-        raise InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
+        raise InvalidClientMetadata(MISSING_KEYS)
     try:
         if jwks is not None:
             check_jwk_set(jwks)

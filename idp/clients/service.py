@@ -9,6 +9,7 @@ from idp.audit.events import AuditEvent, AuditLog
 from idp.audit.sql import SqlAuditLog
 from idp.audit.types import CLIENT_CREATED, CLIENT_REMOVED
 from idp.clients.metadata import (
+    MISSING_KEYS,
     SECRET_AUTH_METHODS,
     InvalidClientMetadata,
     check_auth_method,
@@ -89,6 +90,9 @@ def check_client(client: Client) -> Client:
         raise InvalidClientMetadata("a client using authorization_code needs at least one redirect_uri")
     if client.auth_method == "none" and "client_credentials" in grants:
         raise InvalidClientMetadata("a public client cannot use client_credentials")
+    if client.auth_method == "private_key_jwt" and client.extra.get("jwks") is None \
+            and client.extra.get("jwks_uri") is None:
+        raise InvalidClientMetadata(MISSING_KEYS)
     why = restricted_scope_refusal(client.scopes, client.auth_method, client.extra)
     if why:
         raise InvalidClientMetadata(why)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from idp.clients.metadata import is_disabled
 from idp.storage.models import Client
 from idp.storage.protocols import ClientStore
 from idp.web import request_scope
@@ -21,7 +22,7 @@ class ClientDirectory:
         self._reader = threading.Lock()  # one re-read of an expired client at a time
 
     def find_client(self, client_id: str | None) -> Client | None:
-        """The client (None when unknown or the id is malformed).
+        """The client (None when unknown, disabled or the id is malformed).
 
         When a cached copy has just expired, one request re-reads it while the others keep using
         that copy for at most one more period: without this, every concurrent request misses at
@@ -38,6 +39,8 @@ class ClientDirectory:
             return cached[1]  # type: ignore[index]
         try:
             client = self._repository.get(client_id)
+            if client is not None and is_disabled(client.extra):  # disabled by an administrator
+                client = None
             if len(self._clients) > MAX_CACHED:
                 self._clients.clear()
             self._clients[client_id] = (time.monotonic() + CLIENT_CACHE_SECONDS, client)

@@ -6,6 +6,8 @@ Inside ``writes_deferred()`` saves are collected and the last version of each se
 once when the block ends (a sign-in starts a session and then adds the client's grant to it).
 The session's ``upstream`` record (an upstream ID token, for upstream logout) is stored sealed
 (:mod:`idp.sessions.sealing`): never readable in Redis or in the process's store.
+Every session of one person is indexed under :func:`person_index`, so an administrator can end
+them all at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from idp.storage.ephemeral import EphemeralStore
 KIND = "session"
 TOUCH_EVERY = 60
 _deferred: contextvars.ContextVar[dict[str, SsoSession] | None] = contextvars.ContextVar("idp_sessions", default=None)
+
+
+def person_index(subject_id: str) -> str:
+    """The index under which every session of one person is kept (the store's grant index, with a
+    prefix no grant id has), so :meth:`SessionStore.end_all_of` reaches them all."""
+    return "person:" + subject_id
 
 
 class SessionStore:
@@ -59,7 +67,7 @@ class SessionStore:
         ttl = min(self.idle, max(1, session.created_at + self.absolute - int(time.time())))
         record = session.to_record()
         record["upstream"] = seal_upstream(self._sealing_key, session.id, session.upstream)
-        self.store.upsert(KIND, session.id, record, ttl)
+        self.store.upsert(KIND, session.id, record, ttl, grant_id=person_index(session.subject_id))
 
     def _session(self, record: dict[str, Any]) -> SsoSession:
         session = SsoSession.from_record(record)
@@ -97,6 +105,10 @@ class SessionStore:
             session = session.replace(last_seen=now)
             self.save(session)
         return session
+
+    def end_all_of(self, subject_id: str) -> int:
+        """End every session of one person (an administrator's revocation); how many were live."""
+        return self.store.revoke_by_grant(person_index(subject_id))
 
     def destroy(self, session_id: str) -> SsoSession | None:
         pending = _deferred.get()
