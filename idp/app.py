@@ -26,6 +26,7 @@ from idp.endpoints import (
     upstream,
     userinfo,
 )
+from idp.observability import metrics
 from idp.runtime import Runtime
 from idp.server import open_provider
 from idp.settings import Settings, load_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             close_audit()
         provider.adapters.close()
         runtime.close()
+        metrics.worker_stopped()
         if sandbox is not None:
             sandbox.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 
 from adapters.registry import load_adapters
 from idp.audit.setup import attach_key_ring, open_audit_log
@@ -14,6 +15,8 @@ from idp.mfa.sealing import derive_factor_key
 from idp.mfa.totp import TotpService
 from idp.oidc.backchannel import BackchannelLogout
 from idp.oidc.claims import STANDARD_SCOPES
+from idp.observability import metrics
+from idp.observability.events import EventObserver
 from idp.oidc.client_directory import ClientDirectory
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.codes import CodeStore
@@ -54,15 +57,25 @@ def derive_secret(kek: bytes, label: str) -> bytes:
 def open_provider(runtime: Runtime) -> Provider:
     """Open keys, audit, adapters and policies over the runtime's stores, and build the services."""
     settings, storage, ephemeral = runtime.settings, runtime.storage, runtime.ephemeral
+def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObserver:
+    """What sees every audit event written: the log lines, and the metrics when
+    ``IDP_METRICS_PORT`` is set (with the database pool watched too)."""
+    watched = None
+    if runtime.settings.metrics_port is not None:
+        watched = metrics.enable()
+        metrics.watch_pool(runtime.storage.db.engine, watched)
+    return EventObserver(metrics=watched, known_adapters=adapter_ids)
+
+
     issuer = settings.issuer
-    audit = open_audit_log(settings, storage.db)
+    adapters = load_adapters(settings, storage=storage, ephemeral=ephemeral)
+    audit = open_audit_log(settings, storage.db, observer=event_observer(runtime, adapters.ids))
     audit.enable_batching()
     ring = open_key_ring(settings, storage, audit)
     attach_key_ring(audit, ring, settings)
     kek = load_kek(settings, sealed_keys_exist=False)
     salt = (settings.pairwise_salt.get_secret_value().encode() if settings.pairwise_salt
             else derive_secret(kek, "vn-idp pairwise-sub v1"))
-    adapters = load_adapters(settings, storage=storage, ephemeral=ephemeral)
     policies = ClientPolicies(adapters, PolicySet.from_folder_or_builtin(settings.policies_dir,
                                                                          known_adapters=adapters.ids))
     identity_keys = derive_identity_keys(kek)

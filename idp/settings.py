@@ -162,6 +162,26 @@ class Settings(BaseSettings):
         description="Log every HTTP request line (the HTTP server's access log). Off by default: the audit trail "
         "records what matters, and a line per request costs CPU on the hot paths.",
     )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines on stderr: `json` (one object per line: time, level, logger, request_id, event) or "
+        "`text` (for a terminal). Lines carry no personal data and no secrets.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="Least severe log level written. At `info`, every audit event (sign-in, token, lock ...) "
+        "also gives one line with its type, outcome, client, adapter, acr and reason code; `warning` drops them.",
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="Port of the Prometheus metrics endpoint (/metrics), served by `idp serve` apart from the "
+        "provider's own port, summed over every worker. Unset: no metrics.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the metrics endpoint listens on (loopback by default: open it to the scraper's "
+        "network only).",
+    )
     trusted_proxies: list[str] = Field(
         default=[],
         description="Networks of the reverse proxies in front of the provider (JSON list of CIDR, e.g. "

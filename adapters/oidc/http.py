@@ -9,19 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 
-from adapters.base import SourceUnavailable, UpstreamRejected
+from adapters.base import AdapterError, SourceUnavailable, UpstreamRejected
+from idp.observability import metrics
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 
 
 @contextlib.contextmanager
 def upstream_errors(what: str) -> Iterator[None]:
-    """Translate transport failures of the block into SourceUnavailable (``what`` names the call)."""
+    """Translate transport failures of the block into SourceUnavailable (``what`` names the call);
+    with metrics on, the call's duration and failure are measured under ``what``."""
+    watched = metrics.current()
+    if watched is None:
+        with _translated(what):
+            yield
+        return
+    started = time.perf_counter()
+    try:
+        with _translated(what):
+            yield
+    except AdapterError as exc:
+        watched.upstream_errors.labels(what, exc.reason).inc()
+        raise
+    finally:
+        watched.upstream_seconds.labels(what).observe(time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except httpx2.TimeoutException:

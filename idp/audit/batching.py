@@ -15,11 +15,13 @@ import contextlib
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
 from idp.audit.events import AuditEvent
+from idp.observability import metrics
 from idp.storage.db import keep_connection_in_this_thread
 
 MAX_BATCH = 200
@@ -45,7 +47,8 @@ class AuditBatcher:
 
     def __init__(self, write_batch: Callable[[list[AuditEvent]], Any]) -> None:
         self._write_batch = write_batch
-        self._queue: queue.Queue[tuple[AuditEvent, Future[None]] | None] = queue.Queue()
+        # (event, its commit's future, when it was submitted: time.perf_counter())
+        self._queue: queue.Queue[tuple[AuditEvent, Future[None], float] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="audit-batcher", daemon=True)
         self._thread.start()
 
@@ -53,7 +56,7 @@ class AuditBatcher:
         """Append the event; return once it is committed; raise what the write raised (inside
         :func:`commits_awaited_elsewhere`, return at once: the caller awaits the commit)."""
         done: Future[None] = Future()
-        self._queue.put((event, done))
+        self._queue.put((event, done, time.perf_counter()))
         deferred = _deferred.get()
         if deferred is not None:
             deferred.append(done)
@@ -81,10 +84,15 @@ class AuditBatcher:
                     break
                 batch.append(item)
             try:
-                self._write_batch([event for event, _ in batch])
+                self._write_batch([event for event, _, _ in batch])
             except Exception as exc:  # each waiting request fails with the cause, none is lost silently
-                for _, done in batch:
+                for _, done, _ in batch:
                     done.set_exception(exc)
             else:
-                for _, done in batch:
+                for _, done, _ in batch:
                     done.set_result(None)
+                watched = metrics.current()
+                if watched is not None:  # how long each event waited for its commit
+                    committed = time.perf_counter()
+                    for _, _, submitted in batch:
+                        watched.audit_commit_seconds.observe(committed - submitted)

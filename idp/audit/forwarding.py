@@ -29,6 +29,7 @@ from idp.audit.external import checkpoint_message
 from idp.audit.query import event_json
 from idp.audit.siem import SiemSender
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
+from idp.observability import metrics
 from idp.storage.db import Database
 from idp.storage.schema import audit_checkpoints, audit_events, audit_forward_cursors
 
@@ -82,6 +83,7 @@ class AuditForwarder:
             rows = conn.execute(select(audit_events).where(audit_events.c.seq > cursor)
                                 .order_by(audit_events.c.seq).limit(self.batch)).mappings().all()
             if not rows:
+                _note_lag(None)
                 return 0
             messages = with_checkpoints(conn, rows)
         self.sender.send(messages)
@@ -90,6 +92,7 @@ class AuditForwarder:
                          .where(audit_forward_cursors.c.name == self.name,
                                 audit_forward_cursors.c.lease_owner == self.owner)
                          .values(last_seq=int(rows[-1]["seq"]), updated_at=datetime.now(UTC)))
+        _note_lag(rows[-1]["occurred_at"])
         return len(rows)
 
     def _take_lease(self) -> int | None:
@@ -115,6 +118,17 @@ class AuditForwarder:
             value = conn.execute(select(audit_forward_cursors.c.last_seq)
                                  .where(audit_forward_cursors.c.name == self.name)).scalar()
         return int(value or 0)
+
+
+def _note_lag(newest_sent: datetime | None) -> None:
+    """The SIEM lag metric: the age of the newest event just sent, 0 when none was waiting."""
+    watched = metrics.current()
+    if watched is None:
+        return
+    if newest_sent is not None and newest_sent.tzinfo is None:
+        newest_sent = newest_sent.replace(tzinfo=UTC)
+    age = (datetime.now(UTC) - newest_sent).total_seconds() if newest_sent is not None else 0.0
+    watched.siem_lag_seconds.set(max(age, 0.0))
 
 
 def with_checkpoints(conn: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:

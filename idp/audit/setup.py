@@ -10,22 +10,24 @@ from typing import Any
 from idp.audit.checkpoints import Checkpointer, keyring_checkpointer
 from idp.audit.forwarding import AuditForwarder
 from idp.audit.siem import open_sender
-from idp.audit.sql import SqlAuditLog
+from idp.audit.sql import EventObserver, SqlAuditLog
 from idp.audit.trust import PinnedVerifier, TrustedKey, read_trust_file
 from idp.settings import Settings
 from idp.storage.db import Database
 from idp.storage.sql import SqlStorage
 
 
-def open_audit_log(settings: Settings, db: Database, checkpointer: Checkpointer | None = None) -> SqlAuditLog:
-    """The SQL audit log with the configured address truncation, checkpoint and head intervals.
+def open_audit_log(settings: Settings, db: Database, checkpointer: Checkpointer | None = None, *,
+                   observer: EventObserver | None = None) -> SqlAuditLog:
+    """The SQL audit log with the configured address truncation, checkpoint and head intervals;
+    ``observer`` sees every event written (the server's logs and metrics).
 
     The key ring needs an audit log to open, so the usual order is: ``log = open_audit_log(...)``,
     ``ring = open_key_ring(settings, storage, log)``, then ``attach_key_ring(log, ring, settings)``.
     """
     return SqlAuditLog(db, ip_truncation=settings.audit_ip_truncation, checkpointer=checkpointer,
                        checkpoint_interval=settings.audit_checkpoint_interval,
-                       head_interval=settings.audit_head_interval_seconds)
+                       head_interval=settings.audit_head_interval_seconds, observer=observer)
 
 
 def attach_key_ring(log: SqlAuditLog, ring: Any, settings: Settings) -> None:

@@ -52,8 +52,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,6 +72,9 @@ from idp.storage.db import Database
 from idp.storage.schema import audit_chain, audit_events
 
 HEAD_ID = 1
+log = logging.getLogger(__name__)
+#: Called with the events just written (see :mod:`idp.observability.events`); it must not raise.
+EventObserver = Callable[[Sequence[AuditEvent]], None]
 # Built once: statements with bound parameters keep SQLAlchemy's per-call work (cache keys) small.
 _INSERT_EVENT = audit_events.insert()
 _MOVE_HEAD = (update(audit_chain).where(audit_chain.c.id == HEAD_ID)
@@ -131,8 +135,10 @@ class SqlAuditLog:
         checkpointer: Checkpointer | None = None,
         checkpoint_interval: int = 1000,
         head_interval: float = 1.0,
+        observer: EventObserver | None = None,
     ) -> None:
         self.db = db
+        self.observer = observer
         self.ip_truncation = (
             IpTruncation.parse(ip_truncation) if isinstance(ip_truncation, str) else ip_truncation
         )
@@ -174,12 +180,24 @@ class SqlAuditLog:
         if self.db.dialect == "postgresql":
             own = not self.db.in_transaction()
             with self.db.connect() as conn:  # own: an autocommit connection; BEGIN and COMMIT are ours
-                return self._append_postgresql(conn, events, own=own)
-        with self.db.transaction() as conn:
-            rows = self._rows(events, *lock_head(conn))
-            conn.execute(_INSERT_EVENT, rows)
-            self._after_insert(conn, rows)
+                rows = self._append_postgresql(conn, events, own=own)
+        else:
+            with self.db.transaction() as conn:
+                rows = self._rows(events, *lock_head(conn))
+                conn.execute(_INSERT_EVENT, rows)
+                self._after_insert(conn, rows)
+        self._observe(events)
         return rows
+
+    def _observe(self, events: Sequence[AuditEvent]) -> None:
+        """Hand the written events to the observer (logs and metrics); its failure is logged, never
+        the audit write's. An event written inside a caller's transaction is observed when written."""
+        if self.observer is None:
+            return
+        try:
+            self.observer(events)
+        except Exception:  # noqa: BLE001 - a log or metric must not fail the audited change
+            log.exception("observing audit events failed")
 
     def _append_postgresql(self, conn: Connection, events: Sequence[AuditEvent], *,
                            own: bool) -> list[dict[str, Any]]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 
+from idp.observability import metrics
+from idp.observability.logs import configure_logging, logging_config
 from idp.runtime import open_storage
 from idp.settings import is_loopback_host, load_settings
 
@@ -30,16 +34,23 @@ def _serve(args: argparse.Namespace) -> int:
         host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
         os.environ["IDP_ISSUER"] = f"http://{host}:{args.port}"
     settings = load_settings()
+    configure_logging(settings)  # this process's lines before granian applies the same configuration
     if args.workers > 1 and settings.redis_url is None:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")
     # Open once before serving, so a bad database or schema fails here with one line.
     open_storage(settings).close()
+    metrics_dir = None
+    if settings.metrics_port is not None:
+        # Before any worker starts: each writes its metrics under this folder, summed by this process.
+        metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
+        metrics.prepare_multiprocess(metrics_dir)
+        metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
     # Granian (Rust HTTP, uvloop): measured best of the servers tried, bench/PROFILE.md §2. It
     # reads no proxy headers (it has no such option): the ASGI scope's client is the connection's
     # address, and idp.web.context alone reads X-Forwarded-For, from IDP_TRUSTED_PROXIES only.
     # (Served by uvicorn instead, pass --no-proxy-headers: its default rewrites the client from the
     # left-most X-Forwarded-For of a loopback connection.)
-    Granian(
+    server = Granian(
         "idp.app:create_app",
         factory=True,
         address=args.host,
@@ -47,8 +58,14 @@ def _serve(args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         loop=Loops.uvloop,
-        log_level=LogLevels.info,
+        log_level=LogLevels(settings.log_level),
+        log_dictconfig=logging_config(settings),  # applied here and in every worker
         log_access=settings.access_log,
         websockets=False,
-    ).serve()
+    )
+    try:
+        server.serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -20,6 +20,7 @@ from starlette.requests import Request
 
 from idp.audit.context import audit_context as build_audit_context
 from idp.audit.events import AuditContext
+from idp.observability.logs import REQUEST_ID
 from idp.settings import Settings, load_settings
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -55,8 +56,10 @@ _IDS = _RequestIds()
 
 
 def bind_request_id(scope: MutableMapping[str, Any], request_id: str) -> None:
-    """Remember the request id in the ASGI scope, where every ``Request`` of this call sees it."""
+    """Remember the request id in the ASGI scope, where every ``Request`` of this call sees it, and
+    for the log lines written while it is answered."""
     scope.setdefault("state", {})[_STATE_KEY] = request_id
+    REQUEST_ID.set(request_id)
 
 
 def request_id(request: Request) -> str:

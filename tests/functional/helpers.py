@@ -30,13 +30,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(env: dict[str, str], *, extra_args: list[str] | None = None,
-                   cwd: Path | None = None) -> Iterator[str]:
-    """Start ``idp serve`` on a free loopback port; yield its base URL; stop it afterwards."""
+                   cwd: Path | None = None, output: Path | None = None) -> Iterator[str]:
+    """Start ``idp serve`` on a free loopback port; yield its base URL; stop it afterwards.
+    ``output``: a file that receives the server's stdout and stderr (its log lines)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     full_env |= {"IDP_ISSUER": base} | env
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in the finally block
+    log = output.open("w+") if output else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [*IDP, "serve", "--host", "127.0.0.1", "--port", str(port), *(extra_args or [])],
         env=full_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
