@@ -7,18 +7,19 @@ from dataclasses import dataclass
 from typing import cast
 
 from adapters.base import Adapter, PasswordAdapter, RedirectAdapter
-from adapters.config import PASSWORD, REDIRECT
+from adapters.config import PASSWORD, REDIRECT, Produces
 from idp.errors import IdpError
 
 
 @dataclass(frozen=True)
 class AdapterEntry:
-    """One opened adapter with the type and capabilities its configuration declared."""
+    """One opened adapter with the type, capabilities and products its configuration declared."""
 
     id: str
     type: str
     capabilities: frozenset[str]
     adapter: Adapter
+    produces: Produces = Produces()
 
 
 class UnknownAdapter(KeyError, IdpError):

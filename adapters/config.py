@@ -28,6 +28,29 @@ EVIDENCE = "evidence"
 CAPABILITIES = frozenset({PASSWORD, REDIRECT, CERTIFICATE, ENRICHER, EVIDENCE})
 
 
+PASSWORD_LEVELS = ("local-basic", "local-mfa")
+"""What a password source yields: the password alone, or with the provider's second factor."""
+
+
+@dataclass(frozen=True)
+class Produces:
+    """What sign-ins through one adapter can yield, as its configuration declares it: the local
+    levels (short tokens, policies/loa.py) and the claim names of the Identity. Discovery lists
+    only what some configured adapter produces, and the login page never offers an adapter for a
+    level above its highest (:attr:`max_level`). The default is the least: the lowest level and no
+    claims; each adapter type says more where it can."""
+
+    levels: tuple[str, ...] = ("local-basic",)
+    claims: frozenset[str] = frozenset()
+
+    @property
+    def max_level(self) -> str:
+        """The highest level (short token) a sign-in through the adapter can reach."""
+        from policies.loa import level_from_token
+
+        return max(self.levels, key=level_from_token)
+
+
 @dataclass(frozen=True)
 class AdapterContext:
     """The provider's parts an adapter may need when it is opened (the local adapter needs the
@@ -57,6 +80,10 @@ class AdapterConfig(BaseModel):
     def open(self, context: AdapterContext) -> Adapter:
         """Build the adapter. Must not contact the source (start-up must not depend on it)."""
         raise NotImplementedError
+
+    def produces(self) -> Produces:
+        """What sign-ins through this adapter can yield (levels, claims); the least by default."""
+        return Produces()
 
 
 def display_name_for(names: Mapping[str, str], locale: str, fallback: str) -> str:

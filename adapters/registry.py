@@ -210,7 +210,7 @@ def open_adapters(configs: Sequence[AdapterConfig], context: AdapterContext) -> 
                 raise
             except (ValueError, OSError) as exc:
                 raise AdapterConfigError(f"adapter {config.id!r} cannot be opened: {exc}") from None
-            entries.append(AdapterEntry(config.id, config.type, config.capabilities, adapter))
+            entries.append(AdapterEntry(config.id, config.type, config.capabilities, adapter, config.produces()))
     except Exception:
         AdapterSet(entries).close()
         raise

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from adapters.oidc.config import OidcConfig
+from adapters.oidc.config import STANDARD_CLAIMS, OidcConfig
 from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
 
 
@@ -86,3 +86,7 @@ class DvcqgConfig(OidcConfig):
     def level_claims(self, level: str) -> dict[str, Any]:
         """``vn_eid_level`` (1 or 2) when the sign-in reached an e-ID level."""
         return eid_level_claims(level)
+
+    def profile_claims(self) -> frozenset[str]:
+        """The standard claims, and the portal's fields by their local names."""
+        return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"}

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from adapters.base import Adapter
-from adapters.config import PASSWORD, AdapterConfig, AdapterContext
+from adapters.config import PASSWORD, PASSWORD_LEVELS, AdapterConfig, AdapterContext, Produces
 from idp.settings import is_loopback_host
 
 OPENLDAP_DEFAULTS = {
@@ -108,6 +108,16 @@ class LdapConfig(AdapterConfig):
         if self.bind_password_file is not None:
             return self.bind_password_file.read_text(encoding="utf-8").strip()
         return self.bind_password.get_secret_value() if self.bind_password else None
+
+    def produces(self) -> Produces:
+        """The mapped attributes (``claims``), the user name when one is read, and the roles
+        (``vn_roles``) when groups are read."""
+        claims = set(self.claims)
+        if self.username_attribute:
+            claims.add("preferred_username")
+        if self.groups_from != "none":
+            claims.add("vn_roles")
+        return Produces(PASSWORD_LEVELS, frozenset(claims))
 
     def open(self, context: AdapterContext) -> Adapter:
         from adapters.ldap.adapter import LdapAdapter

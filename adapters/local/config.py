@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from adapters.base import Adapter
-from adapters.config import PASSWORD, AdapterConfig, AdapterContext
+from adapters.config import PASSWORD, PASSWORD_LEVELS, AdapterConfig, AdapterContext, Produces
 
 
 class LocalConfig(AdapterConfig):
@@ -22,3 +22,7 @@ class LocalConfig(AdapterConfig):
         return LocalPasswordAdapter(
             self.id, context.storage, issuer=context.settings.issuer, display_names=self.display_name
         )
+
+    def produces(self) -> Produces:
+        """A local account: its user name, name, e-mail, phone and roles (``vn_roles``)."""
+        return Produces(PASSWORD_LEVELS, frozenset({"preferred_username", "name", "email", "phone_number", "vn_roles"}))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from adapters.base import Adapter
-from adapters.config import REDIRECT, AdapterConfig, AdapterContext
+from adapters.config import REDIRECT, AdapterConfig, AdapterContext, Produces
 from idp.settings import is_loopback_host
 from policies.loa import highest_mapped_level, level_from_token, validate_acr_mapping
 
@@ -152,6 +152,20 @@ class OidcConfig(AdapterConfig):
         reaching = [(level_from_token(local), upstream) for upstream, local in self.acr_map.items()
                     if level_from_token(local) >= wanted]
         return min(reaching, key=lambda pair: pair[0])[1] if reaching else None
+
+    def produces(self) -> Produces:
+        """The default level and every mapped one; the standard claims an upstream may send
+        (:meth:`normalise_claims` passes them) and what ``claim_map`` names. Profiles say
+        exactly what their upstream sends (:meth:`profile_claims`)."""
+        levels = {self.default_acr, *self.acr_map.values()}
+        claims = set(self.profile_claims()) | set(self.claim_map.values())
+        for level in levels:
+            claims |= set(self.level_claims(level))
+        return Produces(tuple(sorted(levels, key=level_from_token)), frozenset(claims))
+
+    def profile_claims(self) -> frozenset[str]:
+        """The claims :meth:`normalise_claims` can yield (without ``claim_map``)."""
+        return STANDARD_CLAIMS
 
     def level_claims(self, level: str) -> dict[str, Any]:
         """Claims a sign-in at local ``level`` (a short token) says about the person; none for a

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.base import Adapter
-from adapters.config import PASSWORD, REDIRECT, AdapterConfig, AdapterContext
+from adapters.config import PASSWORD, REDIRECT, AdapterConfig, AdapterContext, Produces
 from idp.settings import is_loopback_host
 
 
@@ -39,6 +39,21 @@ class TestingConfig(AdapterConfig):
     acr: str | None = Field(default=None, description="acr the identities report.")
     amr: list[str] = Field(default_factory=lambda: ["pwd"], description="amr the identities report.")
     unavailable: bool = Field(default=False, description="Behave as an unreachable source.")
+
+    def produces(self) -> Produces:
+        """The configured ``acr`` (the lowest level when it names none; ``local-mfa`` when the
+        amr says ``mfa``) and the users' claims."""
+        from policies.loa import LOWEST, level_from_token
+
+        try:
+            level = level_from_token(self.acr) if self.acr else LOWEST
+        except ValueError:
+            level = LOWEST
+        levels = {level.token} | ({"local-mfa"} if "mfa" in self.amr and level == LOWEST else set())
+        claims = {"preferred_username"} | {name for user in self.users.values() for name in user.claims}
+        if any(user.roles for user in self.users.values()):
+            claims.add("vn_roles")
+        return Produces(tuple(sorted(levels, key=level_from_token)), frozenset(claims))
 
     def open(self, context: AdapterContext) -> Adapter:
         from adapters.testing.adapter import TestingAdapter

@@ -2,8 +2,9 @@
 
 The metadata document is generated from what the compose step registered: the paths the app serves,
 the grants, client authentication and PKCE methods of the token side's server, the key ring's
-algorithms and the profile in force; it is computed once. The JWKS bytes and cache headers come
-precomputed from the key ring.
+algorithms and the profile in force; the levels, claims and scopes from what the configured
+adapters declare they produce (idp.oidc.capabilities); it is computed once. The JWKS bytes and
+cache headers come precomputed from the key ring.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from idp.endpoints.common import provider_of
-from idp.oidc.claims import SCOPE_CLAIMS
+from idp.oidc.capabilities import capabilities
 from idp.oidc.provider import Provider
 from idp.specs.profile import STRICT_AUTH_METHODS, is_strict, signing_algorithms
 
@@ -49,13 +50,15 @@ def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any
     strict = is_strict(settings, None)
     client_algs = list(signing_algorithms(settings, None))
 
+    produced = capabilities(provider.adapters.entries, provider.scopes_supported)
+
     def allowed(methods: list[str]) -> list[str]:
         return [m for m in methods if m in STRICT_AUTH_METHODS] if strict else methods
 
     document: dict[str, Any] = {"issuer": issuer}
     document.update({name: issuer + path for name, path in ENDPOINT_PATHS.items() if path in served_paths})
     document.update({
-        "scopes_supported": list(provider.scopes_supported),
+        "scopes_supported": list(produced.scopes),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": server.grant_types,
@@ -69,7 +72,6 @@ def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any
             prefix = name.removesuffix("_endpoint")
             document[prefix + "_endpoint_auth_methods_supported"] = allowed(server.endpoint_auth_methods(endpoint))
             document[prefix + "_endpoint_auth_signing_alg_values_supported"] = client_algs
-    claims = sorted({"sub", "iss", "auth_time", "acr", "amr", "sid"} | {c for cs in SCOPE_CLAIMS.values() for c in cs})
     if "pushed_authorization_request_endpoint" in document:
         document["require_pushed_authorization_requests"] = strict or settings.require_pushed_authorization_requests
     document.update({
@@ -77,7 +79,7 @@ def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "code_challenge_methods_supported": server.code_challenge_methods,
-        "claims_supported": claims,
+        "claims_supported": produced.claims_supported(),
         "claims_parameter_supported": True,
         "claim_types_supported": ["normal"],
         "request_parameter_supported": True,
@@ -87,8 +89,8 @@ def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any
         "ui_locales_supported": ["vi", "en"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
     })
-    if provider.acr_values_supported:
-        document["acr_values_supported"] = list(provider.acr_values_supported)
+    if produced.levels:
+        document["acr_values_supported"] = produced.acr_values(issuer)
     return document
 
 

@@ -1,7 +1,9 @@
 """Discovery is generated from what the compose step registered (the paths served, the token
-side's grants, client authentication and PKCE methods, the key ring's algorithms, the profile):
-the document a relying party reads is the one the hand-written dict served before
-(``discovery_documents.json``, recorded from it), in every configuration that changes it."""
+side's grants, client authentication and PKCE methods, the key ring's algorithms, the profile;
+levels, claims and scopes from what the configured adapters produce, here the default local
+adapter): the document a relying party reads is the recorded one (``discovery_documents.json``), in
+every configuration that changes it. Discovery against sign-ins through the national adapters:
+tests/functional/test_discovery_adapters.py."""
 
 from __future__ import annotations
 
