@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -46,10 +47,13 @@ class Browser:
     """One person's browser: a cookie jar that follows the provider's redirects until it leaves."""
 
     base: str
+    #: How the provider's TLS certificate is checked (an ``ssl.SSLContext`` with a test CA behind a proxy).
+    verify: Any = True
+    timeout: float = 30
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base, follow_redirects=False, timeout=30)
+        self.http = httpx.Client(base_url=self.base, follow_redirects=False, timeout=self.timeout, verify=self.verify)
 
     def close(self) -> None:
         self.http.close()

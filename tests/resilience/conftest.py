@@ -1,0 +1,23 @@
+"""One local cluster (tests/resilience/cluster.py) for the resilience tests of a run: each test
+leaves every part running again when it ends."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.resilience.cluster import Cluster
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    with tempfile.TemporaryDirectory(prefix="idp-resilience-") as folder:
+        running = Cluster(Path(folder))
+        try:
+            running.start()
+            yield running
+        finally:
+            running.close()
