@@ -15,6 +15,9 @@ from idp.clients.changes import ClientAdministration, ClientUpdate
 from idp.clients.metadata import AUTH_METHODS, GRANT_TYPES, MISSING_KEYS, check_key_metadata
 from idp.clients.service import DEFAULT_SCOPES, client_as_json, register_client, remove_client
 from idp.errors import NotFound
+from idp.oidc.portal_claims import METADATA as CLAIM_NAMES
+from idp.oidc.portal_claims import PROFILE as PORTAL_PROFILE
+from idp.oidc.portal_claims import PROFILES
 from idp.settings import load_settings
 from idp.specs.profile import restricted_scope_refusal
 
@@ -42,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="the client must push its authorization requests (RFC 9126)")
     add.add_argument("--strict-profile", action="store_true",
                      help="the strict profile for this client: PAR, private_key_jwt, DPoP, ES256/PS256")
+    add.add_argument("--claim-names", choices=PROFILES, default="standard",
+                     help="dvcqg: also the national portal's names (SoDinhDanh, HoVaTen, ...) of the claims "
+                     "released, for a service moving from the portal's SSO")
     add_operator_argument(add)
     add.set_defaults(handler=_add)
 
@@ -142,6 +148,8 @@ def _profile_metadata(args: argparse.Namespace) -> dict[str, Any]:
         extra["require_pushed_authorization_requests"] = True
     if args.strict_profile:
         extra["strict_profile"] = True
+    if args.claim_names == PORTAL_PROFILE:
+        extra[CLAIM_NAMES] = PORTAL_PROFILE
     auth_method = args.auth_method or "client_secret_basic"
     if auth_method == "private_key_jwt" and "jwks" not in extra and "jwks_uri" not in extra:
         raise ValueError(f"{MISSING_KEYS} (--jwks FILE or --jwks-uri URL)")

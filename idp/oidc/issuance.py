@@ -8,6 +8,7 @@ from typing import Any
 from idp.audit.events import AuditContext
 from idp.errors import GrantRefused
 from idp.oidc.person_claims import PersonClaims
+from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.revocation import GrantRevoker
 from idp.oidc.tokens import Authorization, TokenService, hash_token, new_refresh_token
 from idp.oidc.userinfo import userinfo_claims
@@ -40,8 +41,9 @@ class TokenIssuer:
         snapshot = None
         if authorization.subject_id is not None and "openid" in authorization.scopes:
             # What userinfo will answer, fixed at issuance: userinfo then needs no database read.
-            snapshot = userinfo_claims(self._person_claims(authorization.subject_id), authorization.scopes,
-                                       authorization.claims, allowed=set(authorization.released_claims))
+            snapshot = with_portal_names(
+                userinfo_claims(self._person_claims(authorization.subject_id), authorization.scopes,
+                                authorization.claims, allowed=set(authorization.released_claims)), client.extra)
         access_token, ttl = self._tokens.access_token(authorization, client,
                                                       cnf={"jkt": dpop_jkt} if dpop_jkt else None, userinfo=snapshot)
         token: dict[str, Any] = {"access_token": access_token, "token_type": "DPoP" if dpop_jkt else "Bearer",

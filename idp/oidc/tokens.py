@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idp.oidc.claims import requested_in, select_claims
+from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client
@@ -150,7 +151,7 @@ class TokenService:
         if access_token:
             claims["at_hash"] = half_hash(access_token, signer.alg)
         wanted = requested_in(authorization.claims, "id_token") & set(authorization.released_claims)
-        claims.update(select_claims(user_claims, wanted - set(claims)))
+        claims.update(with_portal_names(select_claims(user_claims, wanted - set(claims)), client.extra))
         return encode_jwt(signer, claims, typ="JWT")
 
     def check_access_token(self, token: str) -> AccessTokenInfo:
