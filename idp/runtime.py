@@ -70,5 +70,19 @@ class Runtime:
         return cls(settings=settings, storage=storage, ephemeral=open_ephemeral_store(settings.redis_url,
                                                                                      settings.redis_prefix))
 
+    def unreachable(self) -> list[str]:
+        """The stores that do not answer now (``database``, ``redis`` or ``ephemeral store``): what
+        ``/readyz`` reports."""
+        down: list[str] = []
+        try:
+            self.storage.db.ping()
+        except Exception:
+            down.append("database")
+        try:
+            self.ephemeral.ping()
+        except Exception:
+            down.append("redis" if self.settings.redis_url else "ephemeral store")
+        return down
+
     def close(self) -> None:
         self.storage.close()

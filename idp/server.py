@@ -8,15 +8,16 @@ import hmac
 from collections.abc import Collection
 
 from adapters.registry import load_adapters
+from idp.audit.search import AuditSearch
 from idp.audit.setup import attach_key_ring, open_audit_log
 from idp.clients.jwks import ClientKeys
 from idp.identity.protection import derive_identity_keys
 from idp.mfa.sealing import derive_factor_key
 from idp.mfa.totp import TotpService
-from idp.oidc.backchannel import BackchannelLogout
-from idp.oidc.claims import STANDARD_SCOPES
 from idp.observability import metrics
 from idp.observability.events import EventObserver
+from idp.oidc.backchannel import BackchannelLogout
+from idp.oidc.claims import STANDARD_SCOPES
 from idp.oidc.client_directory import ClientDirectory
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.codes import CodeStore
@@ -25,6 +26,7 @@ from idp.oidc.flow import AuthorizationFlow
 from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.issuance import TokenIssuer
+from idp.oidc.logout import Logouts
 from idp.oidc.person_claims import PersonClaims
 from idp.oidc.provider import RESTRICTED_SCOPES, Provider, ProviderParts
 from idp.oidc.recheck import DirectoryRecheck
@@ -54,9 +56,6 @@ def derive_secret(kek: bytes, label: str) -> bytes:
     return hmac.new(kek, label.encode(), hashlib.sha256).digest()
 
 
-def open_provider(runtime: Runtime) -> Provider:
-    """Open keys, audit, adapters and policies over the runtime's stores, and build the services."""
-    settings, storage, ephemeral = runtime.settings, runtime.storage, runtime.ephemeral
 def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObserver:
     """What sees every audit event written: the log lines, and the metrics when
     ``IDP_METRICS_PORT`` is set (with the database pool watched too)."""
@@ -67,6 +66,9 @@ def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObser
     return EventObserver(metrics=watched, known_adapters=adapter_ids)
 
 
+def open_provider(runtime: Runtime) -> Provider:
+    """Open keys, audit, adapters and policies over the runtime's stores, and build the services."""
+    settings, storage, ephemeral = runtime.settings, runtime.storage, runtime.ephemeral
     issuer = settings.issuer
     adapters = load_adapters(settings, storage=storage, ephemeral=ephemeral)
     audit = open_audit_log(settings, storage.db, observer=event_observer(runtime, adapters.ids))
@@ -111,9 +113,10 @@ def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObser
     interactions = InteractionStore(ephemeral)
     session_bridge = SessionBridge(storage=storage, sessions=sessions, codes=codes, grants=grants,
                                    logout_notifier=backchannel)
+    hints = IdTokenHints(issuer=issuer, ring=ring, subject_ids=subject_ids)
+    scopes_supported = STANDARD_SCOPES + RESTRICTED_SCOPES
     flow = AuthorizationFlow(
-        issuer=issuer, clients=clients, policies=policies, interactions=interactions,
-        hints=IdTokenHints(issuer=issuer, ring=ring, subject_ids=subject_ids),
+        issuer=issuer, clients=clients, policies=policies, interactions=interactions, hints=hints,
         consents=ConsentLedger(storage, grants),
         signins=SignIns(storage=storage, identity_keys=identity_keys, audit=audit, sessions=sessions,
                         session_bridge=session_bridge),
@@ -128,6 +131,9 @@ def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObser
         dpop=DpopVerifier(ephemeral, derive_secret(kek, "vn-idp dpop-nonce v1"),
                           max_age=settings.dpop_proof_max_age_seconds, nonce_required=settings.dpop_nonce_required),
         backchannel=backchannel, server=server, flow=flow,
-        scopes_supported=STANDARD_SCOPES + RESTRICTED_SCOPES,
+        logouts=Logouts(issuer=issuer, storage=storage, ephemeral=ephemeral, clients=clients, hints=hints,
+                        bridge=session_bridge, adapters=adapters, audit=grants),
+        audit_search=AuditSearch(storage.db, audit),
+        scopes_supported=scopes_supported,
         acr_values_supported=tuple(acr_values_supported(issuer)),
     ))

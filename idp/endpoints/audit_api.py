@@ -14,15 +14,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.responses import JSONResponse
 
-from idp.audit.events import AuditEvent, AuditLog
-from idp.audit.query import AuditQuery, search
-from idp.audit.sql import SqlAuditLog
-from idp.audit.types import ADMIN_ACTION
+from idp.audit.query import AuditQuery
 from idp.web.context import audit_context as request_audit_context
 from idp.web.threads import run_blocking
 
@@ -58,14 +55,6 @@ def require_auditor(request: Request) -> str:
 Auditor = Annotated[str, Depends(require_auditor)]
 
 
-def _audit_log(request: Request) -> AuditLog:
-    provider = getattr(request.app.state, "provider", None)
-    if provider is not None and getattr(provider, "audit", None) is not None:
-        return provider.audit
-    runtime = request.app.state.runtime
-    return SqlAuditLog(runtime.storage.db, ip_truncation=request.app.state.settings.audit_ip_truncation)
-
-
 @router.get("/audit/events", include_in_schema=False)
 async def list_events(
     request: Request,
@@ -87,18 +76,10 @@ async def list_events(
 
 
 def _search(request: Request, auditor: str, query: AuditQuery, limit: int, cursor: str | None) -> JSONResponse:
-    runtime = request.app.state.runtime
     try:
-        page = search(runtime.storage.db, query, limit=limit, cursor=cursor)
+        page = request.app.state.provider.audit_search.search(query, limit=limit, cursor=cursor, auditor=auditor,
+                                                              context=request_audit_context(request))
     except ValueError:
         return JSONResponse({"error": "invalid_request", "error_description": "invalid cursor"},
                             status_code=400, headers=NO_STORE)
-    filters: dict[str, Any] = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                               for k, v in vars(query).items() if v is not None}
-    _audit_log(request).record(AuditEvent(
-        type=ADMIN_ACTION, username=auditor,
-        details={"action": "audit.search", "filters": filters, "cursor": bool(cursor),
-                 "returned": len(page.events)},
-        context=request_audit_context(request),
-    ))
     return JSONResponse({"events": page.events, "next_cursor": page.next_cursor}, headers=NO_STORE)

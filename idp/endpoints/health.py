@@ -15,16 +15,7 @@ async def healthz() -> JSONResponse:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
-    runtime = request.app.state.runtime
-    down: list[str] = []
-    try:
-        runtime.storage.db.ping()
-    except Exception:
-        down.append("database")
-    try:
-        runtime.ephemeral.ping()
-    except Exception:
-        down.append("redis" if runtime.settings.redis_url else "ephemeral store")
+    down = request.app.state.runtime.unreachable()
     status = 503 if down else 200
     body = {"status": "unavailable" if down else "ok", "down": down}
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from idp.endpoints.common import form_items, json_response, provider_of
 from idp.errors import OAuthError
-from idp.oidc.userinfo import subject_claims, userinfo_claims
+from idp.oidc.userinfo import userinfo_claims
 from idp.specs.rfc9449_dpop import DpopError
 from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
@@ -97,8 +97,7 @@ async def userinfo(request: Request) -> Response:
         return _challenge("insufficient_scope", "the token was not issued for openid", 403)
     claims = info.userinfo
     if claims is None:  # a token issued before claim snapshots: read the person's claims now
-        available = await run_blocking(subject_claims, provider.storage, info.subject_id,
-                                            provider.identity_keys.enc_key)
+        available = await run_blocking(provider.person_claims, info.subject_id)
         claims = userinfo_claims(available, info.scopes, info.claims_request, allowed=set(info.released_claims))
     return json_response({"sub": info.sub, **claims})
 

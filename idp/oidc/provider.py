@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from adapters.adapter_set import AdapterEntry, AdapterSet
-from adapters.base import Identity
 from idp.audit.events import AuditContext, AuditLog
 from idp.clients.jwks import ClientKeys
 from idp.identity.protection import IdentityKeys
@@ -41,8 +40,10 @@ from policies.document import ClientPolicy
 from policies.policy_set import PolicySet
 
 if TYPE_CHECKING:
+    from idp.audit.search import AuditSearch
     from idp.oidc.backchannel import BackchannelLogout
     from idp.oidc.flow import AuthorizationFlow
+    from idp.oidc.logout import Logouts
     from idp.specs.oauth_server import OAuthServer
     from idp.specs.rfc9449_dpop import DpopVerifier
 
@@ -80,6 +81,8 @@ class ProviderParts:
     backchannel: BackchannelLogout
     server: OAuthServer
     flow: AuthorizationFlow
+    logouts: Logouts
+    audit_search: AuditSearch
     scopes_supported: tuple[str, ...]
     acr_values_supported: tuple[str, ...]
 
@@ -111,6 +114,8 @@ class Provider:
         self.backchannel = parts.backchannel
         self.server = parts.server
         self.flow = parts.flow
+        self.logouts = parts.logouts
+        self.audit_search = parts.audit_search
         self.scopes_supported = parts.scopes_supported
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported = parts.acr_values_supported
@@ -154,12 +159,6 @@ class Provider:
 
     def allowed_adapters(self, client_id: str) -> set[str]:
         return self.client_policies.allowed_adapters(client_id)
-
-    def acr_for(self, identity: Identity, adapter_type: str) -> str:
-        """The local acr URI of a sign-in (the adapter's mapping; the lowest it can justify)."""
-        from idp.oidc.assurance import level_of
-
-        return level_of(identity).uri(self.issuer)
 
     def throttle_check(self, username: str, ip: str | None) -> ThrottleDecision:
         """Whether sign-in attempts for this account or address may go ahead now; give the decision

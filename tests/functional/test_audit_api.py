@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from idp.audit.events import AuditContext, AuditEvent
+from idp.audit.search import AuditSearch
 from idp.audit.sql import SqlAuditLog
 from idp.endpoints import audit_api
 from idp.settings import Settings
@@ -22,9 +23,9 @@ TOKEN = "auditor-token-" + "x" * 40
 def client(sqlite_storage: SqlStorage, tmp_path) -> TestClient:  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.settings = Settings(data_dir=tmp_path / "var", audit_api_token=TOKEN)
-    app.state.runtime = SimpleNamespace(storage=sqlite_storage, settings=app.state.settings)
-    app.include_router(audit_api.router)
     log = SqlAuditLog(sqlite_storage.db)
+    app.state.provider = SimpleNamespace(audit_search=AuditSearch(sqlite_storage.db, log))
+    app.include_router(audit_api.router)
     for n in range(7):
         log.record(AuditEvent(type="signin", outcome="failure" if n % 2 else "success", username=f"u{n % 3}",
                               client_id="portal" if n < 5 else "mot-cua", reason="wrong_password" if n % 2 else None,
