@@ -115,6 +115,11 @@ class PathValidator:
             time_tolerance=trust.clock_skew, fetchers=fetchers)
         return Checking(context, fetchers)
 
+    @staticmethod
+    def nothing_trusted() -> ValidationContext:
+        """A context that trusts no root and fetches nothing (no trust configured for a purpose)."""
+        return ValidationContext(trust_roots=[], allow_fetching=False)
+
     async def validate(self, trust: PurposeTrust, cert: asn1_x509.Certificate,
                        others: Sequence[asn1_x509.Certificate] = (), *,
                        moment: datetime.datetime | None = None) -> CertificateVerdict:
@@ -149,6 +154,9 @@ async def verdict_for(trust: PurposeTrust, cert: asn1_x509.Certificate, checking
             checked = cv_errors.InvalidCertificateError(str(exc))
     if isinstance(checked, BaseException):
         return _refusal(base, checked)
+    if isinstance(checked, Refusal):
+        return CertificateVerdict(status=checked.status, detail=checked.detail,
+                                  **{**base, "revocation": _revocation_source(checking.fetchers, cert)})
     chain = tuple(reversed([c.subject.human_friendly for c in checked.iter_certs(include_root=True)]))
     revocation = _revocation_source(checking.fetchers, cert)
     base = {**base, "chain": chain, "revocation": revocation}
@@ -159,6 +167,30 @@ async def verdict_for(trust: PurposeTrust, cert: asn1_x509.Certificate, checking
                                   detail="no certificate policy of the certificate is accepted for this purpose",
                                   **base)
     return CertificateVerdict(status=TRUSTED, **base)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal someone else's validation reached (pyhanko's, as an AdES sub-indication)."""
+
+    status: str
+    detail: str = ""
+
+
+# pyhanko's AdES sub-indications (ETSI EN 319 102-1) in this module's words.
+ADES_STATUS = {
+    "REVOKED": "revoked", "REVOKED_NO_POE": "revoked", "REVOKED_CA_NO_POE": "revoked",
+    "EXPIRED": "expired", "OUT_OF_BOUNDS_NO_POE": "expired", "OUT_OF_BOUNDS_NOT_REVOKED": "expired",
+    "NOT_YET_VALID": "not_yet_valid", "TRY_LATER": "revocation_unknown",
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE": "revocation_unknown",
+    "CRYPTO_CONSTRAINTS_FAILURE": "weak_algorithm", "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "weak_algorithm",
+}
+
+
+def refusal_for_ades(indication: Any) -> Refusal:
+    """The refusal for a pyhanko trust problem (anything not listed: the signer is not trusted)."""
+    name = getattr(indication, "name", str(indication))
+    return Refusal(ADES_STATUS.get(name, "untrusted"), f"AdES {name}")
 
 
 def _describe(trust: PurposeTrust, cert: asn1_x509.Certificate) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""The signature verification service: one document in, one report out, one audit event.
+
+:meth:`SignatureVerifier.verify` recognises the format (PDF, CMS/PKCS#7, XML) unless told, keeps
+to the limits (size here; pages, revisions, signatures and nesting in each format's module),
+runs the verification in a worker thread under a time limit, and records ``signature.verified``
+with the document's SHA-256, the requester, the format and each signature's verdict, never the
+document nor who signed it. Nothing is kept after the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from idp.audit.events import AuditContext, AuditEvent, AuditLog
+from idp.audit.types import FAILURE, SIGNATURE_VERIFIED, SUCCESS
+from idp.pki import cms, pdf, xmldsig
+from idp.pki.report import DocumentRejected, DocumentReport, SignatureReport
+from idp.pki.trust import Trust
+from idp.pki.validation import PathValidator
+
+Format = Literal["pdf", "cms", "xml"]
+FORMATS: tuple[Format, ...] = ("pdf", "cms", "xml")
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+TIME_LIMIT_SECONDS = 30.0
+
+# pyhanko and certvalidator log certificate subjects (names, personal ID numbers) at warning
+# level while validating; what matters is in the report and the audit event.
+for _name in ("pyhanko", "pyhanko_certvalidator", "signxml"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+logger = logging.getLogger(__name__)
+
+
+def detect_format(document: bytes) -> Format:
+    if pdf.is_pdf(document):
+        return "pdf"
+    if cms.is_cms(document):
+        return "cms"
+    if xmldsig.is_xml(document):
+        return "xml"
+    raise DocumentRejected("unsupported", "not a PDF, CMS/PKCS#7 or XML document")
+
+
+@dataclass
+class SignatureVerifier:
+    """Verifies signed documents against the ``documents`` purpose of ``trust``."""
+
+    trust: Trust
+    validator: PathValidator
+    audit: AuditLog
+    max_bytes: int = MAX_DOCUMENT_BYTES
+    time_limit: float = TIME_LIMIT_SECONDS
+
+    async def verify(self, document: bytes, *, content: bytes | None = None, format: Format | None = None,
+                     requester: str, context: AuditContext | None = None) -> DocumentReport:
+        """The report on every signature; DocumentRejected (a 4xx) when the document cannot be
+        verified. Either way the attempt is audited."""
+        digest = hashlib.sha256(document).hexdigest()
+        try:
+            report = await self._verify(document, content, format, digest)
+        except DocumentRejected as exc:
+            self._record(requester, context, FAILURE, exc.reason, {"sha256": digest, "size": len(document)})
+            raise
+        details = {"sha256": report.sha256, "size": report.size, "format": report.format,
+                   "signatures": [s.verdict for s in report.signatures],
+                   "signers": [s.signer.fingerprint for s in report.signatures if s.signer is not None]}
+        self._record(requester, context, SUCCESS if report.outcome == "valid" else FAILURE, report.outcome, details)
+        return report
+
+    async def _verify(self, document: bytes, content: bytes | None, format: Format | None,
+                      digest: str) -> DocumentReport:
+        if len(document) > self.max_bytes or (content is not None and len(content) > self.max_bytes):
+            raise DocumentRejected("too_large", f"documents are limited to {self.max_bytes} bytes", status_code=413)
+        if not document:
+            raise DocumentRejected("empty", "the document is empty")
+        kind = format or detect_format(document)
+        if content is not None and kind != "cms":
+            raise DocumentRejected("malformed", "separate content goes only with a detached CMS signature")
+        try:
+            signatures = await asyncio.wait_for(asyncio.to_thread(self._run, kind, document, content),
+                                                timeout=self.time_limit)
+        except TimeoutError:
+            raise DocumentRejected("time_limit", f"verification took longer than {self.time_limit:g} s",
+                                   status_code=422) from None
+        return DocumentReport(format=kind, sha256=digest, size=len(document), signatures=tuple(signatures))
+
+    def _run(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
+        """One verification on its own event loop (a worker thread: parsing is CPU work)."""
+        trust = self.trust.get("documents")
+        try:
+            if kind == "pdf":
+                return asyncio.run(pdf.verify_pdf(document, trust, self.validator))
+            if kind == "cms":
+                return asyncio.run(cms.verify_cms(document, content, trust, self.validator))
+            return asyncio.run(xmldsig.verify_xml(document, trust, self.validator))
+        except DocumentRejected:
+            raise
+        except RecursionError:
+            raise DocumentRejected("too_deep", "the document nests too deeply") from None
+        except MemoryError:
+            raise DocumentRejected("too_large", "the document expands beyond the memory limit",
+                                   status_code=413) from None
+        except Exception as exc:  # noqa: BLE001 - hostile input: any parser failure is the document's, a 4xx
+            logger.info("signed document unreadable: %s", type(exc).__name__)
+            raise DocumentRejected("malformed", f"the document cannot be read ({type(exc).__name__})") from None
+
+    def _record(self, requester: str, context: AuditContext | None, outcome: str, reason: str,
+                details: dict[str, object]) -> None:
+        self.audit.record(AuditEvent(type=SIGNATURE_VERIFIED, outcome=outcome, client_id=requester, reason=reason,
+                                     details=details, context=context or AuditContext()))

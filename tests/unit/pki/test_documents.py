@@ -1,0 +1,159 @@
+"""The verification service on the generated corpus: each valid, tampered, revoked, untrusted and
+expired case classified, OpenSSL agreeing on the CMS ones, and every attempt audited by hash."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from idp.net.outbound import OutboundPolicy
+from idp.pki.documents import SignatureVerifier
+from idp.pki.report import DocumentRejected, DocumentReport
+from idp.pki.trust import NO_TRUST, read_trust_file
+from idp.pki.validation import PathValidator
+from tests.fakes import RecordingAudit
+from tests.unit.pki.corpus import (
+    DOCUMENT,
+    changed_after_signing,
+    cms_signature,
+    signed_pdf,
+    signed_xml,
+)
+from tests.unit.pki.support import TestPki
+
+# certificate in the test PKI -> (the signature's verdict, the signer's status)
+CASES = {
+    "citizen": ("valid", "trusted"),
+    "official": ("valid", "trusted"),
+    "business": ("valid", "trusted"),
+    "revoked": ("invalid", "revoked"),  # revoked the day before it signed
+    "expired": ("invalid", "expired"),
+    "untrusted": ("invalid", "untrusted"),
+    "wrong-usage": ("invalid", "wrong_key_usage"),
+}
+
+
+@pytest.fixture
+def verifier(test_pki: TestPki) -> SignatureVerifier:
+    return SignatureVerifier(read_trust_file(test_pki.trust_file()), PathValidator(OutboundPolicy(allow_loopback=True)),
+                             RecordingAudit())
+
+
+def verify(verifier: SignatureVerifier, document: bytes, content: bytes | None = None) -> DocumentReport:
+    return asyncio.run(verifier.verify(document, content=content, requester="portal"))
+
+
+def one(report: DocumentReport) -> tuple[str, str | None, bool]:
+    assert len(report.signatures) == 1
+    signature = report.signatures[0]
+    return signature.verdict, signature.signer.status if signature.signer else None, signature.intact
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_cms_detached_and_enveloping(test_pki: TestPki, verifier: SignatureVerifier, name: str) -> None:
+    verdict, status = CASES[name]
+    detached = cms_signature(test_pki[name])
+    assert one(verify(verifier, detached, DOCUMENT)) == (verdict, status, True)
+    assert one(verify(verifier, detached, DOCUMENT + b".")) == ("invalid", status, False)  # tampered
+    enveloping = verify(verifier, cms_signature(test_pki[name], detached=False))
+    assert (enveloping.format, one(enveloping)) == ("cms", (verdict, status, True))
+    assert enveloping.signatures[0].coverage == "enveloped_content"
+
+
+@pytest.mark.parametrize("name", ["citizen", "revoked", "expired", "untrusted"])
+def test_pdf(test_pki: TestPki, verifier: SignatureVerifier, name: str) -> None:
+    verdict, status = CASES[name]
+    signed = signed_pdf(test_pki[name])
+    report = verify(verifier, signed)
+    assert (report.format, one(report)) == ("pdf", (verdict, status, True))
+    assert report.signatures[0].coverage == "whole_document"
+    tampered = signed.replace(b"To khai le phi", b"To khai le phu")
+    assert one(verify(verifier, tampered))[::2] == ("invalid", False)
+
+
+def test_pdf_changed_after_signing_and_countersigned(test_pki: TestPki, verifier: SignatureVerifier) -> None:
+    signed = signed_pdf(test_pki["citizen"])
+    changed = verify(verifier, changed_after_signing(signed)).signatures[0]
+    assert (changed.intact, changed.coverage, changed.verdict) == (True, "modified_after_signing", "invalid")
+    both = verify(verifier, signed_pdf(test_pki["official"], signed, field="ChuKy2"))
+    assert [(s.verdict, s.coverage) for s in both.signatures] == [
+        ("valid", "signed_revision_then_form_filling_or_signatures"), ("valid", "whole_document")]
+    assert both.outcome == "valid"
+
+
+@pytest.mark.parametrize("name", ["citizen", "revoked", "expired", "untrusted"])
+def test_xml(test_pki: TestPki, verifier: SignatureVerifier, name: str) -> None:
+    verdict, status = CASES[name]
+    signed = signed_xml(test_pki[name])
+    report = verify(verifier, signed)
+    assert (report.format, one(report)) == ("xml", (verdict, status, True))
+    assert one(verify(verifier, signed.replace(b"1000000", b"9000000")))[::2] == ("invalid", False)
+
+
+def test_report_names_the_signer_and_where_revocation_came_from(test_pki: TestPki,
+                                                               verifier: SignatureVerifier) -> None:
+    signature = verify(verifier, cms_signature(test_pki["business"]), DOCUMENT).signatures[0]
+    assert signature.signer is not None
+    assert (signature.signer.tax_code, signature.signer.personal_id, signature.signer.acr) == ("0101234567", None,
+                                                                                               "pki-hw")
+    assert signature.signer.revocation_source == "ocsp" and signature.signer.revocation_checked_at
+    assert "VNPT Certification Authority" in signature.signer.chain[1]
+    assert signature.signing_time and signature.timestamp_status == "absent"
+
+
+def test_without_trust_a_signature_is_intact_but_never_trusted(test_pki: TestPki) -> None:
+    verifier = SignatureVerifier(NO_TRUST, PathValidator(OutboundPolicy()), RecordingAudit())
+    assert one(verify(verifier, cms_signature(test_pki["citizen"]), DOCUMENT)) == ("invalid", "untrusted", True)
+
+
+def test_every_verification_is_audited_by_hash_never_the_document(test_pki: TestPki,
+                                                                  verifier: SignatureVerifier) -> None:
+    signature = cms_signature(test_pki["citizen"])
+    verify(verifier, signature, DOCUMENT)
+    with pytest.raises(DocumentRejected):
+        verify(verifier, b"\x30\x03\x02\x01")
+    audit = verifier.audit
+    assert isinstance(audit, RecordingAudit)
+    first, second = audit.events
+    assert (first.type, first.outcome, first.client_id, first.reason) == ("signature.verified", "success", "portal",
+                                                                           "valid")
+    assert first.details["sha256"] == hashlib.sha256(signature).hexdigest()
+    assert (second.outcome, second.reason) == ("failure", "unsupported")
+    for event in audit.events:
+        text = repr(event)
+        assert "Nguy" not in text and "001099012345" not in text and "khai" not in text
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_openssl_agrees_on_cms(test_pki: TestPki, verifier: SignatureVerifier, tmp_path: Path, name: str) -> None:
+    """``openssl cms -verify`` with the same roots and the issuing CA's CRL reaches the same verdict,
+    on the signature and on the tampered content."""
+    verdict, _ = CASES[name]
+    signature = cms_signature(test_pki[name])
+    (tmp_path / "sig.der").write_bytes(signature)
+    (tmp_path / "doc").write_bytes(DOCUMENT)
+    (tmp_path / "tampered").write_bytes(DOCUMENT + b".")
+    store = b"".join(test_pki[r].pem for r in ("national-root-g1", "national-root-g2", "gov-root"))
+    for ca in ("vnpt-ca", "viettel-ca", "gov-ca", "rogue-ca"):  # CRLs go in the CA file: openssl reads both
+        with urllib.request.urlopen(f"{test_pki.base_url}/crl/{ca}.crl", timeout=5) as answer:  # noqa: S310
+            der = answer.read()
+        store += subprocess.run(["openssl", "crl", "-inform", "DER"], input=der, capture_output=True,
+                                check=True).stdout
+    (tmp_path / "store.pem").write_bytes(store)
+
+    def openssl(content: str) -> bool:
+        purpose = "smimesign" if name == "wrong-usage" else "any"  # smimesign: a signing key usage
+        result = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "sig.der",
+                                 "-content", content, "-CAfile", "store.pem", "-crl_check", "-purpose", purpose,
+                                 "-out", "/dev/null"], cwd=tmp_path, capture_output=True, timeout=30)
+        return result.returncode == 0
+
+    assert openssl("doc") == (verdict == "valid")
+    assert one(verify(verifier, signature, DOCUMENT))[0] == verdict
+    assert openssl("tampered") is False
+    assert one(verify(verifier, signature, DOCUMENT + b"."))[0] == "invalid"
