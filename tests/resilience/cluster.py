@@ -211,6 +211,12 @@ class Replica:
             _signal_tree(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
             self.process = None
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def stop(self) -> None:
         """SIGTERM: the server finishes what it is doing and ends."""
@@ -221,9 +227,7 @@ class Replica:
             except subprocess.TimeoutExpired:
                 self.kill()
             self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._close_log()
 
 
 class Proxy:
