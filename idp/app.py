@@ -33,7 +33,7 @@ from idp.settings import Settings, load_settings
 from idp.ui import static_router
 from idp.web import middleware, threads
 from idp.web.documents import PublicDocuments
-from idp.web.protocol import ProtocolEndpoints
+from idp.web.protocol import Handler, ProtocolEndpoints, direct_routes
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.provider = provider
     # Outside the framework's stack, innermost first: the protocol endpoints (inside the security
     # layer), the security layer, then the public documents (the hottest GETs, headers of their own).
-    protocol_routes = {**token.ROUTES, **userinfo.ROUTES, **authorize.ROUTES, **interaction.ROUTES}
+    protocol_routes: dict[tuple[str, str], Handler] = {}  # the routers' direct routes, filled once mounted below
     middleware.wrap_stack(app, lambda inner: ProtocolEndpoints(inner, routes=protocol_routes))
     middleware.install(app, settings)
     served: set[str] = set()  # every path the app serves, filled once the routers are mounted below
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         mounted.append(registration.router)
     for router in mounted:
         app.include_router(router)
-    served.update(path for _, path in protocol_routes)
+    protocol_routes.update(direct_routes(mounted))
     served.update(getattr(route, "path", "") for router in mounted for route in router.routes)
     app.state.audit_auditor_check = console.auditor_name  # an auditor's console session may use /audit/events
     if settings.demo:

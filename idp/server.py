@@ -11,6 +11,7 @@ from adapters.registry import load_adapters
 from idp.audit.search import AuditSearch
 from idp.audit.setup import attach_key_ring, open_audit_log
 from idp.clients.jwks import ClientKeys
+from idp.clients.registration import ClientRegistration
 from idp.identity.protection import derive_identity_keys
 from idp.mfa.sealing import derive_factor_key
 from idp.mfa.totp import TotpService
@@ -134,6 +135,9 @@ def open_provider(runtime: Runtime) -> Provider:
         logouts=Logouts(issuer=issuer, storage=storage, ephemeral=ephemeral, clients=clients, hints=hints,
                         bridge=session_bridge, adapters=adapters, audit=grants),
         audit_search=AuditSearch(storage.db, audit),
+        registration=ClientRegistration(settings=settings, storage=storage, audit=audit, recorder=grants,
+                                        scopes_supported=scopes_supported,
+                                        signing_algs=ring.algorithms, forget_client=clients.forget_client),
         scopes_supported=scopes_supported,
         acr_values_supported=tuple(acr_values_supported(issuer)),
     ))

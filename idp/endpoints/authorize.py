@@ -13,7 +13,7 @@ sets nothing.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from idp.endpoints.common import answer, browser_of, flow_of, form_items, grouped, provider_of
@@ -22,12 +22,13 @@ from idp.specs.authorization_request import RedirectableError, identify_client, 
 from idp.specs.profile import requires_par
 from idp.specs.rfc9126_par import authorization_parameters
 from idp.web.flow_responses import error_to_client
+from idp.web.protocol import DirectRouter
 from idp.web.threads import run_blocking
 
-router = APIRouter()
+router = DirectRouter()
 
 
-@router.api_route("/authorize", methods=["GET", "POST"])
+@router.direct("/authorize", ["GET", "POST"])  # answered before the framework (idp.web.protocol)
 async def authorize(request: Request) -> Response:
     try:
         items = await form_items(request) if request.method == "POST" else list(request.query_params.multi_items())
@@ -54,8 +55,6 @@ def _authorize(request: Request, items: list[tuple[str, str]]) -> Response:
         return error_to_client(request, provider.issuer, error)
     return answer(request, flow_of(request).begin(authz, browser_of(request)))
 
-
-ROUTES = {("GET", "/authorize"): authorize, ("POST", "/authorize"): authorize}  # the direct route (idp.web.protocol)
 
 
 @router.get("/authorize/resume/{interaction_id}")

@@ -11,38 +11,28 @@ someone is signed in, only that session (checked by the flow); another browser o
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from idp.endpoints.common import answer, browser_of, checked_form, flow_of
+from idp.web.protocol import DirectRouter
 from idp.web.threads import run_blocking
 
-router = APIRouter()
+router = DirectRouter()
 
 
-@router.get("/interaction/{interaction_id}/login")
-async def login_page(request: Request, interaction_id: str) -> Response:
+# The sign-in form skips the framework (idp.web.protocol): both are direct routes.
+@router.direct("/interaction/{interaction_id}/login", ["GET"])
+async def login_page(request: Request) -> Response:
+    interaction_id = request.path_params["interaction_id"]
     return await run_blocking(lambda: answer(request, flow_of(request).show_login(interaction_id,
                                                                                    browser_of(request))))
 
 
-@router.post("/interaction/{interaction_id}/login")
-async def login_submit(request: Request, interaction_id: str) -> Response:
+@router.direct("/interaction/{interaction_id}/login", ["POST"])
+async def login_submit(request: Request) -> Response:
     form = await checked_form(request)
-    return await run_blocking(_password_login, request, interaction_id, form)
-
-
-async def _direct_login_page(request: Request) -> Response:
-    return await login_page(request, request.path_params["interaction_id"])
-
-
-async def _direct_login_submit(request: Request) -> Response:
-    return await login_submit(request, request.path_params["interaction_id"])
-
-
-# The direct route (idp.web.protocol): the sign-in form skips the framework's router.
-ROUTES = {("GET", "/interaction/{interaction_id}/login"): _direct_login_page,
-          ("POST", "/interaction/{interaction_id}/login"): _direct_login_submit}
+    return await run_blocking(_password_login, request, request.path_params["interaction_id"], form)
 
 
 def _password_login(request: Request, interaction_id: str, form: dict[str, str]) -> Response:

@@ -5,8 +5,8 @@ parameters, parameters in the query, a client authenticating with more than one 
 and a token request without ``grant_type`` (§5.2, where authlib would say ``unsupported_grant_type``).
 GET and the other methods get 405.
 
-The POST handlers are reached through :data:`ROUTES` (the direct protocol route,
-:mod:`idp.web.protocol`); the router only answers the wrong methods."""
+The POST handlers are direct routes (:mod:`idp.web.protocol`: answered before the framework); the
+framework answers the wrong methods."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from idp.audit.batching import WAIT_SECONDS
@@ -32,10 +32,11 @@ from idp.oidc.provider import Provider
 from idp.oidc.token_lookup import is_access_token_shaped
 from idp.oidc.tokens import AccessTokenInfo
 from idp.web import request_scope
+from idp.web.protocol import DirectRouter
 from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 
-router = APIRouter()
+router = DirectRouter()
 
 
 def _token_response(provider: Provider, plain: Any) -> Any:
@@ -69,6 +70,7 @@ async def _answer_on_loop(provider: Provider, work: Callable[[], Any]) -> Any:
     return answer
 
 
+@router.direct("/token", ["POST"])
 async def token(request: Request) -> Response:
     form = await client_request_form(request)
     if not dict(form).get("grant_type"):  # RFC 6749 §5.2: a required parameter is missing
@@ -92,6 +94,7 @@ async def token(request: Request) -> Response:
     return response
 
 
+@router.direct("/revoke", ["POST"])
 async def revoke(request: Request) -> Response:
     form = await client_request_form(request)
     server = provider_of(request).server
@@ -99,6 +102,7 @@ async def revoke(request: Request) -> Response:
     return authlib_response(await run_blocking(server.create_endpoint_response, "revocation", plain))
 
 
+@router.direct("/introspect", ["POST"])
 async def introspect(request: Request) -> Response:
     form = await client_request_form(request)
     provider = provider_of(request)
@@ -126,5 +130,3 @@ async def wrong_method(request: Request) -> Response:
     return json_response({"error": "invalid_request", "error_description": "use POST"}, status_code=405,
                          headers={"Allow": "POST"})
 
-
-ROUTES = {("POST", "/token"): token, ("POST", "/revoke"): revoke, ("POST", "/introspect"): introspect}

@@ -4,23 +4,24 @@ body for POST (§2.2). Errors carry ``WWW-Authenticate`` (§3).
 DPoP-bound tokens (``cnf.jkt``, RFC 9449 §7) are accepted only as ``Authorization: DPoP`` with a
 valid proof of the same key carrying ``ath``; presented as Bearer they are ``invalid_token``.
 
-GET and POST are reached through :data:`ROUTES` (the direct protocol route, :mod:`idp.web.protocol`);
-the router only answers the wrong methods."""
+GET and POST are direct routes (:mod:`idp.web.protocol`: answered before the framework); the
+framework answers the wrong methods."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from idp.endpoints.common import form_items, json_response, provider_of
 from idp.errors import OAuthError
 from idp.oidc.userinfo import userinfo_claims
 from idp.specs.rfc9449_dpop import DpopError
+from idp.web.protocol import DirectRouter
 from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 from keys.signer import SUPPORTED_ALGORITHMS
 
-router = APIRouter()
+router = DirectRouter()
 
 
 def _challenge(error: str, description: str, status: int, *, scheme: str = "Bearer",
@@ -76,6 +77,7 @@ def _check_binding(request: Request, token: str, cnf: dict | None) -> Response |
     return None
 
 
+@router.direct("/userinfo", ["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     token = await _bearer_token(request)
     if token is None:
@@ -107,5 +109,3 @@ async def wrong_method(request: Request) -> Response:
     return json_response({"error": "invalid_request", "error_description": "use GET or POST"}, status_code=405,
                          headers={"Allow": "GET, POST"})
 
-
-ROUTES = {("GET", "/userinfo"): userinfo, ("POST", "/userinfo"): userinfo}

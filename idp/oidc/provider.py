@@ -41,6 +41,7 @@ from policies.policy_set import PolicySet
 
 if TYPE_CHECKING:
     from idp.audit.search import AuditSearch
+    from idp.clients.registration import ClientRegistration
     from idp.oidc.backchannel import BackchannelLogout
     from idp.oidc.flow import AuthorizationFlow
     from idp.oidc.logout import Logouts
@@ -83,6 +84,7 @@ class ProviderParts:
     flow: AuthorizationFlow
     logouts: Logouts
     audit_search: AuditSearch
+    registration: ClientRegistration
     scopes_supported: tuple[str, ...]
     acr_values_supported: tuple[str, ...]
 
@@ -116,6 +118,7 @@ class Provider:
         self.flow = parts.flow
         self.logouts = parts.logouts
         self.audit_search = parts.audit_search
+        self.registration = parts.registration
         self.scopes_supported = parts.scopes_supported
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported = parts.acr_values_supported

@@ -4,9 +4,13 @@ pages of a sign-in.
 ``/token``, ``/introspect``, ``/revoke``, ``/userinfo``, ``/authorize`` and the sign-in form
 (``/interaction/{interaction_id}/login``) are answered here, before the framework's router,
 exception middleware and dependency machinery, which cost several times the endpoint's own work at
-token-endpoint rates and 4-6 % of a whole sign-in (bench/PROFILE.md). The handlers are the endpoint
-modules' own ``async (Request) -> Response`` functions; this layer gives them what the framework
-would: a ``Request`` (with ``path_params`` for a route with one ``{name}`` segment),
+token-endpoint rates and 4-6 % of a whole sign-in (bench/PROFILE.md). An endpoint module declares
+such a route on its one router (:class:`DirectRouter`, ``@router.direct(path, methods)``), which
+also keeps it in the framework's table (so another method still gets its 405 there, and the path is
+listed among those served); the compose step (idp.app) hands every router's :attr:`DirectRouter.direct_routes`
+to :class:`ProtocolEndpoints`. The handlers are the endpoint modules' own
+``async (Request) -> Response`` functions; this layer gives them what the framework would: a
+``Request`` (with ``path_params`` for a route with one ``{name}`` segment),
 :class:`~idp.errors.OAuthError` turned into its RFC 6749 §5.2 answer and
 :class:`~idp.errors.PageError` into its page. It wraps the framework's whole stack
 (:func:`idp.web.middleware.wrap_stack`). Other methods and paths go on to the application unchanged
@@ -19,8 +23,9 @@ or the server-error page there (logged, never shown).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,6 +34,37 @@ from idp.errors import OAuthError, PageError
 from idp.web.middleware import oauth_error_response, page_error_response
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class DirectRouter(APIRouter):
+    """An endpoint module's router, some of whose routes are direct (answered by
+    :class:`ProtocolEndpoints` before the framework)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.direct_routes: dict[tuple[str, str], Handler] = {}
+
+    def direct(self, path: str, methods: Sequence[str]) -> Callable[[Handler], Handler]:
+        """Declare ``handler`` the direct route of ``methods`` at ``path`` (at most one ``{name}``
+        segment, read from ``request.path_params``)."""
+        if "{" in path:
+            _Template(path)  # refuses a path the direct layer cannot match
+
+        def declare(handler: Handler) -> Handler:
+            self.add_api_route(path, handler, methods=list(methods), include_in_schema=False)
+            for method in methods:
+                self.direct_routes[(method, path)] = handler
+            return handler
+
+        return declare
+
+
+def direct_routes(routers: Iterable[APIRouter]) -> dict[tuple[str, str], Handler]:
+    """Every direct route the ``routers`` declare."""
+    routes: dict[tuple[str, str], Handler] = {}
+    for router in routers:
+        routes.update(getattr(router, "direct_routes", {}))
+    return routes
 
 
 class _Template:
