@@ -5,7 +5,11 @@ with the key of the browser that started the sign-in (idp.web.binding), and cons
 replayed callback fails). A callback in any other browser is refused (audited: ``signin`` denied,
 ``foreign_browser``) before anything is asked of the upstream, and leaves that browser's session as
 it was: a link to someone else's upstream answer cannot sign a victim in as that someone (login
-CSRF). The steps are the flow's (idp.oidc.flow ``start_upstream``, ``after_upstream``)."""
+CSRF). The steps are the flow's (idp.oidc.flow ``start_upstream``, ``after_upstream``).
+
+An answer below the level the service needs ends on ``/interaction/{id}/level_unmet`` (which level
+is needed and how to reach it); its form goes back to the service, which gets
+``unmet_authentication_requirements`` (idp.oidc.flow.levels)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from adapters.base import RequestData
-from idp.endpoints.common import answer, browser_of, flow_of
+from idp.endpoints.common import answer, browser_of, checked_form, flow_of
+from idp.web.threads import run_blocking
 
 router = APIRouter()
 
@@ -29,3 +34,15 @@ def upstream_callback(request: Request, adapter_id: str) -> Response:
     data = RequestData(query=dict(request.query_params), headers=dict(request.headers), client_ip=browser.context().ip)
     state = request.query_params.get("state", "")
     return answer(request, flow_of(request).after_upstream(adapter_id, state, browser, data))
+
+
+@router.get("/interaction/{interaction_id}/level_unmet")
+def level_unmet_page(request: Request, interaction_id: str) -> Response:
+    return answer(request, flow_of(request).show_level_unmet(interaction_id, browser_of(request)))
+
+
+@router.post("/interaction/{interaction_id}/level_unmet")
+async def level_unmet_leave(request: Request, interaction_id: str) -> Response:
+    await checked_form(request)
+    return await run_blocking(lambda: answer(request, flow_of(request).leave_level_unmet(interaction_id,
+                                                                                         browser_of(request))))

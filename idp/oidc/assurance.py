@@ -8,6 +8,7 @@ person allowed during the current interaction.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.base import Identity
@@ -98,7 +99,9 @@ def request_start(interaction: Interaction) -> int:
 
 
 def context_for(policy: ClientPolicy, issuer: str, client: Client, interaction: Interaction,
-                now: int) -> AuthorizationContext:
+                now: int, *, adapter_max_acr: Mapping[str, Level] | None = None) -> AuthorizationContext:
+    """The engine's view of the interaction's request; ``adapter_max_acr``: the highest level each
+    configured adapter reaches (None: unknown, every allowed adapter is offered)."""
     request = interaction.request
     acr_claims, essential = acr_request_from_claims(request.claims)
     return AuthorizationContext(
@@ -107,6 +110,7 @@ def context_for(policy: ClientPolicy, issuer: str, client: Client, interaction: 
         essential_acr=acr_claims if essential else (),
         requested_claims=requested_claim_names(request.claims), max_age=request.max_age,
         prompt=frozenset(request.prompt), request_time=request_start(interaction), trusted_client=client.trusted,
+        adapter_max_acr=adapter_max_acr,
     )
 
 

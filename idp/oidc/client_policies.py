@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from adapters.adapter_set import AdapterEntry, AdapterSet
+from idp.oidc.capabilities import adapter_reach
 from idp.storage.models import Client
 from policies.document import ClientPolicy
+from policies.loa import Level
 from policies.policy_set import PolicySet
 
 ACCOUNT_CLIENT_ID = "vnidp-account"
@@ -15,6 +19,9 @@ class ClientPolicies:
     def __init__(self, adapters: AdapterSet, policies: PolicySet) -> None:
         self.adapters = adapters
         self.policies = policies
+        #: The highest level each configured adapter can reach (what it declares it produces): the
+        #: policy engine never offers an adapter for a level above it.
+        self.reach: Mapping[str, Level] = adapter_reach(adapters.entries)
 
     def policy_for(self, client_id: str) -> ClientPolicy:
         """The client's policy document (the built-in account pages may use every adapter)."""

@@ -36,6 +36,7 @@ from idp.mfa.totp import TotpService
 from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, level_of, state_of
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.consents import ConsentLedger, Recorder
+from idp.oidc.flow import levels
 from idp.oidc.flow.factors import MFA_KIND, MFA_TTL, identity_from_record, pending_record, second_factor_due
 from idp.oidc.flow.outcomes import Browser, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
 from idp.oidc.hints import IdTokenHints
@@ -186,7 +187,8 @@ class AuthorizationFlow:
         policy = self.policies.policy_for(client.client_id)
         consent = self.consents.get(session.subject_id, client.client_id) if session else None
         state = state_of(session, consent, interaction)
-        outcome = evaluate(context_for(policy, self.issuer, client, interaction, now), state)
+        outcome = evaluate(context_for(policy, self.issuer, client, interaction, now,
+                                       adapter_max_acr=self.policies.reach), state)
         if isinstance(outcome, PolicyDeny):
             self.audit.record("signin", context=browser.context(session.id if session else None),
                               outcome="denied", client_id=client.client_id, reason=outcome.reason,
@@ -194,7 +196,8 @@ class AuthorizationFlow:
             return fail(outcome.error, outcome.reason)
         if isinstance(outcome, PolicyPrompt):
             prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
-                      "scopes": list(outcome.scopes), "claims": list(outcome.claims)}
+                      "scopes": list(outcome.scopes), "claims": list(outcome.claims),
+                      "required_acr": outcome.required_acr.token if outcome.required_acr is not None else None}
             waiting = interaction.replace(prompt=prompt, browser=interaction.browser or browser.key(),
                                           session_id=session.id if session is not None else None)
             self.interactions.save(waiting)
@@ -352,7 +355,7 @@ class AuthorizationFlow:
         if entry is None or "redirect" not in entry.capabilities:
             raise PageError("invalid_request")
         try:
-            url, pending = entry.adapter.begin(self.callback_url(adapter_id))
+            url, pending = entry.adapter.begin(self.callback_url(adapter_id), levels.upstream_request(interaction))
         except AdapterError as exc:
             self.audit.record("adapter.error", context=browser.context(), outcome="failure", adapter=adapter_id,
                               client_id=interaction.request.client_id, reason=exc.reason)
@@ -388,7 +391,8 @@ class AuthorizationFlow:
             raise PageError("invalid_request")
         try:
             identity = entry.adapter.complete(self.callback_url(adapter_id), data, kept["pending"])
-            return self._signed_in(interaction, browser, identity, entry.type)
+            return self._signed_in(interaction, browser, identity, entry.type,
+                                   shortfall=levels.shortfall(interaction, identity))
         except AdapterError as exc:
             self.audit.record("signin", context=browser.context(), outcome="failure", adapter=adapter_id,
                               client_id=interaction.request.client_id, reason=exc.reason)
@@ -437,9 +441,10 @@ class AuthorizationFlow:
     # -- signed in
 
     def _signed_in(self, interaction: Interaction, browser: Browser, identity: Identity, adapter_type: str, *,
-                   username: str | None = None) -> Outcome:
+                   username: str | None = None, shortfall: levels.Shortfall | None = None) -> Outcome:
         """A new SSO session for ``identity`` (audited: ``signin``), and the request goes on in this
-        step; the outcome carries the session (its cookie is to be set)."""
+        step (or, with a ``shortfall`` below the level needed, ends as :meth:`_level_unmet` says); the
+        outcome carries the session (its cookie is to be set)."""
         subject_id = self.signins.subject_for(identity, adapter_type)
         acr = level_of(identity).uri(self.issuer)
         previous = browser.session()
@@ -464,5 +469,42 @@ class AuthorizationFlow:
             # and two reads fewer per sign-in); the interaction is stored again only when a further
             # prompt (consent, a second factor) needs it.
             signed_in = interaction.replace(logged_in_at=int(time.time()), session_id=session.id, prompt=None)
-            outcome = self._continue(signed_in, browser, session)
+            outcome = (self._continue(signed_in, browser, session) if shortfall is None
+                       else self._level_unmet(interaction, browser, session, shortfall))
         return dataclasses.replace(outcome, session=session)
+
+    # -- a sign-in below the level needed (idp.oidc.flow.levels)
+
+    def _level_unmet(self, interaction: Interaction, browser: Browser, session: SsoSession,
+                     gap: levels.Shortfall) -> Outcome:
+        """Audited as a refusal with the asked and the achieved level; the client gets
+        ``unmet_authentication_requirements`` when it asked for that (an essential ``acr``,
+        ``prompt=none``), else the page that says which level is needed and how to reach it."""
+        authz = interaction.request
+        self.audit.record("signin", context=browser.context(session.id), outcome="denied",
+                          subject=session.subject_id, client_id=authz.client_id, adapter=session.adapter,
+                          acr=gap.achieved.uri(self.issuer), reason="acr_unmet", details=gap.details())
+        if levels.ends_at_client(interaction):
+            self.interactions.finish(interaction.id)
+            return Deny(authz, levels.UNMET, levels.unmet_description(gap))
+        waiting = interaction.replace(prompt=levels.waiting_prompt(interaction, gap), session_id=session.id)
+        self.interactions.save(waiting)
+        return Prompt(levels.PAGE, waiting)
+
+    def show_level_unmet(self, interaction_id: str, browser: Browser) -> Outcome:
+        """The page of a sign-in below the level needed (the resumption when there is none)."""
+        interaction, _session = self.bound(interaction_id, browser)
+        gap = levels.recorded_shortfall(interaction)
+        if gap is None:
+            return Prompt("resume", interaction)
+        client = self.client(interaction.request.client_id)
+        return ShowPage(levels.PAGE, interaction, facts=levels.page_facts(gap, client.name if client else None))
+
+    def leave_level_unmet(self, interaction_id: str, browser: Browser) -> Outcome:
+        """Back to the service from that page: it gets ``unmet_authentication_requirements``."""
+        interaction, _session = self.bound(interaction_id, browser)
+        gap = levels.recorded_shortfall(interaction)
+        if gap is None:
+            return Prompt("resume", interaction)
+        self.interactions.finish(interaction.id)
+        return Deny(interaction.request, levels.UNMET, levels.unmet_description(gap))
