@@ -53,6 +53,12 @@ class AdapterSet:
     def entries(self) -> tuple[AdapterEntry, ...]:
         return self._entries
 
+    def names(self) -> dict[str, dict[str, str]]:
+        """Every adapter's display name in Vietnamese and English (``{id: {"vi": ..., "en": ...}}``),
+        as its configuration gives them: what pages show instead of the id."""
+        return {entry.id: {"vi": entry.adapter.display_name("vi"), "en": entry.adapter.display_name("en")}
+                for entry in self._entries}
+
     def get(self, adapter_id: str) -> Adapter:
         """The adapter with that id; raise UnknownAdapter."""
         try:

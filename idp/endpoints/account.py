@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.endpoints.common import answer, browser_of, checked_form, current_session, flow_of, provider_of
 from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.oidc.internal_clients import account_request
-from idp.oidc.self_service import display_name, local_account, services, withdraw
+from idp.oidc.self_service import display_name, local_account, services, signin_history, withdraw
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
@@ -31,7 +31,7 @@ def account(request: Request) -> Response:
     return render_page(request, "account.html", {
         "user_name": display_name(provider, session),
         "grants": [{**entry, "revoke_action": "/account/revoke"} for entry in services(provider, session.subject_id)],
-        "recent_signins": provider.recent_signins(session.subject_id), "logout_action": "/logout",
+        "recent_signins": signin_history(provider, session.subject_id), "logout_action": "/logout",
         "totp_enroll_url": "/account/totp" if local_account(provider, session.subject_id) else None,
         "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
             "account.revoked",) else None,

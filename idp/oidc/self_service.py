@@ -1,5 +1,5 @@
 """What a signed-in person sees and changes of their own on ``/account``: their name, the services
-they allowed, their local account, and withdrawing a consent (which revokes the client's grants)."""
+they allowed, their sign-ins, their local account, and withdrawing a consent (which revokes the client's grants)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ def services(provider: Provider, subject_id: str) -> list[dict[str, Any]]:
         listed.append({"client_id": client_id, "client_name": client.name if client else client_id,
                        "scopes": sorted(entry["scopes"]), "granted_at": entry["granted_at"]})
     return listed
+
+
+def signin_history(provider: Provider, subject_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The person's own latest sign-ins (from the audit trail), the sign-in method named as the
+    adapter registry names it, ``{"vi": ..., "en": ...}`` (never a raw id such as ``dvcqg``); a
+    method that is no configured adapter (an ``amr`` value) stays a code for the page's catalogue."""
+    names = provider.adapters.names()
+    return [{**row, "method": names.get(row["method"], row["method"])}
+            for row in provider.recent_signins(subject_id, limit)]
 
 
 def withdraw(provider: Provider, session: SsoSession, client_id: str, context: AuditContext) -> None:

@@ -116,3 +116,16 @@ def test_a_level_1_citizen_is_told_how_to_reach_level_2_and_the_service_is_told_
     assert acr.endswith("/acr/vneid-l1")
     assert {"asked": "vneid-l2", "achieved": "vneid-l1"}.items() <= json.loads(details).items()
     assert silent_refusals and "vneid-l1" in silent_refusals[0][0] and "vneid-l2" in silent_refusals[0][0]
+
+
+def test_the_sign_in_history_names_the_adapter_in_each_language(page: Any, deployment: Deployment) -> None:
+    run = AuthorizationRun(CLIENT, deployment.rp.redirect_uri(CLIENT), scope="openid profile")
+    page.goto(authorize_url(deployment.base, run))
+    at_sandbox(page, deployment, "dvcqg", LEVEL_2)
+    assert "code" in landed_params(page, run)
+    page.goto(f"{deployment.base}/account")
+    history = page.locator("#signins-heading ~ div table").first.inner_text()
+    assert "Cổng Dịch vụ công quốc gia" in history and "dvcqg" not in history
+    page.goto(f"{deployment.base}/account?ui_locales=en")
+    history = page.locator("#signins-heading ~ div table").first.inner_text()
+    assert "National Public Service Portal" in history and "dvcqg" not in history
