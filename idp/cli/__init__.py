@@ -18,6 +18,7 @@ from idp.cli import (
     keys,
     policies,
     registration,
+    report,
     sandbox,
     serve,
     sessions,
@@ -27,7 +28,7 @@ from idp.cli import (
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
-GROUPS = [serve, db, clients, users, keys, policies, audit, accounts_admin, sandbox, settings_reference,
+GROUPS = [serve, db, clients, users, keys, policies, audit, report, accounts_admin, sandbox, settings_reference,
           registration, sessions]
 
 

@@ -1,0 +1,1 @@
+"""Figures for the provincial digital-government plan, computed from the audit trail."""
