@@ -196,3 +196,44 @@ class EvidenceVerifier(Protocol):
     def verify(self, identity: Identity, evidence: Mapping[str, Any]) -> Identity:
         """Verify evidence (for example chip data, ICAO 9303 passive authentication) and return
         the identity with it recorded and, where justified, a higher acr."""
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """A face comparison: ``matched`` by the matcher's own threshold, its ``score`` in [0, 1], the
+    ``method`` (for the evidence and the audit trail). Never the images."""
+
+    matched: bool
+    score: float
+    method: str
+
+
+@runtime_checkable
+class FaceMatcher(Adapter, Protocol):
+    """Compares the chip's face image (DG2) with a live capture of the holder (a selfie)."""
+
+    def compare(self, document_face: bytes, live_face: bytes) -> FaceMatch:
+        """Compare the two images; raise SourceUnavailable when the matching service does not answer.
+        Neither image may be kept or logged."""
+
+
+@dataclass(frozen=True)
+class RegistryAnswer:
+    """The population registry's (or C06 verification service's) answer about one card:
+    ``genuine`` (it issued a card with these data), ``current`` (the card is the person's valid
+    one: not replaced, not reported lost), ``reference`` (its transaction id, for the audit trail),
+    ``checked_at`` (epoch seconds)."""
+
+    genuine: bool
+    current: bool
+    reference: str
+    checked_at: int
+
+
+@runtime_checkable
+class RegistryCheck(Adapter, Protocol):
+    """Asks the population registry whether a chip card's data are genuine and current."""
+
+    def check(self, card: Mapping[str, str]) -> RegistryAnswer:
+        """``card``: ``id_number``, ``full_name``, ``date_of_birth`` and ``issue_date`` (ISO dates);
+        raise SourceUnavailable when the registry does not answer."""

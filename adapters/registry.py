@@ -40,6 +40,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "oidc": "adapters.oidc.config:OidcConfig",
     "vneid": "adapters.vneid.config:VneidConfig",
     "dvcqg": "adapters.dvcqg.config:DvcqgConfig",
+    "cccd-chip": "adapters.cccd.config:CccdChipConfig",
+    "testing-face": "adapters.testing.face:TestingFaceConfig",
 }
 
 

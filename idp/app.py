@@ -17,6 +17,7 @@ from idp.endpoints import (
     consent,
     console,
     discovery,
+    ekyc,
     health,
     interaction,
     logout,
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     }
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, upstream, consent, token, par, userinfo, logout,
-               account, audit_api, console, static_router)
+               account, audit_api, console, ekyc, static_router)
     mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration

@@ -24,6 +24,7 @@ from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.codes import CodeStore
 from idp.oidc.consents import ConsentLedger
 from idp.oidc.flow import AuthorizationFlow
+from idp.oidc.flow.chip import open_chip_step
 from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.issuance import TokenIssuer
@@ -140,4 +141,6 @@ def open_provider(runtime: Runtime) -> Provider:
                                         signing_algs=ring.algorithms, forget_client=clients.forget_client),
         scopes_supported=scopes_supported,
         acr_values_supported=tuple(acr_values_supported(issuer)),
+        chip=open_chip_step(flow=flow, adapters=adapters, ephemeral=ephemeral, audit=grants,
+                            subjects=storage.subjects, hash_key=identity_keys.hash_key),
     ))

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from idp.clients.registration import ClientRegistration
     from idp.oidc.backchannel import BackchannelLogout
     from idp.oidc.flow import AuthorizationFlow
+    from idp.oidc.flow.chip import ChipStep
     from idp.oidc.logout import Logouts
     from idp.specs.oauth_server import OAuthServer
     from idp.specs.rfc9449_dpop import DpopVerifier
@@ -87,6 +88,7 @@ class ProviderParts:
     registration: ClientRegistration
     scopes_supported: tuple[str, ...]
     acr_values_supported: tuple[str, ...]
+    chip: ChipStep | None = None  # eKYC with the chip ID card, when a cccd-chip adapter is configured
 
 
 class Provider:
@@ -122,6 +124,7 @@ class Provider:
         self.scopes_supported = parts.scopes_supported
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported = parts.acr_values_supported
+        self.chip = parts.chip
         self.demo_client_secrets: dict[str, str] = {}
 
     # -- clients ---------------------------------------------------------------------------------

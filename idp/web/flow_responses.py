@@ -110,6 +110,7 @@ def show_page(request: Request, outcome: ShowPage) -> Response:
     if outcome.page == "login":
         context["login_hint"] = authz.login_hint
         for source in context["adapters"]:
-            source["start_url"] = f"/interaction/{interaction.id}/upstream/{source['id']}"
+            step = "chip" if source["kind"] == "chip" else "upstream"  # idp/endpoints/ekyc.py, upstream.py
+            source["start_url"] = f"/interaction/{interaction.id}/{step}/{source['id']}"
     return render_page(request, f"{outcome.page}.html", context, status_code=outcome.status,
                        form_targets=[authz.redirect_uri])

@@ -238,7 +238,9 @@ class AuthorizationFlow:
         sources = []
         for entry in self.offered(interaction):
             kind = "redirect" if "redirect" in entry.capabilities else "password"
-            if kind == "password" and "password" not in entry.capabilities:
+            if entry.type == "cccd-chip" and interaction.session_id is not None:
+                kind = "chip"  # lifts the signed-in person's level (idp/oidc/flow/chip.py)
+            elif kind == "password" and "password" not in entry.capabilities:
                 continue
             sources.append({"id": entry.id, "kind": kind,
                             "display_name": {"vi": entry.adapter.display_name("vi"),

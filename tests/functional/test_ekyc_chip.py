@@ -1,0 +1,208 @@
+"""eKYC with the chip ID card against a running server: a reader posts each synthetic card over
+HTTP (each genuine one verified, each broken variant refused with its reason), and a person signed
+in at VNeID level 1 (a testing source) is stepped up to ``cccd-chip`` by their own card only."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html import unescape
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+import yaml
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from adapters.testing.face import face_image
+from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
+from tests.functional.helpers import run_idp, running_server
+from tests.unit.ekyc.chips import PEOPLE, Chip, ChipSet, make_chip_set
+
+PASSWORD = "mật khẩu thử nghiệm đủ dài 2024"
+SECRET = "s3cret-of-the-ekyc-relying-party-0123456789"
+TOKEN = re.compile(r'id="upload-token" data-token="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Deployment:
+    base: str
+    chips: ChipSet
+    env: dict[str, str]
+
+
+def _policy(client_id: str | None, minimum: str) -> dict:
+    policy = {"version": 1, "adapters": ["test0", "test1", "chip"], "minimum_acr": minimum, "mfa_required": False,
+              "scopes": ["openid", "profile"], "subject_type": "pairwise", "step_up_window_seconds": 600}
+    return policy | ({"client_id": client_id} if client_id else {})
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    root = Path(tmp_path_factory.mktemp("ekyc"))
+    chips = make_chip_set(root / "chips")
+    # one testing source per person, standing for VNeID level 1 (its redirect signs that person in)
+    adapters = [
+        {"id": f"test{n}", "type": "testing", "acr": "vneid-l1", "display_name": {"vi": f"VNeID (thử nghiệm {n})"},
+         "users": {person.id_number: {"password": PASSWORD, "claims": {"vn_personal_id": person.id_number,
+                                                                        "name": person.full_name}}}}
+        for n, person in enumerate(PEOPLE[:2])
+    ] + [
+        {"id": "chip", "type": "cccd-chip", "csca_bundle": str(chips.csca_bundle), "csca_crl": str(chips.csca_crl),
+         "require_active_authentication": False, "face_matcher": "faces"},
+        {"id": "faces", "type": "testing-face"},
+    ]
+    (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": adapters}, allow_unicode=True))
+    (root / "policies").mkdir()
+    (root / "policies" / "default.yaml").write_text(yaml.safe_dump(_policy(None, "vneid-l1")))
+    (root / "policies" / "ekyc.yaml").write_text(yaml.safe_dump(_policy("ekyc", "cccd-chip")))
+    env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
+           "IDP_POLICIES_DIR": str(root / "policies")}
+    for client_id in ("portal", "ekyc"):
+        result = run_idp(["clients", "add", client_id, "--secret-stdin", "--name", f"Dịch vụ {client_id}",
+                          "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb", "--scope", "openid",
+                          "--scope", "profile", "--grant-type", "authorization_code"],
+                         env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
+        assert result.returncode == 0, result.stderr
+    with running_server(env) as base:
+        yield Deployment(base, chips, env)
+
+
+@pytest.fixture
+def browsers() -> Iterator[list[Browser]]:
+    opened: list[Browser] = []
+    yield opened
+    for browser in opened:
+        browser.close()
+
+
+def _signed_in(deployment: Deployment, browsers: list[Browser], person_index: int = 0) -> Browser:
+    """A browser signed in at vneid-l1 as ``PEOPLE[person_index]`` (at a client that needs no more)."""
+    browser = Browser(deployment.base)
+    browsers.append(browser)
+    run = AuthorizationRun("portal", "http://127.0.0.1:9/portal/cb", scope="openid profile")
+    login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
+    link = re.search(rf'href="(/interaction/[^"]+/upstream/test{person_index})"', login.text)
+    assert link, login.text[-1500:]
+    done = _consented(browser, browser.follow(browser.http.get(unescape(link.group(1))), stop_at=run.redirect_uri),
+                      run)
+    assert done.status_code in (302, 303), done.text[-3000:]
+    assert "code" in callback_params(done)
+    return browser
+
+
+def _consented(browser: Browser, response: httpx.Response, run: AuthorizationRun) -> httpx.Response:
+    if response.status_code == 200 and 'name="decision"' in response.text:
+        return browser.follow(browser.submit(response, {"decision": "allow"}), stop_at=run.redirect_uri)
+    return response
+
+
+def _chip_page(browser: Browser) -> tuple[AuthorizationRun, httpx.Response]:
+    """Start a sign-in at the client that needs cccd-chip: the login page offers the chip; its page."""
+    run = AuthorizationRun("ekyc", "http://127.0.0.1:9/ekyc/cb", scope="openid profile")
+    login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
+    assert login.status_code == 200
+    link = re.search(r'href="(/interaction/[^"]+/chip/chip)"', login.text)
+    assert link, "the login page offers the chip ID card to a person signed in lower"
+    page = browser.http.get(unescape(link.group(1)))
+    assert page.status_code == 200 and TOKEN.search(page.text)
+    return run, page
+
+
+def _token(page: httpx.Response) -> str:
+    match = TOKEN.search(page.text)
+    assert match
+    return unescape(match.group(1))
+
+
+def _read(base: str, token: str, chip: Chip, *, selfie: bytes | None = None) -> httpx.Response:
+    """What a reader does: fetch the nonce, have the chip sign it, post the card and a selfie."""
+    headers = {"Authorization": f"Bearer {token}"}
+    challenge = httpx.get(base + "/api/ekyc/v1/challenge", headers=headers)
+    assert challenge.status_code == 200, challenge.text
+    assert challenge.json()["requires"] == {"selfie": True, "active_authentication": False}
+    body = chip.upload(base64.b64decode(challenge.json()["nonce"]))
+    image = face_image(chip.data_groups[2])
+    assert image is not None
+    body["selfie"] = base64.b64encode(selfie if selfie is not None else image).decode()
+    return httpx.post(base + "/api/ekyc/v1/reads", headers=headers, json=body)
+
+
+def _exchange(deployment: Deployment, run: AuthorizationRun, response: httpx.Response) -> dict:
+    params = callback_params(response)
+    tokens = httpx.post(deployment.base + "/token", data={
+        "grant_type": "authorization_code", "code": params["code"], "redirect_uri": run.redirect_uri,
+        "code_verifier": run.verifier}, auth=(run.client_id, SECRET))
+    assert tokens.status_code == 200, tokens.text
+    keys = KeySet.import_key_set(httpx.get(deployment.base + "/jwks").json())
+    return dict(jwt.decode(tokens.json()["id_token"], keys).claims)
+
+
+def test_each_card_is_verified_or_refused_with_its_reason_over_http(deployment: Deployment,
+                                                                   browsers: list[Browser]) -> None:
+    browser = _signed_in(deployment, browsers)
+    _, page = _chip_page(browser)
+    for chip in deployment.chips.chips:
+        response = _read(deployment.base, _token(page), chip)
+        if chip.refusal is None:
+            assert (response.status_code, response.json()["result"]) == (200, "verified"), (chip.label, response.text)
+        else:
+            assert response.status_code == 422, (chip.label, response.text)
+            assert response.json() | {"detail": None} == {"result": "refused", "reason": chip.refusal, "detail": None}
+        page = browser.http.get(str(page.request.url))  # a new ticket for the next card
+
+
+def test_a_person_is_stepped_up_by_their_own_card_only(deployment: Deployment, browsers: list[Browser]) -> None:
+    browser = _signed_in(deployment, browsers, 1)
+    run, page = _chip_page(browser)
+    someone_else = deployment.chips.by_label("rsa-aa-sha256")  # PEOPLE[0]'s card
+    assert _read(deployment.base, _token(page), someone_else).status_code == 200
+    refused = browser.submit(page, {})
+    assert refused.status_code == 403 and "chip_other_person" not in refused.text
+    assert "Thẻ của người khác" in refused.text
+    own = deployment.chips.by_label("ecdsa-aa-ecdsa")  # PEOPLE[1]'s card, with active authentication
+    assert _read(deployment.base, _token(refused), own).status_code == 200
+    done = _consented(browser, browser.follow(browser.submit(refused, {}), stop_at=run.redirect_uri), run)
+    assert done.status_code in (302, 303), done.text[:500]
+    claims = _exchange(deployment, run, done)
+    assert claims["acr"] == deployment.base + "/acr/cccd-chip"
+    assert set(claims["amr"]) >= {"sc", "face"}
+    events = run_idp(["audit", "export", "--format", "jsonl"], deployment.env)
+    lines = [json.loads(line) for line in events.stdout.splitlines() if line.strip()]
+    mismatch = [e for e in lines if e.get("type") == "stepup" and e.get("reason") == "personal_id_mismatch"]
+    assert mismatch, "the other person's card is audited"
+    assert PEOPLE[0].id_number not in events.stdout and PEOPLE[1].id_number not in events.stdout
+
+
+def test_a_face_that_does_not_match_is_refused(deployment: Deployment, browsers: list[Browser]) -> None:
+    browser = _signed_in(deployment, browsers)
+    _, page = _chip_page(browser)
+    response = _read(deployment.base, _token(page), deployment.chips.genuine()[0], selfie=b"another face")
+    assert response.status_code == 422 and response.json()["reason"] == "face_mismatch"
+
+
+def test_tokens_are_single_use_and_bad_uploads_get_clear_answers(deployment: Deployment,
+                                                                  browsers: list[Browser]) -> None:
+    browser = _signed_in(deployment, browsers)
+    _, page = _chip_page(browser)
+    token = _token(page)
+    url = deployment.base + "/api/ekyc/v1/reads"
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(url, json={}).status_code == 401
+    assert httpx.post(url, headers={"Authorization": "Bearer nope"}, json={}).status_code == 401
+    assert httpx.post(url, headers=bearer, content=b"{not json", timeout=10).status_code == 400
+    huge = httpx.post(url, headers=bearer, content=b"[" + b" " * 700_000 + b"]")
+    assert huge.status_code == 413
+    hostile = httpx.post(url, headers=bearer, json={"sod": base64.b64encode(b"\x77\x84\xff\xff\xff\xff").decode(),
+                                                    "dg1": "", "dg13": "AAAA"})
+    assert hostile.status_code == 422 and hostile.json()["reason"] in {"upload_malformed", "sod_malformed"}
+    assert httpx.post(url, headers=bearer, json={}).status_code == 401  # used up by the refused upload
+    document = httpx.get(deployment.base + "/api/ekyc/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {"/api/ekyc/v1/challenge", "/api/ekyc/v1/reads", "/api/ekyc/v1/openapi.json"}
+    assert urljoin(deployment.base, "/") == document["servers"][0]["url"] + "/"
