@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from idp.endpoints.common import answer, browser_of, checked_form, current_session, flow_of, provider_of
 from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.oidc.internal_clients import account_request
-from idp.oidc.self_service import display_name, local_account, services, signin_history, withdraw
+from idp.oidc.self_service import display_name, services, signin_history, withdraw
 from idp.ui.render import render_page
 from idp.web.context import audit_context
 from idp.web.threads import run_blocking
@@ -32,7 +32,7 @@ def account(request: Request) -> Response:
         "user_name": display_name(provider, session),
         "grants": [{**entry, "revoke_action": "/account/revoke"} for entry in services(provider, session.subject_id)],
         "recent_signins": signin_history(provider, session.subject_id), "logout_action": "/logout",
-        "totp_enroll_url": "/account/totp" if local_account(provider, session.subject_id) else None,
+        "totp_enroll_url": "/account/totp",  # everyone holds their own factors (idp/mfa/holders.py)
         "notice_id": request.query_params.get("notice") if request.query_params.get("notice") in (
             "account.revoked",) else None,
     })
@@ -57,11 +57,11 @@ def totp_enrol(request: Request) -> Response:
     """Turn on two-step verification: a fresh secret as a QR code (needs a recent sign-in to replace one)."""
     provider = provider_of(request)
     session = current_session(request)
-    account = local_account(provider, session.subject_id) if session else None
-    if session is None or account is None or provider.totp is None:
+    if session is None or provider.totp is None:
         return RedirectResponse("/account", status_code=303)
     try:
-        enrolment = provider.totp.begin_enrolment(account.id, auth_time=session.auth_time)
+        enrolment = provider.totp.begin_enrolment(provider.totp.holder_id(session.subject_id),
+                                                  auth_time=session.auth_time, label=session.username or "")
     except ReauthenticationRequired:
         return answer(request, flow_of(request).own_page(account_request(provider.issuer, prompt=("login",)),
                                                          browser_of(request), session, page="login"))
@@ -78,11 +78,11 @@ async def totp_confirm(request: Request) -> Response:
 def _confirm_totp(request: Request, code: str) -> Response:
     provider = provider_of(request)
     session = current_session(request)
-    account = local_account(provider, session.subject_id) if session else None
-    if session is None or account is None:
+    if session is None:
         return RedirectResponse("/account", status_code=303)
     try:
-        codes = provider.totp.confirm_enrolment(account.id, code, context=audit_context(request, session.id))
+        codes = provider.totp.confirm_enrolment(provider.totp.holder_id(session.subject_id), code,
+                                                context=audit_context(request, session.id))
     except TotpError:
         return render_page(request, "error.html", {"message_id": "invalid_code", "back_url": "/account/totp"},
                            status_code=400)

@@ -41,6 +41,11 @@ class SignIns:
                                 audit=self._audit)
         return subject.id
 
+    def source_accounts(self, subject_id: str) -> dict[str, str]:
+        """The person's accounts at the sources they signed in with: adapter id -> the source's
+        identifier (``Identity.subject``), e.g. for asking a directory about them again."""
+        return {link.adapter: link.external_subject for link in self._storage.links.list_for_subject(subject_id)}
+
     def start_session(self, identity: Identity, subject_id: str, acr: str | None, previous: SsoSession | None, *,
                       policy: dict[str, Any] | None = None) -> SsoSession:
         """A new session (new id: no fixation). Signing in as the same person keeps the grants map,

@@ -29,7 +29,8 @@ from idp.web.headers import content_security_policy
 
 __all__ = ["error_page", "form_post_page", "locale_for", "render_page"]
 
-_SCRIPTED_TEMPLATES = frozenset({"form_post.html", "upstream_logout.html"})  # submitted on load
+_SCRIPTED_TEMPLATES = frozenset({"form_post.html", "upstream_logout.html",  # submitted on load
+                                 "passkey.html", "enrol.html", "account_passkeys.html"})  # WebAuthn ceremonies
 _LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
@@ -42,7 +43,10 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "logout_confirm.html": {"client_name": None, "hidden": {}},
     "logged_out.html": {"client_name": None, "return_url": None},
     "error.html": {"detail": None, "back_url": None},
-    "mfa.html": {"error_id": None},
+    "mfa.html": {"error_id": None, "totp": True, "passkey_url": None},
+    "passkey.html": {"error_id": None, "mfa_url": None, "second_factor": False},
+    "enrol.html": {"error_id": None, "client_name": None},
+    "account_passkeys.html": {"notice_id": None, "error_id": None},
     "totp_enroll.html": {"error_id": None, "interaction": None},
     "select_account.html": {"client_name": None, "accounts": []},
 }

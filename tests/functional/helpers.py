@@ -30,11 +30,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(env: dict[str, str], *, extra_args: list[str] | None = None,
-                   cwd: Path | None = None, output: Path | None = None) -> Iterator[str]:
+                   cwd: Path | None = None, output: Path | None = None,
+                   host_name: str = "127.0.0.1") -> Iterator[str]:
     """Start ``idp serve`` on a free loopback port; yield its base URL; stop it afterwards.
-    ``output``: a file that receives the server's stdout and stderr (its log lines)."""
+    ``output``: a file that receives the server's stdout and stderr (its log lines). ``host_name``:
+    the host of the issuer and of the base URL (``localhost`` for WebAuthn, whose relying party id
+    cannot be an IP address); the server listens on 127.0.0.1 either way."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host_name}:{port}"
+    local = f"http://127.0.0.1:{port}"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     full_env |= {"IDP_ISSUER": base} | env
     log = output.open("w+") if output else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
@@ -50,7 +54,7 @@ def running_server(env: dict[str, str], *, extra_args: list[str] | None = None,
                 output = log.read()
                 raise RuntimeError(f"idp serve exited with {process.returncode}: {output[-2000:]}")
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(local + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
