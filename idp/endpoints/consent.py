@@ -1,7 +1,7 @@
 """The consent page: what the client will receive (restricted scopes said plainly), remembered per
 person, client and scope set; declining ends the request with ``access_denied``; allowing goes on
-at ``/authorize/resume/{id}``. Only the browser and the session the interaction belongs to may
-answer it (checked by the flow, idp.oidc.flow)."""
+in the same request (the flow's one continuation: a code, or the next prompt). Only the browser and
+the session the interaction belongs to may answer it (checked by the flow, idp.oidc.flow)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Steps (each returns an :mod:`~idp.oidc.flow.outcomes` outcome; failures a person
 :class:`~idp.errors.PageError`):
 
 - :meth:`AuthorizationFlow.begin`: a validated authorization request;
-- :meth:`~AuthorizationFlow.resume`: continue a stored interaction (``/authorize/resume/{id}``);
+- :meth:`~AuthorizationFlow.resume`: continue a stored interaction that has nothing to ask
+  (``/authorize/resume/{id}``: the provider's own pages);
 - :meth:`~AuthorizationFlow.after_first_factor`: a password form (may ask for the TOTP code);
 - :meth:`~AuthorizationFlow.after_second_factor`: the TOTP or recovery code;
 - :meth:`~AuthorizationFlow.start_upstream`, :meth:`~AuthorizationFlow.after_upstream`: an
@@ -12,11 +13,14 @@ Steps (each returns an :mod:`~idp.oidc.flow.outcomes` outcome; failures a person
 - :meth:`~AuthorizationFlow.after_consent`: the person's decision on the consent page;
 - :meth:`~AuthorizationFlow.own_page`: the provider's own pages (account, console) start a sign-in.
 
-One continuation: every step that has someone signed in goes on through :meth:`_continue`, which
+One resume path, owned here: every step that ends an interaction's prompt (a sign-in, a second
+factor, an upstream's answer, a consent) goes on through :meth:`_continue` in the same request, which
 asks the client's policy what the request needs next and prompts for it, denies it, or issues the
 code, at most once (a stored interaction is consumed first, so two concurrent requests never both
-issue one). A sign-in continues in the same request; the consent page continues through
-``/authorize/resume/{id}`` (:meth:`resume`, the same continuation).
+issue one). ``/authorize/resume/{id}`` (:meth:`resume`) is only the HTTP door to that continuation
+for a page that has nothing to ask of the person. As node oidc-provider's ``resume``, every
+interaction end continues there; unlike it, without a redirect (one request, and no stored
+"answered but not yet resumed" state that a link could carry to another browser).
 
 Every step of a stored interaction first checks its binding (idp.web.binding): only the browser
 that started it, and once someone is signed in only that session, may take it; another gets the
@@ -405,11 +409,11 @@ class AuthorizationFlow:
     # -- consent
 
     def show_consent(self, interaction_id: str, browser: Browser) -> Outcome:
-        """The consent page (what the client will receive), or the resumption when no consent is asked."""
+        """The consent page (what the client will receive), or the continuation when no consent is asked."""
         interaction, session = self.bound(interaction_id, browser)
         prompt = interaction.prompt or {}
         if session is None or prompt.get("kind") != "consent":
-            return Prompt("resume", interaction)
+            return self._continue(interaction, browser, session)
         client = self.client(interaction.request.client_id)
         restricted = set(self.restricted_scopes)
         asked = prompt.get("scopes") or interaction.request.scopes
@@ -420,10 +424,10 @@ class AuthorizationFlow:
 
     def after_consent(self, interaction_id: str, browser: Browser, decision: str | None) -> Outcome:
         """``allow`` remembers the consent (per person, client and scope set) and the request goes on
-        at its resumption; anything else ends it with ``access_denied``."""
+        in this step (:meth:`_continue`); anything else ends it with ``access_denied``."""
         interaction, session = self.bound(interaction_id, browser)
         if session is None:
-            return Prompt("resume", interaction)
+            return self._continue(interaction, browser, session)
         authz = interaction.request
         context = browser.context(session.id)
         if decision != "allow":
@@ -437,8 +441,7 @@ class AuthorizationFlow:
         answered = interaction.replace(
             prompt=None, consented_scopes=tuple(sorted(scopes | set(interaction.consented_scopes or ()))),
             consented_claims=tuple(sorted(claims | set(interaction.consented_claims or ()))))
-        self.interactions.save(answered)
-        return Prompt("resume", answered)
+        return self._continue(answered, browser, session)
 
     # -- signed in
 
@@ -467,7 +470,7 @@ class AuthorizationFlow:
             self.audit.record("signin", context=browser.context(session.id), subject=subject_id, username=username,
                               client_id=authz.client_id, adapter=identity.adapter_id, acr=acr, amr=tuple(identity.amr),
                               details=details)
-            # Straight on (no redirect through /authorize/resume: one request, and one store write
+            # Straight on (the one resume path, no redirect: one request, and one store write
             # and two reads fewer per sign-in); the interaction is stored again only when a further
             # prompt (consent, a second factor) needs it.
             signed_in = interaction.replace(logged_in_at=int(time.time()), session_id=session.id, prompt=None)

@@ -228,12 +228,15 @@ def test_consent_is_asked_remembered_and_then_answered_at_once(flow: Authorizati
     page = flow.show_consent(asked.interaction.id, browser)
     assert isinstance(page, ShowPage) and page.facts["client_name"] == "Dịch vụ shop"
     assert [s["name"] for s in page.facts["scopes"]] == ["profile"]  # what openid alone gives needs no consent
-    allowed = flow.after_consent(asked.interaction.id, browser, "allow")
-    assert isinstance(allowed, Prompt) and allowed.page == "resume"
-    code = redeemed(flow, flow.resume(allowed.interaction.id, browser))
+    allowed = flow.after_consent(asked.interaction.id, browser, "allow")  # goes on in this step: the code
+    assert isinstance(allowed, IssueCode) and allowed.session is None
+    code = redeemed(flow, allowed)
     assert code.scopes == ("openid", "profile")
-    with pytest.raises(PageError):  # resumed once: a second resumption issues nothing
-        flow.resume(allowed.interaction.id, browser)
+    for again in (lambda: flow.resume(asked.interaction.id, browser),  # consumed with the code
+                  lambda: flow.after_consent(asked.interaction.id, browser, "allow")):
+        with pytest.raises(PageError) as gone:
+            again()
+        assert gone.value.message_id == "session_expired"
     again = flow.begin(request("shop", scopes=("openid", "profile")), browser)
     assert isinstance(again, IssueCode) and again.session is None  # remembered; the SSO session answers
     redeemed(flow, again)
@@ -298,4 +301,4 @@ def test_another_browser_or_session_cannot_take_someone_elses_sign_in(flow: Auth
         flow.after_consent(asked.interaction.id, twin, "allow")
     assert refused.value.message_id == "interaction_foreign"
     assert ("denied", "foreign_session", None) in events(flow, "signin")
-    assert isinstance(flow.after_consent(asked.interaction.id, owner, "allow"), Prompt)
+    assert isinstance(flow.after_consent(asked.interaction.id, owner, "allow"), IssueCode)
