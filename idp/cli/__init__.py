@@ -15,6 +15,7 @@ from idp.cli import (
     audit,
     clients,
     db,
+    kek,
     keys,
     policies,
     registration,
@@ -28,7 +29,7 @@ from idp.cli import (
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
-GROUPS = [serve, db, clients, users, keys, policies, audit, report, accounts_admin, sandbox, settings_reference,
+GROUPS = [serve, db, clients, users, keys, kek, policies, audit, report, accounts_admin, sandbox, settings_reference,
           registration, sessions]
 
 
