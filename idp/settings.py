@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -195,6 +196,13 @@ class Settings(BaseSettings):
         "type's settings), validated at start-up. Unset: one `local` password adapter over the "
         "local accounts.",
     )
+    trust_file: Path | None = Field(
+        default=None,
+        description="YAML file of the certificates trusted per purpose (sign_in, documents): roots, "
+        "intermediates, key usages, certificate policies mapped to pki-hw/pki-remote, OCSP/CRL revocation "
+        "(hard-fail or soft-fail), clock skew; validated at start-up (`idp trust check`). Unset: no "
+        "certificate is trusted (a signature can be checked intact, never trusted).",
+    )
     login_lock_threshold: int = Field(
         default=20, ge=3, le=100,
         description="Consecutive failed sign-ins after which an account is locked for a while "
@@ -208,6 +216,12 @@ class Settings(BaseSettings):
         default=1, ge=0, le=60,
         description="Exponential back-off after the 5th consecutive failure for an account: "
         "1, 2, 4 ... times this many seconds (at most 60) before the next attempt. 0 switches it off.",
+    )
+    webauthn_allowed_aaguids: list[UUID] = Field(
+        default=[],
+        description="Authenticator models (AAGUIDs, JSON list of UUIDs) a new passkey may come from, for an "
+        "agency that requires certified keys: registration then asks for direct attestation and refuses any "
+        "other model. Empty: any authenticator (attestation `none`).",
     )
     login_ip_threshold: int = Field(
         default=100, ge=10,

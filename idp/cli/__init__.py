@@ -24,13 +24,14 @@ from idp.cli import (
     serve,
     sessions,
     settings_reference,
+    trust,
     users,
 )
 from idp.errors import IdpError
 from idp.settings import SettingsError
 
 GROUPS = [serve, db, clients, users, keys, kek, policies, audit, report, accounts_admin, sandbox, settings_reference,
-          registration, sessions]
+          registration, sessions, trust]
 
 
 class CommandFailed(IdpError):
