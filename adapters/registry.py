@@ -41,6 +41,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "vneid": "adapters.vneid.config:VneidConfig",
     "dvcqg": "adapters.dvcqg.config:DvcqgConfig",
     "cccd-chip": "adapters.cccd.config:CccdChipConfig",
+    "certificate": "adapters.certificate.config:CertificateConfig",
     "testing-face": "adapters.testing.face:TestingFaceConfig",
 }
 

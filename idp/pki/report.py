@@ -39,6 +39,8 @@ class SignerReport:
     acr: str | None
     personal_id: str | None = None
     tax_code: str | None = None
+    common_name: str = ""
+    uid: str = ""
 
     @classmethod
     def from_verdict(cls, verdict: CertificateVerdict, subject: str) -> SignerReport:
@@ -47,7 +49,8 @@ class SignerReport:
                    chain=verdict.chain, status=verdict.status, reason=verdict.detail, trusted=verdict.trusted,
                    revocation_source=verdict.revocation.source, revocation_checked_at=verdict.revocation.checked_at,
                    acr=verdict.acr, personal_id=who.personal_id if who else None,
-                   tax_code=who.tax_code if who else None)
+                   tax_code=who.tax_code if who else None, common_name=who.common_name if who else "",
+                   uid=who.uid if who else "")
 
 
 @dataclass(frozen=True)

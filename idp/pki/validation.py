@@ -187,9 +187,17 @@ ADES_STATUS = {
 }
 
 
-def refusal_for_ades(indication: Any) -> Refusal:
-    """The refusal for a pyhanko trust problem (anything not listed: the signer is not trusted)."""
+# pyhanko's catch-alls (a missing revocation answer, a key usage, an expiry in some cases are all
+# CERTIFICATE_CHAIN_GENERAL_FAILURE): the certificate is validated again here to say which.
+VAGUE = frozenset({"CERTIFICATE_CHAIN_GENERAL_FAILURE", "CHAIN_CONSTRAINTS_FAILURE", "GENERIC"})
+
+
+def refusal_for_ades(indication: Any) -> Refusal | None:
+    """The refusal for a pyhanko trust problem (an unlisted one: the signer is not trusted), or
+    None when pyhanko's answer is too vague to tell a person why (validate again to know)."""
     name = getattr(indication, "name", str(indication))
+    if name in VAGUE:
+        return None
     return Refusal(ADES_STATUS.get(name, "untrusted"), f"AdES {name}")
 
 

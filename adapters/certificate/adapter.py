@@ -1,0 +1,102 @@
+"""The ``certificate`` adapter: a person signs a single-use challenge with the key of their
+certificate (a USB token, through the local signing tool) and posts back a CMS detached signature
+with the certificate chain.
+
+The signature is checked by :func:`idp.pki.cms.verify_cms` (integrity, signing certificate) and
+the signer's certificate by path validation for the ``sign_in`` purpose (trusted roots, validity
+with the purpose's clock skew, key usage, certificate policy mapped to ``pki-hw`` or
+``pki-remote``, OCSP/CRL revocation under the purpose's hard- or soft-fail rule). A refusal is a
+:class:`CertificateRefused` whose ``reason`` the login page explains (``cert_expired``,
+``cert_revoked``, ``cert_untrusted``, ``cert_wrong_key_usage``, ``cert_revocation_unknown`` ...).
+
+Subject mapping (idp/pki/subjects.py): a personal number (``CCCD:``, a 12-digit ``CMND:``) is the
+person's personal ID number, so the sign-in links to the one person who has it; a tax code
+(``MST:``) is released as ``vn_org_tax_code``. The certificate's issuer, serial and UID are the
+``vn_cert`` claims (released only under the claim rules of policies/claims.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import Identity, RequestData, UpstreamRejected
+from adapters.certificate.config import CertificateConfig
+from adapters.config import display_name_for
+from idp.pki.cms import verify_cms
+from idp.pki.report import DocumentRejected
+from idp.pki.trust import PurposeTrust
+from idp.pki.validation import PathValidator
+
+ISSUER = "urn:vn-idp:certificate"
+MAX_SIGNATURE_BYTES = 64 * 1024
+AMR = {"pki-hw": ("hwk", "pin"), "pki-remote": ("swk",)}
+
+
+class CertificateRefused(UpstreamRejected):
+    """The signed challenge or its certificate was refused; ``reason`` says why (a stable code)."""
+
+
+class CertificateAdapter:
+    """Certificate sign-in for one adapter configuration, over the ``sign_in`` trust."""
+
+    def __init__(self, config: CertificateConfig, trust: PurposeTrust, validator: PathValidator) -> None:
+        self.config = config
+        self.id = config.id
+        self.trust = trust
+        self.validator = validator
+        self.signing_tool_url = config.signing_tool_url
+        self.challenge_ttl = config.challenge_ttl_seconds
+
+    def display_name(self, locale: str) -> str:
+        return display_name_for(self.config.display_name, locale, "Chữ ký số")
+
+    def challenge(self) -> dict[str, Any]:
+        """A fresh challenge: random, with the adapter and the time, as the text to be signed."""
+        text = f"vn-idp sign-in {self.id} {int(time.time())} {secrets.token_urlsafe(32)}"
+        return {"challenge": text}
+
+    def authenticate(self, request: RequestData, pending: Mapping[str, Any]) -> Identity:
+        """The person of a signature over ``pending["challenge"]`` (form field ``signature``:
+        base64 DER CMS, detached); CertificateRefused otherwise."""
+        encoded = request.form.get("signature") or ""
+        if not encoded or len(encoded) > MAX_SIGNATURE_BYTES * 4 // 3 + 4:
+            raise CertificateRefused(reason="signature_missing")
+        try:
+            signature = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise CertificateRefused(reason="signature_invalid") from None
+        challenge = str(pending["challenge"]).encode("utf-8")
+        try:
+            reports = asyncio.run(verify_cms(signature, challenge, self.trust, self.validator))
+        except DocumentRejected:
+            raise CertificateRefused(reason="signature_invalid") from None
+        if len(reports) != 1 or not reports[0].intact or reports[0].signer is None:
+            raise CertificateRefused(reason="signature_invalid")
+        signer = reports[0].signer
+        if not signer.trusted:
+            raise CertificateRefused(reason=f"cert_{signer.status}")
+        if signer.acr not in self.config.levels:
+            raise CertificateRefused(reason="cert_policy_not_allowed")
+        if not signer.personal_id and not signer.tax_code:
+            raise CertificateRefused(reason="cert_no_identifier")
+        claims: dict[str, Any] = {"name": signer.common_name, "vn_cert_issuer": signer.issuer,
+                                  "vn_cert_serial": signer.serial, "vn_cert_uid": signer.uid}
+        if signer.personal_id:
+            claims["vn_personal_id"] = signer.personal_id
+        if signer.tax_code:
+            claims["vn_org_tax_code"] = signer.tax_code
+        subject = f"CCCD:{signer.personal_id}" if signer.personal_id else f"MST:{signer.tax_code}"
+        return Identity(subject=subject, adapter_id=self.id, issuer=ISSUER, auth_time=int(time.time()),
+                        acr=signer.acr, amr=AMR[signer.acr or "pki-hw"], claims=claims,
+                        evidence={"certificate": {"sha256": signer.fingerprint, "issuer": signer.issuer,
+                                                  "serial": signer.serial,
+                                                  "revocation": signer.revocation_source}})
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,93 @@
+"""The certificate step of the sign-in flow: a person signs in (or steps up) with a certificate.
+
+- :meth:`CertificateStep.show`: the certificate page of the interaction with a fresh single-use
+  challenge, kept under the interaction and this browser for the adapter's challenge lifetime;
+  the page asks the person's local signing tool to sign it (CMS detached, with the chain).
+- :meth:`CertificateStep.finish`: the signature comes back; the challenge is consumed (once, by
+  this browser); the ``certificate`` adapter verifies the signature and the certificate for the
+  ``sign_in`` purpose. A refusal shows the page again with its reason in plain words (expired,
+  revoked, untrusted issuer, wrong key usage, revocation unknown) and is audited (``signin``,
+  failure, ``cert_...``); an acceptance signs the person in like any adapter (idp.oidc.flow.core
+  ``_signed_in``): linked by personal ID number, at ``pki-hw`` or ``pki-remote``. A person already
+  signed in lower (a password) reaches the certificate's level this way: a step-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.adapter_set import AdapterSet
+from adapters.base import AdapterError, RequestData, SourceUnavailable
+from adapters.certificate.adapter import CertificateAdapter
+from adapters.certificate.config import ADAPTER_TYPE
+from idp.errors import PageError
+from idp.oidc.flow.core import AuthorizationFlow
+from idp.oidc.flow.outcomes import Browser, Outcome, ShowPage
+from idp.oidc.interaction import Interaction
+from idp.storage.ephemeral import EphemeralStore
+
+PAGE = "certificate"
+CHALLENGE_KIND = "cert_challenge"
+#: Refusal reasons the page explains; anything else is shown as an unusable signature.
+EXPLAINED = frozenset({"cert_expired", "cert_revoked", "cert_untrusted", "cert_wrong_key_usage",
+                       "cert_revocation_unknown", "cert_not_yet_valid", "cert_policy_not_allowed",
+                       "cert_no_identifier", "signature_invalid", "signature_missing", "challenge_expired"})
+
+
+class CertificateStep:
+    """Built once by the compose step over the flow and the ephemeral store."""
+
+    def __init__(self, *, flow: AuthorizationFlow, ephemeral: EphemeralStore) -> None:
+        self.flow = flow
+        self.ephemeral = ephemeral
+
+    def _adapter(self, interaction: Interaction, adapter_id: str) -> CertificateAdapter:
+        entry = next((e for e in self.flow.offered(interaction) if e.id == adapter_id), None)
+        if entry is None or entry.type != ADAPTER_TYPE or not isinstance(entry.adapter, CertificateAdapter):
+            raise PageError("invalid_request")
+        return entry.adapter
+
+    def _page(self, interaction: Interaction, browser: Browser, adapter: CertificateAdapter,
+              error_id: str | None = None, status: int = 200) -> ShowPage:
+        challenge = adapter.challenge()
+        self.ephemeral.upsert(CHALLENGE_KIND, f"{interaction.id}:{adapter.id}",
+                              {"challenge": challenge["challenge"], "browser": browser.key()}, adapter.challenge_ttl)
+        facts: dict[str, Any] = {
+            "adapter_id": adapter.id,
+            "adapter_name": {"vi": adapter.display_name("vi"), "en": adapter.display_name("en")},
+            "challenge": challenge["challenge"], "signing_tool_url": adapter.signing_tool_url}
+        return ShowPage(PAGE, interaction, error_id, status, facts=facts)
+
+    def show(self, interaction_id: str, browser: Browser, adapter_id: str) -> Outcome:
+        interaction = self.flow.pending(interaction_id, browser)
+        return self._page(interaction, browser, self._adapter(interaction, adapter_id))
+
+    def finish(self, interaction_id: str, browser: Browser, adapter_id: str, signature: str) -> Outcome:
+        interaction = self.flow.pending(interaction_id, browser)
+        adapter = self._adapter(interaction, adapter_id)
+        kept = self.ephemeral.consume(CHALLENGE_KIND, f"{interaction.id}:{adapter.id}")
+        context = browser.context()
+        client_id = interaction.request.client_id
+        if kept is None or not browser.owns(kept.get("browser")):
+            self.flow.audit.record("signin", context=context, outcome="failure", client_id=client_id,
+                                   adapter=adapter.id, reason="challenge_expired")
+            return self._page(interaction, browser, adapter, "cert.error.challenge_expired", 400)
+        try:
+            identity = adapter.authenticate(RequestData(form={"signature": signature}), kept)
+        except AdapterError as exc:
+            self.flow.audit.record("signin", context=context, outcome="failure", client_id=client_id,
+                                   adapter=adapter.id, reason=exc.reason)
+            if isinstance(exc, SourceUnavailable):
+                return self._page(interaction, browser, adapter, "cert.error.cert_revocation_unknown", 503)
+            reason = exc.reason if exc.reason in EXPLAINED else "signature_invalid"
+            return self._page(interaction, browser, adapter, f"cert.error.{reason}", 401)
+        return self.flow._signed_in(interaction, browser, identity, ADAPTER_TYPE)
+
+
+def open_certificate_step(*, flow: AuthorizationFlow, adapters: AdapterSet,
+                          ephemeral: EphemeralStore) -> CertificateStep | None:
+    """The certificate step when a ``certificate`` adapter is configured, else None (its pages
+    then answer 404)."""
+    if not any(entry.type == ADAPTER_TYPE for entry in adapters.entries):
+        return None
+    return CertificateStep(flow=flow, ephemeral=ephemeral)
