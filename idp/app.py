@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from idp.audit.setup import open_forwarder
 from idp.endpoints import (
     account,
+    admin,
     audit_api,
     authorize,
     consent,
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     }
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, upstream, consent, token, par, userinfo, logout,
-               account, audit_api, console, ekyc, static_router)
+               account, audit_api, console, admin, ekyc, static_router)
     mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration

@@ -51,7 +51,10 @@ def load_located(text: str) -> LocatedDocument:
     """Parse one YAML document that must be a mapping."""
     if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
         raise YamlDocumentError(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow (the reader checks them at once)
+        raise YamlDocumentError(f"not valid YAML: {exc}".splitlines()[0]) from None
     try:
         node = loader.get_single_node()
         if node is None:

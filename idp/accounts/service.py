@@ -12,8 +12,9 @@ from idp.errors import IdpError
 from idp.storage.models import Account, Subject
 from idp.storage.sql import SqlStorage
 
-#: Roles a local account may hold (``Account.extra["roles"]``); ``auditor`` opens the security console.
-ROLES = ("auditor",)
+#: Roles a local account may hold (``Account.extra["roles"]``); ``auditor`` opens the security console,
+#: ``administrator`` the admin API (``/admin/``, with a fresh second factor).
+ROLES = ("auditor", "administrator")
 
 
 class UnknownRole(ValueError, IdpError):

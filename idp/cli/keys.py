@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
 
+from idp.admin.keys import key_rows
 from idp.audit.setup import attach_key_ring, open_audit_log
 from idp.cli.common import print_json
 from idp.runtime import open_storage
@@ -48,19 +48,7 @@ def _list(_args: argparse.Namespace) -> int:
         records = storage.keys.list()
     finally:
         storage.close()
-    now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    for r in records:
-        until = schedule.published_until(r)
-        rows.append({
-            "kid": r.kid, "alg": r.alg, "backend": r.backend, "state": r.state,
-            "published": schedule.is_published(r, now),
-            "created_at": r.created_at.isoformat(timespec="seconds"),
-            "activated_at": r.activated_at.isoformat(timespec="seconds") if r.activated_at else None,
-            "retired_at": r.retired_at.isoformat(timespec="seconds") if r.retired_at else None,
-            "published_until": until.isoformat(timespec="seconds") if until else None,
-        })
-    print_json(rows)
+    print_json(key_rows(records, schedule, datetime.now(UTC)))
     return 0
 
 

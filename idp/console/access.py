@@ -45,6 +45,12 @@ class Auditor:
 
 def check_auditor(provider: Provider, session: SsoSession | None) -> Auditor | Refusal:
     """The auditor of this session, or why the console is refused."""
+    return check_staff(provider, session, AUDITOR_ROLE)
+
+
+def check_staff(provider: Provider, session: SsoSession | None, role: str) -> Auditor | Refusal:
+    """The staff member of this session holding ``role`` (signed in with a local account and two
+    factors), or why not (:data:`Refusal.NOT_AUDITOR` for a missing role)."""
     if session is None:
         return Refusal.SIGN_IN
     account = provider.storage.accounts.get_by_subject(session.subject_id)
@@ -52,7 +58,7 @@ def check_auditor(provider: Provider, session: SsoSession | None) -> Auditor | R
     login = session_from_json(session.policy).login if session.policy else None
     if account is None or login is None or login.adapter_id not in local_ids:
         return Refusal.NOT_LOCAL
-    if AUDITOR_ROLE not in account_roles(account):
+    if role not in account_roles(account):
         return Refusal.NOT_AUDITOR
     if not is_multi_factor(login.amr):
         enrolled = provider.totp is not None and provider.totp.is_enrolled(account.id)

@@ -99,6 +99,12 @@ def _same_origin(request: Request) -> bool:
     return origin.lower() in allowed
 
 
+def same_origin(request: Request) -> bool:
+    """Whether the browser says this request came from the provider's own origin (a request
+    without ``Sec-Fetch-Site`` or a real ``Origin`` is not from another site's page)."""
+    return _same_origin(request)
+
+
 def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
     """Refuse a form post without the token of this browser's CSRF cookie.
 

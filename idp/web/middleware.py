@@ -37,7 +37,7 @@ _REQUEST_ID_RAW = REQUEST_ID_HEADER.encode("latin-1")
 #: Paths answered in JSON (machine-facing endpoints); every other path is a page for people.
 API_PATHS: tuple[str, ...] = (
     "/token", "/userinfo", "/introspect", "/revoke", "/jwks", "/.well-known/", "/par", "/register",
-    "/healthz", "/readyz", "/api/", "/backchannel", "/device_authorization",
+    "/healthz", "/readyz", "/api/", "/backchannel", "/device_authorization", "/admin/",
 )
 
 

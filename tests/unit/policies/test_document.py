@@ -92,6 +92,13 @@ def test_unacceptable_yaml_is_refused_with_its_line(text: str, line: int, messag
     assert caught.value.line == line and message in caught.value.reason
 
 
+@pytest.mark.parametrize("text", ["\x00", "version: 1\ndescription: \x8c\n"])
+def test_a_character_yaml_does_not_allow_is_a_policy_error(text: str) -> None:
+    with pytest.raises(PolicyError) as caught:  # was a yaml ReaderError (a 500 at the admin API)
+        parse_policy(text, "default.yaml")
+    assert "not valid YAML" in caught.value.reason
+
+
 def test_client_id_must_match_the_file_name(tmp_path: Path) -> None:
     (tmp_path / "tax-filing.yaml").write_text("version: 1\nclient_id: library-catalogue\n")
     with pytest.raises(PolicyError, match=r"tax-filing.yaml, line 2, field client_id: must be 'tax-filing'"):

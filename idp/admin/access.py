@@ -1,0 +1,133 @@
+"""Who may call the admin API, and for which area.
+
+Two kinds of caller, deny by default:
+
+- a relying party with a ``client_credentials`` access token (``Authorization: Bearer``) carrying
+  the area's scope: ``admin:clients``, ``admin:people``, ``admin:policies`` or ``admin:keys``. The
+  scopes are granted per client by an operator (``idp clients add|update --scope admin:clients``);
+  dynamic registration cannot register them (they are not among the scopes it offers). The token
+  must be the client's own (no person behind it) and not DPoP-bound (this API takes Bearer
+  tokens only); the client must still be registered, enabled and allowed the scope now, so taking
+  the scope back or disabling the client takes effect at once.
+- an official signed in to this provider (the session cookie) with a local account holding the
+  ``administrator`` role, whose second factor was completed less than
+  :data:`FRESH_SECOND_FACTOR_SECONDS` ago. An official may use every area.
+
+A refusal is an :class:`~idp.errors.OAuthError`: 401 ``invalid_token`` (no or a bad token), 403
+``insufficient_scope`` (the token lacks the area's scope), 403 ``insufficient_user_authentication``
+(no administrator role, or no fresh second factor).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from idp.console.access import Auditor, Refusal, check_staff
+from idp.errors import OAuthError
+from idp.oidc.provider import Provider
+from idp.oidc.tokens import SELF_CONTAINED
+from idp.sessions import SsoSession
+from keys.errors import InvalidToken
+from policies.session import session_from_json
+
+ADMINISTRATOR_ROLE = "administrator"
+#: How long after completing the second factor an official may use the admin API.
+FRESH_SECOND_FACTOR_SECONDS = 900
+MAX_TOKEN_LENGTH = 8192
+
+
+class Area(Enum):
+    """The areas of the API, each with its scope."""
+
+    CLIENTS = "admin:clients"
+    PEOPLE = "admin:people"
+    POLICIES = "admin:policies"
+    KEYS = "admin:keys"
+
+
+ADMIN_SCOPES: tuple[str, ...] = tuple(area.value for area in Area)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: ``name`` is what the audit trail records as the actor."""
+
+    name: str
+    scopes: frozenset[str]
+    client_id: str | None = None
+    subject_id: str | None = None
+    username: str | None = None
+
+    def may(self, area: Area) -> bool:
+        return area.value in self.scopes
+
+
+def _invalid_token(description: str) -> OAuthError:
+    return OAuthError("invalid_token", description, status_code=401, headers={
+        "WWW-Authenticate": f'Bearer realm="admin", error="invalid_token", error_description="{description}"'})
+
+
+def unauthenticated() -> OAuthError:
+    """No credentials at all: 401 with the Bearer challenge (RFC 6750 §3.1)."""
+    return OAuthError("invalid_token", "an access token with an admin:* scope, or an administrator's session, "
+                      "is required", status_code=401, headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+
+
+def insufficient_scope(area: Area) -> OAuthError:
+    return OAuthError("insufficient_scope", f"this operation needs the scope {area.value}", status_code=403,
+                      headers={"WWW-Authenticate": f'Bearer realm="admin", error="insufficient_scope", '
+                                                   f'scope="{area.value}"'})
+
+
+def caller_of_token(provider: Provider, token: str) -> Caller:
+    """The relying party behind a ``client_credentials`` access token, with the admin scopes both
+    the token and the client's registration hold now; 401 otherwise."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise _invalid_token("the access token is malformed")
+    try:
+        info = provider.tokens.check_access_token(token)
+    except InvalidToken:
+        raise _invalid_token("the access token is not valid") from None
+    if info.subject_id is not None or info.grant_id is not None or not info.jti.startswith(SELF_CONTAINED):
+        raise _invalid_token("the admin API takes a client's own (client_credentials) access token")
+    if info.cnf:
+        raise _invalid_token("a DPoP-bound access token cannot be used here as a Bearer token")
+    client = provider.find_client(info.client_id)
+    if client is None:
+        raise _invalid_token("the client of this access token is no longer registered or is disabled")
+    scopes = frozenset(info.scopes) & frozenset(client.scopes) & frozenset(ADMIN_SCOPES)
+    return Caller(name=f"client:{client.client_id}", scopes=scopes, client_id=client.client_id)
+
+
+class SessionRefusal(Enum):
+    NOT_ADMINISTRATOR = "not_administrator"
+    NO_SECOND_FACTOR = "no_second_factor"
+    SECOND_FACTOR_NOT_FRESH = "second_factor_not_fresh"
+
+
+def caller_of_session(provider: Provider, session: SsoSession, *, now: float | None = None
+                      ) -> Caller | SessionRefusal:
+    """The official of this session when they may administer, else why not."""
+    verdict = check_staff(provider, session, ADMINISTRATOR_ROLE)
+    if verdict in (Refusal.NEEDS_MFA, Refusal.NO_SECOND_FACTOR):
+        return SessionRefusal.NO_SECOND_FACTOR
+    if not isinstance(verdict, Auditor):
+        return SessionRefusal.NOT_ADMINISTRATOR
+    login = session_from_json(session.policy).login if session.policy else None
+    current = time.time() if now is None else now
+    if login is None or current - login.at > FRESH_SECOND_FACTOR_SECONDS:
+        return SessionRefusal.SECOND_FACTOR_NOT_FRESH
+    return Caller(name=f"official:{verdict.username}", scopes=frozenset(ADMIN_SCOPES),
+                  subject_id=verdict.subject_id, username=verdict.username)
+
+
+def session_refused(why: SessionRefusal) -> OAuthError:
+    text = {
+        SessionRefusal.NOT_ADMINISTRATOR: "the signed-in account does not hold the administrator role",
+        SessionRefusal.NO_SECOND_FACTOR: "sign in with your second factor to use the admin API",
+        SessionRefusal.SECOND_FACTOR_NOT_FRESH: (
+            f"your second factor is older than {FRESH_SECOND_FACTOR_SECONDS // 60} minutes: sign in again"),
+    }[why]
+    return OAuthError("insufficient_user_authentication", text, status_code=403)
