@@ -25,7 +25,7 @@ from adapters.config import EVIDENCE, AdapterConfig, AdapterContext, Produces
 ADAPTER_TYPE = "cccd-chip"
 #: What a verified card yields (adapters/cccd/adapter.py ``identity``).
 CHIP_CLAIMS = frozenset({"vn_personal_id", "name", "family_name", "middle_name", "given_name", "birthdate",
-                         "gender"})
+                         "gender", "verified_claims"})
 
 
 class CccdChipConfig(AdapterConfig):

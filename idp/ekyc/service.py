@@ -18,6 +18,7 @@ from adapters.adapter_set import AdapterSet
 from adapters.base import AdapterError, FaceMatch, FaceMatcher, RegistryAnswer, RegistryCheck
 from adapters.cccd.adapter import CccdChipAdapter
 from idp.audit.events import AuditContext
+from idp.ekyc.assurance import CLAIM, verified_claims
 from idp.ekyc.errors import ChipRefused
 from idp.ekyc.tickets import Ticket, UploadTickets
 from idp.ekyc.upload import parse_upload
@@ -122,15 +123,26 @@ class ChipVerifications:
         evidence = _evidence(check, face, registry)
         amr = ("sc", "face") if face is not None else ("sc",)
         identity = chip.identity(check, amr=amr, evidence=evidence)
+        claims = {**identity.claims, CLAIM: verified_claims(evidence)}
         self.tickets.put_result(ticket.interaction_id, {
             "outcome": "verified", "adapter": ticket.adapter_id, "session": ticket.session_id,
-            "claims": dict(identity.claims), "amr": list(identity.amr), "evidence": evidence})
+            "claims": claims, "amr": list(identity.amr), "evidence": evidence})
         checks = [c["type"] for c in evidence["checks"]]
         self.audit.record(EVENT, context=context, adapter=ticket.adapter_id, amr=identity.amr,
                           details={"interaction": ticket.interaction_id, "checks": checks,
                                    "active_authentication": check.active.algorithm if check.active else None,
                                    "hash_algorithm": check.passive.hash_algorithm})
         return ReaderAnswer(True, active_authentication=check.active.algorithm if check.active else None)
+
+    def check_methods(self) -> set[str]:
+        """The OpenID Connect for Identity Assurance check methods the configured chip adapters perform."""
+        methods: set[str] = set()
+        for entry in self.adapters.entries:
+            if isinstance(entry.adapter, CccdChipAdapter):
+                methods.add("vcrypt")
+                methods |= {"bvr"} if entry.adapter.face_matcher_id else set()
+                methods |= {"data"} if entry.adapter.registry_check_id else set()
+        return methods
 
     def _face(self, chip: CccdChipAdapter, dg2: bytes | None, selfie: bytes | None) -> FaceMatch | None:
         if chip.face_matcher_id is None:

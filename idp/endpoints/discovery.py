@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from idp.ekyc.assurance import discovery_metadata as verified_claims_metadata
 from idp.endpoints.common import provider_of
 from idp.oidc.capabilities import capabilities
 from idp.oidc.provider import Provider
@@ -91,6 +92,8 @@ def metadata(provider: Provider, served_paths: Collection[str]) -> dict[str, Any
     })
     if produced.levels:
         document["acr_values_supported"] = produced.acr_values(issuer)
+    if provider.chip is not None:  # a cccd-chip adapter: verified_claims can happen (idp/ekyc/assurance.py)
+        document.update(verified_claims_metadata(provider.chip.verifications.check_methods()))
     return document
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.ekyc.assurance import with_document_number
 from idp.identity.protection import decrypt_personal_id
 from idp.storage.models import Subject
 
@@ -18,4 +19,5 @@ def person_claims(subject: Subject, enc_key: bytes) -> dict[str, Any]:
     claims = dict(subject.claims)
     if subject.personal_id_enc:
         claims["vn_personal_id"] = decrypt_personal_id(subject.personal_id_enc, enc_key)
-    return claims
+    # a chip verification's verified_claims is stored without the card's number (the same number)
+    return with_document_number(claims, claims.get("vn_personal_id"))

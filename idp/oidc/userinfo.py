@@ -21,7 +21,9 @@ def userinfo_claims(available: dict[str, Any], scopes: Iterable[str], claims_req
                     allowed: set[str] | None = None) -> dict[str, Any]:
     """Claims released at the userinfo endpoint: by scope, plus those the ``claims`` parameter
     asked for in ``userinfo``, minus anything the client's policy does not allow."""
-    names = claims_for_scopes(scopes) | requested_in(claims_request, "userinfo")
+    asked = requested_in(claims_request, "userinfo")
+    # verified_claims only on request (OpenID Connect for Identity Assurance 1.0), never by scope alone
+    names = (claims_for_scopes(scopes) - {"verified_claims"}) | asked
     if allowed is not None:
         names &= allowed
     return select_claims(available, names)

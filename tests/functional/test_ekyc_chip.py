@@ -22,11 +22,13 @@ from joserfc.jwk import KeySet
 from adapters.testing.face import face_image
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
 from tests.functional.helpers import run_idp, running_server
+from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.unit.ekyc.chips import PEOPLE, Chip, ChipSet, make_chip_set
 
 PASSWORD = "mật khẩu thử nghiệm đủ dài 2024"
 SECRET = "s3cret-of-the-ekyc-relying-party-0123456789"
 TOKEN = re.compile(r'id="upload-token" data-token="([^"]+)"')
+EKYC = StrictClient("ekyc")
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,9 @@ class Deployment:
     env: dict[str, str]
 
 
-def _policy(client_id: str | None, minimum: str) -> dict:
+def _policy(client_id: str | None, minimum: str, scopes: list[str]) -> dict:
     policy = {"version": 1, "adapters": ["test0", "test1", "chip"], "minimum_acr": minimum, "mfa_required": False,
-              "scopes": ["openid", "profile"], "subject_type": "pairwise", "step_up_window_seconds": 600}
+              "scopes": scopes, "subject_type": "pairwise", "step_up_window_seconds": 600}
     return policy | ({"client_id": client_id} if client_id else {})
 
 
@@ -59,12 +61,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     ]
     (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": adapters}, allow_unicode=True))
     (root / "policies").mkdir()
-    (root / "policies" / "default.yaml").write_text(yaml.safe_dump(_policy(None, "vneid-l1")))
-    (root / "policies" / "ekyc.yaml").write_text(yaml.safe_dump(_policy("ekyc", "cccd-chip")))
+    (root / "policies" / "default.yaml").write_text(yaml.safe_dump(_policy(None, "vneid-l1", ["openid", "profile"])))
+    (root / "policies" / "ekyc.yaml").write_text(yaml.safe_dump(_policy("ekyc", "cccd-chip",
+                                                                        ["openid", "profile", "vn_id"])))
     env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
            "IDP_POLICIES_DIR": str(root / "policies")}
-    for client_id in ("portal", "ekyc"):
-        result = run_idp(["clients", "add", client_id, "--secret-stdin", "--name", f"Dịch vụ {client_id}",
+    portal = ["--secret-stdin"]
+    ekyc = [*EKYC.cli_args(root), "--scope", "vn_id"]  # a restricted scope: the strict profile
+    for client_id, extra in (("portal", portal), ("ekyc", ekyc)):
+        result = run_idp(["clients", "add", client_id, "--name", f"Dịch vụ {client_id}", *extra,
                           "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb", "--scope", "openid",
                           "--scope", "profile", "--grant-type", "authorization_code"],
                          env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
@@ -102,9 +107,14 @@ def _consented(browser: Browser, response: httpx.Response, run: AuthorizationRun
     return response
 
 
+VERIFIED_CLAIMS_REQUEST = json.dumps({"id_token": {"verified_claims": {
+    "verification": {"trust_framework": None}, "claims": {"name": None, "birthdate": None, "address": None}}}})
+
+
 def _chip_page(browser: Browser) -> tuple[AuthorizationRun, httpx.Response]:
     """Start a sign-in at the client that needs cccd-chip: the login page offers the chip; its page."""
-    run = AuthorizationRun("ekyc", "http://127.0.0.1:9/ekyc/cb", scope="openid profile")
+    run = PushedRun("ekyc", "http://127.0.0.1:9/ekyc/cb", scope="openid profile vn_id",
+                    extra={"claims": VERIFIED_CLAIMS_REQUEST}, base=browser.base, client=EKYC)
     login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
     assert login.status_code == 200
     link = re.search(r'href="(/interaction/[^"]+/chip/chip)"', login.text)
@@ -137,7 +147,7 @@ def _exchange(deployment: Deployment, run: AuthorizationRun, response: httpx.Res
     params = callback_params(response)
     tokens = httpx.post(deployment.base + "/token", data={
         "grant_type": "authorization_code", "code": params["code"], "redirect_uri": run.redirect_uri,
-        "code_verifier": run.verifier}, auth=(run.client_id, SECRET))
+        "code_verifier": run.verifier, **EKYC.auth(deployment.base)})
     assert tokens.status_code == 200, tokens.text
     keys = KeySet.import_key_set(httpx.get(deployment.base + "/jwks").json())
     return dict(jwt.decode(tokens.json()["id_token"], keys).claims)
@@ -172,6 +182,15 @@ def test_a_person_is_stepped_up_by_their_own_card_only(deployment: Deployment, b
     claims = _exchange(deployment, run, done)
     assert claims["acr"] == deployment.base + "/acr/cccd-chip"
     assert set(claims["amr"]) >= {"sc", "face"}
+    verified = claims["verified_claims"]  # OpenID Connect for Identity Assurance 1.0, as the card says
+    assert verified["verification"]["trust_framework"] == "vn_cccd_chip"
+    (evidence,) = verified["verification"]["evidence"]
+    assert evidence["type"] == "document" and evidence["document_details"]["type"] == "idcard"
+    assert evidence["document_details"]["document_number"] == PEOPLE[1].id_number
+    assert [c["check_method"] for c in evidence["check_details"]] == ["vcrypt", "bvr"]
+    assert verified["claims"]["name"] == PEOPLE[1].full_name
+    assert verified["claims"]["birthdate"] == PEOPLE[1].birth.isoformat()
+    assert verified["claims"]["address"]["formatted"] == PEOPLE[1].residence
     events = run_idp(["audit", "export", "--format", "jsonl"], deployment.env)
     lines = [json.loads(line) for line in events.stdout.splitlines() if line.strip()]
     mismatch = [e for e in lines if e.get("type") == "stepup" and e.get("reason") == "personal_id_mismatch"]
@@ -202,6 +221,11 @@ def test_tokens_are_single_use_and_bad_uploads_get_clear_answers(deployment: Dep
                                                     "dg1": "", "dg13": "AAAA"})
     assert hostile.status_code == 422 and hostile.json()["reason"] in {"upload_malformed", "sod_malformed"}
     assert httpx.post(url, headers=bearer, json={}).status_code == 401  # used up by the refused upload
+    metadata = httpx.get(deployment.base + "/.well-known/openid-configuration").json()
+    assert metadata["verified_claims_supported"] is True
+    assert metadata["trust_frameworks_supported"] == ["vn_cccd_chip"]
+    assert metadata["documents_check_methods_supported"] == ["bvr", "vcrypt"]  # no registry check configured
+    assert deployment.base + "/acr/cccd-chip" in metadata["acr_values_supported"]
     document = httpx.get(deployment.base + "/api/ekyc/v1/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {"/api/ekyc/v1/challenge", "/api/ekyc/v1/reads", "/api/ekyc/v1/openapi.json"}
