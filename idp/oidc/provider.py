@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from idp.clients.registration import ClientRegistration
     from idp.oidc.backchannel import BackchannelLogout
     from idp.oidc.flow import AuthorizationFlow
+    from idp.oidc.flow.certificate import CertificateStep
     from idp.oidc.flow.chip import ChipStep
     from idp.oidc.logout import Logouts
+    from idp.pki.documents import SignatureVerifier
     from idp.specs.oauth_server import OAuthServer
     from idp.specs.rfc9449_dpop import DpopVerifier
 
@@ -89,6 +91,8 @@ class ProviderParts:
     scopes_supported: tuple[str, ...]
     acr_values_supported: tuple[str, ...]
     chip: ChipStep | None = None  # eKYC with the chip ID card, when a cccd-chip adapter is configured
+    signatures: SignatureVerifier | None = None  # the signature verification service (idp/pki)
+    certificate: CertificateStep | None = None  # certificate sign-in, when a certificate adapter is configured
 
 
 class Provider:
@@ -125,6 +129,8 @@ class Provider:
         self.restricted_scopes: tuple[str, ...] = RESTRICTED_SCOPES
         self.acr_values_supported = parts.acr_values_supported
         self.chip = parts.chip
+        self.signatures = parts.signatures
+        self.certificate = parts.certificate
         self.demo_client_secrets: dict[str, str] = {}
 
     # -- clients ---------------------------------------------------------------------------------

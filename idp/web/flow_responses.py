@@ -110,7 +110,8 @@ def show_page(request: Request, outcome: ShowPage) -> Response:
     if outcome.page == "login":
         context["login_hint"] = authz.login_hint
         for source in context["adapters"]:
-            step = "chip" if source["kind"] == "chip" else "upstream"  # idp/endpoints/ekyc.py, upstream.py
+            # idp/endpoints/ekyc.py, certificate.py, upstream.py
+            step = source["kind"] if source["kind"] in ("chip", "certificate") else "upstream"
             source["start_url"] = f"/interaction/{interaction.id}/{step}/{source['id']}"
     return render_page(request, f"{outcome.page}.html", context, status_code=outcome.status,
                        form_targets=[authz.redirect_uri])

@@ -1,0 +1,61 @@
+"""Certificate sign-in over HTTP (the steps are the flow's: idp/oidc/flow/certificate.py).
+
+- ``GET /interaction/{id}/certificate/{adapter}``: the page with a single-use challenge; its script
+  (static/certificate.js) asks the person's local signing tool on loopback to sign it, so the
+  page's Content-Security-Policy allows connecting to that tool's origin and nothing else.
+- ``POST /interaction/{id}/certificate/{adapter}``: the signature (base64 CMS), CSRF-checked.
+
+Only served when a ``certificate`` adapter is configured (404 otherwise).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from idp.endpoints.common import answer, browser_of, checked_form, provider_of
+from idp.errors import PageError
+from idp.oidc.flow.certificate import CertificateStep
+from idp.web.threads import run_blocking
+
+router = APIRouter()
+
+
+def _step(request: Request) -> CertificateStep:
+    step = getattr(provider_of(request), "certificate", None)
+    if step is None:
+        raise PageError("not_found", status_code=404)
+    return step
+
+
+def _allow_signing_tool(response: Response, tool_url: str) -> Response:
+    """The page may run its own script and reach the signing tool (loopback, from configuration)."""
+    parts = urlsplit(tool_url)
+    policy = response.headers.get("content-security-policy")
+    if policy is not None and parts.scheme == "http" and parts.hostname:
+        if "script-src" not in policy:
+            policy += "; script-src 'self'"
+        response.headers["content-security-policy"] = f"{policy}; connect-src {parts.scheme}://{parts.netloc}"
+    return response
+
+
+@router.get("/interaction/{interaction_id}/certificate/{adapter_id}")
+async def certificate_page(request: Request, interaction_id: str, adapter_id: str) -> Response:
+    step = _step(request)
+    outcome = await run_blocking(step.show, interaction_id, browser_of(request), adapter_id)
+    response = answer(request, outcome)
+    tool = getattr(outcome, "facts", {}).get("signing_tool_url")
+    return _allow_signing_tool(response, tool) if isinstance(tool, str) else response
+
+
+@router.post("/interaction/{interaction_id}/certificate/{adapter_id}")
+async def certificate_signed(request: Request, interaction_id: str, adapter_id: str) -> Response:
+    step = _step(request)
+    form = await checked_form(request)
+    outcome = await run_blocking(step.finish, interaction_id, browser_of(request), adapter_id,
+                                 form.get("signature", ""))
+    response = answer(request, outcome)
+    tool = getattr(outcome, "facts", {}).get("signing_tool_url")
+    return _allow_signing_tool(response, tool) if isinstance(tool, str) else response
