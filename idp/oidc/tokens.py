@@ -6,7 +6,10 @@ refresh-token reuse, a replayed code) stops its access tokens at once, not only 
 the record also carries what userinfo answers. A client's own token (client_credentials) belongs to
 no grant and says everything in its claims: nothing is stored when it is issued, its ``jti`` starts
 with :data:`SELF_CONTAINED` (``jti`` values are ours to shape; random ones never contain a dot), and
-revoking it stores its ``jti`` in a deny list until it would have expired.
+revoking it stores its ``jti`` in a deny list until it would have expired: in the database
+(:class:`~idp.storage.sql.revoked_tokens.SqlRevokedClientTokens`), which outlives a Redis restart
+that lost its data, and in the short-lived store, read first. A person's token whose record was lost
+fails closed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from idp.oidc.claims import requested_in, select_claims
@@ -25,7 +29,9 @@ from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client
+from idp.storage.sql.revoked_tokens import SqlRevokedClientTokens
 from idp.web import request_scope
+from idp.web.threads import run_blocking
 from keys.errors import InvalidToken
 from keys.jwt import encode_jwt
 from keys.ring import KeyRing
@@ -88,8 +94,9 @@ def half_hash(value: str, alg: str) -> str:
 
 class TokenService:
     def __init__(self, *, issuer: str, ring: KeyRing, ephemeral: EphemeralStore, subject_ids: SubjectIdentifiers,
-                 access_ttl: int, id_token_ttl: int) -> None:
+                 access_ttl: int, id_token_ttl: int, revoked: SqlRevokedClientTokens | None = None) -> None:
         self.issuer = issuer
+        self.revoked = revoked
         self.ring = ring
         self.ephemeral = ephemeral
         self.subject_ids = subject_ids
@@ -160,12 +167,22 @@ class TokenService:
         if known is not None:  # checked already, on the loop (see checked_before)
             return _answer(known)
         jti, claims = self._verified(token)
-        return self._info(jti, claims, self.ephemeral.find(*_state_key(jti)))
+        record = self.ephemeral.find(*_state_key(jti))
+        if record is None and self._durably_denied(jti):
+            record = _DENIED
+        return self._info(jti, claims, record)
 
     async def check_access_token_on_loop(self, token: str) -> AccessTokenInfo:
-        """:meth:`check_access_token` on the event loop: its one store read awaited, not blocking."""
+        """:meth:`check_access_token` on the event loop: its store reads awaited, not blocking."""
         jti, claims = self._verified(token)
-        return self._info(jti, claims, await self.ephemeral.find_on_loop(*_state_key(jti)))
+        record = await self.ephemeral.find_on_loop(*_state_key(jti))
+        if record is None and jti.startswith(SELF_CONTAINED) and await run_blocking(self._durably_denied, jti):
+            record = _DENIED
+        return self._info(jti, claims, record)
+
+    def _durably_denied(self, jti: str) -> bool:
+        """Whether a client's own token is on the database's deny list."""
+        return jti.startswith(SELF_CONTAINED) and self.revoked is not None and self.revoked.is_revoked(jti)
 
     @staticmethod
     @contextlib.contextmanager
@@ -212,10 +229,16 @@ class TokenService:
     def revoke_access_token(self, info: AccessTokenInfo) -> None:
         if info.jti.startswith(SELF_CONTAINED):
             ttl = info.expires_at - int(time.time()) + 1
+            if ttl > 0 and self.revoked is not None:
+                self.revoked.revoke(info.jti, info.client_id, datetime.fromtimestamp(info.expires_at + 1, UTC))
             if ttl > 0:
                 self.ephemeral.upsert(REVOKED_KIND, info.jti, {"client_id": info.client_id}, ttl)
             return
         self.ephemeral.destroy(ACCESS_TOKEN_KIND, info.jti)
+
+
+#: What a deny-list entry found only in the database reads as.
+_DENIED: dict[str, Any] = {"revoked": True}
 
 
 def _state_key(jti: str) -> tuple[str, str]:

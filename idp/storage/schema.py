@@ -260,3 +260,11 @@ audit_checkpoints = Table(
     Column("signature", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+revoked_client_tokens = Table(  # self-contained client access tokens revoked before they expire (RFC 7009)
+    "revoked_client_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("client_id", String(255), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -55,6 +55,9 @@ class RedisStore:
         self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
         self._consume_marking = client.register_script(_CONSUME_MARKING)
         self._local = threading.local()
+        #: Bumped when any thread's connection fails: every other thread then starts its next command
+        #: on a fresh connection instead of finding out on a connection of a Redis that restarted.
+        self._generation = 0
         timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 2.0
         self._loop_reader = LoopReader.for_pool(client.connection_pool, timeout=float(timeout))
 
@@ -81,6 +84,10 @@ class RedisStore:
         out, interrupted half-way) drops it and raises."""
         connection = self._own.connection  # type: ignore[attr-defined]  # a single-connection client's
         assert connection is not None
+        generation = self._generation
+        if getattr(self._local, "generation", 0) != generation:
+            connection.disconnect()  # another thread lost Redis since: do not try this one's old connection
+            self._local.generation = generation
         try:
             connection.send_packed_command(connection.pack_command(*args))
             return connection.read_response()
@@ -88,6 +95,7 @@ class RedisStore:
             raise
         except BaseException:
             connection.disconnect()
+            self._generation = self._local.generation = generation + 1
             raise
 
     def _run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
