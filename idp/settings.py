@@ -8,15 +8,17 @@ under ``./var/``, short-lived state in the process.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from idp.accounts.passwords import meets_owasp
 from idp.errors import IdpError
@@ -28,9 +30,21 @@ class SettingsError(IdpError):
 
 
 class Settings(BaseSettings):
-    """Configuration of one provider process (every replica of a deployment shares it)."""
+    """Configuration of one provider process (every replica of a deployment shares it).
+
+    Every setting ``IDP_<NAME>`` may instead be read from a file named by ``IDP_<NAME>_FILE`` (container
+    secrets: :class:`FileSettingsSource`)."""
 
     model_config = SettingsConfigDict(env_prefix="IDP_", extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ``IDP_*`` variables, then ``IDP_*_FILE`` files (no .env file, no secrets dir)."""
+        return init_settings, env_settings, FileSettingsSource(settings_cls)
 
     issuer: str = Field(
         default="http://127.0.0.1:8000",
@@ -432,6 +446,47 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.issuer.startswith("https://")
+
+
+class FileSettingsSource(PydanticBaseSettingsSource):
+    """``IDP_<NAME>_FILE=/run/secrets/x``: the setting's value is the file's content (one trailing
+    newline dropped; a JSON list for list settings). Giving both ``IDP_<NAME>`` and
+    ``IDP_<NAME>_FILE`` is refused, as is a file that cannot be read; the message names the
+    variable and the path, never the content."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            variable = f"IDP_{name.upper()}"
+            path = environ.get(variable + "_FILE")
+            if path is None:
+                continue
+            if variable in environ:
+                raise SettingsError(f"invalid settings: both {variable} and {variable}_FILE are set")
+            try:
+                text = Path(path).read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+            except (OSError, UnicodeError) as exc:
+                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise SettingsError(f"invalid setting {variable}_FILE: cannot read {path} ({reason})") from None
+            values[name] = json.loads(text) if get_origin(field.annotation) is list and text.strip() else text
+        return values
+
+
+def unknown_setting_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``IDP_*`` names in the environment that are no setting (nor a setting's ``_FILE``): most
+    likely misspelt, and then silently ignored; ``idp serve`` warns about each at start-up."""
+    known = {f"IDP_{name.upper()}" for name in Settings.model_fields}
+    known |= {name + "_FILE" for name in known} | set(NOT_SETTINGS)
+    return sorted(name for name in (os.environ if environ is None else environ)
+                  if name.upper().startswith("IDP_") and name.upper() not in known)
+
+
+#: ``IDP_*`` names read by something else than the settings (the test suite's backends).
+NOT_SETTINGS = ("IDP_TEST_POSTGRES_URL", "IDP_TEST_REDIS_URL")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import tempfile
@@ -10,7 +11,7 @@ import tempfile
 from idp.observability import metrics
 from idp.observability.logs import configure_logging, logging_config
 from idp.runtime import open_storage
-from idp.settings import is_loopback_host, load_settings
+from idp.settings import is_loopback_host, load_settings, unknown_setting_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +36,8 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["IDP_ISSUER"] = f"http://{host}:{args.port}"
     settings = load_settings()
     configure_logging(settings)  # this process's lines before granian applies the same configuration
+    for name in unknown_setting_names():
+        logging.getLogger("idp.settings").warning(f"{name} is not a setting of this provider (misspelt?): ignored")
     if args.workers > 1 and settings.redis_url is None:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")
     # Open once before serving, so a bad database or schema fails here with one line.

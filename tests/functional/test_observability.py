@@ -1,6 +1,7 @@
 """What operators watch, against a running ``idp serve``: the Prometheus endpoint on its own port
 moves after a sign-in and a token (summed over two workers on PostgreSQL + Redis), and the server's
-log lines are JSON objects, a sign-in's among them, without the person in them."""
+log lines are JSON objects, a sign-in's among them, without the person in them, and a warning
+about a misspelt setting."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def watched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         extra = ["--workers", "2"]
     _prepare(env)
     port = free_port()
-    env |= {"IDP_METRICS_PORT": str(port), "IDP_LOG_FORMAT": "json", "IDP_LOG_LEVEL": "info"}
+    env |= {"IDP_METRICS_PORT": str(port), "IDP_LOG_FORMAT": "json", "IDP_LOG_LEVEL": "info",
+            "IDP_METRICS_PROT": "9100"}  # misspelt: warned about at start-up
     log = folder / "server.log"
     with running_server(env, extra_args=extra, output=log) as base:
         yield Watched(base=base, metrics_url=f"http://127.0.0.1:{port}/metrics", log=log)
@@ -112,5 +114,6 @@ def test_log_lines_are_json_and_name_no_person(watched: Watched) -> None:
     assert line["client_id"] == "portal" and line["adapter"] == "local" and line["acr"] == "local-basic"
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]+", line["request_id"])
     assert any(p["logger"] == "_granian" for p in parsed)  # the server's own lines go the same way
+    assert any(p["level"] == "warning" and "IDP_METRICS_PROT" in p["event"] for p in parsed)
     text = watched.log.read_text(encoding="utf-8")
     assert "canbo01" not in text and "Bình" not in text and PASSWORD not in text
