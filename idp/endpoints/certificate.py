@@ -24,7 +24,7 @@ router = APIRouter()
 
 
 def _step(request: Request) -> CertificateStep:
-    step = getattr(provider_of(request), "certificate", None)
+    step = provider_of(request).certificate
     if step is None:
         raise PageError("not_found", status_code=404)
     return step
