@@ -148,3 +148,27 @@ def recent_signins(db: Database, subject_id: str, limit: int = 10) -> list[dict[
          "method": row.adapter or (row.amr[0] if row.amr else None), "acr": row.acr, "ip": row.ip}
         for row in rows
     ]
+
+
+def releases_to_services(db: Database, subject_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """What services received about a person, newest first, from the ``token.issued`` events:
+    ``{time, client_id, client_name, scope, claims, legal_basis}`` (``legal_basis``: per scope,
+    as recorded when the token was issued; older events have none)."""
+    from idp.storage.schema import clients
+
+    c = audit_events.c
+    statement = (
+        select(c.occurred_at, c.client_id, clients.c.name, c.details)
+        .select_from(audit_events.outerjoin(clients, clients.c.client_id == c.client_id))
+        .where(c.subject == subject_id, c.type == "token.issued", c.outcome == "success")
+        .order_by(c.seq.desc()).limit(max(1, min(limit, 1000)))
+    )
+    with db.connect() as conn:
+        rows = conn.execute(statement).all()
+    return [
+        {"time": format_time(utc_ms(row.occurred_at)), "client_id": row.client_id,
+         "client_name": row.name or row.client_id, "scope": str((row.details or {}).get("scope", "")),
+         "claims": list((row.details or {}).get("claims", [])),
+         "legal_basis": dict((row.details or {}).get("legal_basis", {}))}
+        for row in rows
+    ]

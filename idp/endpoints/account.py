@@ -10,8 +10,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.endpoints.common import answer, browser_of, checked_form, current_session, flow_of, provider_of
+from idp.endpoints.common import (
+    answer,
+    browser_of,
+    checked_form,
+    clear_session_cookie,
+    current_session,
+    flow_of,
+    json_response,
+    provider_of,
+)
 from idp.mfa.totp import ReauthenticationRequired, TotpError
+from idp.oidc import personal_data
 from idp.oidc.internal_clients import account_request
 from idp.oidc.self_service import display_name, services, signin_history, withdraw
 from idp.ui.render import render_page
@@ -87,3 +97,53 @@ def _confirm_totp(request: Request, code: str) -> Response:
         return render_page(request, "error.html", {"message_id": "invalid_code", "back_url": "/account/totp"},
                            status_code=400)
     return render_page(request, "recovery_codes.html", {"codes": codes})
+
+
+# -- personal-data rights (idp.oidc.personal_data): see, download, erase
+
+
+@router.get("/account/data")
+def personal_data_page(request: Request) -> Response:
+    """What the provider holds about the person, readable (``?download=html``: as a file)."""
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is None:
+        return RedirectResponse("/account", status_code=303)
+    download = request.query_params.get("download") == "html"
+    data = personal_data.held(provider, session.subject_id)
+    personal_data.record_export(provider, session.subject_id, "html", audit_context(request, session.id))
+    response = render_page(request, "personal_data.html", {
+        "data": data, "json_url": "/account/data.json", "erase_action": "/account/erase"})
+    if download:
+        response.headers["Content-Disposition"] = 'attachment; filename="du-lieu-ca-nhan.html"'
+    return response
+
+
+@router.get("/account/data.json")
+def personal_data_json(request: Request) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is None:
+        return json_response({"error": "login_required"}, status_code=401)
+    data = personal_data.held(provider, session.subject_id)
+    personal_data.record_export(provider, session.subject_id, "json", audit_context(request, session.id))
+    return json_response(data, headers={"Content-Disposition": 'attachment; filename="du-lieu-ca-nhan.json"'})
+
+
+@router.post("/account/erase")
+async def erase(request: Request) -> Response:
+    form = await checked_form(request)
+    return await run_blocking(_erase, request, form.get("confirm") == "erase")
+
+
+def _erase(request: Request, confirmed: bool) -> Response:
+    provider = provider_of(request)
+    session = current_session(request)
+    if session is None:
+        return RedirectResponse("/account", status_code=303)
+    if not confirmed:
+        return RedirectResponse("/account/data", status_code=303)
+    personal_data.erase(provider, session.subject_id, audit_context(request, session.id))
+    response = render_page(request, "erased.html", {})
+    clear_session_cookie(response, provider)
+    return response

@@ -15,6 +15,7 @@ from idp.oidc.userinfo import userinfo_claims
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client, Grant, utcnow
 from idp.storage.sql import SqlStorage
+from policies.claims import legal_basis
 
 
 class TokenIssuer:
@@ -82,7 +83,9 @@ class TokenIssuer:
             client_id=client.client_id, subject=person.subject_id if person else None,
             acr=person.acr if person else None, amr=person.amr if person else None,
             details={"grant_type": grant_type, "scope": token.get("scope", ""),
-                     "refresh_token": bool(refresh), **({"grant_id": grant_id} if grant_id else {})},
+                     "refresh_token": bool(refresh), **({"grant_id": grant_id} if grant_id else {}),
+                     **(release_record(person.released_claims, token.get("scope", ""), client.trusted)
+                        if person else {})},
         )
 
     def _open_grant(self, authorization: Authorization, client: Client, refresh_hash: str,
@@ -106,3 +109,10 @@ class TokenIssuer:
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
         claims = self._person_claims(authorization.subject_id) if authorization.subject_id else {}
         return self._tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
+
+
+def release_record(claims: tuple[str, ...], scope: str, trusted_client: bool) -> dict[str, Any]:
+    """What a token released about a person, for its audit event (and the person's own record of
+    it): the claim names and the legal basis of each scope (policies.claims.legal_basis)."""
+    return {"claims": sorted(claims),
+            "legal_basis": {s: legal_basis(s, trusted_client) for s in scope.split() if s != "openid"}}

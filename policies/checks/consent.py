@@ -4,7 +4,7 @@ need it unless the client is trusted. ``prompt=consent`` asks again even when co
 
 from __future__ import annotations
 
-from policies.claims import CLAIM_SCOPE, is_restricted
+from policies.claims import CLAIM_SCOPE, CONSENT, is_restricted, legal_basis
 from policies.context import AuthorizationContext, SessionState
 from policies.outcome import OK, Outcome, Prompt
 from policies.requirements import release
@@ -13,8 +13,7 @@ from policies.requirements import release
 def consent_needed(ctx: AuthorizationContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(scopes, individually requested claims) this request needs the person's consent for."""
     granted = release(ctx)
-    scopes = tuple(s for s in granted.scopes
-                   if s != "openid" and (is_restricted(s) or not ctx.trusted_client))
+    scopes = tuple(s for s in granted.scopes if s != "openid" and legal_basis(s, ctx.trusted_client) == CONSENT)
     claims = tuple(sorted(c for c in granted.individual_claims
                           if is_restricted(CLAIM_SCOPE[c]) or not ctx.trusted_client))
     return scopes, claims
