@@ -6,7 +6,9 @@ OIDC Core §5.4 (profile, email, address, phone) plus the restricted scopes of d
 
 Claim names of the restricted scopes (adapters and enrichers produce them under these names):
 
-- ``vn_id``: ``vn_personal_id`` (the 12-digit personal identification number; never a ``sub``)
+- ``vn_id``: ``vn_personal_id`` (the 12-digit personal identification number; never a ``sub``),
+  ``verified_claims`` (OpenID Connect for Identity Assurance: what a chip ID card verification
+  established, idp/ekyc/assurance.py; sent only when the ``claims`` parameter asks for it)
 - ``vn_eid``: ``vn_eid_level`` (1 or 2), ``vn_login_idp`` (the national portal's ``loginIdp``),
   ``vn_account_type`` (its ``LoaiTaiKhoan``)
 - ``vn_org``: ``vn_org_tax_code``, ``vn_org_eid`` (organisation e-ID), ``vn_acting_for``
@@ -30,7 +32,7 @@ SCOPE_CLAIMS: Mapping[str, frozenset[str]] = {
     "email": frozenset({"email", "email_verified"}),
     "address": frozenset({"address"}),
     "phone": frozenset({"phone_number", "phone_number_verified"}),
-    "vn_id": frozenset({"vn_personal_id"}),
+    "vn_id": frozenset({"vn_personal_id", "verified_claims"}),
     "vn_eid": frozenset({"vn_eid_level", "vn_login_idp", "vn_account_type"}),
     "vn_org": frozenset({"vn_org_tax_code", "vn_org_eid", "vn_acting_for"}),
     "vn_official": frozenset({"vn_agency_code", "vn_unit", "vn_roles"}),
@@ -50,7 +52,8 @@ CLAIM_SCOPE: Mapping[str, str] = {claim: scope for scope, claims in SCOPE_CLAIMS
 KNOWN_CLAIMS = frozenset(CLAIM_SCOPE)
 
 RESTRICTED_SCOPE_REVEALS_VI: Mapping[str, str] = {
-    "vn_id": "Số định danh cá nhân (12 chữ số) của bạn",
+    "vn_id": "Số định danh cá nhân (12 chữ số) của bạn, và khi dịch vụ yêu cầu, kết quả xác minh thẻ căn cước "
+    "gắn chip (họ tên, ngày sinh, giới tính, quốc tịch, nơi thường trú, ngày cấp và hạn của thẻ)",
     "vn_eid": "Mức độ tài khoản định danh điện tử của bạn (mức 1 hoặc mức 2), nơi bạn đăng nhập "
     "(VNeID hoặc Cổng Dịch vụ công quốc gia) và loại tài khoản",
     "vn_org": "Mã số thuế và định danh điện tử của tổ chức, và tổ chức mà bạn đang đại diện",
