@@ -282,6 +282,27 @@ def _rsa(bits: int = 2048) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
+def build_chip(label: str, person: Person, signer: Signer, signed_at: dt.datetime, aa_key=None,
+               aa_hash: str = "sha256", refusal: str | None = None, dg14_oid: str | None = None) -> Chip:
+    """One card for ``person``, issued and signed by ``signer`` at ``signed_at``, valid 15 years."""
+    issued = signed_at.date()
+    expiry = issued.replace(year=issued.year + 15)
+    groups = {1: encode_dg1(person, expiry), 2: encode_dg2(person), 13: encode_dg13(person, issued, expiry)}
+    if dg14_oid:
+        groups[14] = encode_dg14(dg14_oid)
+    if aa_key is not None:
+        groups[15] = encode_dg15(aa_key)
+    return Chip(label, person, groups, sign_sod(signer, groups, signed_at), encode_com(sorted(groups)),
+                aa_key, aa_hash, refusal)
+
+
+def chip_for(person: Person) -> Chip:
+    """A genuine card for any ``person`` (the RSA Document Signer; RSA active authentication)."""
+    signers = chip_material()[1]
+    signed_at = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(days=20)
+    return build_chip(f"card-{person.id_number}", person, signers["rsa"], signed_at, _rsa(2048))
+
+
 @cache
 def chip_material() -> tuple[Signer, dict[str, Signer], x509.CertificateRevocationList, tuple[Chip, ...]]:
     now = dt.datetime.now(UTC).replace(microsecond=0)
@@ -313,14 +334,7 @@ def chip_material() -> tuple[Signer, dict[str, Signer], x509.CertificateRevocati
 
     def chip(label: str, person: Person, signer: Signer, aa_key=None, aa_hash: str = "sha256",
              refusal: str | None = None, dg14_oid: str | None = None) -> Chip:
-        expiry = issued.replace(year=issued.year + 15)
-        groups = {1: encode_dg1(person, expiry), 2: encode_dg2(person), 13: encode_dg13(person, issued, expiry)}
-        if dg14_oid:
-            groups[14] = encode_dg14(dg14_oid)
-        if aa_key is not None:
-            groups[15] = encode_dg15(aa_key)
-        return Chip(label, person, groups, sign_sod(signer, groups, signed_at), encode_com(sorted(groups)),
-                    aa_key, aa_hash, refusal)
+        return build_chip(label, person, signer, signed_at, aa_key, aa_hash, refusal, dg14_oid)
 
     an, ngoc, bao, nhi = PEOPLE
     genuine = [
