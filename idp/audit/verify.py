@@ -30,7 +30,7 @@ unsigned head); the signed checkpoints remain the anchor.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +90,11 @@ def iter_events(db: Database, after: int, through: int | None, batch: int = BATC
         after = rows[-1]["seq"]
 
 
-def verify_chain(db: Database, verify: Verify | None = None,
-                 external: Sequence[ExternalCheckpoint] = ()) -> VerifyReport:
+def verify_chain(db: Database, verify: Verify | None = None, external: Sequence[ExternalCheckpoint] = (),
+                 progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures (those
-    of ``external`` too: :class:`ExternalCopyInvalid` when one of them does not verify)."""
+    of ``external`` too: :class:`ExternalCopyInvalid` when one of them does not verify).
+    ``progress(seq, newest seq)`` is called after each event."""
     if verify is not None:
         check_external(external, verify)
     with db.connect() as conn:
@@ -112,6 +113,8 @@ def verify_chain(db: Database, verify: Verify | None = None,
             problem = walk.step(row)
             if problem:
                 break
+            if progress is not None:
+                progress(int(row["seq"]), int(newest))
     if problem is None and head is None and walk.count:
         problem = ChainProblem(walk.expected - 1, "altered", "the chain head row is missing")
     if problem is None:

@@ -29,6 +29,7 @@ from idp.audit.sql import SqlAuditLog, lock_head
 from idp.audit.trust import trust_document
 from idp.audit.types import ADMIN_ACTION
 from idp.audit.verify import verify_chain
+from idp.cli.progress import Progress
 from idp.errors import IdpError
 from idp.runtime import open_storage
 from idp.settings import Settings, load_settings
@@ -83,7 +84,9 @@ def _verify(args: argparse.Namespace) -> int:
     storage = open_storage(settings)
     try:
         verifier = checkpoint_verifier(settings, storage, args.trust)
-        report = verify_chain(storage.db, verifier, external)
+        progress = Progress("audit verify: event")
+        report = verify_chain(storage.db, verifier, external, progress)
+        progress.finish()
     finally:
         storage.close()
     if report.problem is not None:
@@ -133,8 +136,11 @@ def _export(args: argparse.Namespace) -> int:
         out: TextIO = sys.stdout
         if args.output:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
-        for line in render(iter_matching(storage.db, query), args.format):
+        progress = Progress("audit export: events written")
+        for done, line in enumerate(render(iter_matching(storage.db, query), args.format), start=1):
             out.write(line)
+            progress(done)
+        progress.finish()
     return 0
 
 

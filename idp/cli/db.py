@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from idp.cli.common import storage_from_env
+from idp.cli.progress import migration_steps
 from idp.storage.migrate import current_revision
 
 
@@ -16,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(_args: argparse.Namespace) -> int:
-    storage = storage_from_env(migrate=True)
+    with migration_steps():
+        storage = storage_from_env(migrate=True)
     try:
         print(f"database schema at revision {current_revision(storage.db.engine)}")
     finally:
