@@ -254,6 +254,17 @@ class Settings(BaseSettings):
         description="How much of a client address the audit log keeps: `none` (the whole address) or "
         "`<IPv4 bits>/<IPv6 bits>`, for example `24/48`.",
     )
+    audit_retention_days: int = Field(
+        default=0, ge=0,
+        description="Keep audit events this many days: `idp retention apply` prunes older ones, from a signed "
+        "checkpoint. 0: kept until pruned by hand (`idp audit prune`).",
+    )
+    inactive_account_retention_days: int = Field(
+        default=0, ge=0,
+        description="Erase a person with no sign-in for this many days (profile, links, consents, grants; audited "
+        "with the personal ID number only as its keyed hash): `idp retention apply`. People with a local account "
+        "are kept. 0: never.",
+    )
     audit_checkpoint_interval: int = Field(
         default=1000, ge=0,
         description="Sign an audit checkpoint every this many events (0: only on `idp audit checkpoint`).",

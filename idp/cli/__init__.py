@@ -20,6 +20,7 @@ from idp.cli import (
     policies,
     registration,
     report,
+    retention,
     sandbox,
     serve,
     sessions,
@@ -31,7 +32,7 @@ from idp.errors import IdpError
 from idp.settings import SettingsError
 
 GROUPS = [serve, db, clients, users, keys, kek, policies, audit, report, accounts_admin, sandbox, settings_reference,
-          registration, sessions, trust]
+          registration, sessions, trust, retention]
 
 
 class CommandFailed(IdpError):
