@@ -13,6 +13,7 @@ from idp.audit.setup import attach_key_ring, open_audit_log
 from idp.clients.jwks import ClientKeys
 from idp.clients.registration import ClientRegistration
 from idp.identity.protection import derive_identity_keys
+from idp.mfa.passkeys import PasskeyService
 from idp.mfa.sealing import derive_factor_key
 from idp.mfa.totp import TotpService
 from idp.observability import metrics
@@ -47,6 +48,7 @@ from idp.sessions.sealing import derive_session_key
 from idp.specs.oauth_server import OAuthServer
 from idp.specs.rfc7523_client_assertion import PrivateKeyJwtAuthentication
 from idp.specs.rfc9449_dpop import DpopVerifier
+from idp.storage.sql.factors import SqlFactorStore
 from keys.kek import load_kek
 from keys.ring import open_key_ring
 from policies import PolicySet
@@ -123,7 +125,10 @@ def open_provider(runtime: Runtime) -> Provider:
         signins=SignIns(storage=storage, identity_keys=identity_keys, audit=audit, sessions=sessions,
                         session_bridge=session_bridge),
         sessions=sessions, codes=session_bridge, accounts=storage.accounts, throttle=throttle, totp=totp,
-        ephemeral=ephemeral, audit=grants, restricted_scopes=RESTRICTED_SCOPES)
+        ephemeral=ephemeral, audit=grants, restricted_scopes=RESTRICTED_SCOPES,
+        passkeys=PasskeyService(SqlFactorStore(storage.db), ephemeral, audit, issuer=issuer,
+                                rp_name=settings.brand_name or "Cổng xác thực",
+                                allowed_aaguids=[str(a) for a in settings.webauthn_allowed_aaguids]))
     return Provider(ProviderParts(
         settings=settings, storage=storage, ephemeral=ephemeral, ring=ring, audit=audit, adapters=adapters,
         policies=policies, throttle=throttle, totp=totp, identity_keys=identity_keys,

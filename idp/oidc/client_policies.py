@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from adapters.adapter_set import AdapterEntry, AdapterSet
+from adapters.base import AccountLookup
 from idp.oidc.capabilities import adapter_reach
 from idp.storage.models import Client
 from policies.document import ClientPolicy
@@ -12,7 +13,7 @@ from policies.loa import Level
 from policies.policy_set import PolicySet
 
 ACCOUNT_CLIENT_ID = "vnidp-account"
-CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: local accounts, two factors
+CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: staff accounts, two factors
 
 
 class ClientPolicies:
@@ -28,10 +29,12 @@ class ClientPolicies:
         if client_id == ACCOUNT_CLIENT_ID:
             return ClientPolicy(version=1, adapters=tuple(self.adapters.ids), scopes=("openid",))
         if client_id == CONSOLE_CLIENT_ID:
-            # Local staff accounts only; the console asks for the second factor itself, so a
-            # person without one reaches its refusal page instead of the login form again.
-            local = tuple(e.id for e in self.adapters.entries if e.type == "local")
-            return ClientPolicy(version=1, adapters=local, scopes=("openid",))
+            # Staff sources only: local accounts and directories (password sources that can describe
+            # an account again), never an upstream. The console asks for the second factor itself,
+            # so a person without one reaches its refusal page instead of the login form again.
+            staff = tuple(e.id for e in self.adapters.entries if e.type == "local"
+                          or ("password" in e.capabilities and isinstance(e.adapter, AccountLookup)))
+            return ClientPolicy(version=1, adapters=staff, scopes=("openid",))
         return self.policies.for_client(client_id)
 
     def allowed_adapters(self, client_id: str) -> set[str]:

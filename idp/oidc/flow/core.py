@@ -36,12 +36,21 @@ from urllib.parse import urlsplit
 
 from adapters.base import AdapterError, Identity, InvalidCredentials, RequestData, SourceUnavailable, lockout_key
 from idp.errors import OAuthError, PageError
+from idp.mfa.passkeys import PasskeyService
 from idp.mfa.totp import TotpService
 from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, level_of, state_of
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.consents import ConsentLedger, Recorder
 from idp.oidc.flow import levels
-from idp.oidc.flow.factors import MFA_KIND, MFA_TTL, identity_from_record, pending_record, second_factor_due
+from idp.oidc.flow.checks import id_token_hint
+from idp.oidc.flow.factors import (
+    MFA_KIND,
+    MFA_TTL,
+    identity_from_record,
+    pending_record,
+    second_factor_holder,
+    session_identity,
+)
 from idp.oidc.flow.outcomes import Browser, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
 from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import Interaction, InteractionStore
@@ -90,7 +99,7 @@ class AuthorizationFlow:
                  interactions: InteractionStore, hints: IdTokenHints, consents: ConsentLedger, signins: SignIns,
                  sessions: SessionStore, codes: SessionBridge, accounts: AccountStore, throttle: Throttle,
                  totp: TotpService, ephemeral: EphemeralStore, audit: Recorder,
-                 restricted_scopes: tuple[str, ...]) -> None:
+                 restricted_scopes: tuple[str, ...], passkeys: PasskeyService | None = None) -> None:
         self.issuer = issuer
         self.clients = clients
         self.policies = policies
@@ -103,6 +112,7 @@ class AuthorizationFlow:
         self.accounts = accounts
         self.throttle = throttle
         self.totp = totp
+        self.passkeys = passkeys
         self.ephemeral = ephemeral
         self.audit = audit
         self.restricted_scopes = restricted_scopes
@@ -163,7 +173,8 @@ class AuthorizationFlow:
 
     def _continue(self, interaction: Interaction, browser: Browser, session: SsoSession | None, *,
                   stored: bool = True) -> Outcome:
-        """Ask the client's policy what the pending request needs next, and take that step.
+        """Check what needs the session (idp.oidc.flow.checks), ask the client's policy what the
+        pending request needs next, and take that step.
 
         ``session``: the one to continue with (one a sign-in in this request just started, whose
         cookie is not sent yet, or the browser's). ``stored``: whether the interaction is in the
@@ -180,11 +191,8 @@ class AuthorizationFlow:
                 self.interactions.finish(interaction.id)
             return Deny(authz, error, description)
 
-        try:
-            if session is not None and not self.hints.matches_session(authz.id_token_hint, client, session):
-                if "none" in authz.prompt:
-                    return fail("login_required", "the signed-in person is not the one the id_token_hint names")
-                session = None  # someone else is signed in: a new sign-in is needed
+        try:  # the checks that need the session (idp.oidc.flow.checks), then the client's policy
+            session = id_token_hint.check(self.hints, authz, client, session)
         except OAuthError as exc:
             return fail(exc.error, exc.description)
         now = int(time.time())
@@ -231,7 +239,11 @@ class AuthorizationFlow:
         """The adapters this sign-in may use: the policy's, narrowed by the prompt being answered."""
         entries = self.policies.adapters_for(interaction.request.client_id)
         wanted = (interaction.prompt or {}).get("adapters")
-        return [e for e in entries if not wanted or e.id in wanted]
+        offered = [e for e in entries if not wanted or e.id in wanted]
+        if interaction.session_id is None and offered and all(e.type == "cccd-chip" for e in offered):
+            # the chip ID card lifts a sign-in and is none (idp/oidc/flow/chip.py): sign in first
+            return [e for e in entries if e.type != "cccd-chip"]
+        return offered
 
     def show_login(self, interaction_id: str, browser: Browser) -> ShowPage:
         """The login page of the interaction: the sources its client may use."""
@@ -289,10 +301,11 @@ class AuthorizationFlow:
             if isinstance(exc, SourceUnavailable):
                 return self._login_page(interaction, "source_unavailable", 503)
             return self._login_page(interaction, "login_failed", 401)
-        if entry.type == "local" and second_factor_due(self.totp, identity):
+        held = second_factor_holder(self.totp, self.passkeys, self.signins, identity, entry.type)
+        if held is not None:
             # First factor done: keep the identity aside until the second factor is shown.
             self.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
-                identity, entry.type, username, identity.evidence["account_id"]), MFA_TTL)
+                identity, entry.type, username, held[0], subject_id=held[1], lockout=lockout), MFA_TTL)
             return Prompt("mfa", interaction)
         self.throttle.record_success(lockout, context.ip, checked=throttle)
         return self._signed_in(interaction, browser, identity, entry.type, username=username)
@@ -300,25 +313,33 @@ class AuthorizationFlow:
     # -- the second factor
 
     def show_mfa(self, interaction_id: str, browser: Browser) -> Outcome:
-        """The TOTP page: after a password, or for a signed-in person whose client's policy asks
-        for a second factor (prepared from the session when their local account has one);
-        otherwise the login page, which offers a stronger sign-in."""
+        """The second-factor page (TOTP code, or a passkey): after a password, or for a signed-in
+        person whose client's policy asks for a second factor (prepared from the session when they
+        hold one); the enrolment page when the policy asks for one they do not have yet; otherwise
+        the login page, which offers a stronger sign-in."""
         interaction, session = self.bound(interaction_id, browser)
-        if self.ephemeral.find(MFA_KIND, interaction.id) is None and not self._second_factor_for_session(
-                session, interaction):
+        pending = self.ephemeral.find(MFA_KIND, interaction.id)
+        if pending is None and not self._second_factor_for_session(session, interaction):
+            if session is not None and (interaction.prompt or {}).get("kind") == "mfa":
+                return Prompt("enrol", interaction)
             return Prompt("login", interaction)
-        return ShowPage("mfa", interaction)
+        pending = pending or self.ephemeral.find(MFA_KIND, interaction.id) or {}
+        holder, subject_id = pending.get("account_id"), pending.get("subject_id")
+        return ShowPage("mfa", interaction, facts={
+            "totp": bool(holder and self.totp.is_enrolled(holder)),
+            "passkey_url": (f"/interaction/{interaction.id}/passkey" if subject_id and self.passkeys is not None
+                            and self.passkeys.has_any(subject_id) else None)})
 
     def _second_factor_for_session(self, session: SsoSession | None, interaction: Interaction) -> bool:
         if session is None or (interaction.prompt or {}).get("kind") != "mfa":
             return False
-        account = self.accounts.get_by_subject(session.subject_id)
-        if account is None or not self.totp.is_enrolled(account.id):
+        holder = self.totp.holder_id(session.subject_id)
+        if not self.totp.is_enrolled(holder) and not (self.passkeys is not None
+                                                      and self.passkeys.has_any(session.subject_id)):
             return False
-        identity = Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=self.issuer,
-                            auth_time=session.auth_time, amr=session.amr, evidence={"account_id": account.id})
+        username = session.username or session.subject_id
         self.ephemeral.upsert(MFA_KIND, interaction.id, pending_record(
-            identity, "local", account.username, account.id), MFA_TTL)
+            session_identity(session, self.issuer, holder), "local", username, holder), MFA_TTL)
         return True
 
     def after_second_factor(self, interaction_id: str, browser: Browser, code: str) -> Outcome:
@@ -330,13 +351,14 @@ class AuthorizationFlow:
             return Prompt("login", interaction)
         context = browser.context()
         username, account_id = pending["username"], pending["account_id"]
-        throttle = self.throttle.check(username, context.ip)
+        lockout = pending.get("lockout") or username  # the first factor's counter: one per person
+        throttle = self.throttle.check(lockout, context.ip)
         verdict = throttle.reason
         ok = throttle.allowed and code and (self.totp.verify(account_id, code) or (
             len(code) > 8 and self.totp.use_recovery_code(account_id, code, context=context)))
         if not ok:
             if verdict is None:
-                self.throttle.record_failure(username, context.ip, context=context)
+                self.throttle.record_failure(lockout, context.ip, context=context)
             self.audit.record("signin.mfa", context=context, outcome="failure", username=username,
                               client_id=interaction.request.client_id, reason=verdict or "invalid_code")
             # Only the address's own throttle says "too many attempts".
@@ -344,7 +366,7 @@ class AuthorizationFlow:
                 return ShowPage("mfa", interaction, "too_many_attempts", 429)
             return ShowPage("mfa", interaction, "invalid_code", 401)
         self.ephemeral.destroy(MFA_KIND, interaction.id)
-        self.throttle.record_success(username, context.ip, checked=throttle)
+        self.throttle.record_success(lockout, context.ip, checked=throttle)
         identity = identity_from_record(pending["identity"])
         identity = dataclasses.replace(identity, amr=(*identity.amr, "otp", "mfa"), auth_time=int(time.time()))
         self.audit.record("signin.mfa", context=context, username=username, client_id=interaction.request.client_id,

@@ -1,34 +1,63 @@
 """The first and second factor of a sign-in: a password's identity kept aside while the person
-gives their TOTP code (``mfa_pending``, single use, five minutes), and whether that code is due."""
+gives their second factor (``mfa_pending``, single use, five minutes), and whether one is due.
+
+Second factors belong to the person, whatever source they sign in with (idp/mfa/holders.py): a
+local account's, a directory official's or an upstream person's TOTP authenticator and passkeys are
+asked for after their first factor. The pending record names the person (``subject_id``), where
+their factors are held (``account_id``: a holder id) and the name failed attempts count under
+(``lockout``: the first factor's, so a person's password and second factors share one counter)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from adapters.base import Identity
+from idp.mfa.passkeys import PasskeyService
 from idp.mfa.totp import TotpService
+from idp.oidc.signin import LOCAL_ADAPTER_TYPES, SignIns
+from idp.sessions import SsoSession
 
 MFA_KIND = "mfa_pending"
 MFA_TTL = 300
 
 
-def second_factor_due(totp: TotpService, identity: Identity) -> bool:
-    """Whether a local account's sign-in needs its TOTP code: from the adapter's reading of the row
-    it just checked (``totp_enrolled``), else read now."""
-    account_id = identity.evidence.get("account_id")
-    if not account_id:
-        return False
-    enrolled = identity.evidence.get("totp_enrolled")
-    return enrolled if isinstance(enrolled, bool) else totp.is_enrolled(account_id)
+def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, signins: SignIns, identity: Identity,
+                         adapter_type: str) -> tuple[str, str] | None:
+    """``(holder id, subject id)`` when the person who just gave their first factor holds a second
+    one (TOTP or a passkey), else None. A local account's TOTP is read from the adapter's reading of
+    the row it just checked (``totp_enrolled``); anyone else is linked to their person first."""
+    if adapter_type in LOCAL_ADAPTER_TYPES:
+        account_id = identity.evidence.get("account_id")
+        if not account_id:
+            return None
+        enrolled = identity.evidence.get("totp_enrolled")
+        if not (enrolled if isinstance(enrolled, bool) else totp.is_enrolled(account_id)) and not (
+                passkeys is not None and passkeys.has_any(identity.subject)):
+            return None
+        return str(account_id), identity.subject
+    subject_id = signins.subject_for(identity, adapter_type)
+    holder = totp.holder_id(subject_id)
+    if totp.is_enrolled(holder) or (passkeys is not None and passkeys.has_any(subject_id)):
+        return holder, subject_id
+    return None
 
 
-def pending_record(identity: Identity, adapter_type: str, username: str, account_id: str) -> dict[str, Any]:
+def session_identity(session: SsoSession, issuer: str, holder_id: str) -> Identity:
+    """The identity of a signed-in session, for a second factor added to it (taken as ``local``:
+    the subject is the session's, nothing is linked again)."""
+    return Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=issuer,
+                    auth_time=session.auth_time, amr=session.amr, evidence={"account_id": holder_id})
+
+
+def pending_record(identity: Identity, adapter_type: str, username: str, account_id: str, *,
+                   subject_id: str | None = None, lockout: str | None = None) -> dict[str, Any]:
     """What is kept under :data:`MFA_KIND` until the second factor: the identity of the first."""
     return {"identity": {"subject": identity.subject, "adapter_id": identity.adapter_id, "issuer": identity.issuer,
                          "auth_time": identity.auth_time, "acr": identity.acr, "amr": list(identity.amr),
                          "claims": dict(identity.claims), "evidence": dict(identity.evidence),
                          "roles": list(identity.roles)},
-            "adapter_type": adapter_type, "username": username, "account_id": account_id}
+            "adapter_type": adapter_type, "username": username, "account_id": account_id,
+            "subject_id": subject_id or identity.subject, "lockout": lockout or username}
 
 
 def identity_from_record(record: dict[str, Any]) -> Identity:
