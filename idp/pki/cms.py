@@ -3,11 +3,14 @@
 pyhanko checks each signer's integrity (message digest, signature over the signed attributes,
 content type, signing-certificate attribute) and its RFC 3161 timestamp, and validates the signer's
 chain in the purpose's context; :mod:`idp.pki.validation` reads the outcome the way it reads a
-sign-in certificate's. Every SignerInfo is reported (at most ``MAX_SIGNATURES``).
+sign-in certificate's. Every SignerInfo is reported (at most ``MAX_SIGNATURES``). A signer whose
+certificate is revoked now but whose signature carries a trusted timestamp is validated again at
+the timestamp's time: revoked after it, the signature holds.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from asn1crypto import cms, pem
@@ -105,6 +108,10 @@ async def _verify_one(index: int, signed: cms.SignedData, content: bytes | None,
             indication = status.trust_problem_indic
             checked = status.validation_path if indication is None else refusal_for_ades(indication)
         verdict = await verdict_for(trust, cert, checking, checked)
+        stamped = _trusted_timestamp(status)
+        if verdict.status == "revoked" and stamped is not None:
+            # a trusted timestamp proves the signature existed then: revoked later, it still holds
+            verdict = await verdict_for(trust, cert, validator.context(trust, moment=stamped))
         signer = SignerReport.from_verdict(verdict, cert.subject.human_friendly)
     else:
         signer = SignerReport(subject=cert.subject.human_friendly, issuer=cert.issuer.human_friendly,
@@ -112,12 +119,20 @@ async def _verify_one(index: int, signed: cms.SignedData, content: bytes | None,
                               status="untrusted", reason="no certificate is trusted for documents",
                               trusted=False, revocation_source="none", revocation_checked_at=None, acr=None)
     timestamp = status.timestamp_validity
-    ts_status = "absent" if timestamp is None else ("valid" if timestamp.intact and timestamp.valid else "invalid")
+    ts_status = "absent" if timestamp is None else ("valid" if _trusted_timestamp(status) else "invalid")
     return SignatureReport(
         index=index, intact=bool(status.intact and status.valid), coverage=coverage, signer=signer,
         signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
         timestamp=timestamp.timestamp.isoformat() if timestamp is not None and ts_status == "valid" else None,
         timestamp_status=ts_status, ltv_material=_has_revocation_material(signed))
+
+
+def _trusted_timestamp(status: Any) -> datetime.datetime | None:
+    """The time of the signature's RFC 3161 timestamp when it is intact and its TSA trusted, else None."""
+    timestamp = status.timestamp_validity
+    if timestamp is None or not (timestamp.intact and timestamp.valid and timestamp.trusted):
+        return None
+    return timestamp.timestamp if isinstance(timestamp.timestamp, datetime.datetime) else None
 
 
 def _has_revocation_material(signed: cms.SignedData) -> bool:

@@ -78,8 +78,9 @@ class CertificateVerdict:
         return self.status == TRUSTED
 
 
-def revocation_policy(trust: PurposeTrust) -> CertRevTrustPolicy:
-    """The purpose's revocation rules in certvalidator's words (OCSP first, then the CRL)."""
+def revocation_policy(trust: PurposeTrust, *, retroactive: bool = False) -> CertRevTrustPolicy:
+    """The purpose's revocation rules in certvalidator's words (OCSP first, then the CRL);
+    ``retroactive``: answers issued after the validation's moment count for it."""
     rev = trust.revocation
     if rev.mode == "soft-fail":
         rule = RevocationCheckingRule.CHECK_IF_DECLARED_SOFT
@@ -90,7 +91,8 @@ def revocation_policy(trust: PurposeTrust) -> CertRevTrustPolicy:
                 else RevocationCheckingRule.OCSP_REQUIRED if sources == {"ocsp"}
                 else RevocationCheckingRule.CRL_REQUIRED)
         ca_rule = RevocationCheckingRule.CHECK_IF_DECLARED
-    return CertRevTrustPolicy(RevocationCheckingPolicy(ee_certificate_rule=rule, intermediate_ca_cert_rule=ca_rule))
+    return CertRevTrustPolicy(RevocationCheckingPolicy(ee_certificate_rule=rule, intermediate_ca_cert_rule=ca_rule),
+                              retroactive_revinfo=retroactive)
 
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -106,12 +108,15 @@ class PathValidator:
 
     def context(self, trust: PurposeTrust, *, moment: datetime.datetime | None = None,
                 extra_certs: Sequence[asn1_x509.Certificate] = ()) -> Checking:
-        """A certvalidator context for ``trust``, fetching through the guard (pyhanko takes it too)."""
+        """A certvalidator context for ``trust``, fetching through the guard (pyhanko takes it too).
+
+        With a past ``moment`` (a trusted timestamp's), today's revocation answers speak for it:
+        "good" now was good then, and "revoked at T" was not revoked before T."""
         fetchers = GuardedFetcherBackend(self.outbound, trust.revocation.timeout_seconds, self.cache).get_fetchers()
         context = ValidationContext(
             trust_roots=[to_asn1(c) for c in trust.roots],
             other_certs=[*(to_asn1(c) for c in trust.intermediates), *extra_certs],
-            moment=moment, allow_fetching=True, revinfo_policy=revocation_policy(trust),
+            moment=moment, allow_fetching=True, revinfo_policy=revocation_policy(trust, retroactive=moment is not None),
             time_tolerance=trust.clock_skew, fetchers=fetchers)
         return Checking(context, fetchers)
 

@@ -4,6 +4,8 @@ PAdES tool signs) and XML (signxml, enveloped XMLDSig)."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import io
 
 from asn1crypto import x509 as asn1_x509
@@ -16,6 +18,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signxml import SignatureMethod, XMLSigner
 
@@ -33,6 +36,22 @@ def cms_signature(signer: Issued, data: bytes = DOCUMENT, *, detached: bool = Tr
         builder = builder.add_certificate(issuer.cert)
     options = [pkcs7.PKCS7Options.Binary] + ([pkcs7.PKCS7Options.DetachedSignature] if detached else [])
     return builder.sign(serialization.Encoding.DER, options)
+
+
+def timestamped_cms(signer: Issued, tsa: Issued, at: datetime.datetime, data: bytes = DOCUMENT) -> bytes:
+    """A detached CMS signature over ``data`` with an RFC 3161 timestamp token from ``tsa`` dated ``at``."""
+    key = load_private_key_from_pemder_data(signer.key_pem(), passphrase=None)
+    chain = [asn1_x509.Certificate.load(c.der) for c in signer.chain()[1:]]
+    cms_signer = signers.SimpleSigner(signing_cert=asn1_x509.Certificate.load(signer.der), signing_key=key,
+                                      cert_registry=SimpleCertificateStore.from_certs(chain))
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(tsa.der),
+        tsa_key=load_private_key_from_pemder_data(tsa.key_pem(), passphrase=None),
+        certs_to_embed=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(c.der)
+                                                          for c in tsa.chain()[1:]]),
+        fixed_dt=at)
+    signed = asyncio.run(cms_signer.async_sign_general_data(data, "sha256", detached=True, timestamper=stamper))
+    return bytes(signed.dump())
 
 
 def blank_pdf(text: str = "To khai le phi truoc ba") -> bytes:

@@ -5,8 +5,8 @@
   with its issuing CA for officials; and a rogue root nobody trusts.
 - End entities with Vietnamese subjects: a citizen (``UID=CCCD:...``), an official of the
   provincial people's committee, a business by tax code (``UID=MST:...``), a revoked and an expired
-  citizen, one without a signing key usage, a remote-signing citizen (its own policy OID) and one
-  issued under the rogue root.
+  citizen, one without a signing key usage, a remote-signing citizen (its own policy OID), one
+  issued under the rogue root, and a time-stamping authority (RFC 3161) under VNPT-CA.
 - An OCSP responder and a CRL server on loopback (:class:`RevocationServer`, built with
   ``cryptography``'s OCSP and CRL builders); every certificate names them in its AIA and CRL
   distribution points. Each can be switched off to see hard-fail and soft-fail.
@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID, OCSPExtensionOID
 
@@ -57,7 +58,7 @@ class Issued:
 
     name: str
     cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
+    key: Any  # ec.EllipticCurvePrivateKey (rsa.RSAPrivateKey for the time-stamping authority)
     issuer: Issued | None = None
 
     @property
@@ -157,8 +158,9 @@ class _Builder:
 
     def issue(self, name: str, issuer: Issued, subject: x509.Name, *, ca: bool = False,
               policies: tuple[str, ...] = (POLICY_HW,), not_before: datetime.datetime | None = None,
-              not_after: datetime.datetime | None = None, usage: x509.KeyUsage | None = None) -> Issued:
-        key = ec.generate_private_key(ec.SECP256R1())
+              not_after: datetime.datetime | None = None, usage: x509.KeyUsage | None = None,
+              eku: x509.ObjectIdentifier | None = None, rsa_key: bool = False) -> Issued:
+        key: Any = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
         serial = self._next_serial()
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.cert.subject)
                    .public_key(key.public_key()).serial_number(serial)
@@ -175,6 +177,8 @@ class _Builder:
                    .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
                        [x509.UniformResourceIdentifier(f"{self.base_url}/crl/{issuer.name}.crl")],
                        None, None, None)]), critical=False))
+        if eku is not None:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=True)
         if not ca:
             builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
                 x509.oid.AuthorityInformationAccessOID.OCSP,
@@ -218,6 +222,8 @@ def build_test_pki(base_url: str, directory: Path, now: datetime.datetime | None
             usage=_usage(signing=False, encipherment=True))
     b.issue("remote", viettel, _name("Võ Thị Giang", uid="CCCD:079099000222"), policies=(POLICY_REMOTE,))
     b.issue("untrusted", rogue_ca, _name("Nguyễn Văn An", uid="CCCD:001099012345"))
+    b.issue("tsa", vnpt, _name("VNPT Time Stamping Authority", organization="VNPT Group"),
+            usage=_usage(), eku=x509.oid.ExtendedKeyUsageOID.TIME_STAMPING, rsa_key=True)  # pyhanko's test TSA: RSA
     b.issue("unmapped-policy", vnpt, _name("Đặng Văn Hải", uid="CMND:012345678"), policies=(POLICY_SOFT,))
     revocations = Revocations(revoked={revoked.cert.serial_number: now - datetime.timedelta(days=1)})
     return TestPki(base_url=base_url, certs=b.certs, revocations=revocations, directory=directory)

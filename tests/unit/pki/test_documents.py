@@ -1,9 +1,11 @@
-"""The verification service on the generated corpus: each valid, tampered, revoked, untrusted and
-expired case classified, OpenSSL agreeing on the CMS ones, and every attempt audited by hash."""
+"""The verification service on the generated corpus: each valid, tampered, revoked (before signing,
+and after a trusted timestamp), untrusted and expired case classified, OpenSSL agreeing on the CMS
+ones, and every attempt audited by hash."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import subprocess
 import urllib.request
@@ -23,6 +25,7 @@ from tests.unit.pki.corpus import (
     cms_signature,
     signed_pdf,
     signed_xml,
+    timestamped_cms,
 )
 from tests.unit.pki.support import TestPki
 
@@ -104,6 +107,18 @@ def test_report_names_the_signer_and_where_revocation_came_from(test_pki: TestPk
     assert signature.signer.revocation_source == "ocsp" and signature.signer.revocation_checked_at
     assert "VNPT Certification Authority" in signature.signer.chain[1]
     assert signature.signing_time and signature.timestamp_status == "absent"
+
+
+def test_revoked_after_a_trusted_timestamp_holds_revoked_before_does_not(test_pki: TestPki,
+                                                                          verifier: SignatureVerifier) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    before = verify(verifier, timestamped_cms(test_pki["revoked"], test_pki["tsa"], now - datetime.timedelta(days=2)),
+                    DOCUMENT).signatures[0]  # the certificate was revoked a day ago
+    assert (before.verdict, before.timestamp_status) == ("valid", "valid")
+    assert before.timestamp is not None and before.timestamp < (now - datetime.timedelta(days=1)).isoformat()
+    after = verify(verifier, timestamped_cms(test_pki["revoked"], test_pki["tsa"], now), DOCUMENT).signatures[0]
+    assert (after.verdict, after.signer.status if after.signer else None) == ("invalid", "revoked")
+    assert after.timestamp_status == "valid"
 
 
 def test_without_trust_a_signature_is_intact_but_never_trusted(test_pki: TestPki) -> None:
