@@ -15,7 +15,6 @@ from idp.endpoints import (
     admin,
     audit_api,
     authorize,
-    certificate,
     consent,
     console,
     discovery,
@@ -26,7 +25,6 @@ from idp.endpoints import (
     mfa,
     par,
     passkeys,
-    signatures,
     token,
     upstream,
     userinfo,
@@ -108,7 +106,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     }
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, passkeys, upstream, consent, token, par, userinfo,
-               logout, account, audit_api, console, admin, ekyc, certificate, signatures, static_router)
+               logout, account, audit_api, console, admin, ekyc, static_router)
     mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration

@@ -4,11 +4,12 @@ Responses: ``code``, ``state`` and ``iss`` (RFC 9207) by redirect (``response_mo
 an auto-submitted form (OAuth 2.0 Form Post Response Mode). Errors before the client and the
 redirect URI are verified are pages; after, they go back to the client.
 
-This module parses and validates the request; what it needs next (a sign-in, a consent, a second
-factor, or the code at once) is the sign-in flow's (idp.oidc.flow): a request that needs the person
-is stored as an interaction bound to this browser and its session (idp.web.binding), and
-``/authorize/resume/{id}`` continues it only there. An SSO session that answers at once stores and
-sets nothing.
+This module parses the request and has it checked (the chain of idp.specs.authorization_checks:
+PAR or request object, client, redirect URI, PKCE, scopes...); what it needs next (a sign-in, a
+consent, a second factor, or the code at once) is the sign-in flow's (idp.oidc.flow): a request that
+needs the person is stored as an interaction bound to this browser and its session
+(idp.web.binding), and ``/authorize/resume/{id}`` continues it only there. An SSO session that
+answers at once stores and sets nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from starlette.responses import Response
 
 from idp.endpoints.common import answer, browser_of, flow_of, form_items, grouped, provider_of
 from idp.errors import OAuthError, PageError
-from idp.specs.authorization_request import RedirectableError, identify_client, validate
-from idp.specs.profile import requires_par
-from idp.specs.rfc9126_par import authorization_parameters
+from idp.specs.authorization_checks.chain import check_authorization
+from idp.specs.authorization_request import RedirectableError
 from idp.web.flow_responses import error_to_client
 from idp.web.protocol import DirectRouter
 from idp.web.threads import run_blocking
@@ -38,23 +38,14 @@ async def authorize(request: Request) -> Response:
 
 
 def _authorize(request: Request, items: list[tuple[str, str]]) -> Response:
-    """The authorization request, checked, then the flow's first step (one thread hop for all of it)."""
+    """The authorization request, checked (idp.specs.authorization_checks), then the flow's first
+    step (one thread hop for all of it)."""
     provider = provider_of(request)
-    try:  # PAR request_uri (RFC 9126 §4) or a request object (RFC 9101 §5) replace the parameters
-        params, pushed = authorization_parameters(provider, grouped(items))
-    except RedirectableError as error:
-        return error_to_client(request, provider.issuer, error)
-    client, redirect_uri, state, response_mode = identify_client(params, provider.find_client)
     try:
-        if not pushed and requires_par(provider.settings, client):
-            raise RedirectableError("invalid_request", "this client must use pushed authorization requests (/par)",
-                                    redirect_uri=redirect_uri, state=state, response_mode=response_mode)
-        authz = validate(params, client, redirect_uri, state, response_mode,
-                         supported_scopes=set(provider.scopes_supported))
+        authz = check_authorization(provider, grouped(items))
     except RedirectableError as error:
         return error_to_client(request, provider.issuer, error)
     return answer(request, flow_of(request).begin(authz, browser_of(request)))
-
 
 
 @router.get("/authorize/resume/{interaction_id}")

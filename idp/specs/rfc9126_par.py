@@ -1,4 +1,5 @@
-"""Pushed authorization requests (PAR, RFC 9126) and how /authorize resolves its parameters.
+"""Pushed authorization requests (PAR, RFC 9126): ``POST /par``. How /authorize takes a pushed
+request is :mod:`idp.specs.authorization_checks.request_object`'s.
 
 Choices:
 - ``POST /par`` authenticates the client with its registered method (§2: the same as at the token
@@ -16,25 +17,22 @@ Choices:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from idp.errors import OAuthError, PageError
 from idp.specs.authlib_request import audit_context
-from idp.specs.authorization_request import RedirectableError, identify_client, validate
+from idp.specs.authorization_checks.chain import check_pushed
+from idp.specs.authorization_checks.checking import Params
+from idp.specs.authorization_checks.request_object import KIND, URN_PREFIX
+from idp.specs.authorization_request import RedirectableError
 from idp.specs.ports import PushedRequestContext
 from idp.specs.profile import auth_method_allowed
 from idp.specs.rfc6749_grants import CLIENT_AUTH_METHODS
 from idp.specs.rfc9101_jar import request_object_parameters
 
-URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
-KIND = "par"
-USED_KIND = "par_used"
 CLIENT_AUTH_PARAMETERS = ("client_assertion", "client_assertion_type", "client_secret")
-
-Params = dict[str, list[str]]
 
 
 def push(provider: PushedRequestContext, plain: Any, form: list[tuple[str, str]]) -> dict[str, Any]:
@@ -56,14 +54,13 @@ def push(provider: PushedRequestContext, plain: Any, form: list[tuple[str, str]]
     if "request" in params:
         params = request_object_parameters(provider, client, params["request"][0])
     params["client_id"] = [client.client_id]
-    try:
-        _, redirect_uri, state, mode = identify_client(params, lambda cid: client if cid == client.client_id else None)
+    try:  # validated as /authorize would (idp.specs.authorization_checks), answered as JSON (§2.3)
+        _, checked = check_pushed(provider, client, params)
     except PageError as exc:
         raise OAuthError("invalid_request", exc.detail or exc.message_id) from None
-    try:
-        validate(params, client, redirect_uri, state, mode, supported_scopes=set(provider.scopes_supported))
     except RedirectableError as exc:
         raise OAuthError(exc.error, exc.description) from None
+    redirect_uri, state, mode = checked.redirect_uri, checked.state, checked.response_mode
     request_id = secrets.token_urlsafe(32)
     ttl = provider.settings.par_ttl_seconds
     provider.ephemeral.upsert(KIND, request_id, {"client_id": client.client_id, "params": params,
@@ -71,37 +68,3 @@ def push(provider: PushedRequestContext, plain: Any, form: list[tuple[str, str]]
                                                  "response_mode": mode}, ttl)
     provider.record("par.pushed", context=audit_context(plain), client_id=client.client_id)
     return {"request_uri": URN_PREFIX + request_id, "expires_in": ttl}
-
-
-def authorization_parameters(provider: PushedRequestContext, params: Mapping[str, list[str]]) -> tuple[Params, bool]:
-    """The parameters /authorize must use, and whether they were pushed: the pushed request for a
-    PAR ``request_uri``, the request object's members for ``request``, else ``params`` unchanged."""
-    uris = params.get("request_uri") or []
-    if len(uris) == 1 and uris[0].startswith(URN_PREFIX):
-        return _pushed(provider, params, uris[0][len(URN_PREFIX):]), True
-    objects = params.get("request") or []
-    if len(objects) == 1 and objects[0]:
-        client_ids = params.get("client_id") or []
-        client = provider.find_client(client_ids[0]) if len(client_ids) == 1 else None
-        if client is None:
-            raise PageError("unknown_client", status_code=400)
-        try:
-            inner = request_object_parameters(provider, client, objects[0])
-        except OAuthError as exc:
-            raise PageError("invalid_request", detail=f"{exc.error}: {exc.description}") from None
-        return {**inner, "client_id": [client.client_id]}, False
-    return dict(params), False
-
-
-def _pushed(provider: PushedRequestContext, params: Mapping[str, list[str]], request_id: str) -> Params:
-    record = provider.ephemeral.find(KIND, request_id) if 0 < len(request_id) <= 64 else None
-    if record is None:
-        raise PageError("invalid_request", detail="invalid_request_uri: the request_uri is unknown or expired")
-    if (params.get("client_id") or []) != [record["client_id"]]:
-        raise PageError("invalid_request", detail="client_id")
-    if not provider.ephemeral.add_once(USED_KIND, request_id, provider.settings.par_ttl_seconds + 5):
-        provider.record("par.reused", client_id=record["client_id"], outcome="failure", reason="request_uri_reused")
-        raise RedirectableError("invalid_request_uri", "the request_uri was already used",
-                                redirect_uri=record["redirect_uri"], state=record["state"],
-                                response_mode=record["response_mode"])
-    return {name: list(values) for name, values in record["params"].items()}

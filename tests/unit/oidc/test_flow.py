@@ -23,14 +23,16 @@ from adapters.base import RequestData
 from idp.accounts.service import create_local_account
 from idp.app import create_app
 from idp.audit.events import AuditContext
-from idp.errors import PageError
+from idp.errors import OAuthError, PageError
 from idp.oidc.flow import AuthorizationFlow, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
+from idp.oidc.flow.checks import id_token_hint
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.settings import Settings
 from idp.specs.authorization_request import AuthorizationRequest
 from idp.storage.models import Client
 from idp.storage.schema import audit_events
+from keys.jwt import encode_jwt
 
 PASSWORD = "mat-khau-rat-dai-cua-lan-2026"
 #: The provider each flow fixture was built in (the flow holds only its narrow services).
@@ -302,3 +304,36 @@ def test_another_browser_or_session_cannot_take_someone_elses_sign_in(flow: Auth
     assert refused.value.message_id == "interaction_foreign"
     assert ("denied", "foreign_session", None) in events(flow, "signin")
     assert isinstance(flow.after_consent(asked.interaction.id, owner, "allow"), IssueCode)
+
+
+def test_the_id_token_hint_check_keeps_drops_or_refuses_the_session(flow: AuthorizationFlow) -> None:
+    """idp.oidc.flow.checks.id_token_hint: the session goes on when the hint names its person, a new
+    sign-in is needed for someone else (or ``login_required`` under ``prompt=none``), and a hint not
+    signed by us or issued to another client is ``invalid_request``."""
+    provider = provider_of(flow)
+    browser = TestBrowser(flow)
+    redeemed(flow, login(flow, browser, request()))
+    session = browser.session()
+    portal, shop = flow.client("portal"), flow.client("shop")
+    assert session is not None and portal is not None and shop is not None
+
+    def hint(sub: str, aud: str = "portal", signer: Any = None) -> str:
+        return encode_jwt(signer or provider.ring.signer(), {"iss": flow.issuer, "sub": sub, "aud": aud,
+                                                             "iat": int(time.time()), "exp": int(time.time()) + 60})
+
+    own = hint(provider.subject_ids.for_client(session.subject_id, portal))
+    assert id_token_hint.check(flow.hints, request(id_token_hint=own), portal, session) is session
+    assert id_token_hint.check(flow.hints, request(), portal, session) is session  # no hint
+    assert id_token_hint.check(flow.hints, request(id_token_hint=hint("someone-else")), portal, session) is None
+    refusals = {"login_required": request(id_token_hint=hint("someone-else"), prompt=("none",)),
+                "invalid_request": request(id_token_hint=own.rsplit(".", 1)[0] + ".AAAA")}
+    for error, authz in refusals.items():
+        with pytest.raises(OAuthError) as refused:
+            id_token_hint.check(flow.hints, authz, portal, session)
+        assert refused.value.error == error
+    with pytest.raises(OAuthError) as other_client:
+        id_token_hint.check(flow.hints, request("shop", id_token_hint=own), shop, session)
+    assert other_client.value.description == "id_token_hint was issued to another client"
+    # Through the flow: another person's hint under prompt=none ends the request at the client.
+    silent = flow.begin(request(id_token_hint=hint("someone-else"), prompt=("none",)), browser)
+    assert isinstance(silent, Deny) and silent.error == "login_required"
