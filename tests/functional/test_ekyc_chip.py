@@ -230,3 +230,19 @@ def test_tokens_are_single_use_and_bad_uploads_get_clear_answers(deployment: Dep
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {"/api/ekyc/v1/challenge", "/api/ekyc/v1/reads", "/api/ekyc/v1/openapi.json"}
     assert urljoin(deployment.base, "/") == document["servers"][0]["url"] + "/"
+
+
+def test_without_a_session_the_person_signs_in_first_and_is_then_offered_the_card(
+        deployment: Deployment, browsers: list[Browser]) -> None:
+    browser = Browser(deployment.base)
+    browsers.append(browser)
+    run = PushedRun("ekyc", "http://127.0.0.1:9/ekyc/cb", scope="openid profile", base=browser.base, client=EKYC)
+    login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=run.redirect_uri)
+    link = re.search(r'href="(/interaction/[^"]+/upstream/test0)"', login.text)
+    assert link and "/chip/" not in login.text  # the card lifts a sign-in: sign in first
+    unmet = browser.follow(browser.http.get(unescape(link.group(1))), stop_at=run.redirect_uri)
+    assert unmet.status_code == 200 and "thẻ căn cước gắn chip" in unmet.text  # how to reach cccd-chip
+    other_way = re.search(r'href="(/interaction/[^"]+/login)"', unmet.text)
+    assert other_way
+    again = browser.http.get(unescape(other_way.group(1)))
+    assert re.search(r'href="/interaction/[^"]+/chip/chip"', again.text)

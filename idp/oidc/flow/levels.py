@@ -30,7 +30,7 @@ from policies.requirements import UNMET
 FRESH_REASONS = frozenset({"reauthentication_requested", "account_selection_requested", "max_age_exceeded",
                            "session_too_old"})
 #: How a person reaches each level, as a message of idp/ui/locales (``level.how.<token>``).
-HOW_TO_REACH = frozenset({"vneid-l1", "vneid-l2"})
+HOW_TO_REACH = frozenset({"vneid-l1", "vneid-l2", "cccd-chip"})
 PAGE = "level_unmet"
 
 
