@@ -15,6 +15,7 @@ from idp.endpoints import (
     admin,
     audit_api,
     authorize,
+    certificate,
     consent,
     console,
     discovery,
@@ -25,6 +26,7 @@ from idp.endpoints import (
     mfa,
     par,
     passkeys,
+    signatures,
     token,
     upstream,
     userinfo,
@@ -106,7 +108,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     }
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
     routers = (health, discovery, authorize, interaction, mfa, passkeys, upstream, consent, token, par, userinfo,
-               logout, account, audit_api, console, admin, ekyc, static_router)
+               logout, account, audit_api, console, admin, ekyc, certificate, signatures, static_router)
     mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration

@@ -16,6 +16,7 @@ from idp.identity.protection import derive_identity_keys
 from idp.mfa.passkeys import PasskeyService
 from idp.mfa.sealing import derive_factor_key
 from idp.mfa.totp import TotpService
+from idp.net.outbound import OutboundPolicy
 from idp.observability import metrics
 from idp.observability.events import EventObserver
 from idp.oidc.backchannel import BackchannelLogout
@@ -25,6 +26,7 @@ from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.codes import CodeStore
 from idp.oidc.consents import ConsentLedger
 from idp.oidc.flow import AuthorizationFlow
+from idp.oidc.flow.certificate import open_certificate_step
 from idp.oidc.flow.chip import open_chip_step
 from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import InteractionStore
@@ -41,6 +43,9 @@ from idp.oidc.signin import SignIns
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.token_lookup import TokenLookup
 from idp.oidc.tokens import TokenService
+from idp.pki.documents import SignatureVerifier
+from idp.pki.trust import load_trust
+from idp.pki.validation import PathValidator
 from idp.runtime import Runtime
 from idp.security.throttle import Throttle
 from idp.sessions import SessionStore
@@ -49,6 +54,7 @@ from idp.specs.oauth_server import OAuthServer
 from idp.specs.rfc7523_client_assertion import PrivateKeyJwtAuthentication
 from idp.specs.rfc9449_dpop import DpopVerifier
 from idp.storage.sql.factors import SqlFactorStore
+from idp.storage.sql.revoked_tokens import SqlRevokedClientTokens
 from keys.kek import load_kek
 from keys.ring import open_key_ring
 from policies import PolicySet
@@ -75,6 +81,7 @@ def open_provider(runtime: Runtime) -> Provider:
     settings, storage, ephemeral = runtime.settings, runtime.storage, runtime.ephemeral
     issuer = settings.issuer
     adapters = load_adapters(settings, storage=storage, ephemeral=ephemeral)
+    trust = load_trust(settings.trust_file)  # a broken trust file stops start-up, naming file, line, field
     audit = open_audit_log(settings, storage.db, observer=event_observer(runtime, adapters.ids))
     audit.enable_batching()
     ring = open_key_ring(settings, storage, audit)
@@ -87,7 +94,8 @@ def open_provider(runtime: Runtime) -> Provider:
     identity_keys = derive_identity_keys(kek)
     subject_ids = SubjectIdentifiers(salt, is_public=policies.public_sub)
     tokens = TokenService(issuer=issuer, ring=ring, ephemeral=ephemeral, subject_ids=subject_ids,
-                          access_ttl=settings.access_token_ttl_seconds, id_token_ttl=settings.id_token_ttl_seconds)
+                          access_ttl=settings.access_token_ttl_seconds, id_token_ttl=settings.id_token_ttl_seconds,
+                          revoked=SqlRevokedClientTokens(storage.db))
     codes = CodeStore(ephemeral, ttl=settings.code_ttl_seconds,
                       redeemed_ttl=settings.code_ttl_seconds + settings.access_token_ttl_seconds)
     sessions = SessionStore(ephemeral, idle_seconds=settings.session_idle_seconds,
@@ -148,4 +156,6 @@ def open_provider(runtime: Runtime) -> Provider:
         acr_values_supported=tuple(acr_values_supported(issuer)),
         chip=open_chip_step(flow=flow, adapters=adapters, ephemeral=ephemeral, audit=grants,
                             subjects=storage.subjects, hash_key=identity_keys.hash_key),
+        signatures=SignatureVerifier(trust, PathValidator(OutboundPolicy.from_settings(settings)), audit),
+        certificate=open_certificate_step(flow=flow, adapters=adapters, ephemeral=ephemeral),
     ))

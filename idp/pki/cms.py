@@ -108,7 +108,7 @@ async def _verify_one(index: int, signed: cms.SignedData, content: bytes | None,
             indication = status.trust_problem_indic
             checked = status.validation_path if indication is None else refusal_for_ades(indication)
         verdict = await verdict_for(trust, cert, checking, checked)
-        stamped = _trusted_timestamp(status)
+        stamped = trusted_timestamp(status)
         if verdict.status == "revoked" and stamped is not None:
             # a trusted timestamp proves the signature existed then: revoked later, it still holds
             verdict = await verdict_for(trust, cert, validator.context(trust, moment=stamped))
@@ -119,7 +119,7 @@ async def _verify_one(index: int, signed: cms.SignedData, content: bytes | None,
                               status="untrusted", reason="no certificate is trusted for documents",
                               trusted=False, revocation_source="none", revocation_checked_at=None, acr=None)
     timestamp = status.timestamp_validity
-    ts_status = "absent" if timestamp is None else ("valid" if _trusted_timestamp(status) else "invalid")
+    ts_status = "absent" if timestamp is None else ("valid" if trusted_timestamp(status) else "invalid")
     return SignatureReport(
         index=index, intact=bool(status.intact and status.valid), coverage=coverage, signer=signer,
         signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
@@ -127,7 +127,7 @@ async def _verify_one(index: int, signed: cms.SignedData, content: bytes | None,
         timestamp_status=ts_status, ltv_material=_has_revocation_material(signed))
 
 
-def _trusted_timestamp(status: Any) -> datetime.datetime | None:
+def trusted_timestamp(status: Any) -> datetime.datetime | None:
     """The time of the signature's RFC 3161 timestamp when it is intact and its TSA trusted, else None."""
     timestamp = status.timestamp_validity
     if timestamp is None or not (timestamp.intact and timestamp.valid and timestamp.trusted):

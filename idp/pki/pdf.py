@@ -20,6 +20,7 @@ from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from idp.pki.cms import trusted_timestamp
 from idp.pki.report import DocumentRejected, SignatureReport, SignerReport
 from idp.pki.trust import PurposeTrust
 from idp.pki.validation import PathValidator, refusal_for_ades, verdict_for
@@ -73,15 +74,18 @@ async def verify_pdf(data: bytes, trust: PurposeTrust | None, validator: PathVal
             if status.intact and status.valid:
                 indication = status.trust_problem_indic
                 checked = status.validation_path if indication is None else refusal_for_ades(indication)
-            signer = SignerReport.from_verdict(await verdict_for(trust, cert, checking, checked),
-                                               cert.subject.human_friendly)
+            verdict = await verdict_for(trust, cert, checking, checked)
+            stamped = trusted_timestamp(status)
+            if verdict.status == "revoked" and stamped is not None:  # revoked after a trusted timestamp: holds
+                verdict = await verdict_for(trust, cert, validator.context(trust, moment=stamped))
+            signer = SignerReport.from_verdict(verdict, cert.subject.human_friendly)
         else:
             signer = SignerReport(subject=cert.subject.human_friendly, issuer=cert.issuer.human_friendly,
                                   serial=format(cert.serial_number, "X"), fingerprint="", chain=(),
                                   status="untrusted", reason="no certificate is trusted for documents",
                                   trusted=False, revocation_source="none", revocation_checked_at=None, acr=None)
         timestamp = status.timestamp_validity
-        ts_status = "absent" if timestamp is None else ("valid" if timestamp.intact and timestamp.valid else "invalid")
+        ts_status = "absent" if timestamp is None else ("valid" if trusted_timestamp(status) else "invalid")
         reports.append(SignatureReport(
             index=index, intact=bool(status.intact and status.valid), coverage=_coverage(status), signer=signer,
             signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,

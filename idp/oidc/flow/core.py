@@ -256,6 +256,8 @@ class AuthorizationFlow:
             kind = "redirect" if "redirect" in entry.capabilities else "password"
             if entry.type == "cccd-chip" and interaction.session_id is not None:
                 kind = "chip"  # lifts the signed-in person's level (idp/oidc/flow/chip.py)
+            elif "certificate" in entry.capabilities:
+                kind = "certificate"  # a signed challenge (idp/oidc/flow/certificate.py)
             elif kind == "password" and "password" not in entry.capabilities:
                 continue
             sources.append({"id": entry.id, "kind": kind,

@@ -38,19 +38,27 @@ def cms_signature(signer: Issued, data: bytes = DOCUMENT, *, detached: bool = Tr
     return builder.sign(serialization.Encoding.DER, options)
 
 
-def timestamped_cms(signer: Issued, tsa: Issued, at: datetime.datetime, data: bytes = DOCUMENT) -> bytes:
-    """A detached CMS signature over ``data`` with an RFC 3161 timestamp token from ``tsa`` dated ``at``."""
-    key = load_private_key_from_pemder_data(signer.key_pem(), passphrase=None)
-    chain = [asn1_x509.Certificate.load(c.der) for c in signer.chain()[1:]]
-    cms_signer = signers.SimpleSigner(signing_cert=asn1_x509.Certificate.load(signer.der), signing_key=key,
-                                      cert_registry=SimpleCertificateStore.from_certs(chain))
-    stamper = DummyTimeStamper(
+def time_stamper(tsa: Issued, at: datetime.datetime) -> DummyTimeStamper:
+    """An RFC 3161 time-stamping authority (pyhanko's in-process one) whose tokens say ``at``."""
+    return DummyTimeStamper(
         tsa_cert=asn1_x509.Certificate.load(tsa.der),
         tsa_key=load_private_key_from_pemder_data(tsa.key_pem(), passphrase=None),
         certs_to_embed=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(c.der)
                                                           for c in tsa.chain()[1:]]),
         fixed_dt=at)
-    signed = asyncio.run(cms_signer.async_sign_general_data(data, "sha256", detached=True, timestamper=stamper))
+
+
+def _pyhanko_signer(signer: Issued) -> signers.SimpleSigner:
+    key = load_private_key_from_pemder_data(signer.key_pem(), passphrase=None)
+    chain = [asn1_x509.Certificate.load(c.der) for c in signer.chain()[1:]]
+    return signers.SimpleSigner(signing_cert=asn1_x509.Certificate.load(signer.der), signing_key=key,
+                                cert_registry=SimpleCertificateStore.from_certs(chain))
+
+
+def timestamped_cms(signer: Issued, tsa: Issued, at: datetime.datetime, data: bytes = DOCUMENT) -> bytes:
+    """A detached CMS signature over ``data`` with an RFC 3161 timestamp token from ``tsa`` dated ``at``."""
+    signed = asyncio.run(_pyhanko_signer(signer).async_sign_general_data(data, "sha256", detached=True,
+                                                                          timestamper=time_stamper(tsa, at)))
     return bytes(signed.dump())
 
 
@@ -64,14 +72,12 @@ def blank_pdf(text: str = "To khai le phi truoc ba") -> bytes:
     return out.getvalue()
 
 
-def signed_pdf(signer: Issued, pdf: bytes | None = None, *, field: str = "ChuKy1") -> bytes:
+def signed_pdf(signer: Issued, pdf: bytes | None = None, *, field: str = "ChuKy1",
+               timestamp: DummyTimeStamper | None = None) -> bytes:
     """``pdf`` (a blank one by default) signed by ``signer`` in an incremental update."""
-    key = load_private_key_from_pemder_data(signer.key_pem(), passphrase=None)
-    chain = [asn1_x509.Certificate.load(c.der) for c in signer.chain()[1:]]
-    pdf_signer = signers.SimpleSigner(signing_cert=asn1_x509.Certificate.load(signer.der), signing_key=key,
-                                      cert_registry=SimpleCertificateStore.from_certs(chain))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf or blank_pdf()))
-    return signers.sign_pdf(writer, PdfSignatureMetadata(field_name=field), signer=pdf_signer).getvalue()
+    return signers.sign_pdf(writer, PdfSignatureMetadata(field_name=field), signer=_pyhanko_signer(signer),
+                            timestamper=timestamp).getvalue()
 
 
 def changed_after_signing(pdf: bytes) -> bytes:

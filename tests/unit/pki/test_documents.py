@@ -25,6 +25,7 @@ from tests.unit.pki.corpus import (
     cms_signature,
     signed_pdf,
     signed_xml,
+    time_stamper,
     timestamped_cms,
 )
 from tests.unit.pki.support import TestPki
@@ -119,6 +120,11 @@ def test_revoked_after_a_trusted_timestamp_holds_revoked_before_does_not(test_pk
     after = verify(verifier, timestamped_cms(test_pki["revoked"], test_pki["tsa"], now), DOCUMENT).signatures[0]
     assert (after.verdict, after.signer.status if after.signer else None) == ("invalid", "revoked")
     assert after.timestamp_status == "valid"
+    pdf = verify(verifier, signed_pdf(test_pki["revoked"], timestamp=time_stamper(
+        test_pki["tsa"], now - datetime.timedelta(days=2)))).signatures[0]
+    assert (pdf.verdict, pdf.timestamp_status) == ("valid", "valid")
+    late = verify(verifier, signed_pdf(test_pki["revoked"], timestamp=time_stamper(test_pki["tsa"], now)))
+    assert late.signatures[0].verdict == "invalid"
 
 
 def test_without_trust_a_signature_is_intact_but_never_trusted(test_pki: TestPki) -> None:

@@ -54,6 +54,11 @@ PAGES: dict[str, dict[str, Any]] = {
                          "form_action": "/account/totp"},
     "select_account.html": {"client_name": "Một cửa", "accounts": [{"id": "s1", "user_name": "Nguyễn Văn An"}],
                             "form_action": "/select", "interaction": "abc"},
+    "signatures.html": {"report": {"format": "pdf", "sha256": "ab" * 32, "outcome": "invalid", "signatures": [
+        {"index": 1, "verdict": "invalid", "intact": True, "coverage": "whole_document", "signing_time": None,
+         "timestamp": None, "ltv": False, "signer": "Common Name: Lê Văn Cường", "issuer": "VNPT-CA",
+         "status": "revoked", "status_text": "Chứng thư số đã bị thu hồi.", "revocation": "ocsp",
+         "revocation_time": "2026-12-07T08:00:00+00:00"}]}, "error_id": None},
 }
 
 

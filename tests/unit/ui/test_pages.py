@@ -20,6 +20,7 @@ TITLES = {
     "mfa.html": ("Xác thực hai bước", "Two-step verification"),
     "totp_enroll.html": ("Bật xác thực hai bước", "Turn on two-step verification"),
     "select_account.html": ("Chọn tài khoản", "Choose an account"),
+    "signatures.html": ("Kiểm tra chữ ký số", "Check a digital signature"),
 }
 
 

@@ -1,0 +1,109 @@
+"""Certificate sign-in in Chromium: an official's key on the SoftHSM2 token (their USB token), the
+reference signing tool on loopback signing the page's challenge, the provider checking the chain
+against the test PKI with OCSP/CRL on loopback; the relying party gets acr …/acr/pki-hw. Revoked,
+expired and untrusted certificates stay on our page with their reason in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asn1crypto import x509 as asn1_x509
+
+from idp.pki.signing_tool import SigningTool, TokenSigner
+from tests.browser.relying_party import LoopbackRelyingParty, authorize_url, landed_params, redeem
+from tests.functional.helpers import run_idp, running_server
+from tests.unit.keys.softhsm import SoftHsm, softhsm  # noqa: F401 - fixture
+from tests.unit.pki.support import TestPki, test_pki, test_pki_server  # noqa: F401 - fixtures
+from tests.unit.pki.token import put_on_token
+
+SECRET = "cert-rp-secret-0123456789-0123456789"
+CLIENT = "motcua"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[TestPki, Any],  # noqa: F811
+               softhsm: SoftHsm) -> Iterator[tuple[str, LoopbackRelyingParty, SigningTool, SoftHsm]]:  # noqa: F811
+    """``idp serve`` whose one source is the certificate adapter (every client needs pki-remote or
+    more), a loopback relying party, and the signing tool holding the official's key."""
+    pki, _ = test_pki_server
+    folder = Path(tmp_path_factory.mktemp("certificate-browser"))
+    for name in ("official", "revoked", "expired", "untrusted"):
+        put_on_token(softhsm, pki[name], name)
+    tool = SigningTool(signer_for(softhsm, "official"), chain_of(pki, "official"), allowed_origins=[])
+    tool.serve_in_thread()
+    (folder / "adapters.yaml").write_text(
+        "adapters:\n  - id: chukyso\n    type: certificate\n"
+        "    display_name: {vi: chữ ký số (USB token), en: digital signature (USB token)}\n"
+        f"    levels: [pki-hw, pki-remote]\n    signing_tool_url: {tool.url}\n", encoding="utf-8")
+    (folder / "policies").mkdir()
+    (folder / "policies" / "default.yaml").write_text(
+        "version: 1\nadapters: [chukyso]\nminimum_acr: pki-remote\nscopes: [openid, profile]\n", encoding="utf-8")
+    env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
+           "IDP_POLICIES_DIR": str(folder / "policies"), "IDP_TRUST_FILE": str(pki.trust_file()),
+           "IDP_ALLOW_LOOPBACK_CLIENT_URLS": "true"}
+    rp = LoopbackRelyingParty()
+    rp.start()
+    try:
+        added = run_idp(["clients", "add", CLIENT, "--secret-stdin", "--redirect-uri", rp.redirect_uri(CLIENT),
+                         "--name", "Hệ thống một cửa", "--scope", "openid", "--scope", "profile", "--trusted"],
+                        env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
+        assert added.returncode == 0, added.stderr
+        with running_server(env) as base:
+            tool.allowed = frozenset({base})
+            yield base, rp, tool, softhsm
+    finally:
+        tool.close()
+        rp.stop()
+
+
+def signer_for(hsm: SoftHsm, label: str) -> TokenSigner:
+    return TokenSigner(hsm.module, hsm.token_label, hsm.pin, label)
+
+
+def chain_of(pki: TestPki, name: str) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(c.der) for c in pki[name].chain()]
+
+
+def sign_with_token(page: Any, base: str, rp: LoopbackRelyingParty) -> Any:
+    run = rp.run(CLIENT, "openid profile")
+    page.goto(authorize_url(base, run))
+    page.get_by_role("link", name="Đăng nhập bằng chữ ký số (USB token)").click()
+    page.wait_for_url(f"{base}/interaction/*/certificate/chukyso")
+    page.get_by_role("button", name="Ký và đăng nhập").click()
+    return run
+
+
+def test_an_official_signs_in_with_the_usb_token(page: Any, deployment: tuple, test_pki: TestPki) -> None:  # noqa: F811
+    base, rp, tool, hsm = deployment
+    tool.signer, tool.chain = signer_for(hsm, "official"), chain_of(test_pki, "official")
+    signed = tool.signed
+    run = sign_with_token(page, base, rp)
+    params = landed_params(page, run)
+    assert tool.signed == signed + 1
+    result = redeem(base, run, params["code"], SECRET)
+    claims = result["id_token"]
+    assert claims["acr"] == f"{base}/acr/pki-hw" and claims["amr"] == ["hwk", "pin"]
+    assert result["userinfo"]["name"] == "Trần Thị Bình"
+    assert page.csp_errors == []
+    discovery = httpx.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
+    assert {f"{base}/acr/pki-hw", f"{base}/acr/pki-remote"} <= set(discovery["acr_values_supported"])
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("revoked", "đã bị thu hồi"),
+    ("expired", "đã hết hạn"),
+    ("untrusted", "không do tổ chức cung cấp dịch vụ chứng thực được tin cậy cấp"),
+])
+def test_refused_certificates_say_why(page: Any, deployment: tuple, test_pki: TestPki,  # noqa: F811
+                                      name: str, words: str) -> None:
+    base, rp, tool, hsm = deployment
+    tool.signer, tool.chain = signer_for(hsm, name), chain_of(test_pki, name)
+    sign_with_token(page, base, rp)
+    page.wait_for_selector("[role=alert]")
+    assert page.url.startswith(f"{base}/interaction/")  # still with us: the relying party got nothing
+    assert words in page.get_by_role("alert").inner_text()
+    assert page.csp_errors == []
