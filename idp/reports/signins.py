@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,9 +27,10 @@ from idp.audit.chain import utc_ms
 from idp.reports.units import Unit, Units
 from idp.storage.db import Database
 from idp.storage.schema import audit_events
+from idp.ui.filters import VIETNAM_TIME
 from policies.loa import TOKENS
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")
+VIETNAM = VIETNAM_TIME
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
