@@ -50,5 +50,6 @@ def test_policies_explain_names_the_roles() -> None:
                         "minimum_acr": {"acr": "local-basic"}, "mfa_required": False,
                         "mfa_required_roles": ["one-stop-clerk"], "max_age": None, "session_lifetime_seconds": None,
                         "step_up": [], "step_up_window_seconds": 300},
-            "subject_type": "pairwise", "released": {"scopes": ["openid"], "claims": [], "restricted": []}, "dropped": []}
+            "subject_type": "pairwise", "released": {"scopes": ["openid"], "claims": [], "restricted": []},
+            "dropped": []}
     assert "MFA required for roles one-stop-clerk" in format_explanation(body)
