@@ -129,6 +129,16 @@ class PolicyCheck(Request):
     document: Annotated[str, Field(min_length=1, max_length=65536)] = Field(description="the YAML document")
 
 
+class PolicyActivate(Request):
+    document: Annotated[str, Field(min_length=1, max_length=65536)] = Field(description="the YAML document")
+
+
+class PolicyChangeOut(BaseModel):
+    name: str = Field(description="default, or the client id the document governs")
+    before: str | None = Field(description="SHA-256 of the document replaced (null: the client had none)")
+    after: str | None = Field(description="SHA-256 of the document now in force (null: the default applies)")
+
+
 class PolicyCheckOut(BaseModel):
     valid: bool
     digest: str | None = None

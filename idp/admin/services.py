@@ -10,6 +10,7 @@ from typing import Any
 from idp.accounts.administration import AccountAdministration
 from idp.admin.keys import key_rows
 from idp.admin.people import PersonRevocation
+from idp.admin.policies import PolicyChange, PolicyVersions
 from idp.clients.changes import ClientAdministration
 from idp.clients.metadata import check_key_metadata
 from idp.clients.service import register_client, remove_client
@@ -58,6 +59,20 @@ class AdminServices:
 
     def adapter_ids(self) -> frozenset[str]:
         return frozenset(self._provider.adapters.ids)
+
+    def _versions(self) -> PolicyVersions:
+        return PolicyVersions(self._provider.policies.folder, known_adapters=self.adapter_ids())
+
+    def activate_policy(self, name: str, text: str) -> PolicyChange:
+        """A new version in force (this process at once, the others within seconds)."""
+        change = self._versions().activate(name, text)
+        self._provider.client_policies.watched.refresh()
+        return change
+
+    def roll_back_policy(self, name: str) -> PolicyChange:
+        change = self._versions().roll_back(name)
+        self._provider.client_policies.watched.refresh()
+        return change
 
     # signing keys
     def signing_keys(self) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@
 - people (``admin:people``): search local accounts by username or name, read, disable, enable,
   reset the password, reset two-step verification; end every session and revoke every token of
   a person;
-- policies (``admin:policies``): read the policies in force, validate a new document;
+- policies (``admin:policies``): read the policies in force, validate a new document, activate a
+  new version, roll back to the one before (:mod:`idp.admin.policies`);
 - signing keys (``admin:keys``): list, rotate, retire.
 
 Who may call (see :mod:`idp.admin.access`): a client's own ``client_credentials`` token with the
@@ -39,6 +40,7 @@ from idp.admin.access import (
     session_refused,
     unauthenticated,
 )
+from idp.admin.policies import PolicyChangeRefused
 from idp.admin.schemas import (
     AccountOut,
     ClientCreate,
@@ -50,6 +52,8 @@ from idp.admin.schemas import (
     KeyRotate,
     PasswordReset,
     PasswordResetOut,
+    PolicyActivate,
+    PolicyChangeOut,
     PolicyCheck,
     PolicyCheckOut,
     PolicyOut,
@@ -153,6 +157,10 @@ def _calling(fn: Callable[[], T]) -> T:
         raise OAuthError("invalid_client_metadata", str(exc)) from None
     except PasswordRejected as exc:
         raise OAuthError("invalid_request", str(exc)) from None
+    except PolicyError as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
+    except PolicyChangeRefused as exc:
+        raise OAuthError("conflict", str(exc), status_code=409) from None
     except RotationRefused as exc:
         raise OAuthError("conflict", str(exc), status_code=409) from None
     except KeysError as exc:
@@ -346,6 +354,23 @@ def validate_policy(request: Request, who: Policies, body: PolicyCheck) -> JSONR
     _audit_read(request, who, "admin.policies.validate", client=body.client_id, valid=verdict["valid"],
                 digest=verdict.get("digest"))
     return _answer(verdict)
+
+
+@router.post("/policies/{name}/activate", response_model=PolicyChangeOut, responses=ERRORS)
+def activate_policy(request: Request, who: Policies, name: str, body: PolicyActivate) -> JSONResponse:
+    """Put a new version of the document ``name`` (``default`` or a client id) in force; the one it
+    replaces is kept for a rollback. Needs ``IDP_POLICIES_DIR``."""
+    change = _calling(lambda: _services(request).activate_policy(name, body.document))
+    _audit_read(request, who, "policy.activated", policy=change.name, before=change.before, after=change.after)
+    return _answer({"name": change.name, "before": change.before, "after": change.after})
+
+
+@router.post("/policies/{name}/rollback", response_model=PolicyChangeOut, responses=ERRORS)
+def roll_back_policy(request: Request, who: Policies, name: str) -> JSONResponse:
+    """Put back the version the last activation of ``name`` replaced."""
+    change = _calling(lambda: _services(request).roll_back_policy(name))
+    _audit_read(request, who, "policy.rolled_back", policy=change.name, before=change.before, after=change.after)
+    return _answer({"name": change.name, "before": change.before, "after": change.after})
 
 
 # --- signing keys ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from idp.storage.models import Client
 from policies.document import ClientPolicy
 from policies.loa import Level
 from policies.policy_set import PolicySet
+from policies.watch import WatchedPolicies
 
 ACCOUNT_CLIENT_ID = "vnidp-account"
 CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: staff accounts, two factors
@@ -19,10 +20,21 @@ CONSOLE_CLIENT_ID = "vnidp-console"  # the security staff console: staff account
 class ClientPolicies:
     def __init__(self, adapters: AdapterSet, policies: PolicySet) -> None:
         self.adapters = adapters
-        self.policies = policies
+        #: The policies in force: the folder is read again when it changes (an activated version).
+        self.watched = WatchedPolicies(policies, known_adapters=adapters.ids)
         #: The highest level each configured adapter can reach (what it declares it produces): the
         #: policy engine never offers an adapter for a level above it.
         self.reach: Mapping[str, Level] = adapter_reach(adapters.entries)
+
+    @property
+    def policies(self) -> PolicySet:
+        """The policies in force now (see :mod:`policies.watch`)."""
+        return self.watched.current()
+
+    @policies.setter
+    def policies(self, policies: PolicySet) -> None:
+        """Put other policies in force (their folder, if any, is watched from now on)."""
+        self.watched = WatchedPolicies(policies, known_adapters=self.adapters.ids)
 
     def policy_for(self, client_id: str) -> ClientPolicy:
         """The client's policy document (the built-in account pages may use every adapter)."""

@@ -3,8 +3,7 @@ authenticator (the DevTools WebAuthn domain: CTAP2, resident keys, user verifica
 real slapd: an official enrols a passkey on /account, signs in with password + passkey, then without
 a password (the resident credential names them); a copy of the credential whose counter lags is
 refused and audited; an official for whom the client's policy requires two-step verification is
-guided through enrolment at their first sign-in and lands at the client with two factors (the policy
-asks it of the holders of a role, which the directory gives a group's members)."""
+guided through enrolment at their first sign-in and lands at the client with two factors."""
 
 from __future__ import annotations
 
@@ -33,16 +32,14 @@ SECRET = "passkey-browser-secret-0123456789-abcdef"
 
 def deploy_officials(slapd: SlapdServer, folder: Path, rp: LoopbackRelyingParty, *,
                      roles: dict[str, str] | None = None) -> dict[str, str]:
-    """A provider whose clients ``portal`` and ``hoso-mfa`` (two-step verification required of
-    one-stop clerks, the directory group ``mot-cua``) take the directory's officials; ``roles`` adds
-    directory groups mapped to roles."""
+    """A provider whose clients ``portal`` and ``hoso-mfa`` (two-step verification required) take
+    the directory's officials; ``roles`` adds directory groups mapped to roles."""
     env = officials_provider_env(slapd, folder, client_id="portal")
     adapters = json.loads((folder / "adapters.yaml").read_text())
     adapters["adapters"][0]["roles"].update(roles or {})
     (folder / "adapters.yaml").write_text(json.dumps(adapters))
     (folder / "policies" / "hoso-mfa.yaml").write_text(
-        "version: 1\nclient_id: hoso-mfa\nadapters: [officials]\nscopes: [openid, profile]\n"
-        "mfa_required_roles: [one-stop-clerk]\n")  # the directory group mot-cua
+        "version: 1\nclient_id: hoso-mfa\nadapters: [officials]\nscopes: [openid, profile]\nmfa_required: true\n")
     for client_id, name in (("portal", "Cổng dịch vụ công"), ("hoso-mfa", "Hệ thống hồ sơ công việc")):
         added = run_idp(["clients", "add", client_id, "--secret-stdin", "--trusted", "--name", name,
                          "--redirect-uri", rp.redirect_uri(client_id)], env | {"IDP_AUTO_MIGRATE": "true"},

@@ -283,6 +283,8 @@ def test_policies_over_http(admin: Admin) -> None:
         bad = http.post("/admin/policies/validate", json={
             "client_id": "portal", "document": "version: 1\nclient_id: portal\nadapters: [nowhere]\n"})
         assert bad.json()["valid"] is False and bad.json()["field"] == "adapters[0]" and bad.json()["line"] == 3
+        builtin = http.post("/admin/policies/portal/activate", json={"document": "version: 1\nclient_id: portal\n"})
+        assert builtin.status_code == 409 and "IDP_POLICIES_DIR" in builtin.json()["error_description"]
     actions = [e["details"]["action"] for e in audit(admin.deployment, "admin.action")]
     assert {"admin.policies.list", "admin.policies.read", "admin.policies.validate"} <= set(actions)
 
