@@ -5,7 +5,7 @@
       display_name: {vi: Thẻ căn cước gắn chip, en: Chip ID card}
       csca_bundle: /etc/idp/csca.pem      # PEM file of the CSCA certificates to trust
       csca_crl: /etc/idp/csca-crl.pem     # their CRLs (PEM or DER); optional
-      face_matcher: faces                 # id of a FaceMatcher adapter; optional
+      face_matcher: faces                 # id of a FaceMatcher adapter; required
       registry_check: c06                 # id of a RegistryCheck adapter; optional
 
 The CSCA bundle and CRL are read when the adapter is opened: a file that cannot be used stops
@@ -37,8 +37,8 @@ class CccdChipConfig(AdapterConfig):
     csca_crl: Path | None = Field(default=None, description="PEM or DER file of the CSCAs' CRLs.")
     require_active_authentication: bool = Field(
         default=True, description="Refuse a card without a DG15 key (it cannot prove it is not a clone).")
-    face_matcher: str | None = Field(default=None, description="Id of the FaceMatcher adapter (a selfie is "
-                                     "then required and must match DG2).")
+    face_matcher: str = Field(description="Id of the FaceMatcher adapter: the reader's live capture must match "
+                              "DG2 (docs/domain.md: cccd-chip is the card read and a live face match).")
     registry_check: str | None = Field(default=None, description="Id of the RegistryCheck adapter asked "
                                        "whether the card is genuine and current.")
     upload_ttl_seconds: int = Field(default=600, ge=60, le=3600, description="How long an upload token lives.")

@@ -21,9 +21,10 @@ import time
 from typing import Any
 
 from adapters.adapter_set import AdapterSet
-from adapters.base import Identity
+from adapters.base import FaceMatcher, Identity, RegistryCheck
 from adapters.cccd.adapter import ISSUER, CccdChipAdapter
 from adapters.cccd.config import ADAPTER_TYPE
+from adapters.registry import AdapterConfigError
 from idp.ekyc.service import ChipVerifications, Recorder
 from idp.ekyc.tickets import UploadTickets
 from idp.errors import PageError
@@ -107,7 +108,18 @@ def open_chip_step(*, flow: AuthorizationFlow, adapters: AdapterSet, ephemeral: 
                    subjects: SubjectStore, hash_key: bytes) -> ChipStep | None:
     """The chip step when a ``cccd-chip`` adapter is configured, else None (its pages and the reader
     API then answer 404)."""
-    if not any(entry.type == ADAPTER_TYPE for entry in adapters.entries):
+    chips = [entry.adapter for entry in adapters.entries if isinstance(entry.adapter, CccdChipAdapter)]
+    if not chips:
         return None
+    for chip in chips:  # a reference to a missing or wrong adapter stops start-up, naming it
+        wanted = ((chip.face_matcher_id, FaceMatcher, "face_matcher"),
+                  (chip.registry_check_id, RegistryCheck, "registry_check"))
+        for adapter_id, capability, field in wanted:
+            if adapter_id is None:
+                continue
+            found = adapters.get(adapter_id) if adapter_id in adapters.ids else None
+            if not isinstance(found, capability):
+                raise AdapterConfigError(f"adapter {chip.id!r}: field {field!r}: {adapter_id!r} is not a configured "
+                                         f"{capability.__name__} adapter")
     verifications = ChipVerifications(adapters=adapters, tickets=UploadTickets(ephemeral), audit=audit)
     return ChipStep(flow=flow, verifications=verifications, subjects=subjects, hash_key=hash_key)
