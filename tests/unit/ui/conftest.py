@@ -19,6 +19,12 @@ from idp.web.middleware import install
 
 REDIRECT_URI = "https://rp.example.vn:8443/callback"
 
+# WebAuthn options as the passkey pages carry them (a name with markup: escaped in the attribute).
+PASSKEY_GET = ('{"challenge": "c2Vj", "rpId": "id.example.gov.vn", "allowCredentials": [], '
+               '"userVerification": "required"}')
+PASSKEY_CREATE = ('{"challenge": "c2Vj", "rp": {"id": "id.example.gov.vn", "name": "Cổng <xác thực>"}, '
+                  '"user": {"id": "dQ", "name": "an.nguyen", "displayName": "Nguyễn Văn An"}}')
+
 PAGES: dict[str, dict[str, Any]] = {
     "login.html": {
         "client_name": "Cổng dịch vụ công tỉnh",
@@ -52,6 +58,19 @@ PAGES: dict[str, dict[str, Any]] = {
     "mfa.html": {"form_action": "/mfa", "interaction": "abc", "error_id": "invalid_code"},
     "totp_enroll.html": {"qr_data_uri": "data:image/svg+xml;base64,PHN2Zy8+", "secret": "JBSWY3DPEHPK3PXP",
                          "form_action": "/account/totp"},
+    "passkey.html": {"options": PASSKEY_GET, "second_factor": False,
+                     "form_action": "/interaction/abc/passkey", "interaction": "abc",
+                     "login_url": "/interaction/abc/login", "error_id": "passkey_failed"},
+    "enrol.html": {"client_name": "Hệ thống hồ sơ", "qr_data_uri": "data:image/svg+xml;base64,PHN2Zy8+",
+                   "secret": "JBSWY3DPEHPK3PXP", "passkey_options": PASSKEY_CREATE,
+                   "passkey_action": "/interaction/abc/enrol/passkey", "form_action": "/interaction/abc/enrol",
+                   "interaction": "abc"},
+    "enrolled.html": {"codes": ["k7q2-m4xa-9fde-wr3b"], "form_action": "/interaction/abc/enrolled",
+                      "interaction": "abc"},
+    "account_passkeys.html": {"passkeys": [{"id": "p1", "name": "Khoá USB", "created_at": "2026-12-07T08:00:00+00:00",
+                                             "last_used_at": None}],
+                              "options": PASSKEY_CREATE, "form_action": "/account/passkeys",
+                              "remove_action": "/account/passkeys/remove", "notice_id": "account.passkeys.added"},
     "select_account.html": {"client_name": "Một cửa", "accounts": [{"id": "s1", "user_name": "Nguyễn Văn An"}],
                             "form_action": "/select", "interaction": "abc"},
     "signatures.html": {"report": {"format": "pdf", "sha256": "ab" * 32, "outcome": "invalid", "signatures": [

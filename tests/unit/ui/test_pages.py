@@ -19,6 +19,10 @@ TITLES = {
     "account.html": ("Tài khoản của tôi", "My account"),
     "mfa.html": ("Xác thực hai bước", "Two-step verification"),
     "totp_enroll.html": ("Bật xác thực hai bước", "Turn on two-step verification"),
+    "passkey.html": ("Khoá truy cập (passkey)", "Passkey"),
+    "enrol.html": ("Cần bật xác thực hai bước", "Two-step verification is required"),
+    "enrolled.html": ("Mã khôi phục của bạn", "Your recovery codes"),
+    "account_passkeys.html": ("Khoá truy cập (passkey)", "Passkeys"),
     "select_account.html": ("Chọn tài khoản", "Choose an account"),
     "signatures.html": ("Kiểm tra chữ ký số", "Check a digital signature"),
 }
@@ -140,3 +144,15 @@ def test_totp_qr_code_is_an_svg_data_uri() -> None:
     assert uri.startswith("data:image/svg+xml;base64,")
     svg = base64.b64decode(uri.split(",", 1)[1])
     assert b"<svg" in svg and b"<path" in svg and b"<script" not in svg
+
+
+def test_passkey_pages_carry_their_options_escaped_and_run_only_our_script(client: TestClient) -> None:
+    for template in ("passkey.html", "enrol.html", "account_passkeys.html"):
+        response = client.get(f"/page/{template}")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert '/static/passkey.js?v=' in response.text and "<script>" not in response.text
+        assert "<xác thực>" not in response.text  # markup in a name stays text in the data attribute
+    enrol = client.get("/page/enrol.html").text
+    assert "Hệ thống hồ sơ yêu cầu xác thực hai bước" in enrol  # why, before how
+    assert 'data-passkey="create"' in enrol and 'name="code"' in enrol  # a passkey or an authenticator app
+    assert "script-src" not in client.get("/page/mfa.html").headers["content-security-policy"]
