@@ -9,9 +9,10 @@ Two kinds of caller, deny by default:
   must be the client's own (no person behind it) and not DPoP-bound (this API takes Bearer
   tokens only); the client must still be registered, enabled and allowed the scope now, so taking
   the scope back or disabling the client takes effect at once.
-- an official signed in to this provider (the session cookie) with a local account holding the
-  ``administrator`` role, whose second factor was completed less than
-  :data:`FRESH_SECOND_FACTOR_SECONDS` ago. An official may use every area.
+- an official signed in to this provider (the session cookie) holding the ``administrator`` role
+  (a local account's role, or a directory group mapped to it: :func:`idp.console.access.check_staff`),
+  whose second factor was completed less than :data:`FRESH_SECOND_FACTOR_SECONDS` ago. An
+  official may use every area.
 
 A refusal is an :class:`~idp.errors.OAuthError`: 401 ``invalid_token`` (no or a bad token), 403
 ``insufficient_scope`` (the token lacks the area's scope), 403 ``insufficient_user_authentication``
@@ -24,7 +25,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from idp.console.access import Auditor, Refusal, check_staff
+from idp.console.access import FRESH_SECONDS, Auditor, Refusal, check_staff
 from idp.errors import OAuthError
 from idp.oidc.provider import Provider
 from idp.oidc.tokens import SELF_CONTAINED
@@ -33,8 +34,8 @@ from keys.errors import InvalidToken
 from policies.session import session_from_json
 
 ADMINISTRATOR_ROLE = "administrator"
-#: How long after completing the second factor an official may use the admin API.
-FRESH_SECOND_FACTOR_SECONDS = 900
+#: How long after completing the second factor an official may use the admin API (the console's).
+FRESH_SECOND_FACTOR_SECONDS = FRESH_SECONDS
 MAX_TOKEN_LENGTH = 8192
 
 
