@@ -43,6 +43,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "cccd-chip": "adapters.cccd.config:CccdChipConfig",
     "certificate": "adapters.certificate.config:CertificateConfig",
     "testing-face": "adapters.testing.face:TestingFaceConfig",
+    "registry-check": "adapters.registry_check.config:RegistryCheckConfig",
 }
 
 

@@ -6,6 +6,7 @@ port) are known up front and no port is ever raced for.
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from idp.sandbox.provider import SandboxClient, SandboxProvider
+from idp.sandbox.registry import build_registry_app
 from idp.sandbox.routes import build_app
 from idp.sandbox.shapes import dvcqg_shape, vneid_shape
 from idp.settings import is_loopback_host
@@ -61,11 +63,13 @@ class LoopbackServer:
 
 @dataclass
 class NationalSandbox:
-    """Both simulators on one loopback port: VNeID under ``/vneid``, the portal under ``/dvcqg``."""
+    """Both simulators on one loopback port: VNeID under ``/vneid``, the portal under ``/dvcqg``;
+    and the population registry's card-verification service under ``/c06`` (idp/sandbox/registry.py)."""
 
     vneid: SandboxProvider
     dvcqg: SandboxProvider
     base_url: str
+    registry_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _server: LoopbackServer | None = field(default=None, repr=False)
 
     @classmethod
@@ -98,7 +102,8 @@ class NationalSandbox:
 
     def app(self) -> Starlette:
         return Starlette(
-            routes=[Mount("/vneid", app=build_app(self.vneid)), Mount("/dvcqg", app=build_app(self.dvcqg))]
+            routes=[Mount("/vneid", app=build_app(self.vneid)), Mount("/dvcqg", app=build_app(self.dvcqg)),
+                    Mount("/c06", app=build_registry_app(self.registry_key))]
         )
 
     def stop(self) -> None:
@@ -122,6 +127,11 @@ class NationalSandbox:
              "display_name": {"vi": "Cổng Dịch vụ công quốc gia", "en": "National Public Service Portal"},
              "base_url": self.dvcqg.base_url, **common},
         ]  # fmt: skip
+
+    def registry_adapter_config(self) -> dict[str, Any]:
+        """The adapters-file entry of a ``registry-check`` adapter that asks this sandbox's registry."""
+        return {"id": "c06", "type": "registry-check", "display_name": {"vi": "Kiểm tra thẻ (C06, mô phỏng)"},
+                "base_url": self.base_url + "/c06", "api_key": self.registry_key}
 
 
 def serve_forever(host: str, port: int, clients: list[SandboxClient] | None = None,

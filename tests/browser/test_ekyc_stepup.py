@@ -1,5 +1,6 @@
 """In Chromium: a citizen signed in with VNeID at level 1 (the national sandbox) is stepped up by
-reading their chip ID card (a reader posting over HTTP, the testing face matcher) and reaches a
+reading their chip ID card (a reader posting over HTTP, the testing face matcher, the sandbox's
+population registry confirming the card) and reaches a
 relying party whose policy needs ``cccd-chip``; the relying party's ID token, verified with
 python-jose, carries ``verified_claims`` matching the card."""
 
@@ -67,8 +68,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             vneid = sandbox.adapter_configs(UPSTREAM_CLIENT)[0] | {"acr_map": {"1": "vneid-l1"}, "timeout_seconds": 5}
             adapters = [vneid,
                         {"id": "chip", "type": "cccd-chip", "csca_bundle": str(chips.csca_bundle),
-                         "csca_crl": str(chips.csca_crl), "face_matcher": "faces"},
-                        {"id": "faces", "type": "testing-face"}]
+                         "csca_crl": str(chips.csca_crl), "face_matcher": "faces", "registry_check": "c06"},
+                        {"id": "faces", "type": "testing-face"}, sandbox.registry_adapter_config()]
             (root / "adapters.yaml").write_text(yaml.safe_dump({"adapters": adapters}, allow_unicode=True))
             (root / "policies").mkdir()
             (root / "policies" / "default.yaml").write_text(yaml.safe_dump(_policy(None, "vneid-l1",
@@ -140,7 +141,8 @@ def test_a_vneid_level_1_citizen_is_stepped_up_by_their_chip_card(page: Any, dep
     assert verified["verification"]["trust_framework"] == "vn_cccd_chip"
     (evidence,) = verified["verification"]["evidence"]
     assert evidence["document_details"]["document_number"] == CITIZEN.personal_id
-    assert {c["check_method"] for c in evidence["check_details"]} == {"vcrypt", "bvr"}
+    assert [c["check_method"] for c in evidence["check_details"]] == ["vcrypt", "bvr", "data"]
+    assert evidence["check_details"][2]["txn"]  # the (simulated) registry's transaction id
     assert verified["claims"]["name"] == CITIZEN.full_name
     assert verified["claims"]["birthdate"] == CITIZEN.birthdate.isoformat()
     assert verified["claims"]["gender"] == CITIZEN.gender
