@@ -19,8 +19,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from adapters.base import UpstreamRejected
 from adapters.oidc.config import STANDARD_CLAIMS, OidcConfig
 from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
+
+ORGANISATION = "organization"  # vn_account_type of an organisation e-ID account
 
 
 def iso_birthdate(value: Any) -> str | None:
@@ -47,6 +50,12 @@ class DvcqgConfig(OidcConfig):
         default_factory=lambda: {"1": "citizen", "2": "organization"},
         description="LoaiTaiKhoan value -> vn_account_type.",
     )
+    organisation_fields: dict[str, str] = Field(
+        default_factory=lambda: {"MaSoThue": "vn_org_tax_code", "MaDinhDanhToChuc": "vn_org_eid",
+                                 "TenToChuc": "vn_org_name"},
+        description="Field of an organisation account's userinfo -> local claim (the portal's names are not "
+        "publicly documented: these are the sandbox's).",
+    )
     login_idps: dict[str, str] = Field(
         default_factory=lambda: {"BCA": "vneid"}, description="loginIdp value -> vn_login_idp."
     )
@@ -69,6 +78,9 @@ class DvcqgConfig(OidcConfig):
         return data
 
     def normalise_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
+        account_type = upstream.get("LoaiTaiKhoan")
+        if isinstance(account_type, str | int) and self.account_types.get(str(account_type)) == ORGANISATION:
+            return self.organisation_claims(upstream)
         claims = super().normalise_claims(upstream)
         claims["vn_personal_id"] = personal_id_claim(upstream.get("SoDinhDanh"))
         claims.update(name_claims(upstream.get("HoVaTen") or upstream.get("name")))
@@ -88,5 +100,28 @@ class DvcqgConfig(OidcConfig):
         return eid_level_claims(level)
 
     def profile_claims(self) -> frozenset[str]:
-        """The standard claims, and the portal's fields by their local names."""
-        return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"}
+        """The standard claims, and the portal's fields by their local names (an organisation
+        account's too, when ``account_types`` maps one)."""
+        organisations = (set(self.organisation_fields.values())
+                         if ORGANISATION in self.account_types.values() else set())
+        return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"} | organisations
+
+    def organisation_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
+        """An organisation e-ID account: the organisation's identifiers (``organisation_fields``),
+        its name as ``name``, ``vn_account_type`` ``organization``. Not the representative's
+        personal ID number, name or birth date: the account is the organisation's (it is linked as
+        its own subject, never merged with the person who represents it). UpstreamRejected without
+        a tax code."""
+        claims: dict[str, Any] = {"vn_account_type": ORGANISATION}
+        for field, claim in self.organisation_fields.items():
+            value = upstream.get(field)
+            if isinstance(value, str) and value.strip():
+                claims[claim] = value.strip()[:255]
+        if not claims.get("vn_org_tax_code"):
+            raise UpstreamRejected("an organisation account without a tax code", reason="missing_tax_code")
+        if claims.get("vn_org_name"):
+            claims["name"] = claims["vn_org_name"]
+        login_idp = upstream.get("loginIdp")
+        if isinstance(login_idp, str) and login_idp:
+            claims["vn_login_idp"] = self.login_idps.get(login_idp, login_idp)
+        return claims

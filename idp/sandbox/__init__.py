@@ -5,7 +5,7 @@ Portal's SSO (WSO2-shaped), with synthetic citizens, for tests and the demo. Loo
 from the command line. Every simulator can be switched to a hostile mode (see ``modes.py``).
 """
 
-from idp.sandbox.citizens import CITIZENS, Citizen
+from idp.sandbox.citizens import CITIZENS, ORGANISATIONS, Citizen, Organisation
 from idp.sandbox.modes import MODES
 from idp.sandbox.provider import SandboxClient, SandboxProvider
 from idp.sandbox.server import LoopbackServer, NationalSandbox
@@ -13,9 +13,11 @@ from idp.sandbox.server import LoopbackServer, NationalSandbox
 __all__ = [
     "CITIZENS",
     "MODES",
+    "ORGANISATIONS",
     "Citizen",
     "LoopbackServer",
     "NationalSandbox",
+    "Organisation",
     "SandboxClient",
     "SandboxProvider",
 ]

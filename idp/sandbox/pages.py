@@ -1,17 +1,19 @@
-"""The sandbox's login-and-consent page (Vietnamese first): pick a synthetic citizen, agree."""
+"""The sandbox's login-and-consent page (Vietnamese first): pick a synthetic citizen (or, at the
+national portal, an organisation's account), agree."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
 
-from idp.sandbox.citizens import Citizen
+from idp.sandbox.citizens import Citizen, Organisation
 
 FORWARDED = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
              "code_challenge", "code_challenge_method", "acr_values", "prompt", "login_hint")  # fmt: skip
 
 
-def login_page(title: str, action: str, params: Mapping[str, str], citizens: tuple[Citizen, ...]) -> str:
+def login_page(title: str, action: str, params: Mapping[str, str], citizens: tuple[Citizen, ...],
+               organisations: tuple[Organisation, ...] = ()) -> str:
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(params[name])}">' for name in FORWARDED if name in params
     )
@@ -20,6 +22,13 @@ def login_page(title: str, action: str, params: Mapping[str, str], citizens: tup
         f"{escape(c.full_name)} — {c.birthdate.strftime('%d/%m/%Y')}</label><br>"
         for i, c in enumerate(citizens)
     )
+    by_id = {c.personal_id: c for c in citizens}
+    accounts = "".join(
+        f'<label><input type="radio" name="citizen" value="{escape(o.account)}"> {escape(o.name)} — '
+        f"người đại diện: {escape(by_id[o.representative].full_name if o.representative in by_id else '?')}</label><br>"
+        for o in organisations
+    )
+    organisation_fieldset = f"<fieldset><legend>Tài khoản tổ chức</legend>{accounts}</fieldset>" if accounts else ""
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>{escape(title)}</title></head>
 <body>
@@ -28,6 +37,7 @@ def login_page(title: str, action: str, params: Mapping[str, str], citizens: tup
 <form method="post" action="{escape(action)}">
 {hidden}
 <fieldset><legend>Công dân</legend>{choices}</fieldset>
+{organisation_fieldset}
 <p>Ứng dụng <strong>{escape(params.get("client_id", ""))}</strong> yêu cầu thông tin định danh của bạn.</p>
 <button type="submit" name="decision" value="allow">Đồng ý và đăng nhập</button>
 <button type="submit" name="decision" value="deny">Từ chối</button>

@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from idp.sandbox.citizens import CITIZENS, Citizen
+from idp.sandbox.citizens import CITIZENS, ORGANISATIONS, Citizen, Organisation
 from idp.sandbox.modes import MODES
 from idp.sandbox.shapes import Shape
 from idp.settings import is_loopback_host
@@ -49,6 +49,7 @@ class SandboxProvider:
     base_url: str
     clients: dict[str, SandboxClient]
     citizens: tuple[Citizen, ...] = CITIZENS
+    organisations: tuple[Organisation, ...] = ORGANISATIONS
     mode: str = "normal"
     slow_seconds: float = 5.0
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}))
@@ -88,11 +89,25 @@ class SandboxProvider:
     def citizen(self, personal_id: str) -> Citizen | None:
         return next((c for c in self.citizens if c.personal_id == personal_id), None)
 
-    def issue_code(self, request: dict[str, str], citizen: Citizen) -> str:
+    def account(self, value: str) -> tuple[Citizen, Organisation | None] | None:
+        """Who signs in when the login page's ``value`` is chosen: a citizen (their personal ID
+        number), or an organisation's account (``MST:<tax code>``, where the shape has them) through
+        its legal representative."""
+        if value.startswith("MST:"):
+            found = next((o for o in self.organisations if o.account == value), None)
+            representative = self.citizen(found.representative) if found is not None else None
+            if found is None or representative is None or not self.shape.organisation_accounts:
+                return None
+            return representative, found
+        citizen = self.citizen(value)
+        return (citizen, None) if citizen is not None else None
+
+    def issue_code(self, request: dict[str, str], citizen: Citizen, organisation: Organisation | None = None) -> str:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = {
                 **request,
+                "organisation": organisation.tax_code if organisation is not None else None,
                 "personal_id": citizen.personal_id,
                 "auth_time": int(time.time()),
                 "expires": time.time() + CODE_TTL,

@@ -107,14 +107,15 @@ def build_app(provider: SandboxProvider) -> Starlette:
         if params.get("code_challenge_method", "S256" if "code_challenge" in params else "") not in ("S256", ""):
             return back({"error": "invalid_request", "error_description": "S256 only"})
         if request.method == "GET":
-            page = login_page(shape.title, url(shape.authorize_path), params, provider.citizens)
+            page = login_page(shape.title, url(shape.authorize_path), params, provider.citizens,
+                              provider.organisations if shape.organisation_accounts else ())
             return HTMLResponse(page, headers={"Cache-Control": "no-store"})
         if params.get("decision") != "allow":
             return back({"error": "access_denied"})
-        citizen = provider.citizen(params.get("citizen", ""))
-        if citizen is None:
+        account = provider.account(params.get("citizen", ""))
+        if account is None:
             return back({"error": "access_denied"})
-        return back({"code": provider.issue_code(params, citizen)})
+        return back({"code": provider.issue_code(params, *account)})
 
     async def token(request: Request) -> Response:
         if (blocked := await guard(request)) is not None:

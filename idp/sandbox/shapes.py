@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from idp.sandbox.citizens import Citizen
+from idp.sandbox.citizens import ORGANISATIONS, Citizen, organisation
 
 SUB_NAMESPACE = uuid.UUID("3b1f7a3c-8a51-4bd2-9a53-6f0b2f1c9e11")
 
@@ -36,11 +36,18 @@ class Shape(ABC):
     title: str
     personal_id_claims: tuple[str, ...]
     iss_in_response: bool
+    #: Whether organisation e-ID accounts sign in here (``MST:<tax code>`` on the login page).
+    organisation_accounts: bool = False
 
     def issuer(self, base_url: str) -> str:
         return base_url.rstrip("/") + self.issuer_path
 
-    def subject(self, citizen: Citizen) -> str:
+    def subject(self, citizen: Citizen, record: dict[str, Any] | None = None) -> str:
+        """The account's ``sub``: the citizen's, or the organisation's when ``record`` (the
+        authorization) is an organisation account's sign-in."""
+        tax_code = (record or {}).get("organisation")
+        if tax_code:
+            return str(uuid.uuid5(SUB_NAMESPACE, f"{self.name}:org:{tax_code}"))
         return str(uuid.uuid5(SUB_NAMESPACE, f"{self.name}:{citizen.personal_id}"))
 
     @abstractmethod
@@ -85,18 +92,22 @@ class VneidShape(Shape):
 @dataclass(frozen=True)
 class DvcqgShape(Shape):
     """The National Public Service Portal (WSO2): ``acr`` echoes ``acr_values=LoA1|LoA2`` (LoA2
-    only for a level-2 electronic identity), Vietnamese userinfo fields."""
+    only for a level-2 electronic identity), Vietnamese userinfo fields. An organisation account
+    (``LoaiTaiKhoan`` 2) signs in through its legal representative and says the organisation's
+    ``MaSoThue``, ``MaDinhDanhToChuc`` and ``TenToChuc`` (these names are the sandbox's: the
+    portal's are not publicly documented, and the adapter maps them by configuration); a citizen's
+    account lists the organisations they represent or work for (``DanhSachToChuc``)."""
 
     def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        claims: dict[str, Any] = {"sub": self.subject(citizen), "amr": ["VNeIDAuthenticator"]}
+        claims: dict[str, Any] = {"sub": self.subject(citizen, record), "amr": ["VNeIDAuthenticator"]}
         requested = record.get("acr_values", "").split()
         if "LoA1" in requested or "LoA2" in requested:
             claims["acr"] = "LoA2" if "LoA2" in requested and citizen.eid_level >= 2 else "LoA1"
         return claims
 
     def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "sub": self.subject(citizen),
+        info: dict[str, Any] = {
+            "sub": self.subject(citizen, record),
             "TechID": str(uuid.uuid5(SUB_NAMESPACE, f"techid:{citizen.personal_id}")),
             "LoaiTaiKhoan": "1",
             "HoVaTen": citizen.full_name,
@@ -104,6 +115,16 @@ class DvcqgShape(Shape):
             "NgayThangNamSinh": citizen.birthdate.strftime("%Y%m%d"),
             "loginIdp": "BCA",
         }
+        signed_in_as = organisation(str(record.get("organisation") or ""))
+        if signed_in_as is not None:  # the representative's identity, and the organisation's
+            return {**info, "LoaiTaiKhoan": "2", "MaSoThue": signed_in_as.tax_code,
+                    "MaDinhDanhToChuc": signed_in_as.org_eid, "TenToChuc": signed_in_as.name}
+        roles = [(o, "NguoiDaiDien" if o.representative == citizen.personal_id else "NhanVien")
+                 for o in ORGANISATIONS if citizen.personal_id in (o.representative, *o.employees)]
+        if roles:
+            info["DanhSachToChuc"] = [{"MaSoThue": o.tax_code, "MaDinhDanhToChuc": o.org_eid, "TenToChuc": o.name,
+                                       "VaiTro": role} for o, role in roles]
+        return info
 
 
 def vneid_shape(realm: str = "citizen") -> Shape:
@@ -136,4 +157,5 @@ def dvcqg_shape() -> Shape:
         title="Cổng Dịch vụ công quốc gia — Đăng nhập (mô phỏng)",
         personal_id_claims=("SoDinhDanh",),
         iss_in_response=False,
+        organisation_accounts=True,
     )

@@ -1,6 +1,7 @@
 """Discovery says only what can happen: a provider whose adapters are the two national sandboxes
-lists the levels, claims and scopes that sign-ins through them actually yield, and nothing no
-adapter produces (no ``pki-hw``, ``cccd-chip``, ``vn_org_*``, ``vn_cert_*``).
+lists the levels, claims and scopes that sign-ins through them actually yield (an organisation
+account's ``vn_org_*`` too), and nothing no adapter produces (no ``pki-hw``, ``cccd-chip``,
+``vn_cert_*``, ``vn_official``).
 
 The sign-ins are made with the very adapters the provider opened, against the sandboxes (a
 level-2 and a level-1 citizen, asked for level 1 and level 2)."""
@@ -22,6 +23,7 @@ from policies.loa import level_from_token
 from tests.unit.sandbox.support import CALLBACK, CLIENT, national, sandbox, sign_in  # noqa: F401 - fixtures
 
 CITIZENS = ("048193004567", "049201000789")  # e-ID level 2, level 1
+ORGANISATION = "MST:0401234567"  # an organisation e-ID account, at the national portal only
 VNEID_LEVELS = {"1": "vneid-l1", "2": "vneid-l2"}  # as agreed with the national operator (sandbox)
 POLICY = {"version": 1, "adapters": ["vneid", "dvcqg"], "minimum_acr": "vneid-l1",
           "scopes": ["openid", "profile", "vn_id", "vn_eid"]}
@@ -43,9 +45,10 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
         yielded_claims: set[str] = set()
         for entry in entries:
             adapter = provider.adapters.get(entry["id"])
-            for personal_id in CITIZENS:
+            accounts = (*CITIZENS, ORGANISATION) if entry["id"] == "dvcqg" else CITIZENS
+            for account in accounts:
                 for level in ("vneid-l1", "vneid-l2"):
-                    callback, pending = sign_in(adapter, personal_id, UpstreamRequest(level=level))
+                    callback, pending = sign_in(adapter, account, UpstreamRequest(level=level))
                     identity = adapter.complete(CALLBACK, callback, pending)
                     yielded_levels.add(str(identity.acr))
                     yielded_claims.update(identity.claims)
@@ -61,9 +64,10 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
     assert yielded_claims <= listed_claims
     vietnamese = {claim for claim in listed_claims if claim.startswith("vn_")}
     assert vietnamese == {c for c in yielded_claims if c.startswith("vn_")} == {
-        "vn_personal_id", "vn_eid_level", "vn_login_idp", "vn_account_type"}
+        "vn_personal_id", "vn_eid_level", "vn_login_idp", "vn_account_type", "vn_org_tax_code", "vn_org_eid",
+        "vn_org_name"}
     scopes = set(document["scopes_supported"])
-    assert {"openid", "profile", "vn_id", "vn_eid"} <= scopes
-    assert not {"vn_org", "vn_official", "vn_cert"} & scopes
+    assert {"openid", "profile", "vn_id", "vn_eid", "vn_org"} <= scopes
+    assert not {"vn_official", "vn_cert"} & scopes
     for scope in scopes - {"openid", "offline_access"}:
         assert SCOPE_CLAIMS[scope] & listed_claims, scope  # every scope listed releases something

@@ -1,0 +1,71 @@
+"""Organisation e-ID accounts through the national portal's sandbox: the organisation's
+representative signs in with its account and the adapter yields the organisation (tax code,
+organisation e-ID number, name), never the representative's personal ID number; linked, it is a
+subject of its own, not the representative's. VNeID's sandbox has no organisation accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.oidc.adapter import OidcUpstreamAdapter
+from idp.audit.sql import SqlAuditLog
+from idp.identity.linking import link_identity
+from idp.identity.protection import derive_identity_keys
+from idp.sandbox import ORGANISATIONS, NationalSandbox
+from idp.storage.sql import SqlStorage
+from tests.unit.sandbox.support import (  # noqa: F401 - fixtures
+    CALLBACK,
+    browser_login,
+    dvcqg_config,
+    national,
+    sandbox,
+    sign_in,
+    vneid_config,
+)
+
+KEYS = derive_identity_keys(b"demo-kek-for-tests-only-32bytes!")
+SONG_HAN = ORGANISATIONS[0]  # represented by Nguyễn Văn An (049085001234)
+
+
+@pytest.fixture
+def portal(national: NationalSandbox) -> Iterator[OidcUpstreamAdapter]:  # noqa: F811
+    adapter = OidcUpstreamAdapter(dvcqg_config(national))
+    yield adapter
+    adapter.close()
+
+
+def test_an_organisation_account_yields_the_organisation(portal: OidcUpstreamAdapter) -> None:
+    callback, pending = sign_in(portal, SONG_HAN.account)
+    identity = portal.complete(CALLBACK, callback, pending)
+    assert identity.claims == {
+        "vn_account_type": "organization", "vn_org_tax_code": "0401234567", "vn_org_eid": "TC0401234567",
+        "vn_org_name": "Công ty TNHH Thương mại Sông Hàn", "name": "Công ty TNHH Thương mại Sông Hàn",
+        "vn_login_idp": "vneid", "vn_eid_level": 1,
+    }
+    assert SONG_HAN.representative not in str(identity.claims)
+    assert {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} <= portal.config.produces().claims
+
+
+def test_the_organisation_is_its_own_subject_not_its_representatives(portal: OidcUpstreamAdapter,
+                                                                     storage: SqlStorage) -> None:
+    audit = SqlAuditLog(storage.db)
+    linked = []
+    for account in (SONG_HAN.account, SONG_HAN.representative):
+        callback, pending = sign_in(portal, account)
+        linked.append(link_identity(storage, portal.complete(CALLBACK, callback, pending),
+                                    hash_key=KEYS.hash_key, enc_key=KEYS.enc_key, audit=audit))
+    organisation, person = linked
+    assert organisation.id != person.id and organisation.personal_id_hash is None
+    assert organisation.claims["vn_org_tax_code"] == "0401234567" and "vn_org_tax_code" not in person.claims
+    assert person.personal_id_hash is not None
+
+
+def test_vneid_has_no_organisation_accounts(national: NationalSandbox) -> None:  # noqa: F811
+    adapter = OidcUpstreamAdapter(vneid_config(national))
+    try:
+        url, _ = adapter.begin(CALLBACK)
+        assert browser_login(url, SONG_HAN.account).query.get("error") == "access_denied"
+    finally:
+        adapter.close()
