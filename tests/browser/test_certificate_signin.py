@@ -1,7 +1,8 @@
 """Certificate sign-in in Chromium: an official's key on the SoftHSM2 token (their USB token), the
 reference signing tool on loopback signing the page's challenge, the provider checking the chain
 against the test PKI with OCSP/CRL on loopback; the relying party gets acr …/acr/pki-hw. Revoked,
-expired and untrusted certificates stay on our page with their reason in plain words."""
+expired and untrusted certificates stay on our page with their reason in plain words. A service whose
+policy needs pki-hw steps a lower sign-in of the same person up to the token."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.unit.pki.token import put_on_token
 
 SECRET = "cert-rp-secret-0123456789-0123456789"
 CLIENT = "motcua"
+SIGNING = "kyhoso"  # a service for signing case files: its policy needs pki-hw
 
 
 @pytest.fixture(scope="module")
@@ -106,4 +108,68 @@ def test_refused_certificates_say_why(page: Any, deployment: tuple, test_pki: Te
     page.wait_for_selector("[role=alert]")
     assert page.url.startswith(f"{base}/interaction/")  # still with us: the relying party got nothing
     assert words in page.get_by_role("alert").inner_text()
+    assert page.csp_errors == []
+
+
+@pytest.fixture(scope="module")
+def step_up_deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[TestPki, Any],  # noqa: F811
+                       softhsm: SoftHsm) -> Iterator[tuple[str, LoopbackRelyingParty, SigningTool]]:  # noqa: F811
+    """A lower source (the testing adapter) whose official has the personal ID number of the official's certificate,
+    the certificate adapter, and a second service whose policy needs pki-hw."""
+    pki, _ = test_pki_server
+    folder = Path(tmp_path_factory.mktemp("certificate-step-up"))
+    put_on_token(softhsm, pki["official"], "official")
+    tool = SigningTool(signer_for(softhsm, "official"), chain_of(pki, "official"), allowed_origins=[])
+    tool.serve_in_thread()
+    (folder / "adapters.yaml").write_text(
+        "adapters:\n  - id: canbo\n    type: testing\n    display_name: {vi: Tài khoản cán bộ, en: Staff account}\n"
+        "    users:\n      binh.tran:\n        password: mot-mat-khau-du-dai-0123\n"
+        "        claims: {vn_personal_id: \"034088000123\", name: Trần Thị Bình}\n"
+        "  - id: chukyso\n    type: certificate\n"
+        "    display_name: {vi: chữ ký số (USB token), en: digital signature (USB token)}\n"
+        f"    signing_tool_url: {tool.url}\n", encoding="utf-8")
+    (folder / "policies").mkdir()
+    (folder / "policies" / "default.yaml").write_text(
+        "version: 1\nadapters: [canbo, chukyso]\nminimum_acr: local-basic\nscopes: [openid, profile]\n",
+        encoding="utf-8")
+    (folder / "policies" / f"{SIGNING}.yaml").write_text(
+        f"version: 1\nclient_id: {SIGNING}\nadapters: [canbo, chukyso]\nminimum_acr: pki-hw\n"
+        "scopes: [openid, profile]\n", encoding="utf-8")
+    env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
+           "IDP_POLICIES_DIR": str(folder / "policies"), "IDP_TRUST_FILE": str(pki.trust_file()),
+           "IDP_ALLOW_LOOPBACK_CLIENT_URLS": "true"}
+    rp = LoopbackRelyingParty()
+    rp.start()
+    try:
+        for client_id in (CLIENT, SIGNING):
+            added = run_idp(["clients", "add", client_id, "--secret-stdin", "--redirect-uri",
+                             rp.redirect_uri(client_id), "--name", client_id, "--scope", "openid", "--scope",
+                             "profile", "--trusted"], env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
+            assert added.returncode == 0, added.stderr
+        with running_server(env) as base:
+            tool.allowed = frozenset({base})
+            yield base, rp, tool
+    finally:
+        tool.close()
+        rp.stop()
+
+
+def test_a_service_needing_pki_hw_steps_a_lower_sign_in_up_to_the_token(page: Any, step_up_deployment: tuple) -> None:
+    base, rp, tool = step_up_deployment
+    first = rp.run(CLIENT, "openid profile")
+    page.goto(authorize_url(base, first))
+    page.get_by_role("link", name="Đăng nhập bằng Tài khoản cán bộ").click()  # the test source: no form to fill
+    signed_in = redeem(base, first, landed_params(page, first)["code"], SECRET)["id_token"]
+    assert signed_in["acr"] == f"{base}/acr/local-basic"
+
+    second = rp.run(SIGNING, "openid profile")  # the signing service: its policy needs pki-hw
+    page.goto(authorize_url(base, second))
+    assert page.get_by_role("link", name="Đăng nhập bằng Tài khoản cán bộ").count() == 0  # too low for it
+    page.get_by_role("link", name="Đăng nhập bằng chữ ký số (USB token)").click()
+    page.wait_for_url(f"{base}/interaction/*/certificate/chukyso")
+    page.get_by_role("button", name="Ký và đăng nhập").click()
+    stepped = redeem(base, second, landed_params(page, second)["code"], SECRET)["id_token"]
+    assert stepped["acr"] == f"{base}/acr/pki-hw"
+    # one session of one person: the password sign-in's method, then the token's (linked by personal ID)
+    assert stepped["amr"] == ["pwd", "hwk", "pin"]
     assert page.csp_errors == []
