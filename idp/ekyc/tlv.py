@@ -2,7 +2,8 @@
 definite lengths only).
 
 Strict on purpose: definite, minimally encoded lengths of at most four bytes, tags of at most three
-bytes, every length inside its parent, a nesting limit; anything else raises ChipRefused.
+bytes, every length inside its parent; anything else raises ChipRefused. It reads one level at a
+time, as the caller's structure asks: nothing recurses on the input.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.ekyc.errors import ChipRefused
-
-MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
