@@ -249,6 +249,12 @@ class Settings(BaseSettings):
         "account ends it (`invalid_grant`). 0: at every refresh.",
     )
 
+    report_units_file: Path | None = Field(
+        default=None,
+        description="CSV file unit_code,unit_name,client_id: the administrative unit (commune) of each service, "
+        "for the console's monthly figures (`idp report` takes --units). Unset: every service counts as provincial.",
+    )
+
     audit_ip_truncation: str = Field(
         default="none",
         description="How much of a client address the audit log keeps: `none` (the whole address) or "

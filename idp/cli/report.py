@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser("report", help="the month's sign-in figures per service and commune")
     report.add_argument("--month", required=True, help="calendar month in Vietnam's time, e.g. 2026-11")
     report.add_argument("--units", type=Path, metavar="FILE",
-                        help="CSV unit_code,unit_name,client_id: the commune of each service (else: province)")
+                        help="CSV unit_code,unit_name,client_id: the commune of each service (default: "
+                        "IDP_REPORT_UNITS_FILE; else every service counts as provincial)")
     report.add_argument("--csv", type=Path, metavar="FILE",
                         help="also write the open-data CSV (no figure resting on fewer than 10 people); - for stdout")
     report.set_defaults(handler=_report)
@@ -32,8 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     month_bounds(args.month)  # a bad month fails before the database is opened
-    units = Units.read(args.units) if args.units else Units.none()
     settings = load_settings()
+    units_file = args.units or settings.report_units_file
+    units = Units.read(units_file) if units_file else Units.none()
     vneid = {config.id for config in load_adapter_configs(settings) if config.type == "vneid"}
     storage = open_storage(settings)
     try:

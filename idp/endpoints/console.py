@@ -4,7 +4,9 @@
   outcome), newest first, with cursor pagination;
 - ``GET /console/subjects/{subject_id}``: one person's timeline;
 - ``GET /console/clients/{client_id}``: one relying party's timeline;
-- ``GET /console/failed-signins``: failed sign-ins per hour or day, as server-drawn SVG bars.
+- ``GET /console/failed-signins``: failed sign-ins per hour or day, as server-drawn SVG bars;
+- ``GET /console/report?month=YYYY-MM``: the month's sign-in figures for the digital-government plan
+  (:mod:`idp.reports.signins`), per level of assurance, service and commune.
 
 Access (see :mod:`idp.console.access`): a local account with the ``auditor`` role, signed in with
 two factors through the ``vnidp-console`` internal client. Without a session the page starts that
@@ -31,8 +33,11 @@ from idp.console.access import Auditor, Refusal, check_auditor
 from idp.console.chart import DEFAULT_PERIOD, FAILED_SIGNIN_TYPES, PERIODS, failed_signins
 from idp.console.directory import audit_database, person, registered_client
 from idp.console.queries import ConsoleSearch, client_timeline, parse_search, search_page, subject_timeline
+from idp.console.report import current_month, report_context
 from idp.endpoints.common import answer, browser_of, current_session, flow_of, provider_of
 from idp.oidc.internal_clients import console_request
+from idp.reports.signins import build_report, month_bounds, signin_events
+from idp.reports.units import Units, UnitsFileError
 from idp.ui.i18n import Translator, locale_for
 from idp.ui.render import render_page
 from idp.web.context import audit_context
@@ -177,3 +182,28 @@ def console_chart(request: Request) -> Response:
     return render_page(request, "console/chart.html", {
         "auditor_name": auditor.username, "section": "chart", "chart": chart, "periods": list(PERIODS),
         "events_url": events_url})
+
+
+@router.get("/console/report")
+def console_report(request: Request) -> Response:
+    auditor = _gate(request)
+    if not isinstance(auditor, Auditor):
+        return auditor
+    provider = provider_of(request)
+    error_id = None
+    month = request.query_params.get("month", "")[:16] or current_month()
+    try:
+        month_bounds(month)
+    except ValueError:
+        month, error_id = current_month(), "console.report.bad_month"
+    units = Units.none()
+    if provider.settings.report_units_file is not None:
+        try:
+            units = Units.read(provider.settings.report_units_file)
+        except UnitsFileError:
+            error_id = "console.report.bad_units"
+    vneid = {entry.id for entry in provider.adapters.entries if entry.type == "vneid"}
+    report = build_report(month, signin_events(audit_database(provider), month), units, vneid)
+    _record_view(request, auditor, "report", {"month": month})
+    return render_page(request, "console/report.html", {
+        "auditor_name": auditor.username, "section": "report", "error_id": error_id, **report_context(report)})

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idp.audit.chain import utc_ms
+from idp.oidc.internal_clients import LANDING_PAGES
 from idp.reports.units import Unit, Units
 from idp.storage.db import Database
 from idp.storage.schema import audit_events
@@ -36,6 +37,8 @@ VIETNAM = VIETNAM_TIME
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """``YYYY-MM`` -> [start, end) in UTC, the month read in Vietnam's time."""
     try:
+        if not (len(month) == 7 and month[4] == "-"):  # strptime alone takes 2026-1 too
+            raise ValueError(month)
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=VIETNAM)
     except ValueError:
         raise ValueError(f"tháng không hợp lệ / invalid month {month[:20]!r}: use YYYY-MM, e.g. 2026-11") from None
@@ -78,6 +81,27 @@ class MonthReport:
     month: str
     groups: Mapping[tuple[str, Unit], Group]  # (client id, unit) -> its sign-ins
 
+    def people_by_highest_level(self) -> dict[str, int]:
+        """Distinct people of the whole month by the highest level each reached at any service."""
+        highest: dict[str, str] = {}
+        for group in self.groups.values():
+            for person, level in group.highest.items():
+                if level_rank(level) > level_rank(highest.get(person, "none")):
+                    highest[person] = level
+                else:
+                    highest.setdefault(person, level)
+        counts: dict[str, int] = defaultdict(int)
+        for level in highest.values():
+            counts[level] += 1
+        return dict(counts)
+
+    def signins_by_level(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for group in self.groups.values():
+            for (_, level), count in group.signins.items():
+                counts[level] += count
+        return dict(counts)
+
     def as_json(self) -> dict[str, Any]:
         """Exact counts (for the provider's operators; the open data is :mod:`idp.reports.opendata`)."""
         rows = []
@@ -102,7 +126,7 @@ def build_report(month: str, events: Iterable[Mapping[str, Any]], units: Units,
     groups: dict[tuple[str, Unit], Group] = {}
     for event in events:
         subject, client_id = event.get("subject"), event.get("client_id")
-        if not subject or not client_id:  # a sign-in to the provider's own pages, or no person
+        if not subject or not client_id or client_id in LANDING_PAGES:  # the provider's own pages: no service
             continue
         key = (client_id, units.of(client_id))
         group = groups.get(key) or groups.setdefault(key, Group())
