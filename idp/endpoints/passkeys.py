@@ -10,7 +10,8 @@ Sign-in (the steps are idp.oidc.flow.second_factors'):
   ``POST /interaction/{id}/enrolled`` goes on once the recovery codes were shown.
 
 Account: ``GET /account/passkeys`` lists the person's passkeys (name, registered, last use) with a
-button to add one (``POST /account/passkeys``); ``POST /account/passkeys/remove`` removes one after a
+button to add one (``POST /account/passkeys``; a person's first second factor comes with ten
+recovery codes, shown once); ``POST /account/passkeys/remove`` removes one after a
 sign-in at most five minutes old (otherwise the person signs in again first). Every form carries the
 CSRF token; only the interaction's own browser and session may take its steps.
 """
@@ -121,6 +122,10 @@ def _add(request: Request, credential: str, name: str) -> Response:
                          context=audit_context(request, session.id))
     except PasskeyError:
         return _page(request, service, error_id="passkey_failed", status=400)
+    totp = provider_of(request).totp
+    codes = totp.ensure_recovery_codes(totp.holder_id(session.subject_id))  # with a first factor: shown once
+    if codes:
+        return render_page(request, "recovery_codes.html", {"codes": codes})
     return RedirectResponse("/account/passkeys?notice=account.passkeys.added", status_code=303)
 
 

@@ -8,8 +8,9 @@ every authenticator app supports — with these choices:
   ``extra["totp"]`` (the person's local account, else their own factor row: idp/mfa/holders.py,
   so directory officials and people from an upstream enrol too), written with the store's
   compare-and-swap update; enrolment is confirmed by a first valid code before the factor counts.
-- Ten recovery codes, hashed, single use. Replacing or removing the factor needs a sign-in at
-  most ``REAUTH_MAX_AGE`` seconds old and is audited.
+- Ten recovery codes, hashed, single use (a person whose only factor is a passkey gets ten of their
+  own with their first passkey: :meth:`TotpService.ensure_recovery_codes`). Replacing or removing
+  the factor needs a sign-in at most ``REAUTH_MAX_AGE`` seconds old and is audited.
 - A sign-in with password and TOTP reports ``amr`` ``["pwd", "otp", "mfa"]`` (RFC 8176) and acr
   ``local-mfa``.
 """
@@ -45,6 +46,17 @@ DIGITS = 6
 WINDOW = 1
 REAUTH_MAX_AGE = 300
 USED_KIND = "totp.used"
+
+
+#: Where a holder's recovery codes are kept: (extra key, list key): the TOTP factor's, and the
+#: holder's own (issued with a first passkey when there is no TOTP factor).
+RECOVERY_PLACES = (("totp", "recovery"), ("recovery", "codes"))
+
+
+def _recovery_hashes(extra: dict[str, Any], place: tuple[str, str]) -> list[str]:
+    section = extra.get(place[0])
+    hashes = section.get(place[1]) if isinstance(section, dict) else None
+    return list(hashes) if isinstance(hashes, list) else []
 
 
 class TotpError(IdpError):
@@ -189,23 +201,50 @@ class TotpService:
             return False
         return self.ephemeral.add_once(USED_KIND, f"{account_id}:{matched}", STEP * (2 * WINDOW + 2))
 
+    def has_recovery_codes(self, account_id: str) -> bool:
+        """Whether the holder has unused recovery codes (of their TOTP factor, or their own)."""
+        extra = self._account(account_id).extra
+        return any(_recovery_hashes(extra, place) for place in RECOVERY_PLACES)
+
+    def ensure_recovery_codes(self, account_id: str) -> list[str] | None:
+        """Recovery codes for a holder who has none yet (a person whose only factor is a passkey):
+        the new codes (shown once), or None when they have some already."""
+        if self.has_recovery_codes(account_id):
+            return None
+        codes = recovery.new_codes()
+        hashes = [recovery.hash_code(c) for c in codes]
+        made: list[bool] = []
+
+        def issue(extra: dict[str, Any]) -> dict[str, Any]:
+            made[:] = [not any(_recovery_hashes(extra, place) for place in RECOVERY_PLACES)]
+            if not made[0]:
+                return extra
+            return {**extra, "recovery": {"codes": hashes, "created_at": int(self.clock())}}
+
+        holder = self._account(account_id)
+        self.holders.update(account_id, issue, username=holder.username)
+        return codes if made and made[0] else None
+
     def use_recovery_code(self, account_id: str, code: str, *, context: AuditContext | None = None) -> bool:
-        """Accept a recovery code once (it is removed in the same compare-and-swap update)."""
+        """Accept a recovery code once (it is removed in the same compare-and-swap update), from
+        the TOTP factor's codes or the holder's own (issued with a first passkey)."""
         account = self._account(account_id)
-        factor = self._factor(account)
-        if not factor or recovery.find_code(list(factor.get("recovery", [])), code) is None:
+        if not any(recovery.find_code(_recovery_hashes(account.extra, place), code) is not None
+                   for place in RECOVERY_PLACES):
             return False
         used: list[bool] = []
 
         def consume(extra: dict[str, Any]) -> dict[str, Any]:
-            current = dict(extra.get("totp") or {})
-            hashes = list(current.get("recovery", []))
-            index = recovery.find_code(hashes, code)
-            used[:] = [index is not None]
-            if index is None:
-                return extra
-            del hashes[index]
-            return {**extra, "totp": {**current, "recovery": hashes}}
+            used[:] = [False]
+            for place, key in RECOVERY_PLACES:
+                current = dict(extra.get(place) or {})
+                hashes = list(current.get(key, []))
+                index = recovery.find_code(hashes, code)
+                if index is not None:
+                    del hashes[index]
+                    used[:] = [True]
+                    return {**extra, place: {**current, key: hashes}}
+            return extra
 
         with self.storage.db.transaction():
             self.holders.update(account.id, consume)

@@ -43,7 +43,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "logout_confirm.html": {"client_name": None, "hidden": {}},
     "logged_out.html": {"client_name": None, "return_url": None},
     "error.html": {"detail": None, "back_url": None},
-    "mfa.html": {"error_id": None, "totp": True, "passkey_url": None},
+    "mfa.html": {"error_id": None, "totp": True, "passkey_url": None, "recovery": False},
     "passkey.html": {"error_id": None, "mfa_url": None, "second_factor": False},
     "enrol.html": {"error_id": None, "client_name": None},
     "account_passkeys.html": {"notice_id": None, "error_id": None},

@@ -30,7 +30,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
            "IDP_LOGIN_BACKOFF_SECONDS": "0", "IDP_LOGIN_LOCK_THRESHOLD": "3"}
     assert run_idp(["clients", "add", "portal", "--public", "--name", "Cổng dịch vụ công",
                     "--redirect-uri", NOWHERE + "portal/cb"], env | {"IDP_AUTO_MIGRATE": "true"}).returncode == 0
-    for username in ("canbo05", "canbo06"):
+    for username in ("canbo05", "canbo06", "canbo07"):
         added = run_idp(["users", "add", username, "--password-stdin"], env, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
     with running_server(env, host_name="localhost") as base:
@@ -41,8 +41,9 @@ def options_of(page: httpx.Response) -> str:
     return unescape(OPTIONS.search(page.text).group(1))  # type: ignore[union-attr]
 
 
-def enrol(base: str, username: str) -> SoftAuthenticator:
-    """Sign in to /account with the password and add a passkey from a software authenticator."""
+def enrol(base: str, username: str) -> tuple[SoftAuthenticator, list[str]]:
+    """Sign in to /account with the password and add a passkey from a software authenticator; the
+    recovery codes shown with this first factor."""
     device = SoftAuthenticator(origin=base, rp_id=urlsplit(base).hostname or "")
     browser = Browser(base)
     try:
@@ -51,11 +52,13 @@ def enrol(base: str, username: str) -> SoftAuthenticator:
         page = browser.http.get("/account/passkeys")
         added = browser.submit(page, {"credential": device.create(options_of(page)), "name": "Khoá USB"},
                                form_index=len(re.findall("<form", page.text)) - 1)
-        assert added.status_code == 303 and added.headers["location"].endswith("notice=account.passkeys.added")
+        assert added.status_code == 200 and "Mã khôi phục của bạn" in added.text  # a first factor: shown once
+        codes = re.findall(r"<li><code>([^<]+)</code>", added.text)
+        assert len(codes) == 10
         assert "Khoá USB" in browser.http.get("/account/passkeys").text
     finally:
         browser.close()
-    return device
+    return device, codes
 
 
 def passkey_page(browser: Browser, run: AuthorizationRun) -> httpx.Response:
@@ -68,7 +71,7 @@ def passkey_page(browser: Browser, run: AuthorizationRun) -> httpx.Response:
 
 def test_a_passkey_signs_in_without_a_password(deployment: tuple) -> None:
     base, env = deployment
-    device = enrol(base, "canbo05")
+    device, _codes = enrol(base, "canbo05")
     browser = Browser(base)
     run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
     page = passkey_page(browser, run)
@@ -120,3 +123,19 @@ def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple) -
     exported = run_idp(["audit", "export"], env)
     locked = [e for e in map(json.loads, exported.stdout.splitlines()) if e["type"] == "account.locked"]
     assert [e["username"] for e in locked] == ["canbo06"]
+
+
+def test_a_recovery_code_stands_in_for_a_lost_passkey_once(deployment: tuple) -> None:
+    base, _env = deployment
+    _device, codes = enrol(base, "canbo07")
+    for attempt in range(2):
+        browser = Browser(base)
+        run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
+        login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=NOWHERE)
+        mfa = browser.follow(browser.submit(login, {"username": "canbo07", "password": PASSWORD}), stop_at=NOWHERE)
+        assert 'id="recovery-code"' in mfa.text and 'name="code" type="text" inputmode' not in mfa.text
+        answer = browser.follow(browser.submit(mfa, {"code": codes[0].upper()}), stop_at=NOWHERE)
+        if attempt == 0:
+            assert answer.status_code in (302, 303) and "code=" in answer.headers["location"]
+        else:  # used once already
+            assert answer.status_code == 401 and 'role="alert"' in answer.text

@@ -329,6 +329,7 @@ class AuthorizationFlow:
         holder, subject_id = pending.get("account_id"), pending.get("subject_id")
         return ShowPage("mfa", interaction, facts={
             "totp": bool(holder and self.totp.is_enrolled(holder)),
+            "recovery": bool(holder and self.totp.has_recovery_codes(holder)),
             "passkey_url": (f"/interaction/{interaction.id}/passkey" if subject_id and self.passkeys is not None
                             and self.passkeys.has_any(subject_id) else None)})
 

@@ -227,4 +227,9 @@ class SecondFactorSteps:
             return self.show_enrolment(interaction_id, browser, "passkey_failed", 400)
         methods = ("swk" if passkey.backed_up else "hwk", "user", "pin")
         identity = session_identity(session, self.flow.issuer, holder)
+        codes = self.flow.totp.ensure_recovery_codes(holder)  # a first factor: a way back if it is lost
+        if codes:
+            self.flow.ephemeral.upsert(MFA_KIND, interaction.id, {**pending_record(
+                identity, "local", session.username or "", holder), "enrolled": list(methods)}, MFA_TTL)
+            return ShowPage("enrolled", interaction, facts={"codes": codes})
         return self._second_factor_done(interaction, browser, identity, methods, "local", session.username or "")

@@ -55,7 +55,7 @@ PAGES: dict[str, dict[str, Any]] = {
                             "ip": "127.0.0.1"}],
         "logout_action": "/logout", "totp_enroll_url": "/account/totp",
     },
-    "mfa.html": {"form_action": "/mfa", "interaction": "abc", "error_id": "invalid_code"},
+    "mfa.html": {"form_action": "/mfa", "interaction": "abc", "error_id": "invalid_code", "recovery": True},
     "totp_enroll.html": {"qr_data_uri": "data:image/svg+xml;base64,PHN2Zy8+", "secret": "JBSWY3DPEHPK3PXP",
                          "form_action": "/account/totp"},
     "passkey.html": {"options": PASSKEY_GET, "second_factor": False,
