@@ -75,8 +75,7 @@ class Runtime:
         ``/readyz`` reports."""
         down: list[str] = []
         try:
-            if self.storage.db.is_read_only():  # answers, but no sign-in could be recorded
-                down.append("database (read-only)")
+            self.storage.db.ping()
         except Exception:
             down.append("database")
         try:

@@ -17,8 +17,9 @@ from idp.errors import IdpError
 from idp.oidc.revocation import GrantRevoker
 from idp.runtime import open_storage
 from idp.sessions import SessionStore
-from idp.settings import load_settings
+from idp.settings import Settings, load_settings
 from idp.storage.ephemeral import open_ephemeral_store
+from idp.storage.sql import SqlStorage
 
 
 class RevocationImpossible(IdpError):
@@ -35,19 +36,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(handler=_revoke)
 
 
+def person_revocation(settings: Settings, storage: SqlStorage) -> PersonRevocation:
+    """The revocation over the servers' short-lived store (Redis); without one, over a store of
+    this process: refresh tokens are still revoked, but sessions and access tokens, which live in
+    the server process, are not reached."""
+    store = open_ephemeral_store(settings.redis_url, settings.redis_prefix)
+    audit = open_audit_log(settings, storage.db)
+    sessions = SessionStore(store, idle_seconds=settings.session_idle_seconds,
+                            absolute_seconds=settings.session_absolute_seconds)
+    return PersonRevocation(storage, sessions, GrantRevoker(storage, store, audit), audit)
+
+
 def _revoke(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.redis_url:
         raise RevocationImpossible(
             "sessions are kept inside the server process when IDP_REDIS_URL is unset; "
             "use the admin API (POST /admin/people/PERSON/revoke) or restart the server")
-    store = open_ephemeral_store(settings.redis_url, settings.redis_prefix)
     storage = open_storage(settings)
     try:
-        audit = open_audit_log(settings, storage.db)
-        sessions = SessionStore(store, idle_seconds=settings.session_idle_seconds,
-                                absolute_seconds=settings.session_absolute_seconds)
-        revocation = PersonRevocation(storage, sessions, GrantRevoker(storage, store, audit), audit)
+        revocation = person_revocation(settings, storage)
         subject = revocation.person(args.person)
         revoked = revocation.revoke_all(subject.id, actor=operator_of(args))
     finally:

@@ -5,10 +5,14 @@ accounts (officials, security staff, the demo). Changes are recorded with the op
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 from idp.accounts.administration import AccountAdministration, account_view
 from idp.accounts.service import ROLES, create_local_account, set_role
 from idp.cli.common import add_operator_argument, operator_of, print_json, read_stdin_secret, storage_from_env
+from idp.cli.sessions import person_revocation
+from idp.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,12 +94,24 @@ def _list(_args: argparse.Namespace) -> int:
 
 
 def _set_enabled(args: argparse.Namespace) -> int:
+    """Enable or disable; a disabled account's grants are revoked too, and with IDP_REDIS_URL its
+    sessions and access tokens end (without it they live in the server process: say so)."""
+    settings = load_settings()
     storage = storage_from_env()
     try:
         change = AccountAdministration(storage).set_enabled(args.username, args.enabled, actor=operator_of(args))
+        body: dict[str, Any] = account_view(change.after)
+        if not args.enabled:
+            revoked = person_revocation(settings, storage).revoke_all(change.after.subject_id,
+                                                                      actor=operator_of(args))
+            body |= {"grants_revoked": revoked.grants,
+                     "sessions_ended": revoked.sessions if settings.redis_url else None}
     finally:
         storage.close()
-    print_json(account_view(change.after))
+    if not args.enabled and not settings.redis_url:
+        print("idp: without IDP_REDIS_URL the account's sessions end at their timeout (or use the admin API: "
+              "POST /admin/people/PERSON/revoke)", file=sys.stderr)
+    print_json(body)
     return 0
 
 

@@ -281,8 +281,11 @@ def read_account(request: Request, who: People, username: str) -> JSONResponse:
 
 @router.post("/accounts/{username}/disable", response_model=AccountOut, responses=ERRORS)
 def disable_account(request: Request, who: People, username: str) -> JSONResponse:
-    change = _calling(lambda: _services(request).accounts.set_enabled(
+    """The account can no longer sign in; its sessions end and its tokens are revoked."""
+    services = _services(request)
+    change = _calling(lambda: services.accounts.set_enabled(
         username, False, actor=who.name, context=audit_context(request)))
+    services.people.revoke_all(change.after.subject_id, actor=who.name, context=audit_context(request))
     return _answer(account_view(change.after))
 
 

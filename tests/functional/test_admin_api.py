@@ -202,11 +202,14 @@ def test_people_operations_over_http(admin: Admin) -> None:
     added = run_idp(["users", "add", "canbo09", "--password-stdin", "--name", "Lê Văn Chín"], deployment.env,
                     stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
+    browser, tokens = _signed_in_with_refresh_token(deployment, "canbo09")
     with admin.http(admin.people_token) as http:
         found = http.get("/admin/accounts", params={"q": "văn chín"}).json()
         assert [a["username"] for a in found] == ["canbo09"]
         assert http.get("/admin/accounts", params={"q": "canbo0"}).status_code == 200
         assert http.post("/admin/accounts/canbo09/disable").json()["disabled"] is True
+        _assert_everything_ended(deployment, browser, tokens)  # disabling ends what the account holds
+        browser.close()
         assert http.post("/admin/accounts/canbo09/enable").json()["disabled"] is False
         weak = http.post("/admin/accounts/canbo09/password", json={"password": "ngắn"})
         assert weak.status_code == 400 and weak.json()["error"] == "invalid_request"
@@ -225,10 +228,10 @@ def test_people_operations_over_http(admin: Admin) -> None:
     assert audit(deployment, "mfa.totp.removed")[-1]["details"]["actor"] == "client:people-bot"
 
 
-def _signed_in_with_refresh_token(deployment: Deployment) -> tuple[Browser, dict]:
+def _signed_in_with_refresh_token(deployment: Deployment, username: str = "canbo01") -> tuple[Browser, dict]:
     browser = Browser(deployment.base)
     run = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")
-    code = sign_in(browser, run, "canbo01", PASSWORD)["code"]
+    code = sign_in(browser, run, username, PASSWORD)["code"]
     tokens = httpx.post(deployment.base + "/token", auth=("portal", SECRET), data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": run.redirect_uri,
         "code_verifier": run.verifier}).json()

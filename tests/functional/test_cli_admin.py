@@ -92,6 +92,7 @@ def test_set_jwks_disable_enable_rotate(env: dict[str, str], tmp_path: Path) -> 
 def test_user_verbs(env: dict[str, str]) -> None:
     disabled = run_idp(["users", "disable", "canbo01", "--operator", "an"], env)
     assert disabled.returncode == 0 and json.loads(disabled.stdout)["disabled"] is True
+    assert json.loads(disabled.stdout)["sessions_ended"] is None and "IDP_REDIS_URL" in disabled.stderr
     assert run_idp(["users", "enable", "canbo01"], env).returncode == 0
     short = run_idp(["users", "reset-password", "canbo01", "--password-stdin"], env, stdin="ngắn\n")
     assert short.returncode == 1 and "at least" in short.stderr

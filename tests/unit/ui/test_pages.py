@@ -24,7 +24,6 @@ TITLES = {
     "enrolled.html": ("Mã khôi phục của bạn", "Your recovery codes"),
     "account_passkeys.html": ("Khoá truy cập (passkey)", "Passkeys"),
     "select_account.html": ("Chọn tài khoản", "Choose an account"),
-    "chip.html": ("Xác thực bằng thẻ căn cước gắn chip", "Verify with your chip ID card"),
     "signatures.html": ("Kiểm tra chữ ký số", "Check a digital signature"),
 }
 
