@@ -23,12 +23,15 @@ from policies.loa import Level
 
 @dataclass(frozen=True)
 class Authentication:
-    """One active authentication: the level reached, methods (RFC 8176), adapter, time."""
+    """One active authentication: the level reached, methods (RFC 8176), adapter, time, and the
+    roles the source reported for the person at it (a directory's groups mapped to roles, a local
+    account's roles)."""
 
     level: Level
     amr: tuple[str, ...]
     adapter_id: str
     at: int
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ Document fields (schema ``version: 1``):
 - ``adapters``: adapter ids a person may sign in with for this client (empty: none)
 - ``minimum_acr``: the lowest level (token, e.g. ``vneid-l1``) any sign-in must reach
 - ``mfa_required``: the sign-in must have used two factors
+- ``mfa_required_roles``: the sign-in must have used two factors when the person holds one of these
+  roles (a directory group mapped to a role by the adapter's ``roles``, or a local account's role)
 - ``max_age``: seconds since the last active authentication (a ceiling on the request's max_age)
 - ``step_up``: rules ``{scope, acr, within_seconds}``: a request for ``scope`` needs a sign-in at
   ``acr`` or higher that happened at most ``within_seconds`` ago
@@ -86,6 +88,7 @@ class ClientPolicy(BaseModel):
     adapters: tuple[str, ...] = ()
     minimum_acr: LevelField = Level.LOCAL_BASIC
     mfa_required: bool = False
+    mfa_required_roles: tuple[str, ...] = ()
     max_age: int | None = Field(default=None, ge=0)
     step_up: tuple[StepUpRule, ...] = ()
     step_up_window_seconds: int = Field(default=300, ge=30, le=86400)

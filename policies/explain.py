@@ -48,6 +48,7 @@ def explain(policies: PolicySet, client_id: str, issuer: str, *, scopes: Iterabl
             "minimum_acr": _level(policy.minimum_acr, issuer),
             "required_acr": _level(required_level(ctx), issuer),
             "mfa_required": policy.mfa_required,
+            "mfa_required_roles": list(policy.mfa_required_roles),
             "max_age": policy.max_age,
             "session_lifetime_seconds": policy.session_lifetime_seconds,
             "step_up": [{"scope": r.scope, "within_seconds": r.within_seconds, **_level(r.acr, issuer)}
@@ -87,8 +88,10 @@ def format_explanation(body: dict[str, Any]) -> str:
         required = sign_in["required_acr"]
         lines.append(f"Sign-in with: {', '.join(outcome['adapters'])}")
         lines.append(f"  at acr {required['acr']} or higher ({required['label_vi']}); {required['uri']}")
+    roles = sign_in.get("mfa_required_roles") or []
     lines.append(f"  minimum acr {sign_in['minimum_acr']['acr']}; MFA "
-                 + ("required" if sign_in["mfa_required"] else "not required")
+                 + ("required" if sign_in["mfa_required"]
+                    else f"required for roles {', '.join(roles)}" if roles else "not required")
                  + (f"; max_age {sign_in['max_age']} s" if sign_in["max_age"] is not None else "")
                  + (f"; session reused at most {sign_in['session_lifetime_seconds']} s"
                     if sign_in["session_lifetime_seconds"] else ""))

@@ -21,9 +21,9 @@ from policies.loa import Level, level_from_token
 
 
 def apply_login(session: SessionState, *, level: Level, amr: Iterable[str], adapter_id: str,
-                now: int) -> SessionState:
+                now: int, roles: Iterable[str] = ()) -> SessionState:
     """A fresh sign-in: it becomes the session's login; a previous step-up no longer counts."""
-    return dataclasses.replace(session, login=Authentication(level, tuple(amr), adapter_id, now),
+    return dataclasses.replace(session, login=Authentication(level, tuple(amr), adapter_id, now, tuple(roles)),
                                step_up=None, step_up_expires_at=None)
 
 
@@ -34,7 +34,8 @@ def apply_second_factor(session: SessionState, *, amr: Iterable[str], now: int,
     login = session.login
     if login is None:
         raise ValueError("a second factor needs a signed-in session")
-    raised = Authentication(max(login.level, level), merge_amr(login.amr, amr, ("mfa",)), login.adapter_id, now)
+    raised = Authentication(max(login.level, level), merge_amr(login.amr, amr, ("mfa",)), login.adapter_id, now,
+                            login.roles)
     return dataclasses.replace(session, login=raised)
 
 
@@ -58,14 +59,17 @@ def apply_consent(session: SessionState, *, scopes: Iterable[str], claims: Itera
 def _auth_to_json(auth: Authentication | None) -> dict[str, Any] | None:
     if auth is None:
         return None
-    return {"level": auth.level.token, "amr": list(auth.amr), "adapter_id": auth.adapter_id, "at": auth.at}
+    data = {"level": auth.level.token, "amr": list(auth.amr), "adapter_id": auth.adapter_id, "at": auth.at}
+    if auth.roles:
+        data["roles"] = list(auth.roles)
+    return data
 
 
 def _auth_from_json(data: Mapping[str, Any] | None) -> Authentication | None:
     if not data:
         return None
     return Authentication(level_from_token(data["level"]), tuple(data["amr"]), str(data["adapter_id"]),
-                          int(data["at"]))
+                          int(data["at"]), tuple(str(r) for r in data.get("roles") or ()))
 
 
 def session_to_json(session: SessionState) -> dict[str, Any]:

@@ -82,7 +82,8 @@ def after_sign_in(previous: SsoSession | None, identity: Identity, subject_id: s
     if kind == "step_up" and previous is not None and previous.subject_id == subject_id and previous.policy:
         return apply_step_up(session_from_json(previous.policy), level=level, amr=identity.amr,
                              adapter_id=identity.adapter_id, now=now, window_seconds=window_seconds)
-    return apply_login(SessionState(), level=level, amr=identity.amr, adapter_id=identity.adapter_id, now=now)
+    return apply_login(SessionState(), level=level, amr=identity.amr, adapter_id=identity.adapter_id, now=now,
+                       roles=identity.roles)
 
 
 def request_start(interaction: Interaction) -> int:

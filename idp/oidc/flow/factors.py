@@ -16,6 +16,7 @@ from idp.mfa.passkeys import PasskeyService
 from idp.mfa.totp import TotpService
 from idp.oidc.signin import LOCAL_ADAPTER_TYPES, SignIns
 from idp.sessions import SsoSession
+from policies.session import session_from_json
 
 MFA_KIND = "mfa_pending"
 MFA_TTL = 300
@@ -44,9 +45,11 @@ def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, sig
 
 def session_identity(session: SsoSession, issuer: str, holder_id: str) -> Identity:
     """The identity of a signed-in session, for a second factor added to it (taken as ``local``:
-    the subject is the session's, nothing is linked again)."""
+    the subject is the session's, nothing is linked again; the roles its sign-in reported stay)."""
+    login = session_from_json(session.policy).login if session.policy else None
     return Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=issuer,
-                    auth_time=session.auth_time, amr=session.amr, evidence={"account_id": holder_id})
+                    auth_time=session.auth_time, amr=session.amr, evidence={"account_id": holder_id},
+                    roles=login.roles if login is not None else ())
 
 
 def pending_record(identity: Identity, adapter_type: str, username: str, account_id: str, *,
