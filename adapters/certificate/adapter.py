@@ -8,6 +8,9 @@ with the purpose's clock skew, key usage, certificate policy mapped to ``pki-hw`
 ``pki-remote``, OCSP/CRL revocation under the purpose's hard- or soft-fail rule). A refusal is a
 :class:`CertificateRefused` whose ``reason`` the login page explains (``cert_expired``,
 ``cert_revoked``, ``cert_untrusted``, ``cert_wrong_key_usage``, ``cert_revocation_unknown`` ...).
+With ``mtls_header`` configured, the client certificate a TLS terminator passes is a second way in
+(:meth:`CertificateAdapter.client_certificate`; the endpoint believes the header only from
+``IDP_TRUSTED_PROXIES``).
 
 Subject mapping (idp/pki/subjects.py): a personal number (``CCCD:``, a 12-digit ``CMND:``) is the
 person's personal ID number, so the sign-in links to the one person who has it; a tax code
@@ -24,12 +27,16 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
+
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
 
 from adapters.base import Identity, RequestData, UpstreamRejected
 from adapters.certificate.config import CertificateConfig
 from adapters.config import display_name_for
 from idp.pki.cms import verify_cms
-from idp.pki.report import DocumentRejected
+from idp.pki.report import DocumentRejected, SignerReport
 from idp.pki.trust import PurposeTrust
 from idp.pki.validation import PathValidator
 
@@ -52,6 +59,7 @@ class CertificateAdapter:
         self.validator = validator
         self.signing_tool_url = config.signing_tool_url
         self.challenge_ttl = config.challenge_ttl_seconds
+        self.mtls_header = config.mtls_header
 
     def display_name(self, locale: str) -> str:
         return display_name_for(self.config.display_name, locale, "Chữ ký số")
@@ -78,7 +86,21 @@ class CertificateAdapter:
             raise CertificateRefused(reason="signature_invalid") from None
         if len(reports) != 1 or not reports[0].intact or reports[0].signer is None:
             raise CertificateRefused(reason="signature_invalid")
-        signer = reports[0].signer
+        return self._identity(reports[0].signer)
+
+    def client_certificate(self, value: str) -> Identity:
+        """The person of the client certificate a TLS terminator passed (PEM, URL-encoded PEM or
+        base64 DER): the TLS handshake proved the key; the certificate is checked like a signer's."""
+        der = _certificate_der(value)
+        try:
+            cert = asn1_x509.Certificate.load(der)
+            cert.native  # noqa: B018 - parse it all now
+        except (ValueError, TypeError):
+            raise CertificateRefused(reason="cert_malformed") from None
+        verdict = asyncio.run(self.validator.validate(self.trust, cert))
+        return self._identity(SignerReport.from_verdict(verdict, cert.subject.human_friendly))
+
+    def _identity(self, signer: SignerReport) -> Identity:
         if not signer.trusted:
             raise CertificateRefused(reason=f"cert_{signer.status}")
         if signer.acr not in self.config.levels:
@@ -100,3 +122,17 @@ class CertificateAdapter:
 
     def close(self) -> None:
         return None
+
+
+def _certificate_der(value: str) -> bytes:
+    """The DER certificate of a header value: PEM (URL-encoded or not) or base64 DER."""
+    if len(value) > MAX_SIGNATURE_BYTES:
+        raise CertificateRefused(reason="cert_malformed")
+    text = unquote(value) if value.startswith("%2D") or "%0A" in value else value
+    try:
+        if "-----BEGIN" in text:
+            _, _, der = pem.unarmor(text.encode("ascii"))
+            return bytes(der)
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise CertificateRefused(reason="cert_malformed") from None

@@ -6,6 +6,7 @@
       levels: [pki-hw]                       # what sign-ins may reach; each needs a policy in the trust file
       signing_tool_url: http://127.0.0.1:41250   # the person's local signing tool
       challenge_ttl_seconds: 300
+      mtls_header: X-SSL-Client-Cert         # optional: the TLS terminator's client certificate
 
 The certificates are those trusted for ``sign_in`` in ``IDP_TRUST_FILE`` (idp/pki/trust.py), whose
 certificate-policy OIDs map to ``pki-hw`` or ``pki-remote``; opening the adapter without that
@@ -40,6 +41,10 @@ class CertificateConfig(AdapterConfig):
     signing_tool_url: str = Field(default="http://127.0.0.1:41250",
                                   description="The person's local signing tool (loopback http).")
     challenge_ttl_seconds: int = Field(default=300, ge=30, le=1800, description="How long a challenge lives.")
+    mtls_header: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Header in which the TLS terminator passes the client certificate (PEM, URL-encoded as "
+        "nginx's $ssl_client_escaped_cert, or base64 DER); believed only from IDP_TRUSTED_PROXIES. Unset: no mTLS.")
 
     @field_validator("signing_tool_url")
     @classmethod

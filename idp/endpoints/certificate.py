@@ -4,6 +4,8 @@
   (static/certificate.js) asks the person's local signing tool on loopback to sign it, so the
   page's Content-Security-Policy allows connecting to that tool's origin and nothing else.
 - ``POST /interaction/{id}/certificate/{adapter}``: the signature (base64 CMS), CSRF-checked.
+- ``POST /interaction/{id}/certificate/{adapter}/mtls``: sign in with the client certificate the TLS
+  terminator passed in the adapter's ``mtls_header``, read only from ``IDP_TRUSTED_PROXIES``.
 
 Only served when a ``certificate`` adapter is configured (404 otherwise).
 """
@@ -18,6 +20,7 @@ from starlette.responses import Response
 from idp.endpoints.common import answer, browser_of, checked_form, provider_of
 from idp.errors import PageError
 from idp.oidc.flow.certificate import CertificateStep
+from idp.web.context import from_trusted_proxy
 from idp.web.threads import run_blocking
 
 router = APIRouter()
@@ -45,6 +48,20 @@ def _allow_signing_tool(response: Response, tool_url: str) -> Response:
 async def certificate_page(request: Request, interaction_id: str, adapter_id: str) -> Response:
     step = _step(request)
     outcome = await run_blocking(step.show, interaction_id, browser_of(request), adapter_id)
+    response = answer(request, outcome)
+    tool = getattr(outcome, "facts", {}).get("signing_tool_url")
+    return _allow_signing_tool(response, tool) if isinstance(tool, str) else response
+
+
+@router.post("/interaction/{interaction_id}/certificate/{adapter_id}/mtls")
+async def certificate_mtls(request: Request, interaction_id: str, adapter_id: str) -> Response:
+    """The client certificate the TLS terminator passed, believed only from a trusted proxy."""
+    step = _step(request)
+    await checked_form(request)
+    browser = browser_of(request)
+    header = await run_blocking(step.mtls_header, interaction_id, browser, adapter_id)
+    certificate = request.headers.get(header) if header and from_trusted_proxy(request) else None
+    outcome = await run_blocking(step.finish_mtls, interaction_id, browser, adapter_id, certificate)
     response = answer(request, outcome)
     tool = getattr(outcome, "facts", {}).get("signing_tool_url")
     return _allow_signing_tool(response, tool) if isinstance(tool, str) else response

@@ -92,6 +92,14 @@ def client_ip(request: Request) -> str | None:
     return forwarded_client(connection, request.headers.getlist("x-forwarded-for"), proxies)
 
 
+def from_trusted_proxy(request: Request) -> bool:
+    """Whether the connection comes from one of ``IDP_TRUSTED_PROXIES``: only such a request's
+    headers set by the proxy (a client certificate, X-Forwarded-For) may be believed."""
+    peer = _address(request.client.host if request.client else None)
+    proxies = _proxy_networks(tuple(settings_of(request).trusted_proxies))
+    return peer is not None and any(peer in network for network in proxies)
+
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 

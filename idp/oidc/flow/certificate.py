@@ -10,14 +10,17 @@
   failure, ``cert_...``); an acceptance signs the person in like any adapter (idp.oidc.flow.core
   ``_signed_in``): linked by personal ID number, at ``pki-hw`` or ``pki-remote``. A person already
   signed in lower (a password) reaches the certificate's level this way: a step-up.
+- :meth:`CertificateStep.finish_mtls`: the same with the client certificate of a TLS terminator
+  (the adapter's ``mtls_header``; the endpoint reads it only from ``IDP_TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from adapters.adapter_set import AdapterSet
-from adapters.base import AdapterError, RequestData, SourceUnavailable
+from adapters.base import AdapterError, Identity, RequestData, SourceUnavailable
 from adapters.certificate.adapter import CertificateAdapter
 from adapters.certificate.config import ADAPTER_TYPE
 from idp.errors import PageError
@@ -31,7 +34,8 @@ CHALLENGE_KIND = "cert_challenge"
 #: Refusal reasons the page explains; anything else is shown as an unusable signature.
 EXPLAINED = frozenset({"cert_expired", "cert_revoked", "cert_untrusted", "cert_wrong_key_usage",
                        "cert_revocation_unknown", "cert_not_yet_valid", "cert_policy_not_allowed",
-                       "cert_no_identifier", "signature_invalid", "signature_missing", "challenge_expired"})
+                       "cert_no_identifier", "cert_malformed", "signature_invalid", "signature_missing",
+                       "challenge_expired", "no_client_certificate"})
 
 
 class CertificateStep:
@@ -55,8 +59,13 @@ class CertificateStep:
         facts: dict[str, Any] = {
             "adapter_id": adapter.id,
             "adapter_name": {"vi": adapter.display_name("vi"), "en": adapter.display_name("en")},
-            "challenge": challenge["challenge"], "signing_tool_url": adapter.signing_tool_url}
+            "challenge": challenge["challenge"], "signing_tool_url": adapter.signing_tool_url,
+            "mtls": adapter.mtls_header is not None}
         return ShowPage(PAGE, interaction, error_id, status, facts=facts)
+
+    def mtls_header(self, interaction_id: str, browser: Browser, adapter_id: str) -> str | None:
+        """The header in which the adapter takes a client certificate, if it does."""
+        return self._adapter(self.flow.pending(interaction_id, browser), adapter_id).mtls_header
 
     def show(self, interaction_id: str, browser: Browser, adapter_id: str) -> Outcome:
         interaction = self.flow.pending(interaction_id, browser)
@@ -72,8 +81,30 @@ class CertificateStep:
             self.flow.audit.record("signin", context=context, outcome="failure", client_id=client_id,
                                    adapter=adapter.id, reason="challenge_expired")
             return self._page(interaction, browser, adapter, "cert.error.challenge_expired", 400)
+        return self._complete(interaction, browser, adapter,
+                              lambda: adapter.authenticate(RequestData(form={"signature": signature}), kept))
+
+    def finish_mtls(self, interaction_id: str, browser: Browser, adapter_id: str, certificate: str | None) -> Outcome:
+        """The client certificate the TLS terminator passed (None: none, or not from a trusted
+        proxy): the handshake proved the key, so no challenge is needed."""
+        interaction = self.flow.pending(interaction_id, browser)
+        adapter = self._adapter(interaction, adapter_id)
+        if adapter.mtls_header is None:
+            raise PageError("invalid_request")
+        if not certificate:
+            self.flow.audit.record("signin", context=browser.context(), outcome="failure",
+                                   client_id=interaction.request.client_id, adapter=adapter.id,
+                                   reason="no_client_certificate")
+            return self._page(interaction, browser, adapter, "cert.error.no_client_certificate", 400)
+        return self._complete(interaction, browser, adapter, lambda: adapter.client_certificate(certificate))
+
+    def _complete(self, interaction: Interaction, browser: Browser, adapter: CertificateAdapter,
+                  check: Callable[[], Identity]) -> Outcome:
+        """Sign the person in with what ``check`` verified, or show the page again with why not."""
+        context = browser.context()
+        client_id = interaction.request.client_id
         try:
-            identity = adapter.authenticate(RequestData(form={"signature": signature}), kept)
+            identity = check()
         except AdapterError as exc:
             self.flow.audit.record("signin", context=context, outcome="failure", client_id=client_id,
                                    adapter=adapter.id, reason=exc.reason)
