@@ -12,7 +12,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from idp.audit.context import operator_name
 from idp.audit.events import AuditEvent
 from idp.audit.export import FORMATS, render
 from idp.audit.external import read_external_copy
@@ -29,6 +28,7 @@ from idp.audit.sql import SqlAuditLog, lock_head
 from idp.audit.trust import trust_document
 from idp.audit.types import ADMIN_ACTION
 from idp.audit.verify import verify_chain
+from idp.cli.common import add_operator_argument, operator_of
 from idp.cli.progress import Progress
 from idp.errors import IdpError
 from idp.runtime import open_storage
@@ -73,9 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     prune = sub.add_parser("prune", help="delete events older than a time, from a signed checkpoint")
     prune.add_argument("--before", required=True, help="ISO date/time or an age like 365d")
+    add_operator_argument(prune)
     prune.set_defaults(handler=_prune)
 
-    sub.add_parser("checkpoint", help="sign a checkpoint of the chain head now").set_defaults(handler=_checkpoint)
+    checkpoint = sub.add_parser("checkpoint", help="sign a checkpoint of the chain head now")
+    add_operator_argument(checkpoint)
+    checkpoint.set_defaults(handler=_checkpoint)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -157,7 +160,7 @@ def _prune(args: argparse.Namespace) -> int:
     settings = load_settings()
     storage = open_storage(settings)
     try:
-        result = prune_before(_signing_log(settings, storage), before, actor=operator_name())
+        result = prune_before(_signing_log(settings, storage), before, actor=operator_of(args))
     finally:
         storage.close()
     if not result.through_seq:
@@ -167,14 +170,15 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint(_args: argparse.Namespace) -> int:
+def _checkpoint(args: argparse.Namespace) -> int:
     settings = load_settings()
     storage = open_storage(settings)
     try:
         log = _signing_log(settings, storage)
         assert log.checkpointer is not None
         with storage.db.transaction() as conn:
-            log.record(AuditEvent(type=ADMIN_ACTION, username=operator_name(), details={"action": "audit.checkpoint"}))
+            log.record(AuditEvent(type=ADMIN_ACTION, username=operator_of(args),
+                                  details={"action": "audit.checkpoint"}))
             seq, chain_hash = lock_head(conn)
             log.checkpointer.write(conn, seq, chain_hash)
     finally:

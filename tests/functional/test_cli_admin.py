@@ -113,3 +113,9 @@ def test_user_verbs(env: dict[str, str]) -> None:
 def test_sessions_revoke_needs_the_shared_store(env: dict[str, str]) -> None:
     result = run_idp(["sessions", "revoke", "--person", "canbo01"], env)
     assert result.returncode == 1 and "IDP_REDIS_URL" in result.stderr
+
+
+def test_audit_commands_record_the_operator(env: dict[str, str]) -> None:
+    signed = run_idp(["audit", "checkpoint", "--operator", "Võ Thị Em"], env)
+    assert signed.returncode == 0, signed.stderr
+    assert events(env, "admin.action")[-1]["username"] == "Võ Thị Em"
