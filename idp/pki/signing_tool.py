@@ -9,6 +9,8 @@ message digest, signing time), the signer's certificate and its chain. ``GET /``
 Cross-origin calls are answered for the configured origins only (``--allow-origin``, the sign-in
 service's origin), with Chrome's private-network preflight. The token's PIN is entered when the
 tool starts (read from a file or standard input), never sent by a page. ECDSA (P-256) keys only.
+Unlike a product plug-in, it signs every request from an allowed origin without asking the person
+again: it is a reference for the protocol and the tests, not a tool to hand to citizens.
 
     python -m idp.pki.signing_tool --module /usr/lib/softhsm/libsofthsm2.so --token-label vn-idp \\
         --key-label official --certificates official-chain.pem --allow-origin https://id.tinh.gov.vn
