@@ -67,6 +67,9 @@ def is_restricted(scope: str) -> bool:
     return scope in RESTRICTED_SCOPES
 
 
+ORGANISATION = "organization"
+"""``vn_account_type`` of an organisation e-ID account (an organisation signed in, not a person)."""
+
 CONSENT = "consent"
 TRUSTED_SERVICE = "trusted_service"
 """Why a scope's claims may be released to a client (recorded per release, shown to the person):

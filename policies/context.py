@@ -32,6 +32,8 @@ class Authentication:
     adapter_id: str
     at: int
     roles: tuple[str, ...] = ()
+    #: An organisation e-ID account signed in (an organisation, not a person).
+    organisation: bool = False
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ class ClientPolicy(BaseModel):
     withheld_claims: tuple[str, ...] = ()
     subject_type: Literal["pairwise", "public"] = "pairwise"
     session_lifetime_seconds: int | None = Field(default=None, ge=60)
+    #: Whether the service accepts a sign-in with an organisation e-ID account (an organisation, not
+    #: a person); without it such a session is asked to sign in as a person.
+    organisations: bool = False
 
     _source: str = PrivateAttr(default="<built in>")
     _digest: str = PrivateAttr(default="")

@@ -21,10 +21,11 @@ from policies.loa import Level, level_from_token
 
 
 def apply_login(session: SessionState, *, level: Level, amr: Iterable[str], adapter_id: str,
-                now: int, roles: Iterable[str] = ()) -> SessionState:
-    """A fresh sign-in: it becomes the session's login; a previous step-up no longer counts."""
-    return dataclasses.replace(session, login=Authentication(level, tuple(amr), adapter_id, now, tuple(roles)),
-                               step_up=None, step_up_expires_at=None)
+                now: int, roles: Iterable[str] = (), organisation: bool = False) -> SessionState:
+    """A fresh sign-in: it becomes the session's login; a previous step-up no longer counts.
+    ``organisation``: an organisation e-ID account signed in, not a person."""
+    login = Authentication(level, tuple(amr), adapter_id, now, tuple(roles), organisation)
+    return dataclasses.replace(session, login=login, step_up=None, step_up_expires_at=None)
 
 
 def apply_second_factor(session: SessionState, *, amr: Iterable[str], now: int,
@@ -62,6 +63,8 @@ def _auth_to_json(auth: Authentication | None) -> dict[str, Any] | None:
     data = {"level": auth.level.token, "amr": list(auth.amr), "adapter_id": auth.adapter_id, "at": auth.at}
     if auth.roles:
         data["roles"] = list(auth.roles)
+    if auth.organisation:
+        data["organisation"] = True
     return data
 
 
@@ -69,7 +72,8 @@ def _auth_from_json(data: Mapping[str, Any] | None) -> Authentication | None:
     if not data:
         return None
     return Authentication(level_from_token(data["level"]), tuple(data["amr"]), str(data["adapter_id"]),
-                          int(data["at"]), tuple(str(r) for r in data.get("roles") or ()))
+                          int(data["at"]), tuple(str(r) for r in data.get("roles") or ()),
+                          data.get("organisation") is True)
 
 
 def session_to_json(session: SessionState) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from pydantic import Field, model_validator
 from adapters.base import UpstreamRejected
 from adapters.oidc.config import STANDARD_CLAIMS, OidcConfig
 from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
-
-ORGANISATION = "organization"  # vn_account_type of an organisation e-ID account
+from policies.claims import ORGANISATION
 
 
 def iso_birthdate(value: Any) -> str | None:

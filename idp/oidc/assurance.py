@@ -26,6 +26,7 @@ from policies import (
     effective_authentication,
     requested_claim_names,
 )
+from policies.claims import ORGANISATION
 from policies.loa import LOWEST, level_from_token
 from policies.session import session_from_json, session_to_json
 
@@ -83,7 +84,7 @@ def after_sign_in(previous: SsoSession | None, identity: Identity, subject_id: s
         return apply_step_up(session_from_json(previous.policy), level=level, amr=identity.amr,
                              adapter_id=identity.adapter_id, now=now, window_seconds=window_seconds)
     return apply_login(SessionState(), level=level, amr=identity.amr, adapter_id=identity.adapter_id, now=now,
-                       roles=identity.roles)
+                       roles=identity.roles, organisation=identity.claims.get("vn_account_type") == ORGANISATION)
 
 
 def request_start(interaction: Interaction) -> int:

@@ -13,6 +13,7 @@ from policies.checks.assurance import check_minimum_acr, check_requested_acr
 from policies.checks.consent import check_consent
 from policies.checks.login import check_max_age, check_prompt_login, check_session_lifetime, check_signed_in
 from policies.checks.mfa import check_mfa
+from policies.checks.organisations import check_organisation
 from policies.checks.reachable import check_essential_acr, check_policy_reachable
 from policies.checks.step_up import check_step_up_rules
 from policies.context import AuthorizationContext, SessionState
@@ -26,6 +27,7 @@ CHECKS: tuple[Check, ...] = (
     check_essential_acr,
     check_signed_in,
     check_session_adapter,
+    check_organisation,
     check_prompt_login,
     check_max_age,
     check_session_lifetime,

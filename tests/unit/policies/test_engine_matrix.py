@@ -39,6 +39,9 @@ LOCAL_ONLY = policy("adapters: [local]\nscopes: [openid, profile]\n")
 L1 = signed_in(Level.VNEID_L1, "vneid", amr=("swk", "pin"))
 L2 = signed_in(Level.VNEID_L2, "vneid", amr=("swk", "pin"))
 CONSENTED = apply_consent(L1, scopes=("profile", "vn_id"), now=NOW - 60)
+ORGANISATION = apply_login(SessionState(), level=Level.VNEID_L1, amr=("swk", "pin"), adapter_id="vneid",
+                           now=NOW - 60, organisation=True)  # an organisation e-ID account signed in
+FOR_BUSINESSES = policy("adapters: [vneid]\nminimum_acr: vneid-l1\norganisations: true\nscopes: [openid]\n")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ PASSES = [
     Case("essential_acr", request(CITIZEN, essential_acr=(f"{ISSUER}/acr/vneid-l1",)), L2),
     Case("signed_in", request(CITIZEN), L1),
     Case("session_adapter", request(CITIZEN), L1),
+    Case("organisation", request(FOR_BUSINESSES), ORGANISATION),
     Case("prompt_login", request(CITIZEN, prompt={"login"}, request_time=NOW - 120), L1),
     Case("max_age", request(CITIZEN, max_age=600), L1),
     Case("session_lifetime", request(policy(adapters=("vneid",), session_lifetime_seconds=3600)), L1),
@@ -86,6 +90,8 @@ PROMPTS = [
     Case("session_adapter", request(CITIZEN), signed_in(Level.LOCAL_MFA, "local"),
          login_with(Level.VNEID_L1, "vneid"), Level.VNEID_L1,
          {"kind": "login", "reason_id": "adapter_not_allowed", "adapters": ("vneid", "pki")}),
+    Case("organisation", request(CITIZEN), ORGANISATION, login_with(Level.VNEID_L1, "vneid"), Level.VNEID_L1,
+         {"kind": "login", "reason_id": "organisation_not_accepted", "adapters": ("vneid", "pki")}),
     Case("prompt_login", request(CITIZEN, prompt={"login"}), L1, login_with(Level.VNEID_L2, "vneid"),
          Level.VNEID_L2, {"kind": "login", "reason_id": "reauthentication_requested"}),
     Case("max_age", request(CITIZEN, max_age=30), L1, login_with(Level.VNEID_L2, "vneid"), Level.VNEID_L2,
@@ -130,6 +136,7 @@ DENIALS = [
     Case("signed_in", request(CITIZEN, prompt={"none"}), SessionState(), expect={"error": "login_required"}),
     Case("session_adapter", request(CITIZEN, prompt={"none"}), signed_in(Level.LOCAL_MFA, "local"),
          expect={"error": "login_required"}),
+    Case("organisation", request(CITIZEN, prompt={"none"}), ORGANISATION, expect={"error": "login_required"}),
     Case("max_age", request(CITIZEN, max_age=30, prompt={"none"}), L1, expect={"error": "login_required"}),
     Case("session_lifetime", request(policy(adapters=("vneid",), session_lifetime_seconds=60), prompt={"none"}),
          signed_in(Level.VNEID_L1, "vneid", at=NOW - 61), expect={"error": "login_required"}),
