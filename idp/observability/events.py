@@ -66,6 +66,8 @@ class EventObserver:
             metrics.throttle_locks.labels("address").inc()
         elif kind == types.ADAPTER_ERROR:
             metrics.adapter_errors.labels(self.adapter(event.adapter), _bounded(event.reason)).inc()
+        elif kind in (types.IDENTITY_LINKED, types.IDENTITY_CONFLICT):
+            metrics.identity_links.labels(kind.removeprefix("identity."), self.adapter(event.adapter)).inc()
 
     def adapter(self, adapter_id: str | None) -> str:
         if not adapter_id:

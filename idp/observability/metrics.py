@@ -3,9 +3,10 @@
 What is counted, and where:
 
 - ``idp_signins_total{outcome,method,adapter,acr}``, ``idp_second_factor_total{outcome}``,
-  ``idp_tokens_issued_total{grant}``, ``idp_throttle_locks_total{kind}`` and
-  ``idp_adapter_errors_total{adapter,reason}``: from the audit trail, by one hook
-  (:mod:`idp.observability.events`) on every event written, so whatever is audited is counted once.
+  ``idp_tokens_issued_total{grant}``, ``idp_throttle_locks_total{kind}``,
+  ``idp_adapter_errors_total{adapter,reason}`` and ``idp_identity_links_total{kind,adapter}``: from
+  the audit trail, by one hook (:mod:`idp.observability.events`) on every event written, so
+  whatever is audited is counted once.
 - ``idp_upstream_request_seconds{call}`` and ``idp_upstream_errors_total{call,reason}``: around each
   HTTP call to an upstream identity provider (``adapters/oidc/http.py``).
 - ``idp_audit_commit_seconds``: how long an event waits for the audit writer's group commit
@@ -54,6 +55,9 @@ class Metrics:
             "idp_throttle_locks", "Accounts locked and client addresses throttled after failed sign-ins", ["kind"])
         self.adapter_errors: Counter = Counter(
             "idp_adapter_errors", "Identity-source failures by adapter and reason", ["adapter", "reason"])
+        self.identity_links: Counter = Counter(
+            "idp_identity_links", "People linked to an upstream identity (linked) and conflicting attributes kept "
+            "apart (conflict), by adapter", ["kind", "adapter"])
         self.upstream_seconds: Histogram = Histogram(
             "idp_upstream_request_seconds", "Duration of HTTP calls to upstream identity providers", ["call"],
             buckets=_LATENCY_BUCKETS)

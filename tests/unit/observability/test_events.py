@@ -46,9 +46,10 @@ def test_counts_sign_ins_tokens_and_locks() -> None:
     signins = watched.signins.labels("success", "otp+pwd", "local", "local-mfa")
     tokens = watched.tokens.labels("refresh_token")
     locks = watched.throttle_locks.labels("account")
-    before = (signins._value.get(), tokens._value.get(), locks._value.get())
+    links = watched.identity_links.labels("linked", "local")
+    before = (signins._value.get(), tokens._value.get(), locks._value.get(), links._value.get())
     observer([signin(), AuditEvent(type="token.refreshed", details={"grant_type": "refresh_token"}),
               AuditEvent(type="token.refreshed", outcome="failure", details={"grant_type": "refresh_token"}),
-              AuditEvent(type="account.locked", outcome="denied")])
-    after = (signins._value.get(), tokens._value.get(), locks._value.get())
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+              AuditEvent(type="account.locked", outcome="denied"), AuditEvent(type="identity.linked", adapter="local")])
+    after = (signins._value.get(), tokens._value.get(), locks._value.get(), links._value.get())
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
