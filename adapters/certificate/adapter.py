@@ -27,14 +27,16 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
+import httpx
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
-from adapters.base import Identity, RequestData, UpstreamRejected
+from adapters.base import Identity, RequestData, SourceUnavailable, UpstreamRejected
 from adapters.certificate.config import CertificateConfig
 from adapters.config import display_name_for
+from idp.net.outbound import OutboundPolicy, outbound_client
 from idp.pki.cms import verify_cms
 from idp.pki.report import DocumentRejected, SignerReport
 from idp.pki.trust import PurposeTrust
@@ -43,6 +45,7 @@ from idp.pki.validation import PathValidator
 ISSUER = "urn:vn-idp:certificate"
 MAX_SIGNATURE_BYTES = 64 * 1024
 AMR = {"pki-hw": ("hwk", "pin"), "pki-remote": ("swk",)}
+REMOTE_TIMEOUT_SECONDS = 10.0
 
 
 class CertificateRefused(UpstreamRejected):
@@ -52,7 +55,8 @@ class CertificateRefused(UpstreamRejected):
 class CertificateAdapter:
     """Certificate sign-in for one adapter configuration, over the ``sign_in`` trust."""
 
-    def __init__(self, config: CertificateConfig, trust: PurposeTrust, validator: PathValidator) -> None:
+    def __init__(self, config: CertificateConfig, trust: PurposeTrust, validator: PathValidator,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.config = config
         self.id = config.id
         self.trust = trust
@@ -60,6 +64,8 @@ class CertificateAdapter:
         self.signing_tool_url = config.signing_tool_url
         self.challenge_ttl = config.challenge_ttl_seconds
         self.mtls_header = config.mtls_header
+        self.remote = config.remote_signing_url is not None
+        self._outbound = outbound or OutboundPolicy()
 
     def display_name(self, locale: str) -> str:
         return display_name_for(self.config.display_name, locale, "Chữ ký số")
@@ -87,6 +93,47 @@ class CertificateAdapter:
         if len(reports) != 1 or not reports[0].intact or reports[0].signer is None:
             raise CertificateRefused(reason="signature_invalid")
         return self._identity(reports[0].signer)
+
+    def request_remote(self, user_id: str, challenge: str) -> str:
+        """Ask the remote-signing service to have ``user_id`` sign ``challenge`` (confirmed in their
+        phone app): the request's id; CertificateRefused for an unknown user, SourceUnavailable."""
+        answer = self._remote("POST", "/v1/sign-requests", {
+            "user_id": user_id, "data": base64.b64encode(challenge.encode("utf-8")).decode("ascii"),
+            "description": "Đăng nhập cổng xác thực / Sign in"})
+        if answer.status_code == 404:
+            raise CertificateRefused(reason="remote_unknown_user")
+        request_id = _json_field(answer, "request_id") if answer.status_code == 201 else None
+        if request_id is None:
+            raise SourceUnavailable(reason="remote_unavailable")
+        return request_id
+
+    def remote_signature(self, request_id: str) -> bytes | None:
+        """The signature once the person confirmed it, None while pending; CertificateRefused when
+        they refused or it expired."""
+        answer = self._remote("GET", f"/v1/sign-requests/{quote(request_id, safe='')}", None)
+        status = _json_field(answer, "status") if answer.status_code == 200 else None
+        if status == "pending":
+            return None
+        if status in ("refused", "expired"):
+            raise CertificateRefused(reason=f"remote_{status}")
+        signature = _json_field(answer, "signature") if status == "confirmed" else None
+        if signature is None:
+            raise SourceUnavailable(reason="remote_unavailable")
+        try:
+            return base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError):
+            raise CertificateRefused(reason="signature_invalid") from None
+
+    def _remote(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        url, key = self.config.remote_signing_url, self.config.remote_signing_api_key
+        if url is None or key is None:
+            raise CertificateRefused(reason="remote_not_configured")
+        try:
+            with outbound_client(self._outbound, timeout=REMOTE_TIMEOUT_SECONDS) as http:
+                return http.request(method, url.rstrip("/") + path, json=body,
+                                    headers={"Authorization": f"Bearer {key.get_secret_value()}"})
+        except httpx.HTTPError:
+            raise SourceUnavailable(reason="remote_unavailable") from None
 
     def client_certificate(self, value: str) -> Identity:
         """The person of the client certificate a TLS terminator passed (PEM, URL-encoded PEM or
@@ -136,3 +183,11 @@ def _certificate_der(value: str) -> bytes:
         return base64.b64decode("".join(text.split()), validate=True)
     except (ValueError, binascii.Error, UnicodeEncodeError):
         raise CertificateRefused(reason="cert_malformed") from None
+
+
+def _json_field(answer: httpx.Response, name: str) -> str | None:
+    try:
+        value = answer.json().get(name)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

@@ -4,6 +4,8 @@
   (static/certificate.js) asks the person's local signing tool on loopback to sign it, so the
   page's Content-Security-Policy allows connecting to that tool's origin and nothing else.
 - ``POST /interaction/{id}/certificate/{adapter}``: the signature (base64 CMS), CSRF-checked.
+- ``POST /interaction/{id}/certificate/{adapter}/remote``: remote signing (a personal ID number to
+  start; ``continue`` once the person confirmed in the phone app), CSRF-checked.
 - ``POST /interaction/{id}/certificate/{adapter}/mtls``: sign in with the client certificate the TLS
   terminator passed in the adapter's ``mtls_header``, read only from ``IDP_TRUSTED_PROXIES``.
 
@@ -62,6 +64,22 @@ async def certificate_mtls(request: Request, interaction_id: str, adapter_id: st
     header = await run_blocking(step.mtls_header, interaction_id, browser, adapter_id)
     certificate = request.headers.get(header) if header and from_trusted_proxy(request) else None
     outcome = await run_blocking(step.finish_mtls, interaction_id, browser, adapter_id, certificate)
+    response = answer(request, outcome)
+    tool = getattr(outcome, "facts", {}).get("signing_tool_url")
+    return _allow_signing_tool(response, tool) if isinstance(tool, str) else response
+
+
+@router.post("/interaction/{interaction_id}/certificate/{adapter_id}/remote")
+async def certificate_remote(request: Request, interaction_id: str, adapter_id: str) -> Response:
+    """Remote signing: start (``user_id``: the personal ID number) or, with ``continue``, finish."""
+    step = _step(request)
+    form = await checked_form(request)
+    browser = browser_of(request)
+    if form.get("continue"):
+        outcome = await run_blocking(step.finish_remote, interaction_id, browser, adapter_id)
+    else:
+        outcome = await run_blocking(step.start_remote, interaction_id, browser, adapter_id,
+                                     form.get("user_id", "")[:64])
     response = answer(request, outcome)
     tool = getattr(outcome, "facts", {}).get("signing_tool_url")
     return _allow_signing_tool(response, tool) if isinstance(tool, str) else response

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from asn1crypto import algos, cms, core, pem
 from asn1crypto import x509 as asn1_x509
@@ -61,7 +61,13 @@ class TokenSigner:
         return bytes(algos.DSASignature.from_p1363(raw).dump())
 
 
-def cms_detached(data: bytes, signer: TokenSigner, chain: Sequence[asn1_x509.Certificate],
+class DigestSigner(Protocol):
+    """Anything that signs a SHA-256 digest with the certificate's key (DER ECDSA signature)."""
+
+    def sign_digest(self, digest: bytes) -> bytes: ...
+
+
+def cms_detached(data: bytes, signer: DigestSigner, chain: Sequence[asn1_x509.Certificate],
                  now: datetime.datetime | None = None) -> bytes:
     """A DER CMS SignedData over ``data`` (detached) signed by ``signer``; ``chain[0]`` is its certificate."""
     certificate = chain[0]
