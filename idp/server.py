@@ -155,7 +155,7 @@ def open_provider(runtime: Runtime) -> Provider:
         scopes_supported=scopes_supported,
         acr_values_supported=tuple(acr_values_supported(issuer)),
         chip=open_chip_step(flow=flow, adapters=adapters, ephemeral=ephemeral, audit=grants,
-                            subjects=storage.subjects, hash_key=identity_keys.hash_key),
+                            subjects=storage.subjects, hash_key=identity_keys.hash_key, ring=ring),
         signatures=SignatureVerifier(trust, PathValidator(OutboundPolicy.from_settings(settings)), audit),
         certificate=open_certificate_step(flow=flow, adapters=adapters, ephemeral=ephemeral),
     ))

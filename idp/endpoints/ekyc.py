@@ -8,6 +8,9 @@
 - ``POST /api/ekyc/v1/reads`` (Bearer upload token, JSON of base64 fields, idp/ekyc/upload.py):
   200 verified, 422 refused with its reason; the token is used up either way.
 - ``GET /api/ekyc/v1/openapi.json``: the OpenAPI description of the two (idp/ekyc/openapi.py).
+- ``GET /counter/ekyc``: the counter mode (idp/ekyc/counter.py) for an official signed in with
+  TOTP or a hardware certificate: a ticket for the counter reader; ``POST`` there with the service
+  request's reference: the signed statement of the card read.
 
 Only served when a ``cccd-chip`` adapter is configured (404 otherwise).
 """
@@ -20,12 +23,23 @@ import json
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from idp.ekyc.counter import CounterDesk
 from idp.ekyc.openapi import openapi_document
 from idp.ekyc.service import TicketUnknown
 from idp.ekyc.upload import MAX_BODY_BYTES
-from idp.endpoints.common import NO_STORE, answer, browser_of, checked_form, json_response, provider_of
+from idp.endpoints.common import (
+    NO_STORE,
+    answer,
+    browser_of,
+    checked_form,
+    current_session,
+    json_response,
+    provider_of,
+)
 from idp.errors import OAuthError, PageError
+from idp.mfa.totp import qr_svg_data_uri
 from idp.oidc.flow.chip import ChipStep
+from idp.ui.render import render_page
 from idp.web.context import audit_context, bounded_body
 from idp.web.threads import run_blocking
 
@@ -103,3 +117,41 @@ async def reads(request: Request) -> Response:
 def openapi(request: Request) -> Response:
     _chip_step(request, page=False)
     return json_response(openapi_document(provider_of(request).issuer))
+
+
+def _counter(request: Request) -> CounterDesk:
+    counter = _chip_step(request, page=True).counter
+    if counter is None:
+        raise PageError("not_found", status_code=404)
+    return counter
+
+
+def _counter_page(request: Request, counter: CounterDesk, *, statement: str | None = None,
+                  service_request: str | None = None) -> Response:
+    counter_id, ticket, ttl = counter.open(current_session(request))
+    reads_url = provider_of(request).issuer + "/api/ekyc/v1/reads"
+    return render_page(request, "counter.html", {
+        "counter_id": counter_id, "token": ticket.token, "reads_url": reads_url, "expires_in": ttl,
+        "qr_data_uri": qr_svg_data_uri(json.dumps({"reads": reads_url, "token": ticket.token})),
+        "statement": statement, "service_request": service_request, "form_action": "/counter/ekyc"})
+
+
+@router.get("/counter/ekyc")
+def counter_page(request: Request) -> Response:
+    """The official's counter page: a ticket for the counter reader (a signed-in official only)."""
+    return _counter_page(request, _counter(request))
+
+
+@router.post("/counter/ekyc")
+async def counter_statement(request: Request) -> Response:
+    """The official names the service request; the page shows the signed statement (and a new ticket)."""
+    counter = _counter(request)
+    form = await checked_form(request)
+    reference = form.get("service_request", "")
+
+    def sign() -> Response:
+        statement = counter.statement(current_session(request), form.get("counter", ""), reference,
+                                      context=audit_context(request))
+        return _counter_page(request, counter, statement=statement, service_request=reference.strip())
+
+    return await run_blocking(sign)

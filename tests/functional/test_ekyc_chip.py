@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
@@ -14,8 +15,10 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
+import pyotp
 import pytest
 import yaml
+from jose import jwt as jose_jwt
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -29,6 +32,7 @@ PASSWORD = "mật khẩu thử nghiệm đủ dài 2024"
 SECRET = "s3cret-of-the-ekyc-relying-party-0123456789"
 TOKEN = re.compile(r'id="upload-token" data-token="([^"]+)"')
 EKYC = StrictClient("ekyc")
+OFFICIAL = "canbo.motcua"
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,8 @@ class Deployment:
 
 
 def _policy(client_id: str | None, minimum: str, scopes: list[str]) -> dict:
-    policy = {"version": 1, "adapters": ["test0", "test1", "chip"], "minimum_acr": minimum, "mfa_required": False,
-              "scopes": scopes, "subject_type": "pairwise", "step_up_window_seconds": 600}
+    policy = {"version": 1, "adapters": ["test0", "test1", "chip", "local"], "minimum_acr": minimum,
+              "mfa_required": False, "scopes": scopes, "subject_type": "pairwise", "step_up_window_seconds": 600}
     return policy | ({"client_id": client_id} if client_id else {})
 
 
@@ -55,6 +59,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                                                                         "name": person.full_name}}}}
         for n, person in enumerate(PEOPLE[:2])
     ] + [
+        {"id": "local", "type": "local", "display_name": {"vi": "Tài khoản cán bộ"}},
         {"id": "chip", "type": "cccd-chip", "csca_bundle": str(chips.csca_bundle), "csca_crl": str(chips.csca_crl),
          "require_active_authentication": False, "face_matcher": "faces"},
         {"id": "faces", "type": "testing-face"},
@@ -74,7 +79,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                           "--scope", "profile", "--grant-type", "authorization_code"],
                          env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert result.returncode == 0, result.stderr
-    with running_server(env) as base:
+    official = run_idp(["users", "add", OFFICIAL, "--password-stdin"], env, stdin=PASSWORD + "\n")
+    assert official.returncode == 0, official.stderr
+    with running_server(env | {"IDP_LOGIN_BACKOFF_SECONDS": "0"}) as base:
         yield Deployment(base, chips, env)
 
 
@@ -246,3 +253,46 @@ def test_without_a_session_the_person_signs_in_first_and_is_then_offered_the_car
     assert other_way
     again = browser.http.get(unescape(other_way.group(1)))
     assert re.search(r'href="/interaction/[^"]+/chip/chip"', again.text)
+
+
+def _official_with_totp(deployment: Deployment, browsers: list[Browser]) -> Browser:
+    """An official who enrolled TOTP on the account page and signed in again with it (local-mfa)."""
+    browser = Browser(deployment.base)
+    browsers.append(browser)
+    page = browser.follow(browser.http.get("/account"), stop_at="http://127.0.0.1:9")
+    browser.follow(browser.submit(page, {"username": OFFICIAL, "password": PASSWORD}), stop_at="x")
+    enrolment = browser.http.get("/account/totp")
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', enrolment.text).group(1).replace(" ", "")
+    assert browser.submit(enrolment, {"code": pyotp.TOTP(secret).now()}).status_code == 200
+    browser.http.cookies.clear()
+    page = browser.follow(browser.http.get("/account"), stop_at="http://127.0.0.1:9")
+    second = browser.follow(browser.submit(page, {"username": OFFICIAL, "password": PASSWORD}), stop_at="x")
+    assert 'name="code"' in second.text
+    browser.follow(browser.submit(second, {"code": pyotp.TOTP(secret).at(time.time() + 30)}), stop_at="x")
+    return browser
+
+
+def test_at_the_counter_an_official_gets_a_signed_statement_of_the_card(deployment: Deployment,
+                                                                         browsers: list[Browser]) -> None:
+    citizen = _signed_in(deployment, browsers)  # VNeID level 1: no official
+    assert citizen.http.get("/counter/ekyc").status_code == 403
+    official = _official_with_totp(deployment, browsers)
+    page = official.http.get("/counter/ekyc")
+    assert page.status_code == 200, page.text[-1500:]
+    card = deployment.chips.by_label("ecdsa-aa-ecdsa")
+    assert _read(deployment.base, _token(page), card).status_code == 200
+    done = official.submit(page, {"service_request": "000.00.01.H01-261207-0001"})
+    assert done.status_code == 200
+    statement = re.search(r'<code class="secret" id="statement">([^<]+)</code>', done.text)
+    assert statement
+    keys = httpx.get(deployment.base + "/jwks").json()
+    header = jose_jwt.get_unverified_header(statement.group(1))
+    claims = jose_jwt.decode(statement.group(1), keys, algorithms=["ES256", "RS256"], issuer=deployment.base)
+    assert header["typ"] == "ekyc-statement+jwt"
+    assert claims["service_request"] == "000.00.01.H01-261207-0001"
+    assert claims["verifier"]["username"] == OFFICIAL and claims["verifier"]["acr"].endswith("/acr/local-mfa")
+    document = claims["verified_claims"]["verification"]["evidence"][0]["document_details"]
+    assert document["document_number"] == card.person.id_number
+    assert claims["verified_claims"]["claims"]["name"] == card.person.full_name
+    again = official.submit(done, {"service_request": "000.00.01.H01-261207-0002"})
+    assert again.status_code == 409  # no card read for this new ticket: no statement

@@ -25,6 +25,7 @@ from adapters.base import FaceMatcher, Identity, RegistryCheck
 from adapters.cccd.adapter import ISSUER, CccdChipAdapter
 from adapters.cccd.config import ADAPTER_TYPE
 from adapters.registry import AdapterConfigError
+from idp.ekyc.counter import CounterDesk
 from idp.ekyc.service import ChipVerifications, Recorder
 from idp.ekyc.tickets import UploadTickets
 from idp.errors import PageError
@@ -35,6 +36,7 @@ from idp.oidc.flow.outcomes import Browser, Outcome, Prompt, ShowPage
 from idp.oidc.interaction import Interaction
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.protocols import SubjectStore
+from keys.ring import KeyRing
 
 PAGE = "chip"
 READS_PATH = "/api/ekyc/v1/reads"
@@ -44,11 +46,12 @@ class ChipStep:
     """Built once by the compose step over the flow, the verifications and the subjects."""
 
     def __init__(self, *, flow: AuthorizationFlow, verifications: ChipVerifications, subjects: SubjectStore,
-                 hash_key: bytes) -> None:
+                 hash_key: bytes, counter: CounterDesk | None = None) -> None:
         self.flow = flow
         self.verifications = verifications
         self.subjects = subjects
         self.hash_key = hash_key
+        self.counter = counter  # the counter (one-stop-shop) mode, idp/ekyc/counter.py
 
     def _chip(self, interaction: Interaction, adapter_id: str) -> CccdChipAdapter:
         entry = next((e for e in self.flow.offered(interaction) if e.id == adapter_id), None)
@@ -105,9 +108,9 @@ class ChipStep:
 
 
 def open_chip_step(*, flow: AuthorizationFlow, adapters: AdapterSet, ephemeral: EphemeralStore, audit: Recorder,
-                   subjects: SubjectStore, hash_key: bytes) -> ChipStep | None:
+                   subjects: SubjectStore, hash_key: bytes, ring: KeyRing | None = None) -> ChipStep | None:
     """The chip step when a ``cccd-chip`` adapter is configured, else None (its pages and the reader
-    API then answer 404)."""
+    API then answer 404); with the key ring, the counter mode too."""
     chips = [entry.adapter for entry in adapters.entries if isinstance(entry.adapter, CccdChipAdapter)]
     if not chips:
         return None
@@ -122,4 +125,6 @@ def open_chip_step(*, flow: AuthorizationFlow, adapters: AdapterSet, ephemeral: 
                 raise AdapterConfigError(f"adapter {chip.id!r}: field {field!r}: {adapter_id!r} is not a configured "
                                          f"{capability.__name__} adapter")
     verifications = ChipVerifications(adapters=adapters, tickets=UploadTickets(ephemeral), audit=audit)
-    return ChipStep(flow=flow, verifications=verifications, subjects=subjects, hash_key=hash_key)
+    counter = (CounterDesk(issuer=flow.issuer, verifications=verifications, ring=ring, audit=audit)
+               if ring is not None else None)
+    return ChipStep(flow=flow, verifications=verifications, subjects=subjects, hash_key=hash_key, counter=counter)

@@ -71,6 +71,13 @@ PAGES: dict[str, dict[str, Any]] = {
                                              "last_used_at": None}],
                               "options": PASSKEY_CREATE, "form_action": "/account/passkeys",
                               "remove_action": "/account/passkeys/remove", "notice_id": "account.passkeys.added"},
+    "chip.html": {"adapter_name": {"vi": "Thẻ căn cước gắn chip", "en": "Chip ID card"}, "token": "tok-<abc>",
+                  "qr_data_uri": "data:image/svg+xml;base64,PHN2Zy8+", "reads_url": "https://id.example.gov.vn/r",
+                  "expires_in": 600, "selfie": True, "reason": "dg_hash_mismatch", "error_id": "chip_refused",
+                  "form_action": "/interaction/abc/chip", "interaction": "abc"},
+    "counter.html": {"counter_id": "counter-abc", "token": "tok-<abc>", "reads_url": "https://id.example.gov.vn/r",
+                     "qr_data_uri": "data:image/svg+xml;base64,PHN2Zy8+", "expires_in": 600,
+                     "statement": "eyJ.eyJ.sig", "service_request": "000.00.01.H01-1", "form_action": "/counter/ekyc"},
     "select_account.html": {"client_name": "Một cửa", "accounts": [{"id": "s1", "user_name": "Nguyễn Văn An"}],
                             "form_action": "/select", "interaction": "abc"},
     "signatures.html": {"report": {"format": "pdf", "sha256": "ab" * 32, "outcome": "invalid", "signatures": [

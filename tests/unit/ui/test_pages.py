@@ -24,6 +24,8 @@ TITLES = {
     "enrolled.html": ("Mã khôi phục của bạn", "Your recovery codes"),
     "account_passkeys.html": ("Khoá truy cập (passkey)", "Passkeys"),
     "select_account.html": ("Chọn tài khoản", "Choose an account"),
+    "chip.html": ("Xác thực bằng thẻ căn cước gắn chip", "Verify with your chip ID card"),
+    "counter.html": ("Đối chiếu thẻ căn cước tại bộ phận một cửa", "Chip ID card check at the one-stop-shop counter"),
     "signatures.html": ("Kiểm tra chữ ký số", "Check a digital signature"),
 }
 
