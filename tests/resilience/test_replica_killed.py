@@ -42,5 +42,6 @@ def test_sigkill_of_a_replica_mid_flow(cluster: Cluster) -> None:
     in_flight = load.failures(between=(killed_at, killed_at))
     assert load.failures() == in_flight, load.summary()
     assert sum(in_flight.values()) <= load.workers
+    assert 500 not in load.server_error_statuses(), load.summary()
     stored = check_nothing_lost(cluster, load)
     record("SIGKILL of one replica mid-flow", load, stored)
