@@ -66,14 +66,16 @@ def derive_secret(kek: bytes, label: str) -> bytes:
     return hmac.new(kek, label.encode(), hashlib.sha256).digest()
 
 
-def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObserver:
-    """What sees every audit event written: the log lines, and the metrics when
-    ``IDP_METRICS_PORT`` is set (with the database pool watched too)."""
+def event_observer(runtime: Runtime, adapter_ids: Collection[str]) -> EventObserver | None:
+    """What sees every audit event written: the metrics when ``IDP_METRICS_PORT`` is set (with the
+    database pool watched too), the log lines when ``IDP_LOG_EVENTS`` is on; None when neither."""
     watched = None
     if runtime.settings.metrics_port is not None:
         watched = metrics.enable()
         metrics.watch_pool(runtime.storage.db.engine, watched)
-    return EventObserver(metrics=watched, known_adapters=adapter_ids)
+    if watched is None and not runtime.settings.log_events:
+        return None
+    return EventObserver(metrics=watched, known_adapters=adapter_ids, log_events=runtime.settings.log_events)
 
 
 def open_provider(runtime: Runtime) -> Provider:

@@ -1,4 +1,5 @@
-"""The one hook on the audit trail: every event written is logged as a JSON line and counted.
+"""The one hook on the audit trail: every event written is counted, and logged as a JSON line when
+``IDP_LOG_EVENTS`` is on.
 
 :class:`EventObserver` is given to the SQL audit log (:func:`idp.audit.setup.open_audit_log`), which
 calls it with each batch of events once they are written. It reads only what may leave the audit
@@ -21,15 +22,16 @@ _TOKEN = re.compile(r"[a-z0-9_.:-]{1,64}")
 
 
 class EventObserver:
-    """Logs and (when ``metrics`` is given) counts audit events. ``known_adapters``: the configured
-    adapter ids; any other value (a callback URL names one) is labelled ``other``."""
+    """Logs (``log_events``) and counts (when ``metrics`` is given) audit events. ``known_adapters``:
+    the configured adapter ids; any other value (a callback URL names one) is labelled ``other``."""
 
-    def __init__(self, *, metrics: Metrics | None, known_adapters: Collection[str]) -> None:
+    def __init__(self, *, metrics: Metrics | None, known_adapters: Collection[str], log_events: bool = True) -> None:
         self.metrics = metrics
         self.known_adapters = frozenset(known_adapters)
+        self.log_events = log_events
 
     def __call__(self, events: Sequence[AuditEvent]) -> None:
-        logging_on = log.isEnabledFor(logging.INFO)
+        logging_on = self.log_events and log.isEnabledFor(logging.INFO)
         for event in events:
             if logging_on:
                 log.info(event.type, extra={"request_id": event.context.request_id, "fields": self.fields(event)})

@@ -40,7 +40,7 @@ def watched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         extra = ["--workers", "2"]
     _prepare(env)
     port = free_port()
-    env |= {"IDP_METRICS_PORT": str(port), "IDP_LOG_FORMAT": "json", "IDP_LOG_LEVEL": "info",
+    env |= {"IDP_METRICS_PORT": str(port), "IDP_LOG_FORMAT": "json", "IDP_LOG_EVENTS": "true",
             "IDP_METRICS_PROT": "9100"}  # misspelt: warned about at start-up
     log = folder / "server.log"
     with running_server(env, extra_args=extra, output=log) as base:
