@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +35,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         assert added.returncode == 0, added.stderr
     with running_server(env, host_name="localhost") as base:
         yield base, env
+
+
+@pytest.fixture
+def browsers(deployment: tuple) -> Iterator[Callable[[], Browser]]:
+    """New browsers (cookie jars) on the deployment, all closed when the test ends."""
+    opened: list[Browser] = []
+
+    def new() -> Browser:
+        opened.append(Browser(deployment[0]))
+        return opened[-1]
+
+    yield new
+    for browser in opened:
+        browser.close()
 
 
 def options_of(page: httpx.Response) -> str:
@@ -69,10 +83,10 @@ def passkey_page(browser: Browser, run: AuthorizationRun) -> httpx.Response:
     return browser.http.get(link.group(1))
 
 
-def test_a_passkey_signs_in_without_a_password(deployment: tuple) -> None:
+def test_a_passkey_signs_in_without_a_password(deployment: tuple, browsers: Callable[[], Browser]) -> None:
     base, env = deployment
     device, _codes = enrol(base, "canbo05")
-    browser = Browser(base)
+    browser = browsers()
     run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
     page = passkey_page(browser, run)
     assert json.loads(options_of(page))["allowCredentials"] == []  # username-less
@@ -85,10 +99,10 @@ def test_a_passkey_signs_in_without_a_password(deployment: tuple) -> None:
     assert signins[-1]["acr"].endswith("/acr/local-mfa")
 
 
-def test_bad_passkey_answers_get_a_readable_page(deployment: tuple) -> None:
+def test_bad_passkey_answers_get_a_readable_page(deployment: tuple, browsers: Callable[[], Browser]) -> None:
     base, _env = deployment
     device = SoftAuthenticator(origin="https://phishing.example", rp_id="localhost")
-    browser = Browser(base)
+    browser = browsers()
     run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
     page = passkey_page(browser, run)
     answers = ['{"id": 1}', "not json at all", "", json.dumps({"id": "x" * 5000, "rawId": "x" * 5000})]
@@ -103,10 +117,11 @@ def test_bad_passkey_answers_get_a_readable_page(deployment: tuple) -> None:
     assert oversized.status_code == 400 and "<html" in oversized.text
 
 
-def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple) -> None:
+def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple,
+                                                            browsers: Callable[[], Browser]) -> None:
     base, env = deployment
     enrol(base, "canbo06")
-    browser = Browser(base)
+    browser = browsers()
     run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
     login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=NOWHERE)
     mfa = browser.follow(browser.submit(login, {"username": "canbo06", "password": PASSWORD}), stop_at=NOWHERE)
@@ -116,7 +131,7 @@ def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple) -
     for _ in range(3):  # the lock threshold
         page = browser.submit(page, {"credential": '{"id": "forged"}'})
         assert page.status_code == 401
-    again = Browser(base)  # the right password is now held too: one counter per person
+    again = browsers()  # the right password is now held too: one counter per person
     login = again.follow(again.http.get("/authorize", params=run.params()), stop_at=NOWHERE)
     held = again.submit(login, {"username": "canbo06", "password": PASSWORD})
     assert held.status_code == 401 and 'role="alert"' in held.text
@@ -125,11 +140,12 @@ def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple) -
     assert [e["username"] for e in locked] == ["canbo06"]
 
 
-def test_a_recovery_code_stands_in_for_a_lost_passkey_once(deployment: tuple) -> None:
+def test_a_recovery_code_stands_in_for_a_lost_passkey_once(deployment: tuple,
+                                                           browsers: Callable[[], Browser]) -> None:
     base, _env = deployment
     _device, codes = enrol(base, "canbo07")
     for attempt in range(2):
-        browser = Browser(base)
+        browser = browsers()
         run = AuthorizationRun("portal", NOWHERE + "portal/cb", scope="openid")
         login = browser.follow(browser.http.get("/authorize", params=run.params()), stop_at=NOWHERE)
         mfa = browser.follow(browser.submit(login, {"username": "canbo07", "password": PASSWORD}), stop_at=NOWHERE)
