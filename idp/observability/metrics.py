@@ -114,7 +114,10 @@ def serve_metrics(host: str, port: int) -> Any:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:  # the port is taken, or the address is not this machine's: one line, no traceback
+        raise ValueError(f"IDP_METRICS_PORT {port} on {host}: {exc.strerror or exc}") from None
     return server
 
 
