@@ -47,7 +47,11 @@ def _serve(args: argparse.Namespace) -> int:
         # Before any worker starts: each writes its metrics under this folder, summed by this process.
         metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
         metrics.prepare_multiprocess(metrics_dir)
-        metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
+        try:
+            metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
+        except ValueError:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            raise
     # Granian (Rust HTTP, uvloop): measured best of the servers tried, bench/PROFILE.md §2. It
     # reads no proxy headers (it has no such option): the ASGI scope's client is the connection's
     # address, and idp.web.context alone reads X-Forwarded-For, from IDP_TRUSTED_PROXIES only.
