@@ -17,11 +17,13 @@ from asn1crypto import x509 as asn1_x509
 from idp.pki.signing_tool import SigningTool, TokenSigner
 from tests.browser.relying_party import LoopbackRelyingParty, authorize_url, landed_params, redeem
 from tests.functional.helpers import run_idp, running_server
+from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.unit.keys.softhsm import SoftHsm, softhsm  # noqa: F401 - fixture
 from tests.unit.pki.support import TestPki, test_pki, test_pki_server  # noqa: F401 - fixtures
 from tests.unit.pki.token import put_on_token
 
 SECRET = "cert-rp-secret-0123456789-0123456789"
+HOSO = StrictClient("hoso")  # vn_cert is restricted: the strict profile (PAR, private_key_jwt)
 CLIENT = "motcua"
 SIGNING = "kyhoso"  # a service for signing case files: its policy needs pki-hw
 
@@ -43,7 +45,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[
         f"    levels: [pki-hw, pki-remote]\n    signing_tool_url: {tool.url}\n", encoding="utf-8")
     (folder / "policies").mkdir()
     (folder / "policies" / "default.yaml").write_text(
-        "version: 1\nadapters: [chukyso]\nminimum_acr: pki-remote\nscopes: [openid, profile]\n", encoding="utf-8")
+        "version: 1\nadapters: [chukyso]\nminimum_acr: pki-remote\nscopes: [openid, profile, vn_cert]\n",
+        encoding="utf-8")
     env = {"IDP_DATA_DIR": str(folder / "var"), "IDP_ADAPTERS_FILE": str(folder / "adapters.yaml"),
            "IDP_POLICIES_DIR": str(folder / "policies"), "IDP_TRUST_FILE": str(pki.trust_file()),
            "IDP_ALLOW_LOOPBACK_CLIENT_URLS": "true"}
@@ -54,6 +57,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[
                          "--name", "Hệ thống một cửa", "--scope", "openid", "--scope", "profile", "--trusted"],
                         env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
+        args = ["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", rp.redirect_uri("hoso"),
+                "--name", "Hệ thống quản lý hồ sơ", "--scope", "openid", "--scope", "profile", "--scope", "vn_cert"]
+        strict = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+        assert strict.returncode == 0, strict.stderr
         with running_server(env) as base:
             tool.allowed = frozenset({base})
             yield base, rp, tool, softhsm
@@ -93,6 +100,23 @@ def test_an_official_signs_in_with_the_usb_token(page: Any, deployment: tuple, t
     assert page.csp_errors == []
     discovery = httpx.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
     assert {f"{base}/acr/pki-hw", f"{base}/acr/pki-remote"} <= set(discovery["acr_values_supported"])
+
+
+def test_the_certificate_claims_are_released_under_the_restricted_scope(page: Any, deployment: tuple,
+                                                                       test_pki: TestPki) -> None:  # noqa: F811
+    """vn_cert is restricted: a strict-profile client, named on the consent page, then released."""
+    base, rp, tool, hsm = deployment
+    tool.signer, tool.chain = signer_for(hsm, "official"), chain_of(test_pki, "official")
+    run = PushedRun("hoso", rp.redirect_uri("hoso"), scope="openid profile vn_cert", base=base, client=HOSO)
+    page.goto(authorize_url(base, run))
+    page.get_by_role("link", name="Đăng nhập bằng chữ ký số (USB token)").click()
+    page.get_by_role("button", name="Ký và đăng nhập").click()
+    page.wait_for_url(f"{base}/interaction/*/consent")
+    page.get_by_role("button", name="Đồng ý").click()
+    info = redeem(base, run, landed_params(page, run)["code"], HOSO.auth(base))["userinfo"]
+    assert info["vn_cert_uid"] == "CCCD:034088000123"
+    assert info["vn_cert_serial"] == format(test_pki["official"].cert.serial_number, "X")
+    assert "Ban Cơ yếu Chính phủ" in info["vn_cert_issuer"]
 
 
 @pytest.mark.parametrize(("name", "words"), [
