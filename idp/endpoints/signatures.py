@@ -7,7 +7,8 @@ body is the signed document itself (``Content-Type`` ``application/pdf``,
 ``application/pkcs7-signature``, ``application/xml`` ... or ``application/octet-stream``), or JSON
 ``{"document": base64, "content": base64?, "format": "pdf"|"cms"|"xml"?}`` (``content`` is what
 a detached CMS signature signs). The answer is the report as JSON; a document that cannot be
-verified gets 400 (413 too large, 422 over the time limit) with ``error`` and ``error_description``.
+verified gets 400 (413 too large, 422 over the time limit) with ``error`` and ``error_description``;
+429 when every verification slot of the process is busy.
 
 The page needs a signed-in person (the audit trail names who asked) and answers the same report in
 plain words; the document is read into memory, verified and dropped: nothing is kept.
@@ -144,7 +145,7 @@ async def page_verify(request: Request) -> Response:
 
 
 PAGE_REASONS = frozenset({"too_large", "malformed", "unsupported", "dtd_refused", "time_limit", "content_missing",
-                          "no_signature"})
+                          "no_signature", "busy"})
 
 
 def _page_reason(exc: DocumentRejected) -> str:

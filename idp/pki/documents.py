@@ -2,7 +2,9 @@
 
 :meth:`SignatureVerifier.verify` recognises the format (PDF, CMS/PKCS#7, XML) unless told, keeps
 to the limits (size here; pages, revisions, signatures and nesting in each format's module),
-runs the verification in a worker thread under a time limit, and records ``signature.verified``
+runs the verification in one of a few worker threads under a time limit (an overrunning one keeps
+its slot until it ends, so hostile documents cannot pile up work: beyond the slots, 429), and
+records ``signature.verified``
 with the document's SHA-256, the requester, the format and each signature's verdict, never the
 document nor who signed it. Nothing is kept after the answer.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +30,7 @@ Format = Literal["pdf", "cms", "xml"]
 FORMATS: tuple[Format, ...] = ("pdf", "cms", "xml")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 TIME_LIMIT_SECONDS = 30.0
+MAX_CONCURRENT = 4  # verifications at once per process; more get 429 (a slot is held until the work ends)
 
 # pyhanko and certvalidator log certificate subjects (names, personal ID numbers) at warning
 # level while validating; what matters is in the report and the audit event.
@@ -53,6 +58,11 @@ class SignatureVerifier:
     audit: AuditLog
     max_bytes: int = MAX_DOCUMENT_BYTES
     time_limit: float = TIME_LIMIT_SECONDS
+    max_concurrent: int = MAX_CONCURRENT
+
+    def __post_init__(self) -> None:
+        self._workers = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="signature-verify")
+        self._slots = threading.BoundedSemaphore(self.max_concurrent)
 
     async def verify(self, document: bytes, *, content: bytes | None = None, format: Format | None = None,
                      requester: str, context: AuditContext | None = None) -> DocumentReport:
@@ -79,13 +89,23 @@ class SignatureVerifier:
         kind = format or detect_format(document)
         if content is not None and kind != "cms":
             raise DocumentRejected("malformed", "separate content goes only with a detached CMS signature")
+        if not self._slots.acquire(blocking=False):
+            raise DocumentRejected("busy", "too many verifications at once; try again shortly", status_code=429)
+        work = asyncio.get_running_loop().run_in_executor(self._workers, self._run_in_slot, kind, document, content)
+        work.add_done_callback(lambda done: done.cancelled() or done.exception())  # an overrun's end is not an error
         try:
-            signatures = await asyncio.wait_for(asyncio.to_thread(self._run, kind, document, content),
-                                                timeout=self.time_limit)
+            signatures = await asyncio.wait_for(asyncio.shield(work), timeout=self.time_limit)
         except TimeoutError:
             raise DocumentRejected("time_limit", f"verification took longer than {self.time_limit:g} s",
                                    status_code=422) from None
         return DocumentReport(format=kind, sha256=digest, size=len(document), signatures=tuple(signatures))
+
+    def _run_in_slot(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
+        """The verification, holding its slot until it ends (even after the answer's time limit)."""
+        try:
+            return self._run(kind, document, content)
+        finally:
+            self._slots.release()
 
     def _run(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
         """One verification on its own event loop (a worker thread: parsing is CPU work)."""
