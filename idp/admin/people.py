@@ -8,16 +8,21 @@ store as the servers (Redis, or the server itself) can end them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.audit.types import ADMIN_ACTION
 from idp.errors import NotFound
 from idp.oidc.revocation import GrantRevoker
-from idp.sessions import SessionStore
+from idp.sessions import SessionStore, SsoSession
 from idp.storage.models import Subject
 from idp.storage.sql import SqlStorage
 
 REVOKE_ALL = "person.revoke_all"
+
+
+class LogoutNotifier(Protocol):
+    def notify(self, session: SsoSession, client_ids: list[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -25,14 +30,18 @@ class Revoked:
     subject_id: str
     sessions: int
     grants: int
+    notified: int = 0  # back-channel logout tokens queued
 
 
 class PersonRevocation:
-    def __init__(self, storage: SqlStorage, sessions: SessionStore, grants: GrantRevoker, audit: AuditLog) -> None:
+    def __init__(self, storage: SqlStorage, sessions: SessionStore, grants: GrantRevoker, audit: AuditLog, *,
+                 notifier: LogoutNotifier | None = None) -> None:
+        """``notifier``: tells the relying parties with a back-channel logout URI (the server's)."""
         self.storage = storage
         self.sessions = sessions
         self.grants = grants
         self.audit = audit
+        self.notifier = notifier
 
     def person(self, person: str) -> Subject:
         """The person named by a subject id or a local account's username; NotFound otherwise."""
@@ -49,12 +58,21 @@ class PersonRevocation:
         """End the person's sessions and revoke every active grant, recorded as ``admin.action``
         (``person.revoke_all``) with the counts, in the transaction of the grants' revocation."""
         with self.storage.db.transaction():
-            grants = self.storage.grants.list_active_for_subject(subject_id)
-            for grant in grants:
-                self.grants.revoke_grant(grant.id, "admin")
             sessions = self.sessions.end_all_of(subject_id)
+            stored = list(self.storage.grants.list_active_for_subject(subject_id))
+            grant_ids = sorted({g.id for g in stored} | {gid for s in sessions for gid in s.grants.values()})
+            for grant_id in grant_ids:  # refresh tokens, and the access tokens issued under each grant
+                self.grants.revoke_grant(grant_id, "admin")
+            clients = sorted({g.client_id for g in stored} | {c for s in sessions for c in s.grants})
             self.audit.record(AuditEvent(
                 type=ADMIN_ACTION, subject=subject_id, context=context or AuditContext(),
-                details={"action": REVOKE_ALL, "actor": actor, "sessions": sessions, "grants": len(grants),
-                         "clients": sorted({g.client_id for g in grants})}))
-        return Revoked(subject_id=subject_id, sessions=sessions, grants=len(grants))
+                details={"action": REVOKE_ALL, "actor": actor, "sessions": len(sessions), "grants": len(grant_ids),
+                         "clients": clients}))
+        notified = self._notify(sessions) if self.notifier is not None else 0
+        return Revoked(subject_id=subject_id, sessions=len(sessions), grants=len(grant_ids), notified=notified)
+
+    def _notify(self, sessions: list[SsoSession]) -> int:
+        """A logout token to each client of each ended session that registered a back-channel
+        logout URI, as a logout sends (OIDC Back-Channel Logout 1.0)."""
+        assert self.notifier is not None
+        return sum(self.notifier.notify(session, sorted(session.grants)) for session in sessions)

@@ -114,6 +114,8 @@ class RevokedOut(BaseModel):
     subject_id: str
     sessions_ended: int
     grants_revoked: int
+    backchannel_logouts: int = Field(description="logout tokens queued for relying parties with a "
+                                     "backchannel_logout_uri")
 
 
 class PolicyOut(BaseModel):

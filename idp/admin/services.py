@@ -28,7 +28,8 @@ class AdminServices:
         self.clients = ClientAdministration(storage, allow_loopback=provider.settings.allow_loopback_client_urls,
                                             audit=provider.audit, forget=provider.forget_client)
         self.accounts = AccountAdministration(storage, audit=provider.audit)
-        self.people = PersonRevocation(storage, provider.sessions, provider.grants, provider.audit)
+        self.people = PersonRevocation(storage, provider.sessions, provider.grants, provider.audit,
+                                       notifier=provider.backchannel)
 
     # clients
     def list_clients(self) -> list[Client]:

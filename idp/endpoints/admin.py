@@ -316,7 +316,7 @@ def revoke_person(request: Request, who: People, person: str) -> JSONResponse:
     subject = _calling(lambda: revocation.person(person))
     revoked = revocation.revoke_all(subject.id, actor=who.name, context=audit_context(request))
     return _answer({"subject_id": revoked.subject_id, "sessions_ended": revoked.sessions,
-                    "grants_revoked": revoked.grants})
+                    "grants_revoked": revoked.grants, "backchannel_logouts": revoked.notified})
 
 
 # --- policies -------------------------------------------------------------------------------------

@@ -106,9 +106,9 @@ class SessionStore:
             self.save(session)
         return session
 
-    def end_all_of(self, subject_id: str) -> int:
-        """End every session of one person (an administrator's revocation); how many were live."""
-        return self.store.revoke_by_grant(person_index(subject_id))
+    def end_all_of(self, subject_id: str) -> list[SsoSession]:
+        """End every session of one person (an administrator's revocation); the live ones."""
+        return [self._session(record) for record in self.store.consume_by_grant(person_index(subject_id))]
 
     def destroy(self, session_id: str) -> SsoSession | None:
         pending = _deferred.get()

@@ -50,6 +50,10 @@ class EphemeralStore(Protocol):
     def revoke_by_grant(self, grant_id: str) -> int:
         """Remove every record stored with ``grant_id``; return how many were removed."""
 
+    def consume_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        """Remove every record stored with ``grant_id`` and return the live ones (an administrator
+        ending every session of a person reads them to revoke their grants and tell the clients)."""
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         """Remember ``id`` for ``ttl`` seconds; True only for the first caller (replay caches)."""
 

@@ -105,6 +105,14 @@ class MemoryStore:
                 self._drop(key)
             return len(live)
 
+    def consume_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            keys = list(self._by_grant.get(grant_id, ()))
+            live = [entry[1] for key in keys if (entry := self._live(key)) is not None]
+            for key in keys:
+                self._drop(key)
+            return live
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         with self._lock:
             self._sweep()

@@ -164,6 +164,20 @@ class RedisStore:
             return 0
         return int(self.client.delete(*members))
 
+    def consume_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        grant_key = self._grant_key(grant_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.smembers(grant_key)
+        pipe.delete(grant_key)
+        members, _ = pipe.execute()
+        if not members:
+            return []
+        pipe = self.client.pipeline(transaction=True)
+        pipe.mget(*members)
+        pipe.delete(*members)
+        values, _ = pipe.execute()
+        return [record for data in values if (record := _loads(data)) is not None]
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         return self._command("SET", self._key(kind, id), b"1", "EX", ttl, "NX") is not None
 

@@ -62,6 +62,16 @@ def test_revoke_by_grant(ephemeral) -> None:
     assert ephemeral.revoke_by_grant("g1") == 0
 
 
+def test_consume_by_grant_returns_the_live_records(ephemeral) -> None:
+    ephemeral.upsert("session", "s1", {"v": 1}, 60, grant_id="person:p")
+    ephemeral.upsert("session", "s2", {"v": 2}, 60, grant_id="person:p")
+    ephemeral.upsert("session", "s3", {"v": 3}, 60, grant_id="person:q")
+    ephemeral.destroy("session", "s2")  # ended already: not returned
+    assert ephemeral.consume_by_grant("person:p") == [{"v": 1}]
+    assert ephemeral.find("session", "s1") is None and ephemeral.find("session", "s3") == {"v": 3}
+    assert ephemeral.consume_by_grant("person:p") == []
+
+
 def test_add_once_and_increment(ephemeral) -> None:
     assert ephemeral.add_once("jti", "x", 60) is True
     assert ephemeral.add_once("jti", "x", 60) is False

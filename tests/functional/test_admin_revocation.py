@@ -1,0 +1,44 @@
+"""Revoking everything a person holds through the admin API tells the relying parties that
+registered a back-channel logout URI, as a logout does (a logout token with the person's ``sub``
+and the session's ``sid``, verified here independently with python-jose)."""
+
+from __future__ import annotations
+
+import httpx
+from jose import jwt as jose_jwt
+
+from tests.functional.browser_client import AuthorizationRun, Browser
+from tests.functional.helpers import run_idp
+from tests.functional.profile_rp import ProfileDeployment, front_channel, profile_deployment
+from tests.functional.test_admin_api import BOT_SECRET, client_token
+
+__all__ = ["profile_deployment"]
+
+
+def test_revocation_sends_backchannel_logout_tokens(profile_deployment: ProfileDeployment) -> None:
+    dep = profile_deployment
+    added = run_idp(["clients", "add", "people-bot", "--secret-stdin", "--grant-type", "client_credentials",
+                     "--scope", "admin:people"], dep.env, stdin=BOT_SECRET + "\n")
+    assert added.returncode == 0, added.stderr
+    browser = Browser(dep.base)
+    run = AuthorizationRun("pkjwt", dep.redirect_uri("pkjwt"))
+    params = front_channel(browser, run.params(), run.redirect_uri)
+    tokens = httpx.post(dep.base + "/token", data={"grant_type": "authorization_code", "code": params["code"],
+                                                   "redirect_uri": run.redirect_uri, "code_verifier": run.verifier,
+                                                   **dep.auth("pkjwt")}, timeout=30).json()
+    browser.close()
+    id_claims = jose_jwt.get_unverified_claims(tokens["id_token"])
+    before = len(dep.receiver.logout_tokens)
+
+    token = client_token(dep.base, "people-bot", BOT_SECRET, "admin:people")
+    revoked = httpx.post(dep.base + "/admin/people/canbo01/revoke", headers={"Authorization": f"Bearer {token}"})
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["backchannel_logouts"] >= 1
+
+    delivered = dep.receiver.wait_for_tokens(before + 1)
+    assert len(delivered) >= before + 1, "no logout token arrived"
+    jwks = httpx.get(dep.base + "/jwks").json()
+    claims = jose_jwt.decode(delivered[-1], jwks, algorithms=["ES256", "RS256"], audience="pkjwt", issuer=dep.base)
+    assert claims["sub"] == id_claims["sub"] and claims["sid"] == id_claims["sid"]
+    assert httpx.get(dep.base + "/userinfo",
+                     headers={"Authorization": "Bearer " + tokens["access_token"]}).status_code == 401
