@@ -10,6 +10,7 @@ import tempfile
 
 from idp.observability import metrics
 from idp.observability.logs import configure_logging, logging_config
+from idp.pki.trust import load_trust
 from idp.runtime import open_storage
 from idp.settings import is_loopback_host, load_settings, unknown_setting_names
 
@@ -42,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--workers above 1 needs IDP_REDIS_URL: in-process state is not shared")
     # Open once before serving, so a bad database or schema fails here with one line.
     open_storage(settings).close()
+    load_trust(settings.trust_file)  # likewise a broken certificate trust file (file, line, field)
     metrics_dir = None
     if settings.metrics_port is not None:
         # Before any worker starts: each writes its metrics under this folder, summed by this process.
