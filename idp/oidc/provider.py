@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from adapters.adapter_set import AdapterEntry, AdapterSet
+from adapters.adapter_set import AdapterSet
 from idp.audit.events import AuditContext, AuditLog
 from idp.clients.jwks import ClientKeys
 from idp.identity.protection import IdentityKeys
@@ -25,18 +25,17 @@ from idp.oidc.codes import CodeStore
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.person_claims import PersonClaims
 from idp.oidc.revocation import GrantRevoker
-from idp.oidc.session_bridge import CodeRequest, SessionBridge
+from idp.oidc.session_bridge import SessionBridge
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.token_lookup import MAX_TOKEN_CHARS, is_access_token_shaped
 from idp.oidc.tokens import TokenService
-from idp.security.throttle import Throttle, ThrottleDecision
-from idp.sessions import SessionStore, SsoSession
+from idp.security.throttle import Throttle
+from idp.sessions import SessionStore
 from idp.settings import Settings
 from idp.storage.ephemeral import EphemeralStore
 from idp.storage.models import Client
 from idp.storage.sql import SqlStorage
 from keys.ring import KeyRing
-from policies.document import ClientPolicy
 from policies.policy_set import PolicySet
 
 if TYPE_CHECKING:
@@ -160,40 +159,7 @@ class Provider:
         recent = getattr(self.audit, "recent_signins", None)
         return list(recent(subject_id, limit)) if recent else []
 
-    # -- sign-in sources, assurance, throttling --------------------------------------------------
-    def policy_for(self, client_id: str) -> ClientPolicy:
-        """The client's policy document (the built-in account pages may use every adapter)."""
-        return self.client_policies.policy_for(client_id)
-
-    def adapters_for(self, client_id: str) -> list[AdapterEntry]:
-        """The adapter entries a client's sign-in may use (policies decide; deny by default)."""
-        return self.client_policies.adapters_for(client_id)
-
-    def allowed_adapters(self, client_id: str) -> set[str]:
-        return self.client_policies.allowed_adapters(client_id)
-
-    def throttle_check(self, username: str, ip: str | None) -> ThrottleDecision:
-        """Whether sign-in attempts for this account or address may go ahead now; give the decision
-        back to :meth:`throttle_success` after a success."""
-        return self.throttle.check(username, ip)
-
-    def throttle_failure(self, username: str, ip: str | None, *, context: AuditContext | None = None) -> None:
-        self.throttle.record_failure(username, ip, context=context)
-
-    def throttle_success(self, username: str, ip: str | None, checked: ThrottleDecision) -> None:
-        self.throttle.record_success(username, ip, checked=checked)
-
-    # -- sessions and grants ---------------------------------------------------------------------
-    def issue_code(self, request: CodeRequest, session: SsoSession, *, scopes: tuple[str, ...],
-                   released_claims: tuple[str, ...], acr: str, amr: tuple[str, ...], auth_time: int) -> str:
-        """See :meth:`SessionBridge.issue_code`."""
-        return self.session_bridge.issue_code(request, session, scopes=scopes, released_claims=released_claims,
-                                              acr=acr, amr=amr, auth_time=auth_time)
-
-    def end_session(self, session: SsoSession, request: Any = None) -> list[str]:
-        """Log out: end the SSO session and revoke every grant issued in it; return the clients."""
-        return self.session_bridge.end_session(session)
-
+    # -- grants ----------------------------------------------------------------------------------
     def revoke_grant(self, grant_id: str, reason: str) -> None:
         """Revoke the grant's refresh tokens and every access token issued under it."""
         self.grants.revoke_grant(grant_id, reason)
