@@ -44,9 +44,13 @@ def parse_xml(data: bytes) -> Any:
     if DOCTYPE.search(data):
         raise DocumentRejected("dtd_refused", "XML with a DOCTYPE or ENTITY declaration is not accepted")
     try:
-        return etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=_parser())
     except (etree.XMLSyntaxError, ValueError):
         raise DocumentRejected("malformed", "not well-formed XML") from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:  # a DTD in another encoding than the byte check reads
+        raise DocumentRejected("dtd_refused", "XML with a DOCTYPE or ENTITY declaration is not accepted")
+    return root
 
 
 def _refuse_uri(uri: str) -> bytes:

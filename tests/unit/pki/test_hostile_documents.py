@@ -52,6 +52,14 @@ def test_xml_with_a_dtd_is_refused(verifier: SignatureVerifier, document: bytes)
     assert caught.value.reason == "dtd_refused" and caught.value.status_code == 400
 
 
+@pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "xxe-file"])
+def test_xml_with_a_dtd_in_utf16_is_refused_too(verifier: SignatureVerifier, document: bytes) -> None:
+    utf16 = document.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="UTF-16"?>').decode()
+    with pytest.raises(DocumentRejected) as caught:
+        asyncio.run(verifier.verify(utf16.encode("utf-16"), format="xml", requester="fuzz"))
+    assert caught.value.reason == "dtd_refused"
+
+
 def test_xml_reference_to_a_url_is_not_followed(test_pki: TestPki, verifier: SignatureVerifier) -> None:
     signed = signed_xml(test_pki["citizen"]).replace(b'URI=""', b'URI="http://127.0.0.1:9/x"')
     report = outcome(verifier, signed)
