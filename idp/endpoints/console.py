@@ -8,11 +8,12 @@
 - ``GET /console/report?month=YYYY-MM``: the month's sign-in figures for the digital-government plan
   (:mod:`idp.reports.signins`), per level of assurance, service and commune.
 
-Access (see :mod:`idp.console.access`): a local account with the ``auditor`` role, signed in with
-two factors through the ``vnidp-console`` internal client. Without a session the page starts that
-sign-in (local accounts only; an enrolled TOTP is asked for right after the password); a session
-with one factor while a second is enrolled is sent to the second-factor page; anyone else gets a
-403 page saying why (not a local account, not an auditor, no second factor enrolled). Every page
+Access (see :mod:`idp.console.access`): a staff account (local, or the agency's directory) holding
+the ``auditor`` role, signed in with two factors, the second at most 15 minutes old, through the
+``vnidp-console`` internal client. Without a session the page starts that sign-in (staff sources
+only; an enrolled TOTP or passkey is asked for right after the password); a session with one
+factor (or an older second) while a second is enrolled is sent to the second-factor page; anyone
+else gets a 403 page saying why (not a staff account, not an auditor, no second factor enrolled). Every page
 an auditor opens is itself recorded (``admin.action``, ``details.action = "console.view"``), and
 so is every refusal. The pages only read: their forms are GET; the one POST (sign out) carries
 the CSRF token.

@@ -1,5 +1,5 @@
 """The provider's own pages as clients: signing in to the account page (``vnidp-account``) or the
-security console (``vnidp-console``: local accounts with a second factor only) uses the same
+security console (``vnidp-console``: staff accounts, local or directory, with a second factor) uses the same
 interaction (login, MFA, policies) as any relying party, then returns to that page instead of
 issuing a code."""
 
