@@ -32,10 +32,6 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 TIME_LIMIT_SECONDS = 30.0
 MAX_CONCURRENT = 4  # verifications at once per process; more get 429 (a slot is held until the work ends)
 
-# pyhanko and certvalidator log certificate subjects (names, personal ID numbers) at warning
-# level while validating; what matters is in the report and the audit event.
-for _name in ("pyhanko", "pyhanko_certvalidator", "signxml"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
 logger = logging.getLogger(__name__)
 
 

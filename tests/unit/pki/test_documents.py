@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import logging
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -108,6 +109,16 @@ def test_report_names_the_signer_and_where_revocation_came_from(test_pki: TestPk
     assert signature.signer.revocation_source == "ocsp" and signature.signer.revocation_checked_at
     assert "VNPT Certification Authority" in signature.signer.chain[1]
     assert signature.signing_time and signature.timestamp_status == "absent"
+
+
+def test_no_personal_data_reaches_the_logs(test_pki: TestPki, verifier: SignatureVerifier,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("revoked", "untrusted", "expired"):
+        verify(verifier, cms_signature(test_pki[name]), DOCUMENT)
+        verify(verifier, signed_pdf(test_pki[name]))
+    text = " ".join(record.getMessage() for record in caplog.records)
+    assert "CCCD" not in text and "Lê Văn Cường" not in text and "Nguy" not in text
 
 
 def test_revoked_after_a_trusted_timestamp_holds_revoked_before_does_not(test_pki: TestPki,
