@@ -96,6 +96,11 @@ def test_a_level_1_citizen_is_told_how_to_reach_level_2_and_the_service_is_told_
     text = page.locator("main").inner_text() if page.locator("main").count() else page.content()
     assert "mức độ 2" in text and "Công an" in text and "vân tay" in text
     assert page.locator("input[name=citizen]").count() == 0 and page.locator("input[type=password]").count() == 0
+    assert page.csp_errors == []
+    unmet_page = page.url
+    page.goto(unmet_page + "?ui_locales=en")
+    assert "police" in page.locator("main").inner_text() and page.locator("html").get_attribute("lang") == "en"
+    page.goto(unmet_page + "?ui_locales=vi")
     page.get_by_role("button", name="Quay lại dịch vụ").click()
     params = landed_params(page, run)
     assert params["error"] == "unmet_authentication_requirements" and "code" not in params
