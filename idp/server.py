@@ -44,6 +44,7 @@ from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.token_lookup import TokenLookup
 from idp.oidc.tokens import TokenService
 from idp.pki.documents import SignatureVerifier
+from idp.pki.identities import SignerIdentities
 from idp.pki.trust import load_trust
 from idp.pki.validation import PathValidator
 from idp.runtime import Runtime
@@ -158,6 +159,9 @@ def open_provider(runtime: Runtime) -> Provider:
         acr_values_supported=tuple(acr_values_supported(issuer)),
         chip=open_chip_step(flow=flow, adapters=adapters, ephemeral=ephemeral, audit=grants,
                             subjects=storage.subjects, hash_key=identity_keys.hash_key, ring=ring),
-        signatures=SignatureVerifier(trust, PathValidator(OutboundPolicy.from_settings(settings)), audit),
+        signatures=SignatureVerifier(trust, PathValidator(OutboundPolicy.from_settings(settings)), audit,
+                                     identities=SignerIdentities(subjects=storage.subjects, grants=storage.grants,
+                                                                 clients=clients, subject_ids=subject_ids,
+                                                                 hash_key=identity_keys.hash_key)),
         certificate=open_certificate_step(flow=flow, adapters=adapters, ephemeral=ephemeral),
     ))

@@ -6,7 +6,8 @@ token, client_credentials) as ``Authorization: Bearer``; DPoP-bound tokens are r
 body is the signed document itself (``Content-Type`` ``application/pdf``,
 ``application/pkcs7-signature``, ``application/xml`` ... or ``application/octet-stream``), or JSON
 ``{"document": base64, "content": base64?, "format": "pdf"|"cms"|"xml"?}`` (``content`` is what
-a detached CMS signature signs). The answer is the report as JSON; a document that cannot be
+a detached CMS signature signs). The answer is the report as JSON (a signer the client already
+knows carries the client's ``sub`` for them: idp/pki/identities.py); a document that cannot be
 verified gets 400 (413 too large, 422 over the time limit) with ``error`` and ``error_description``;
 429 when every verification slot of the process is busy.
 
@@ -79,7 +80,7 @@ async def verify(request: Request) -> Response:
     try:
         document, content, kind = _parse_body(request.headers.get("content-type") or "", body)
         report = await verifier.verify(document, content=content, format=kind, requester=info.client_id,
-                                       context=audit_context(request))
+                                       context=audit_context(request), known_to=info.client_id)
     except DocumentRejected as exc:
         return _refusal(exc)
     return json_response(report.as_dict())

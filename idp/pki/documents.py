@@ -12,6 +12,7 @@ document nor who signed it. Nothing is kept after the answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -22,6 +23,7 @@ from typing import Literal
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.audit.types import FAILURE, SIGNATURE_VERIFIED, SUCCESS
 from idp.pki import cms, pdf, xmldsig
+from idp.pki.identities import SignerIdentities
 from idp.pki.report import DocumentRejected, DocumentReport, SignatureReport
 from idp.pki.trust import Trust
 from idp.pki.validation import PathValidator
@@ -55,18 +57,23 @@ class SignatureVerifier:
     max_bytes: int = MAX_DOCUMENT_BYTES
     time_limit: float = TIME_LIMIT_SECONDS
     max_concurrent: int = MAX_CONCURRENT
+    identities: SignerIdentities | None = None
 
     def __post_init__(self) -> None:
         self._workers = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="signature-verify")
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
 
     async def verify(self, document: bytes, *, content: bytes | None = None, format: Format | None = None,
-                     requester: str, context: AuditContext | None = None) -> DocumentReport:
+                     requester: str, context: AuditContext | None = None,
+                     known_to: str | None = None) -> DocumentReport:
         """The report on every signature; DocumentRejected (a 4xx) when the document cannot be
-        verified. Either way the attempt is audited."""
+        verified. Either way the attempt is audited. ``known_to``: a client id; each signer this
+        client knows (idp/pki/identities.py) gets its ``sub``."""
         digest = hashlib.sha256(document).hexdigest()
         try:
             report = await self._verify(document, content, format, digest)
+            if known_to is not None and self.identities is not None:
+                report = await asyncio.to_thread(self._known, report, known_to, self.identities)
         except DocumentRejected as exc:
             self._record(requester, context, FAILURE, exc.reason, {"sha256": digest, "size": len(document)})
             raise
@@ -95,6 +102,16 @@ class SignatureVerifier:
             raise DocumentRejected("time_limit", f"verification took longer than {self.time_limit:g} s",
                                    status_code=422) from None
         return DocumentReport(format=kind, sha256=digest, size=len(document), signatures=tuple(signatures))
+
+    @staticmethod
+    def _known(report: DocumentReport, client_id: str, identities: SignerIdentities) -> DocumentReport:
+        signatures = []
+        for signature in report.signatures:
+            signer = signature.signer
+            if signer is not None and signer.personal_id:
+                signer = dataclasses.replace(signer, sub=identities.sub_for(signer.personal_id, client_id))
+            signatures.append(dataclasses.replace(signature, signer=signer))
+        return dataclasses.replace(report, signatures=tuple(signatures))
 
     def _run_in_slot(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
         """The verification, holding its slot until it ends (even after the answer's time limit)."""

@@ -41,6 +41,7 @@ class SignerReport:
     tax_code: str | None = None
     common_name: str = ""
     uid: str = ""
+    sub: str | None = None  # the requesting relying party's identifier of the signer (idp/pki/identities.py)
 
     @classmethod
     def from_verdict(cls, verdict: CertificateVerdict, subject: str) -> SignerReport:

@@ -5,6 +5,7 @@ the page shows the same report to a signed-in person."""
 from __future__ import annotations
 
 import base64
+import datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from idp.app import create_app
 from idp.clients.secrets import hash_secret
+from idp.identity.protection import personal_id_hash
 from idp.settings import Settings
-from idp.storage.models import Client
+from idp.storage.models import Client, Grant, Subject
 from tests.unit.pki.corpus import DOCUMENT, cms_signature, signed_pdf, signed_xml
 from tests.unit.pki.support import TestPki, test_pki, test_pki_server  # noqa: F401 - fixtures
 
@@ -68,6 +70,25 @@ def test_a_client_with_the_scope_gets_the_report(service: TestClient, test_pki: 
         "document": base64.b64encode(cms_signature(test_pki["business"])).decode(),
         "content": base64.b64encode(DOCUMENT).decode()})
     assert detached.status_code == 200 and detached.json()["outcome"] == "valid"
+
+
+def test_a_signer_the_client_knows_is_named_by_its_sub(service: TestClient, test_pki: TestPki) -> None:  # noqa: F811
+    """The official has a grant with ``portal``: portal learns their sub; ``other`` (no grant) learns nothing."""
+    provider = service.app.state.provider  # type: ignore[attr-defined]
+    official = provider.storage.subjects.add(Subject(id="s-official", kind="person", personal_id_hash=personal_id_hash(
+        "034088000123", provider.identity_keys.hash_key)))
+    provider.storage.grants.create(Grant(id="g1", client_id="portal", subject_id=official.id, scopes=("openid",),
+                                         expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)))
+    clients = provider.storage.clients
+    clients.update("other", lambda c: c.replace(scopes=("signatures:verify",)))
+    document = signed_pdf(test_pki["official"])
+    known = post(service, document, bearer=token(service), content_type="application/pdf").json()
+    portal = clients.get("portal")
+    assert known["signatures"][0]["signer"]["sub"] == provider.subject_ids.for_client(official.id, portal)
+    stranger = post(service, document, bearer=token(service, "other"), content_type="application/pdf").json()
+    assert stranger["signatures"][0]["signer"]["sub"] is None
+    citizen = post(service, signed_pdf(test_pki["citizen"]), bearer=token(service), content_type="application/pdf")
+    assert citizen.json()["signatures"][0]["signer"]["sub"] is None  # no such person here
 
 
 def test_a_trust_file_alone_advertises_no_certificate_level(service: TestClient) -> None:
