@@ -72,6 +72,10 @@ def test_openapi_document_loads_and_lists_every_area(admin: Admin) -> None:
 
     document = httpx.get(admin.deployment.base + "/admin/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)
+    schema.validate()  # against the OpenAPI meta-schema
+    broken = schemathesis.openapi.from_dict({**document, "info": {"title": 1}})
+    with pytest.raises(Exception, match="title"):  # the check does check
+        broken.validate()
     operations = [result.ok() for result in schema.get_all_operations()]
     paths = {op.path for op in operations}
     assert {"/admin/clients", "/admin/clients/{client_id}", "/admin/accounts", "/admin/people/{person}/revoke",
