@@ -50,6 +50,10 @@ SIGNATURE_VERIFIED = "signature.verified"
 # a person downloaded, or had erased, what the provider holds about them (idp.oidc.personal_data)
 PERSONAL_DATA_EXPORTED = "personal_data.exported"
 PERSONAL_DATA_ERASED = "personal_data.erased"
+# a reader posted a chip ID card (idp/ekyc/service.py: verified, or the refusal's reason; no personal data)
+EKYC_CHIP = "ekyc.chip"
+# an official made a signed statement of a card read at the counter (idp/ekyc/counter.py)
+EKYC_COUNTER = "ekyc.counter"
 
 EVENT_TYPES: tuple[str, ...] = (
     SIGNIN, SIGNIN_MFA, STEPUP, LOGOUT, CODE_ISSUED, TOKEN_ISSUED, TOKEN_REFRESHED, TOKEN_REVOKED,
@@ -59,6 +63,7 @@ EVENT_TYPES: tuple[str, ...] = (
     IDENTITY_CONFLICT, IDENTITY_CHANGED, MFA_TOTP_ENROLLED, MFA_TOTP_REMOVED, MFA_RECOVERY_CODE_USED,
     LOGOUT_BACKCHANNEL, PAR_PUSHED, PAR_REUSED, CLIENT_ASSERTION_REPLAYED, MFA_PASSKEY_ENROLLED,
     MFA_PASSKEY_REMOVED, MFA_PASSKEY_CLONED, SIGNATURE_VERIFIED, PERSONAL_DATA_EXPORTED, PERSONAL_DATA_ERASED,
+    EKYC_CHIP, EKYC_COUNTER,
 )
 
 SUCCESS = "success"

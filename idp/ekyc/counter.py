@@ -17,6 +17,7 @@ import secrets
 import time
 from typing import Any
 
+from idp.audit.types import EKYC_COUNTER
 from idp.ekyc.assurance import CLAIM, with_document_number
 from idp.ekyc.service import ChipVerifications, Recorder
 from idp.ekyc.tickets import Ticket
@@ -28,7 +29,7 @@ from keys.ring import KeyRing
 STATEMENT_TYPE = "ekyc-statement+jwt"
 COUNTER_LEVELS = ("local-mfa", "pki-hw")
 STATEMENT_TTL = 30 * 24 * 3600
-EVENT = "ekyc.counter"
+EVENT = EKYC_COUNTER
 MAX_REFERENCE = 128
 
 

@@ -18,6 +18,7 @@ from adapters.adapter_set import AdapterSet
 from adapters.base import AdapterError, FaceMatch, FaceMatcher, RegistryAnswer, RegistryCheck
 from adapters.cccd.adapter import CccdChipAdapter
 from idp.audit.events import AuditContext
+from idp.audit.types import EKYC_CHIP
 from idp.ekyc.assurance import CLAIM, verified_claims
 from idp.ekyc.errors import ChipRefused
 from idp.ekyc.tickets import Ticket, UploadTickets
@@ -25,7 +26,7 @@ from idp.ekyc.upload import parse_upload
 from idp.ekyc.verification import ChipCheck
 from idp.errors import IdpError
 
-EVENT = "ekyc.chip"
+EVENT = EKYC_CHIP
 
 
 class Recorder(Protocol):
