@@ -7,21 +7,30 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import io
 import logging
 import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers as pyhanko_signers
+from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 
 from idp.net.outbound import OutboundPolicy
 from idp.pki.documents import SignatureVerifier
 from idp.pki.report import DocumentRejected, DocumentReport
 from idp.pki.trust import NO_TRUST, read_trust_file
 from idp.pki.validation import PathValidator
+from keys.hsm import open_token_session
 from tests.fakes import RecordingAudit
+from tests.unit.keys.softhsm import SoftHsm, softhsm  # noqa: F401 - fixture
 from tests.unit.pki.corpus import (
     DOCUMENT,
+    blank_pdf,
     changed_after_signing,
     cms_signature,
     signed_pdf,
@@ -30,6 +39,7 @@ from tests.unit.pki.corpus import (
     timestamped_cms,
 )
 from tests.unit.pki.support import TestPki
+from tests.unit.pki.token import put_on_token
 
 # certificate in the test PKI -> (the signature's verdict, the signer's status)
 CASES = {
@@ -189,3 +199,21 @@ def test_openssl_agrees_on_cms(test_pki: TestPki, verifier: SignatureVerifier, t
     assert one(verify(verifier, signature, DOCUMENT))[0] == verdict
     assert openssl("tampered") is False
     assert one(verify(verifier, signature, DOCUMENT + b"."))[0] == "invalid"
+
+
+def test_a_pdf_signed_on_the_softhsm_token_is_valid(test_pki: TestPki, verifier: SignatureVerifier,
+                                                    softhsm: SoftHsm) -> None:  # noqa: F811
+    """The key never leaves the token: pyhanko signs through PKCS#11 (the same key the official's
+    sign-in uses); the service finds the signature valid and the signer trusted at pki-hw."""
+    put_on_token(softhsm, test_pki["official"], "official")
+    session, lock = open_token_session(softhsm.module, softhsm.token_label, softhsm.pin)
+    official = test_pki["official"]
+    signer = PKCS11Signer(session, key_label="official", signing_cert=asn1_x509.Certificate.load(official.der),
+                          ca_chain=[asn1_x509.Certificate.load(c.der) for c in official.chain()[1:]],
+                          use_raw_mechanism=True)
+    with lock:
+        pdf = pyhanko_signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(blank_pdf())),
+                                       PdfSignatureMetadata(field_name="ChuKy1"), signer=signer).getvalue()
+    signature = verify(verifier, pdf).signatures[0]
+    assert (signature.verdict, signature.coverage) == ("valid", "whole_document")
+    assert signature.signer is not None and signature.signer.acr == "pki-hw"
