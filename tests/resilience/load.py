@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,8 @@ class Load:
     cluster: Cluster
     workers: int = 2
     pause: float = 0.15
+    #: Called with every token response of a sign-in (a relying party checking its ID token).
+    on_tokens: Callable[[dict[str, Any]], None] | None = None
     attempts: list[Attempt] = field(default_factory=list)
     #: Every answer of 500 or above: (status, path), when.
     server_errors: list[tuple[int, str, float]] = field(default_factory=list)
@@ -132,6 +135,8 @@ class Load:
                 if response.status_code == 200:
                     with self._lock:
                         self.held.append(Held(response.json()["refresh_token"]))
+                    if self.on_tokens is not None:
+                        self.on_tokens(response.json())
                 return describe(response)
             finally:
                 browser.close()

@@ -1,6 +1,7 @@
 """Fault 1: one replica is killed (SIGKILL) under load and in the middle of a sign-in. Requests in
-flight on it may fail; every other request, and the rest of the interrupted sign-in, succeed on the
-other replicas; nothing stored is lost."""
+flight on it (or sent to it over a kept proxy connection before the proxy's health checks notice)
+may fail; every other request, and the rest of the interrupted sign-in, succeed on the other
+replicas; nothing stored is lost."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from tests.functional.browser_client import AuthorizationRun, Browser, callback_
 from tests.resilience.cluster import Cluster
 from tests.resilience.figures import record
 from tests.resilience.load import Load, check_nothing_lost
+
+DETECTION_SECONDS = 2.5
 
 
 def test_sigkill_of_a_replica_mid_flow(cluster: Cluster) -> None:
@@ -38,10 +41,11 @@ def test_sigkill_of_a_replica_mid_flow(cluster: Cluster) -> None:
         victim.start()
         cluster.wait_all_up()
         load.run_for(2)
-    # Only what was in flight on the killed replica may have failed.
-    in_flight = load.failures(between=(killed_at, killed_at))
+    # Only what was in flight on the killed replica, or sent to it before the proxy's health checks
+    # noticed (two checks a second apart), may have failed.
+    in_flight = load.failures(between=(killed_at, killed_at + DETECTION_SECONDS))
     assert load.failures() == in_flight, load.summary()
-    assert sum(in_flight.values()) <= load.workers
+    assert sum(in_flight.values()) <= 2 * load.workers
     assert 500 not in load.server_error_statuses(), load.summary()
     stored = check_nothing_lost(cluster, load)
     record("SIGKILL of one replica mid-flow", load, stored)
