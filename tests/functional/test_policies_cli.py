@@ -22,7 +22,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_check_accepts_the_shipped_examples(env: dict[str, str]) -> None:
     result = run_idp(["policies", "check", str(EXAMPLES_DIR)], env)
     assert result.returncode == 0, result.stderr
-    assert "3 valid policy document(s)" in result.stdout
+    assert "4 valid policy document(s)" in result.stdout
 
 
 def test_check_reports_every_invalid_file_with_line_and_field(env: dict[str, str], tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ def test_the_shipped_examples_are_valid() -> None:
     assert "vn_id" in tax.scopes
     assert "vn_id" not in policies.for_client("library-catalogue").scopes
     assert tax.source.endswith("tax-filing.yaml") and len(tax.digest) == 64
+    assert policies.for_client("case-files").mfa_required_roles == ("leader", "auditor")
 
 
 def test_a_client_without_a_document_gets_default_yaml() -> None:
