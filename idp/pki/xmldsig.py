@@ -1,4 +1,4 @@
-"""XML signatures (XMLDSig, and the XMLDSig core of XAdES), with signxml over a hardened lxml.
+"""XML signatures (XMLDSig, and XAdES: its signed properties too), with signxml over a hardened lxml.
 
 The document is read with no DTD at all (a ``<!DOCTYPE`` is refused before parsing, so neither
 entity expansion, billion laughs, nor an external entity is possible), no network, lxml's default
@@ -19,12 +19,14 @@ from asn1crypto import x509 as asn1_x509
 from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature, SignXMLException
+from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from idp.pki.report import DocumentRejected, SignatureReport, SignerReport
 from idp.pki.trust import PurposeTrust
 from idp.pki.validation import PathValidator
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
 MAX_REFERENCES = 10
 DOCTYPE = re.compile(rb"<!\s*DOCTYPE|<!\s*ENTITY", re.IGNORECASE)
 
@@ -76,13 +78,19 @@ async def verify_xml(data: bytes, trust: PurposeTrust | None, validator: PathVal
     signer_cert = certs[0]
     coverage = "whole_document" if any(r.get("URI") == "" for r in references) else "referenced_parts"
     problems: tuple[str, ...] = ()
+    xades = signature.find(f".//{{{XADES}}}QualifyingProperties") is not None
+    # the signature is checked at a moment the certificate was valid: whether it still is (or was
+    # when signing) is the path validation's answer, not an integrity failure
+    moment = signer_cert.not_valid_before
     try:
-        XMLVerifier().verify(
-            data, x509_cert=_pem(signer_cert), parser=_parser(), uri_resolver=_refuse_uri,
-            # the signature is checked at a moment the certificate was valid: whether it still
-            # is (or was when signing) is the path validation's answer, not an integrity failure
-            expect_config=SignatureConfiguration(expect_references=len(references),
-                                                 verification_time=signer_cert.not_valid_before))
+        if xades:  # XAdES: the signed properties too (the signing certificate's digest, the signing time)
+            XAdESVerifier().verify(data, x509_cert=_pem(signer_cert), parser=_parser(), uri_resolver=_refuse_uri,
+                                   expect_config=XAdESSignatureConfiguration(expect_references=len(references),
+                                                                             verification_time=moment))
+        else:
+            XMLVerifier().verify(data, x509_cert=_pem(signer_cert), parser=_parser(), uri_resolver=_refuse_uri,
+                                 expect_config=SignatureConfiguration(expect_references=len(references),
+                                                                      verification_time=moment))
         intact = True
     except InvalidSignature as exc:
         intact, problems = False, (str(exc)[:200],)
@@ -96,7 +104,7 @@ async def verify_xml(data: bytes, trust: PurposeTrust | None, validator: PathVal
                               serial=format(signer_cert.serial_number, "X"), fingerprint="", chain=(),
                               status="untrusted", reason="no certificate is trusted for documents", trusted=False,
                               revocation_source="none", revocation_checked_at=None, acr=None)
-    signing_time = signature.findtext(".//{http://uri.etsi.org/01903/v1.3.2#}SigningTime")
+    signing_time = signature.findtext(f".//{{{XADES}}}SigningTime") if xades and intact else None
     return [SignatureReport(index=0, intact=intact, coverage=coverage, signer=signer, signing_time=signing_time,
                             problems=problems)]
 

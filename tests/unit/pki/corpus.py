@@ -21,6 +21,7 @@ from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signxml import SignatureMethod, XMLSigner
+from signxml.xades import XAdESSigner
 
 from tests.unit.pki.support import Issued
 
@@ -91,8 +92,11 @@ def changed_after_signing(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-def signed_xml(signer: Issued, data: bytes = XML_DOCUMENT) -> bytes:
+def signed_xml(signer: Issued, data: bytes = XML_DOCUMENT, *, xades: bool = False) -> bytes:
+    """Enveloped XMLDSig over ``data`` (XAdES-BES with its signed properties when ``xades``)."""
     chain = [c.pem.decode("ascii") for c in signer.chain()]
     root = etree.fromstring(data)
-    signed = XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256).sign(root, key=signer.key_pem(), cert=chain)
+    tool = (XAdESSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256) if xades
+            else XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256))
+    signed = tool.sign(root, key=signer.key_pem(), cert=chain)
     return bytes(etree.tostring(signed))

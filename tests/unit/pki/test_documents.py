@@ -5,10 +5,12 @@ ones, and every attempt audited by hash."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import hashlib
 import io
 import logging
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -108,6 +110,19 @@ def test_xml(test_pki: TestPki, verifier: SignatureVerifier, name: str) -> None:
     report = verify(verifier, signed)
     assert (report.format, one(report)) == ("xml", (verdict, status, True))
     assert one(verify(verifier, signed.replace(b"1000000", b"9000000")))[::2] == ("invalid", False)
+
+
+def test_xades_signed_properties_are_checked(test_pki: TestPki, verifier: SignatureVerifier) -> None:
+    signed = signed_xml(test_pki["official"], xades=True)
+    signature = verify(verifier, signed).signatures[0]
+    assert (signature.verdict, signature.coverage) == ("valid", "whole_document")
+    assert signature.signing_time is not None  # from the signed properties
+    # another certificate's digest in SigningCertificate: the signed properties no longer match
+    other = base64.b64encode(hashlib.sha256(test_pki["citizen"].der).digest())
+    tampered = re.sub(rb"(<ds:DigestValue>)[^<]+(</ds:DigestValue></xades:CertDigest>)", rb"\1" + other + rb"\2",
+                      signed, count=1)
+    assert tampered != signed
+    assert verify(verifier, tampered).signatures[0].intact is False
 
 
 def test_report_names_the_signer_and_where_revocation_came_from(test_pki: TestPki,
