@@ -45,10 +45,12 @@ def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, sig
 
 def session_identity(session: SsoSession, issuer: str, holder_id: str) -> Identity:
     """The identity of a signed-in session, for a second factor added to it (taken as ``local``:
-    the subject is the session's, nothing is linked again; the roles its sign-in reported stay)."""
+    the subject is the session's, nothing is linked again; the level and roles its sign-in reached
+    stay: a second factor after VNeID level 2 does not fall back to a local level)."""
     login = session_from_json(session.policy).login if session.policy else None
     return Identity(subject=session.subject_id, adapter_id=session.adapter or "local", issuer=issuer,
-                    auth_time=session.auth_time, amr=session.amr, evidence={"account_id": holder_id},
+                    auth_time=session.auth_time, acr=login.level.token if login is not None else None,
+                    amr=session.amr, evidence={"account_id": holder_id},
                     roles=login.roles if login is not None else ())
 
 
