@@ -81,8 +81,9 @@ class KeyLifecycle:
                     made.append(self._generate(alg, NEXT, now))
         return made
 
-    def rotate(self, alg: str, *, force: bool = False) -> Rotation:
-        """Promote the next key of ``alg``; retire the current one; publish a new next key."""
+    def rotate(self, alg: str, *, force: bool = False, actor: str | None = None) -> Rotation:
+        """Promote the next key of ``alg``; retire the current one; publish a new next key
+        (``actor``: who asked, recorded in the ``key.rotated`` event)."""
         with self._locked() as records:
             now = _now()
             current = _one(records, alg, CURRENT)
@@ -102,11 +103,13 @@ class KeyLifecycle:
                 self.storage.keys.update(current.kid, lambda r: r.replace(state=RETIRED, retired_at=now))
             fresh = self._generate(alg, NEXT, now)
             result = Rotation(alg, upcoming.kid, current.kid if current else None, fresh.kid)
-            self.audit.record(AuditEvent(type="key.rotated", details={**result.__dict__, "forced": force}))
+            self.audit.record(AuditEvent(type="key.rotated", details={**result.__dict__, "forced": force,
+                                                                     **({"actor": actor} if actor else {})}))
             return result
 
-    def retire(self, kid: str) -> SigningKeyRecord:
-        """Withdraw ``kid`` from the JWKS now; keep every algorithm able to sign."""
+    def retire(self, kid: str, *, actor: str | None = None) -> SigningKeyRecord:
+        """Withdraw ``kid`` from the JWKS now; keep every algorithm able to sign (``actor``: who
+        asked, recorded in the ``key.retired`` event)."""
         with self._locked() as records:
             now = _now()
             record = next((r for r in records if r.kid == kid), None)
@@ -127,7 +130,8 @@ class KeyLifecycle:
             self.audit.record(
                 AuditEvent(
                     type="key.retired",
-                    details={"kid": kid, "alg": record.alg, "previous_state": record.state},
+                    details={"kid": kid, "alg": record.alg, "previous_state": record.state,
+                             **({"actor": actor} if actor else {})},
                 )
             )
             return withdrawn

@@ -81,11 +81,11 @@ class AdminServices:
         return key_rows(provider.storage.keys.list(), KeySchedule.from_settings(provider.settings),
                         datetime.now(UTC))
 
-    def rotate_keys(self, alg: str, *, force: bool) -> Rotation:
-        rotation: Rotation = self._provider.ring.lifecycle.rotate(alg, force=force)
+    def rotate_keys(self, alg: str, *, force: bool, actor: str) -> Rotation:
+        rotation: Rotation = self._provider.ring.lifecycle.rotate(alg, force=force, actor=actor)
         self._provider.ring.refresh()
         return rotation
 
-    def retire_key(self, kid: str) -> None:
-        self._provider.ring.lifecycle.retire(kid)
+    def retire_key(self, kid: str, *, actor: str) -> None:
+        self._provider.ring.lifecycle.retire(kid, actor=actor)
         self._provider.ring.refresh()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from idp.admin.keys import key_rows
 from idp.audit.setup import attach_key_ring, open_audit_log
-from idp.cli.common import print_json
+from idp.cli.common import add_operator_argument, operator_of, print_json
 from idp.runtime import open_storage
 from idp.settings import Settings, load_settings
 from idp.storage.sql import SqlStorage
@@ -26,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--force", action="store_true",
         help="promote the next key even if JWKS caches may not have seen it yet (relying parties may fail)",
     )
+    add_operator_argument(rotate)
     rotate.set_defaults(handler=_rotate)
     retire = sub.add_parser("retire", help="remove a key from the JWKS now (a current key is replaced first)")
     retire.add_argument("kid")
+    add_operator_argument(retire)
     retire.set_defaults(handler=_retire)
 
 
@@ -56,7 +58,7 @@ def _rotate(args: argparse.Namespace) -> int:
     settings = load_settings()
     storage = open_storage(settings)
     try:
-        rotation = _open_ring(settings, storage).lifecycle.rotate(args.alg, force=args.force)
+        rotation = _open_ring(settings, storage).lifecycle.rotate(args.alg, force=args.force, actor=operator_of(args))
     finally:
         storage.close()
     print_json({"alg": rotation.alg, "current": rotation.current, "retired": rotation.retired,
@@ -68,7 +70,7 @@ def _retire(args: argparse.Namespace) -> int:
     settings = load_settings()
     storage = open_storage(settings)
     try:
-        record = _open_ring(settings, storage).lifecycle.retire(args.kid)
+        record = _open_ring(settings, storage).lifecycle.retire(args.kid, actor=operator_of(args))
     finally:
         storage.close()
     print_json({"kid": record.kid, "alg": record.alg, "state": record.state})

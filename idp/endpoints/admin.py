@@ -389,7 +389,7 @@ def list_keys(request: Request, who: Keys) -> JSONResponse:
 def rotate_keys(request: Request, who: Keys, body: KeyRotate) -> JSONResponse:
     services = _services(request)
     before = {r["kid"]: r["state"] for r in services.signing_keys()}
-    rotation = _calling(lambda: services.rotate_keys(body.alg, force=body.force))
+    rotation = _calling(lambda: services.rotate_keys(body.alg, force=body.force, actor=who.name))
     after = {r["kid"]: r["state"] for r in services.signing_keys()}
     _audit_read(request, who, "admin.keys.rotate", alg=body.alg, forced=body.force,
                 before={k: v for k, v in before.items() if after.get(k) != v},
@@ -404,7 +404,7 @@ def retire_key(request: Request, who: Keys, kid: str) -> JSONResponse:
     before = {r["kid"]: r["state"] for r in services.signing_keys()}
     if kid not in before:
         raise OAuthError("not_found", f"no signing key {kid[:64]!r}", status_code=404)
-    _calling(lambda: services.retire_key(kid))
+    _calling(lambda: services.retire_key(kid, actor=who.name))
     rows = services.signing_keys()
     after = {r["kid"]: r["state"] for r in rows}
     _audit_read(request, who, "admin.keys.retire", kid=kid,

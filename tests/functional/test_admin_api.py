@@ -320,6 +320,8 @@ def test_keys_over_http(admin: Admin) -> None:
     assert rotations[0]["details"]["before"][current["kid"]] == "current"
     assert rotations[0]["details"]["after"][current["kid"]] == "retired"
     assert all(e["details"]["actor"] == "client:admin-bot" for e in rotations)
+    assert audit(admin.deployment, "key.rotated")[-1]["details"]["actor"] == "client:admin-bot"
+    assert audit(admin.deployment, "key.retired")[-1]["details"]["actor"] == "client:admin-bot"
 
 
 @pytest.fixture(scope="module")

@@ -119,3 +119,13 @@ def test_audit_commands_record_the_operator(env: dict[str, str]) -> None:
     signed = run_idp(["audit", "checkpoint", "--operator", "Võ Thị Em"], env)
     assert signed.returncode == 0, signed.stderr
     assert events(env, "admin.action")[-1]["username"] == "Võ Thị Em"
+
+
+def test_key_commands_record_the_operator(env: dict[str, str]) -> None:
+    assert run_idp(["keys", "list"], env).returncode == 0  # publishes the next keys
+    rotated = run_idp(["keys", "rotate", "--force", "--operator", "Đỗ Văn Giang"], env)
+    assert rotated.returncode == 0, rotated.stderr
+    retired = run_idp(["keys", "retire", json.loads(rotated.stdout)["retired"], "--operator", "Đỗ Văn Giang"], env)
+    assert retired.returncode == 0, retired.stderr
+    assert events(env, "key.rotated")[-1]["details"]["actor"] == "Đỗ Văn Giang"
+    assert events(env, "key.retired")[-1]["details"]["actor"] == "Đỗ Văn Giang"
