@@ -30,7 +30,8 @@ from idp.web.headers import content_security_policy
 __all__ = ["error_page", "form_post_page", "locale_for", "render_page"]
 
 _SCRIPTED_TEMPLATES = frozenset({"form_post.html", "upstream_logout.html",  # submitted on load
-                                 "passkey.html", "enrol.html", "account_passkeys.html"})  # WebAuthn ceremonies
+                                 "passkey.html", "enrol.html", "account_passkeys.html",  # WebAuthn ceremonies
+                                 "certificate.html"})  # asks the local signing tool (idp/endpoints/certificate.py)
 _LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 
 

@@ -80,6 +80,11 @@ PAGES: dict[str, dict[str, Any]] = {
                      "statement": "eyJ.eyJ.sig", "service_request": "000.00.01.H01-1", "form_action": "/counter/ekyc"},
     "select_account.html": {"client_name": "Một cửa", "accounts": [{"id": "s1", "user_name": "Nguyễn Văn An"}],
                             "form_action": "/select", "interaction": "abc"},
+    "certificate.html": {"adapter_name": {"vi": "chữ ký số (USB token)", "en": "digital signature (USB token)"},
+                         "adapter_id": "chukyso", "challenge": "vn-idp sign-in chukyso 1765000000 abc",
+                         "signing_tool_url": "http://127.0.0.1:41250", "form_action": "/interaction/abc/certificate",
+                         "error_id": "cert.error.cert_revoked", "mtls": True, "remote": True,
+                         "remote_pending": False},
     "signatures.html": {"report": {"format": "pdf", "sha256": "ab" * 32, "outcome": "invalid", "signatures": [
         {"index": 1, "verdict": "invalid", "intact": True, "coverage": "whole_document", "signing_time": None,
          "timestamp": None, "ltv": False, "signer": "Common Name: Lê Văn Cường", "issuer": "VNPT-CA",

@@ -27,6 +27,7 @@ TITLES = {
     "chip.html": ("Xác thực bằng thẻ căn cước gắn chip", "Verify with your chip ID card"),
     "counter.html": ("Đối chiếu thẻ căn cước tại bộ phận một cửa", "Chip ID card check at the one-stop-shop counter"),
     "signatures.html": ("Kiểm tra chữ ký số", "Check a digital signature"),
+    "certificate.html": ("Đăng nhập bằng chữ ký số", "Sign in with a digital signature"),
 }
 
 
