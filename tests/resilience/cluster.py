@@ -10,6 +10,7 @@ PostgreSQL and Redis of the other tests. HAProxy names the replica that answered
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import shutil
@@ -49,6 +50,14 @@ def _wait(predicate: object, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} within {timeout} s")
 
 
+def postgres_binary(name: str) -> str:
+    """A PostgreSQL server program: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1:]
+    if not found:
+        raise RuntimeError(f"{name} not found: install Debian's postgresql package")
+    return found if isinstance(found, str) else found[0]
+
+
 def _children(pid: int) -> list[int]:
     """Every descendant process of ``pid`` (from /proc)."""
     parents: dict[int, int] = {}
@@ -81,7 +90,7 @@ class Postgres:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres", "postgres")
-        self._as_owner(["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+        self._as_owner([postgres_binary("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                         "--no-instructions"])
 
     def _as_owner(self, command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -95,13 +104,13 @@ class Postgres:
     def start(self) -> None:
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c max_connections=120 "
                    "-c fsync=off -c shared_buffers=16MB")
-        self._as_owner(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w",
-                        "-t", "60", "start"])
+        self._as_owner([postgres_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
+                        "-w", "-t", "60", "start"])
 
     def stop(self, mode: str = "fast") -> None:
         """Stop (``immediate``: as a crash, no checkpoint)."""
         with contextlib.suppress(RuntimeError):
-            self._as_owner(["pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop"])
+            self._as_owner([postgres_binary("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
 
     @property
     def pid(self) -> int:
