@@ -91,3 +91,20 @@ def discovery_metadata(check_methods: Iterable[str]) -> dict[str, Any]:
         "documents_check_methods_supported": methods,
         "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
     }
+
+
+def narrowed(selected: Mapping[str, Any], claims_request: Mapping[str, Any], member: str) -> dict[str, Any]:
+    """``selected`` (claims about to be released in ``member``: ``id_token`` or ``userinfo``) with
+    its ``verified_claims`` cut down to what the ``claims`` parameter asked for there (OpenID
+    Connect for Identity Assurance 1.0): inside ``claims``, only the names requested; the whole
+    ``verification`` (trust framework, evidence) as stored. A request without a ``claims`` object
+    inside ``verified_claims`` gets the verified claims it names: none."""
+    out = dict(selected)
+    stored = out.get(CLAIM)
+    if not isinstance(stored, Mapping):
+        return out
+    request = (claims_request.get(member) or {}).get(CLAIM)
+    names = request.get("claims") if isinstance(request, Mapping) else None
+    wanted = set(names) if isinstance(names, Mapping) else set()
+    out[CLAIM] = {**stored, "claims": {k: v for k, v in stored.get("claims", {}).items() if k in wanted}}
+    return out

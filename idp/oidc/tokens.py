@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from idp.ekyc.assurance import narrowed
 from idp.oidc.claims import requested_in, select_claims
 from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.subject_ids import SubjectIdentifiers
@@ -158,7 +159,8 @@ class TokenService:
         if access_token:
             claims["at_hash"] = half_hash(access_token, signer.alg)
         wanted = requested_in(authorization.claims, "id_token") & set(authorization.released_claims)
-        claims.update(with_portal_names(select_claims(user_claims, wanted - set(claims)), client.extra))
+        selected = narrowed(select_claims(user_claims, wanted - set(claims)), authorization.claims, "id_token")
+        claims.update(with_portal_names(selected, client.extra))
         return encode_jwt(signer, claims, typ="JWT")
 
     def check_access_token(self, token: str) -> AccessTokenInfo:

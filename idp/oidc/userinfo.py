@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from idp.ekyc.assurance import narrowed
 from idp.identity.claims import person_claims
 from idp.oidc.claims import claims_for_scopes, requested_in, select_claims
 from idp.storage.sql import SqlStorage
@@ -26,4 +27,4 @@ def userinfo_claims(available: dict[str, Any], scopes: Iterable[str], claims_req
     names = (claims_for_scopes(scopes) - {"verified_claims"}) | asked
     if allowed is not None:
         names &= allowed
-    return select_claims(available, names)
+    return narrowed(select_claims(available, names), claims_request, "userinfo")

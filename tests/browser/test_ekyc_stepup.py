@@ -143,6 +143,7 @@ def test_a_vneid_level_1_citizen_is_stepped_up_by_their_chip_card(page: Any, dep
     assert evidence["document_details"]["document_number"] == CITIZEN.personal_id
     assert [c["check_method"] for c in evidence["check_details"]] == ["vcrypt", "bvr", "data"]
     assert evidence["check_details"][2]["txn"]  # the (simulated) registry's transaction id
+    assert set(verified["claims"]) == {"name", "birthdate", "gender", "address"}  # as requested
     assert verified["claims"]["name"] == CITIZEN.full_name
     assert verified["claims"]["birthdate"] == CITIZEN.birthdate.isoformat()
     assert verified["claims"]["gender"] == CITIZEN.gender

@@ -195,6 +195,7 @@ def test_a_person_is_stepped_up_by_their_own_card_only(deployment: Deployment, b
     assert evidence["type"] == "document" and evidence["document_details"]["type"] == "idcard"
     assert evidence["document_details"]["document_number"] == PEOPLE[1].id_number
     assert [c["check_method"] for c in evidence["check_details"]] == ["vcrypt", "bvr"]
+    assert set(verified["claims"]) == {"name", "birthdate", "address"}  # what the request named, no more
     assert verified["claims"]["name"] == PEOPLE[1].full_name
     assert verified["claims"]["birthdate"] == PEOPLE[1].birth.isoformat()
     assert verified["claims"]["address"]["formatted"] == PEOPLE[1].residence

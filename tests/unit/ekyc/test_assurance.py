@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from idp.ekyc.assurance import discovery_metadata, verified_claims, with_document_number
+from idp.ekyc.assurance import discovery_metadata, narrowed, verified_claims, with_document_number
 from idp.ekyc.errors import ChipRefused
 from idp.ekyc.tickets import UploadTickets
 from idp.ekyc.upload import parse_upload
@@ -73,3 +73,13 @@ def test_a_ticket_is_used_once_and_its_result_taken_once() -> None:
     assert tickets.use(ticket.token) is None and tickets.peek(ticket.token) is None
     tickets.put_result("i1", {"outcome": "verified"})
     assert tickets.take_result("i1") == {"outcome": "verified"} and tickets.take_result("i1") is None
+
+
+def test_only_the_verified_claims_asked_for_are_released() -> None:
+    selected = {"name": "x", "verified_claims": verified_claims(EVIDENCE)}
+    asked = {"id_token": {"verified_claims": {"verification": {"trust_framework": None},
+                                              "claims": {"birthdate": None, "address": None}}}}
+    out = narrowed(selected, asked, "id_token")
+    assert set(out["verified_claims"]["claims"]) == {"birthdate", "address"}
+    assert out["verified_claims"]["verification"]["trust_framework"] == "vn_cccd_chip" and out["name"] == "x"
+    assert narrowed(selected, {"userinfo": {"verified_claims": None}}, "userinfo")["verified_claims"]["claims"] == {}
