@@ -21,6 +21,7 @@ from idp.errors import NotFound
 from idp.mfa.totp import totp_confirmed
 from idp.storage.models import Account
 from idp.storage.sql import SqlStorage
+from idp.storage.sql.factors import SqlFactorStore
 
 MAX_FOUND = 50
 GENERATED_PASSWORD_BYTES = 18
@@ -84,16 +85,24 @@ class AccountAdministration:
 
     def reset_second_factor(self, username: str, *, actor: str, context: AuditContext | None = None
                             ) -> AccountChange:
-        """Remove the account's TOTP factor and recovery codes (it enrols again at its next sign-in
-        to the account pages); recorded as ``mfa.totp.removed`` by ``actor``."""
+        """Remove the account's TOTP factor, its passkeys and its recovery codes (it enrols again at
+        its next sign-in to the account pages); recorded as ``mfa.totp.removed`` by ``actor``, with
+        the number of passkeys removed."""
         def drop(a: Account) -> Account:
-            extra = {k: v for k, v in a.extra.items() if k not in ("totp", "totp_pending")}
+            extra = {k: v for k, v in a.extra.items() if k not in ("totp", "totp_pending", "recovery")}
             return a.replace(extra=extra, has_second_factor=False)
 
-        return self._change(username, drop, "mfa.reset", actor=actor, context=context, event_type=MFA_TOTP_REMOVED)
+        factors = SqlFactorStore(self.storage.db)
+        subject_id = self.get(username).subject_id
+        return self._change(username, drop, "mfa.reset", actor=actor, context=context, event_type=MFA_TOTP_REMOVED,
+                            also=lambda: {"passkeys_removed": sum(
+                                factors.remove_passkey(subject_id, p.id) for p in factors.passkeys_of(subject_id))})
 
     def _change(self, username: str, change: Callable[[Account], Account], action: str, *, actor: str,
-                context: AuditContext | None, event_type: str = ACCOUNT_CHANGED) -> AccountChange:
+                context: AuditContext | None, event_type: str = ACCOUNT_CHANGED,
+                also: Callable[[], dict[str, Any]] | None = None) -> AccountChange:
+        """Apply ``change`` and record it; ``also``: more of the change, made in the same transaction,
+        whose details join the event's."""
         account = self.get(username)
         seen: list[Account] = []
 
@@ -108,6 +117,8 @@ class AccountAdministration:
             names = sorted(k for k in old if old[k] != new[k])
             details: dict[str, Any] = {"action": action, "actor": actor, "before": {k: old[k] for k in names},
                                        "after": {k: new[k] for k in names}}
+            if also is not None:
+                details.update(also())
             self.audit.record(AuditEvent(type=event_type, subject=after.subject_id, username=after.username,
                                          details=details, context=context or AuditContext()))
         return AccountChange(before=before, after=after)
