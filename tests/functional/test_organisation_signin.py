@@ -3,7 +3,7 @@ organisation e-ID account at the national portal to reach a service whose policy
 organisations (``organisations: true``); the service's ID token (verified with python-jose) and
 userinfo carry the organisation's claims and never the representative's personal ID number. The
 same session does not reach a service made for citizens: there the person is asked to sign in as
-themselves, and ``prompt=none`` gets ``login_required``.
+themselves (the login page says why), and ``prompt=none`` gets ``login_required``.
 
 Only HTTP, as people and relying parties see it.
 """
@@ -87,6 +87,7 @@ def test_an_organisation_reaches_a_service_for_businesses_only(deployment: Deplo
     page = browser.follow(browser.http.get("/authorize", params=citizens_only.params()),
                           stop_at=citizens_only.redirect_uri)
     assert page.status_code == 200 and re.search(r"/upstream/dvcqg", page.text)  # sign in as a person
+    assert "không nhận tài khoản định danh điện tử của tổ chức" in page.text  # told why
     silent = run_for(deployment, "motcua", prompt="none")
     answer = callback_params(browser.http.get("/authorize", params=silent.params()))
     assert answer["error"] == "login_required" and "code" not in answer

@@ -71,6 +71,8 @@ UPSTREAM_KIND = "upstream"
 UPSTREAM_TTL = 600
 #: The page of the interaction that answers each kind of policy prompt.
 PROMPT_PAGES = {"login": "login", "step_up": "login", "mfa": "mfa", "consent": "consent"}
+#: The policy's reasons for a login prompt that the login page explains (``login.notice.<reason>``).
+LOGIN_NOTICES = frozenset({"organisation_not_accepted"})
 
 
 def release_details(policy: ClientPolicy, release: ClaimRelease) -> dict[str, Any]:
@@ -263,8 +265,10 @@ class AuthorizationFlow:
             sources.append({"id": entry.id, "kind": kind,
                             "display_name": {"vi": entry.adapter.display_name("vi"),
                                              "en": entry.adapter.display_name("en")}})
+        reason = (interaction.prompt or {}).get("reason_id")
         return ShowPage("login", interaction, error_id, status,
-                        facts={"client_name": client.name if client else None, "adapters": sources})
+                        facts={"client_name": client.name if client else None, "adapters": sources,
+                               "notice_id": reason if reason in LOGIN_NOTICES else None})
 
     def after_first_factor(self, interaction_id: str, browser: Browser, adapter_id: str, username: str,
                            password: str) -> Outcome:
