@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -52,7 +52,10 @@ def _verify_signature(sod: Sod) -> None:
     digest = hashlib.new(sod.digest_algorithm, sod.content).digest()
     if not hmac.compare_digest(digest, sod.message_digest):
         raise ChipRefused("sod_digest_mismatch", "the signed digest does not match the LDS security object")
-    key = sod.signer_certificate.public_key()
+    try:
+        key = sod.signer_certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise ChipRefused("sod_signature_invalid", "the Document Signer's key is not usable") from None
     algorithm = _HASHES[sod.digest_algorithm]()
     try:
         if isinstance(key, rsa.RSAPublicKey) and sod.signature_algorithm == "rsassa_pkcs1v15":

@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from idp.ekyc.active import parse_dg14, public_key
-from idp.ekyc.datagroups import check_com
+from idp.ekyc.datagroups import ChipRead, check_com
 from idp.ekyc.dg1 import parse_dg1
 from idp.ekyc.dg13 import parse_dg13
 from idp.ekyc.errors import ChipRefused
+from idp.ekyc.passive import verify_passive
 from idp.ekyc.sod import parse_sod
+from idp.ekyc.trust import TrustStore
 from tests.unit.ekyc.chips import chip_material
 
 GENUINE = chip_material()[3][0]
@@ -96,3 +98,13 @@ def test_oversized_and_deeply_nested_input_is_refused_quickly(name: str) -> None
                 parse(data)
             finally:
                 assert time.perf_counter() - started < LIMIT_SECONDS
+
+
+TRUST = TrustStore((chip_material()[0].certificate,), (chip_material()[2],))
+
+
+@FUZZ
+@given(sod=mutated(GENUINE.sod), dg13=mutated(GENUINE.data_groups[13]))
+def test_passive_authentication_of_mutated_cards_only_refuses(sod: bytes, dg13: bytes) -> None:
+    groups = {**GENUINE.data_groups, 13: dg13}
+    _only_refusal(lambda data: verify_passive(ChipRead(data, groups, GENUINE.com), TRUST), sod)
