@@ -29,6 +29,8 @@ from idp.web.context import audit_context
 from idp.web.threads import run_blocking
 
 router = APIRouter()
+#: Where a person sent to sign in again before an erasure comes back to confirm it.
+ERASURE_CONFIRMATION = "/account/data?erase=confirm"
 
 
 @router.get("/account")
@@ -113,7 +115,8 @@ def personal_data_page(request: Request) -> Response:
     data = personal_data.held(provider, session.subject_id)
     personal_data.record_export(provider, session.subject_id, "html", audit_context(request, session.id))
     response = render_page(request, "personal_data.html", {
-        "data": data, "json_url": "/account/data.json", "erase_action": "/account/erase"})
+        "data": data, "json_url": "/account/data.json", "erase_action": "/account/erase",
+        "confirm_erasure": request.query_params.get("erase") == "confirm"})
     if download:
         response.headers["Content-Disposition"] = 'attachment; filename="du-lieu-ca-nhan.html"'
     return response
@@ -143,6 +146,10 @@ def _erase(request: Request, confirmed: bool) -> Response:
         return RedirectResponse("/account", status_code=303)
     if not confirmed:
         return RedirectResponse("/account/data", status_code=303)
+    if not personal_data.signed_in_recently(session):  # sign in again, then back to the confirmation
+        return answer(request, flow_of(request).own_page(
+            account_request(provider.issuer, prompt=("login",), landing=ERASURE_CONFIRMATION),
+            browser_of(request), session, page="login"))
     personal_data.erase(provider, session.subject_id, audit_context(request, session.id))
     response = render_page(request, "erased.html", {})
     clear_session_cookie(response, provider)

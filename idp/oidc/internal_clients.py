@@ -40,8 +40,21 @@ def client_for(issuer: str, clients: ClientFinder, client_id: str) -> Client | N
     return clients.find_client(client_id)
 
 
-def account_request(issuer: str, *, prompt: tuple[str, ...] = ()) -> AuthorizationRequest:
-    return AuthorizationRequest(client_id=ACCOUNT_CLIENT_ID, redirect_uri=issuer + "/account",
+def landing_of(issuer: str, authz: AuthorizationRequest) -> str:
+    """Where a sign-in for one of the provider's own pages lands: the page of that client its
+    request was made for (``account_request(landing=...)``: a path under the client's landing
+    page), else the client's landing page. A request from outside names only the registered
+    redirect URI (the landing page itself)."""
+    home = LANDING_PAGES[authz.client_id]
+    page = authz.redirect_uri.removeprefix(issuer)
+    if page != authz.redirect_uri and page.startswith(home + "/"):
+        return page
+    return home
+
+
+def account_request(issuer: str, *, prompt: tuple[str, ...] = (), landing: str = "/account") -> AuthorizationRequest:
+    """A sign-in for the account pages, landing at ``landing`` (a page under ``/account``)."""
+    return AuthorizationRequest(client_id=ACCOUNT_CLIENT_ID, redirect_uri=issuer + landing,
                                 scopes=("openid",), code_challenge=secrets.token_urlsafe(32), prompt=prompt)
 
 

@@ -6,9 +6,11 @@ docs/domain.md "Who signs in, and under which law"), served on ``/account``:
   received which claims, under which legal basis (recorded per release: ``token.issued``);
 - downloading it as JSON or a readable HTML page (each download audited:
   ``personal_data.exported``);
-- :func:`erase`: their profile, account, links, factors, consents and grants removed, every session
-  ended, audited (``personal_data.erased``) with the personal ID number only as its keyed hash
-  (the one already used for lookup, never the number). The audit trail keeps its earlier events,
+- :func:`erase`: only after a recent sign-in (:func:`signed_in_recently`: within
+  :data:`ERASURE_SIGN_IN_MAX_AGE`, as replacing a second factor), their profile, account, links,
+  factors, consents and grants removed, every session ended, audited (``personal_data.erased``)
+  with the personal ID number only as its keyed hash (the one already used for lookup, never the
+  number). The audit trail keeps its earlier events,
   which name the person only by the internal subject id, until the retention period removes them.
 
 Withdrawing consent per service stays in :mod:`idp.oidc.self_service`.
@@ -16,6 +18,7 @@ Withdrawing consent per service stays in :mod:`idp.oidc.self_service`.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +26,18 @@ from idp.audit.events import AuditContext
 from idp.audit.query import releases_to_services
 from idp.audit.types import PERSONAL_DATA_ERASED, PERSONAL_DATA_EXPORTED
 from idp.identity.claims import person_claims
+from idp.mfa.totp import REAUTH_MAX_AGE
 from idp.oidc.provider import Provider
 from idp.oidc.self_service import signin_history
+from idp.sessions import SsoSession
 from idp.storage.sql.erasure import erase_subject
 from policies.claims import CONSENT
 
 EXPORTED = PERSONAL_DATA_EXPORTED
 ERASED = PERSONAL_DATA_ERASED
+#: How old (seconds) the sign-in of a session may be to erase the person: as for replacing a
+#: second factor (idp.mfa.totp), an older one signs in again first.
+ERASURE_SIGN_IN_MAX_AGE = REAUTH_MAX_AGE
 
 
 def _time(value: Any) -> str | None:
@@ -73,6 +81,11 @@ def held(provider: Provider, subject_id: str) -> dict[str, Any]:
 
 def record_export(provider: Provider, subject_id: str, data_format: str, context: AuditContext) -> None:
     provider.record(EXPORTED, context=context, subject=subject_id, details={"format": data_format})
+
+
+def signed_in_recently(session: SsoSession, now: float | None = None) -> bool:
+    """Whether ``session``'s sign-in is recent enough to erase (:data:`ERASURE_SIGN_IN_MAX_AGE`)."""
+    return (time.time() if now is None else now) - session.auth_time <= ERASURE_SIGN_IN_MAX_AGE
 
 
 def erase(provider: Provider, subject_id: str, context: AuditContext) -> dict[str, int]:

@@ -48,6 +48,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "passkey.html": {"error_id": None, "mfa_url": None, "second_factor": False},
     "enrol.html": {"error_id": None, "client_name": None},
     "account_passkeys.html": {"notice_id": None, "error_id": None},
+    "personal_data.html": {"confirm_erasure": False},
     "totp_enroll.html": {"error_id": None, "interaction": None},
     "select_account.html": {"client_name": None, "accounts": []},
 }

@@ -54,7 +54,7 @@ from idp.oidc.flow.factors import (
 from idp.oidc.flow.outcomes import Browser, Deny, IssueCode, Outcome, Prompt, ShowPage, Upstream
 from idp.oidc.hints import IdTokenHints
 from idp.oidc.interaction import Interaction, InteractionStore
-from idp.oidc.internal_clients import LANDING_PAGES, ClientFinder, client_for
+from idp.oidc.internal_clients import LANDING_PAGES, ClientFinder, client_for, landing_of
 from idp.oidc.session_bridge import SessionBridge
 from idp.oidc.signin import SignIns
 from idp.security.throttle import Throttle
@@ -220,7 +220,7 @@ class AuthorizationFlow:
         if stored and self.interactions.finish(interaction.id) is None:
             raise PageError("session_expired")  # finished by a concurrent request: never issue twice
         if authz.client_id in LANDING_PAGES:  # the provider's own pages: no code, back to the page
-            return IssueCode(authz, None, landing=LANDING_PAGES[authz.client_id])
+            return IssueCode(authz, None, landing=landing_of(self.issuer, authz))
         achieved = effective(state, policy, now)
         release = planned_release(policy, authz)
         code = self.codes.issue_code(authz, session, scopes=release.scopes,
