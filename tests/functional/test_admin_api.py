@@ -211,6 +211,9 @@ def test_people_operations_over_http(admin: Admin) -> None:
         found = http.get("/admin/accounts", params={"q": "văn chín"}).json()
         assert [a["username"] for a in found] == ["canbo09"]
         assert http.get("/admin/accounts", params={"q": "canbo0"}).status_code == 200
+        one = http.get("/admin/accounts/canbo09").json()
+        assert one["name"] == "Lê Văn Chín" and "password_hash" not in one and one["disabled"] is False
+        assert http.get("/admin/accounts/nobody").status_code == 404
         assert http.post("/admin/accounts/canbo09/disable").json()["disabled"] is True
         _assert_everything_ended(deployment, browser, tokens)  # disabling ends what the account holds
         browser.close()
@@ -230,6 +233,9 @@ def test_people_operations_over_http(admin: Admin) -> None:
     assert all(e["details"]["actor"] == "client:people-bot" for e in changed)
     assert reset.json()["password"] not in json.dumps(changed)
     assert audit(deployment, "mfa.totp.removed")[-1]["details"]["actor"] == "client:people-bot"
+    reads = [e["details"] for e in audit(deployment, "admin.action") if e["client_id"] == "people-bot"]
+    assert {"action": "admin.accounts.read", "actor": "client:people-bot", "username": "canbo09"} in reads
+    assert any(r["action"] == "admin.accounts.search" and r["returned"] == 1 for r in reads)
 
 
 def _signed_in_with_refresh_token(deployment: Deployment, username: str = "canbo01") -> tuple[Browser, dict]:
