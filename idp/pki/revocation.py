@@ -8,8 +8,8 @@ OCSP did not answer "good"). This module supplies its fetchers, changed in three
   allows; loopback only with ``IDP_ALLOW_LOOPBACK_CLIENT_URLS``), with the purpose's timeout, no
   redirect, a response size limit, and never a ``file:`` or ``ldap:`` URL;
 - answers are kept in a :class:`RevocationCache` shared by the process until their
-  ``nextUpdate`` (an answer without one is not kept), so a busy sign-in page does not ask the CA's
-  responder for every person;
+  ``nextUpdate``, at most an hour (an answer without one is not kept), so a busy sign-in page does
+  not ask the CA's responder for every person;
 - certificates are never fetched from AIA ``caIssuers`` URLs: the trust file lists the issuing CAs,
   and a signer sends its chain.
 """
@@ -39,6 +39,9 @@ from idp.net.outbound import OutboundPolicy, outbound_client
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a national CA's CRL is large, but not this large
 MAX_CACHE_ENTRIES = 4096
+# Answers are kept until nextUpdate, but never longer than this: an answer is cached before it is
+# checked, so one that fails its check (a forged response with a far nextUpdate) must not stay.
+MAX_CACHE_SECONDS = 3600
 
 
 class RevocationCache:
@@ -64,6 +67,8 @@ class RevocationCache:
     def put(self, key: Any, der: bytes, next_update: datetime.datetime | None) -> None:
         if next_update is None:
             return
+        latest = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=MAX_CACHE_SECONDS)
+        next_update = min(next_update, latest)
         with self._lock:
             self._entries[key] = (der, next_update)
             self._entries.move_to_end(key)

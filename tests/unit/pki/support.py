@@ -90,6 +90,7 @@ class Revocations:
     revoked: dict[int, datetime.datetime] = field(default_factory=dict)
     ocsp_up: bool = True
     crl_up: bool = True
+    ocsp_forged: bool = False  # OCSP answers "good" signed by a key with no authority for the CA
 
 
 @dataclass
@@ -324,13 +325,22 @@ class RevocationServer:
             serial_number=request.serial_number, algorithm=request.hash_algorithm, cert_status=status,
             this_update=now - datetime.timedelta(minutes=1), next_update=now + datetime.timedelta(hours=1),
             revocation_time=revoked_at, revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
-        ).responder_id(ocsp.OCSPResponderEncoding.HASH, ca.cert)
+        )
+        signer = ca
+        if self.pki.revocations.ocsp_forged:  # "good" for everything, from a key that may not say so
+            builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
+                issuer_name_hash=request.issuer_name_hash, issuer_key_hash=request.issuer_key_hash,
+                serial_number=request.serial_number, algorithm=request.hash_algorithm,
+                cert_status=ocsp.OCSPCertStatus.GOOD, this_update=now - datetime.timedelta(minutes=1),
+                next_update=now + datetime.timedelta(hours=1), revocation_time=None, revocation_reason=None)
+            signer = self.pki.certs["rogue-ca"]
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
         try:
             nonce = request.extensions.get_extension_for_oid(OCSPExtensionOID.NONCE).value
             builder = builder.add_extension(nonce, critical=False)
         except x509.ExtensionNotFound:
             pass
-        return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        return builder.sign(signer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -358,8 +368,8 @@ def test_pki_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 def test_pki(test_pki_server: tuple[TestPki, RevocationServer]) -> Iterator[TestPki]:
     """The test PKI with both responders answering (a test may switch one off for itself)."""
     pki, _ = test_pki_server
-    pki.revocations.ocsp_up = True
-    pki.revocations.crl_up = True
+    pki.revocations.ocsp_up = pki.revocations.crl_up = True
+    pki.revocations.ocsp_forged = False
     yield pki
-    pki.revocations.ocsp_up = True
-    pki.revocations.crl_up = True
+    pki.revocations.ocsp_up = pki.revocations.crl_up = True
+    pki.revocations.ocsp_forged = False

@@ -4,10 +4,12 @@ revocation comes from OCSP (or the CRL when OCSP is down), and answers are cache
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import pytest
 
 from idp.net.outbound import OutboundPolicy
+from idp.pki.revocation import RevocationCache
 from idp.pki.trust import read_trust_file
 from idp.pki.validation import PathValidator, to_asn1
 from tests.unit.pki.support import RevocationServer, TestPki
@@ -78,3 +80,20 @@ def test_answers_are_cached_until_next_update(test_pki_server: tuple[TestPki, Re
 def test_the_outbound_guard_refuses_loopback_unless_allowed(test_pki: TestPki) -> None:
     result = verdict(test_pki, "citizen", validator=PathValidator(OutboundPolicy()))
     assert result.status == "revocation_unknown"
+
+
+def test_an_ocsp_answer_from_a_key_without_authority_is_not_believed(test_pki: TestPki) -> None:
+    """A forged "good" for the revoked certificate: refused (the CRL then says revoked); with the CRL
+    down too, the status is unknown (hard-fail), never "good"."""
+    test_pki.revocations.ocsp_forged = True
+    assert verdict(test_pki, "revoked").status == "revoked"
+    test_pki.revocations.crl_up = False
+    assert verdict(test_pki, "citizen").status == "revocation_unknown"
+
+
+def test_the_cache_keeps_an_answer_an_hour_at_most() -> None:
+    cache = RevocationCache()
+    now = datetime.datetime.now(datetime.UTC)
+    cache.put("k", b"answer", now + datetime.timedelta(days=365))  # a nextUpdate far away
+    assert cache.get("k") == b"answer"
+    assert cache.get("k", now + datetime.timedelta(minutes=61)) is None
