@@ -9,6 +9,7 @@ from collections.abc import Collection
 
 from adapters.registry import load_adapters
 from idp.audit.search import AuditSearch
+from idp.audit.sequencer import start_sequencer
 from idp.audit.setup import attach_key_ring, open_audit_log
 from idp.clients.jwks import ClientKeys
 from idp.clients.registration import ClientRegistration
@@ -87,6 +88,8 @@ def open_provider(runtime: Runtime) -> Provider:
     trust = load_trust(settings.trust_file)  # a broken trust file stops start-up, naming file, line, field
     audit = open_audit_log(settings, storage.db, observer=event_observer(runtime, adapters.ids))
     audit.enable_batching()
+    if settings.audit_sequencer:  # events staged unlinked; this process links them when it holds the lock
+        start_sequencer(audit, interval=settings.audit_link_interval_seconds)
     ring = open_key_ring(settings, storage, audit)
     attach_key_ring(audit, ring, settings)
     kek = load_kek(settings, sealed_keys_exist=False)

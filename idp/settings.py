@@ -286,6 +286,21 @@ class Settings(BaseSettings):
         "writers take the chain tip from the newest event. 0: every write. Removing events newer than "
         "the head is not detected from the head, so keep it short.",
     )
+    audit_sequencer: bool = Field(
+        default=False,
+        description="Servers write audit events unlinked with the work they describe and one sequencer per "
+        "deployment links them into the chain in batches (docs/audit.md). Off: each write links its events.",
+    )
+    audit_link_interval_seconds: float = Field(
+        default=0.2, gt=0, le=60,
+        description="With `IDP_AUDIT_SEQUENCER`, how often a server's sequencer looks for events staged by other "
+        "processes (its own wake it at once).",
+    )
+    audit_link_alarm_seconds: float = Field(
+        default=10.0, gt=0,
+        description="`idp audit verify` fails when an audit event has waited longer than this to be linked "
+        "into the chain.",
+    )
     audit_api_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of the auditor search API (`/audit/events`); unset: the API refuses "

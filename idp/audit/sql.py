@@ -69,7 +69,7 @@ from idp.audit.checkpoints import Checkpointer
 from idp.audit.context import IpTruncation, hash_session_id
 from idp.audit.events import AuditEvent
 from idp.storage.db import Database
-from idp.storage.schema import audit_chain, audit_events
+from idp.storage.schema import audit_chain, audit_events, audit_pending
 
 HEAD_ID = 1
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 EventObserver = Callable[[Sequence[AuditEvent]], None]
 # Built once: statements with bound parameters keep SQLAlchemy's per-call work (cache keys) small.
 _INSERT_EVENT = audit_events.insert()
+_STAGE_EVENT = audit_pending.insert()
 _MOVE_HEAD = (update(audit_chain).where(audit_chain.c.id == HEAD_ID)
               .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")))
 _LOCK_HEAD = (select(audit_chain.c.last_seq, audit_chain.c.last_hash)
@@ -146,6 +147,10 @@ class SqlAuditLog:
         self.checkpoint_interval = checkpoint_interval
         self.head_interval = head_interval
         self.batcher: AuditBatcher | None = None
+        # Sequenced (servers with IDP_AUDIT_SEQUENCER): events are staged unlinked in
+        # ``audit_pending`` and linked by idp.audit.sequencer; ``on_staged`` is told after each commit.
+        self.sequenced = False
+        self.on_staged: Callable[[], None] | None = None
         self._head_moved_at: float | None = None  # time.monotonic() when this instance last moved it
 
     def record(self, event: AuditEvent) -> None:
@@ -154,8 +159,23 @@ class SqlAuditLog:
         inside a transaction, written to it); raise when it cannot."""
         if self.batcher is not None and not self.db.in_transaction():
             self.batcher.submit(event)
+        elif self.sequenced:
+            self.stage([event])
         else:
             self.append(event)
+
+    def stage(self, events: Sequence[AuditEvent]) -> None:
+        """Insert the events unlinked into ``audit_pending``, in the ambient transaction (they commit
+        or roll back with the change they describe) or else in one of their own: no head lock, no
+        hash. The sequencer links them (:mod:`idp.audit.sequencer`)."""
+        now = datetime.now(UTC)
+        rows = [self.fields(event, now) for event in events]
+        ambient = self.db.in_transaction()
+        with self.db.transaction() as conn:
+            conn.execute(_STAGE_EVENT, rows)
+        self._observe(events)
+        if not ambient and self.on_staged is not None:
+            self.on_staged()
 
     def enable_batching(self) -> None:
         """Group-commit standalone events from a writer thread (servers; the CLI writes inline)."""
@@ -168,8 +188,11 @@ class SqlAuditLog:
             self.batcher = None
 
     def append_many(self, events: list[AuditEvent]) -> None:
-        """Append several events, in order, in one transaction."""
-        self._append(events)
+        """Append several events, in order, in one transaction (staged unlinked when sequenced)."""
+        if self.sequenced:
+            self.stage(events)
+        else:
+            self._append(events)
 
     def append(self, event: AuditEvent) -> dict[str, Any]:
         """Like :meth:`record`, returning the stored row (with its ``seq`` and ``hash``)."""
@@ -222,16 +245,7 @@ class SqlAuditLog:
         """The rows of the events, chained after the tip (last seq, last hash); a row whose seq is
         due a checkpoint carries it, signed over its seq and hash (``checkpoint``, else None)."""
         now = datetime.now(UTC)
-        interval = self.checkpoint_interval if self.checkpointer is not None else 0
-        rows = []
-        for event in events:
-            row = self._row(event, last_seq + 1, last_hash, now)
-            if interval > 0 and row["seq"] % interval == 0:
-                assert self.checkpointer is not None
-                row["checkpoint"] = self.checkpointer.signature(row["seq"], row["hash"], now)
-            rows.append(row)
-            last_seq, last_hash = row["seq"], row["hash"]
-        return rows
+        return self.chain_rows([self.fields(event, now) for event in events], last_seq, last_hash, now)
 
     def _after_insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Move the head to the last row when a row carries a checkpoint or the head interval has
@@ -256,9 +270,12 @@ class SqlAuditLog:
         return recent_signins(self.db, subject_id, limit)
 
     def _row(self, event: AuditEvent, seq: int, prev_hash: str, now: datetime) -> dict[str, Any]:
+        return chain_row(self.fields(event, now), seq, prev_hash)
+
+    def fields(self, event: AuditEvent, now: datetime) -> dict[str, Any]:
+        """The event's stored fields before it is linked (no seq, prev_hash, hash or checkpoint)."""
         ctx = event.context
         row: dict[str, Any] = {
-            "seq": seq,
             "occurred_at": utc_ms(now),
             "type": event.type,
             "outcome": event.outcome,
@@ -274,16 +291,35 @@ class SqlAuditLog:
             "request_id": ctx.request_id,
             "reason": event.reason,
             "details": json_safe(event.details),
-            "prev_hash": prev_hash,
-            "checkpoint": None,
         }
         for name, limit in _LIMITS.items():
             if row[name] is not None:
                 row[name] = str(row[name]).replace("\x00", "")[:limit]
         if not row["type"]:
             raise ValueError("an audit event needs a type")
-        row["hash"] = row_hash(row)
         return row
+
+    def chain_rows(self, fields: Sequence[dict[str, Any]], last_seq: int, last_hash: str,
+                   now: datetime) -> list[dict[str, Any]]:
+        """Event rows linked after the tip (last seq, last hash), in the order given; a row whose seq
+        is due a checkpoint carries it, signed over its seq and hash (``checkpoint``, else None)."""
+        interval = self.checkpoint_interval if self.checkpointer is not None else 0
+        rows = []
+        for unlinked in fields:
+            row = chain_row(unlinked, last_seq + 1, last_hash)
+            if interval > 0 and row["seq"] % interval == 0:
+                assert self.checkpointer is not None
+                row["checkpoint"] = self.checkpointer.signature(row["seq"], row["hash"], now)
+            rows.append(row)
+            last_seq, last_hash = row["seq"], row["hash"]
+        return rows
+
+
+def chain_row(fields: dict[str, Any], seq: int, prev_hash: str) -> dict[str, Any]:
+    """The event row of unlinked ``fields`` at ``seq`` after ``prev_hash``, with its hash."""
+    row = {"seq": seq, **fields, "prev_hash": prev_hash, "checkpoint": None}
+    row["hash"] = row_hash(row)
+    return row
 
 
 def lock_head(conn: Connection) -> tuple[int, str]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,6 +40,7 @@ from sqlalchemy import func, select
 from idp.audit.chain import GENESIS, row_hash
 from idp.audit.checkpoints import StoredCheckpoint, Verify, check_claims
 from idp.audit.external import ExternalCheckpoint, ExternalCopyInvalid
+from idp.audit.sequencer import oldest_unlinked
 from idp.audit.sql import read_head
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
 from idp.storage.db import Database
@@ -52,10 +54,12 @@ class ChainProblem:
     """The first sequence number found altered, removed or reordered, and why."""
 
     seq: int
-    kind: str  # altered | removed | reordered
+    kind: str  # altered | removed | reordered | unlinked (seq 0: events waiting too long to be linked)
     reason: str
 
     def __str__(self) -> str:
+        if self.kind == "unlinked":
+            return f"nhật ký kiểm toán có sự kiện chưa được liên kết / audit log unlinked: {self.reason}"
         words = {"altered": "bị sửa", "removed": "bị xoá", "reordered": "bị đổi thứ tự"}
         return (f"nhật ký kiểm toán {words.get(self.kind, self.kind)} tại seq {self.seq} / "
                 f"audit log {self.kind} at seq {self.seq}: {self.reason}")
@@ -91,10 +95,13 @@ def iter_events(db: Database, after: int, through: int | None, batch: int = BATC
 
 
 def verify_chain(db: Database, verify: Verify | None = None, external: Sequence[ExternalCheckpoint] = (),
-                 progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+                 progress: Callable[[int, int], None] | None = None, *,
+                 link_alarm_seconds: float | None = None) -> VerifyReport:
     """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures (those
     of ``external`` too: :class:`ExternalCopyInvalid` when one of them does not verify).
-    ``progress(seq, newest seq)`` is called after each event."""
+    ``progress(seq, newest seq)`` is called after each event. With ``link_alarm_seconds``, an
+    intact chain still fails (``unlinked``) when an event has waited longer than that in
+    ``audit_pending`` (see :mod:`idp.audit.sequencer`)."""
     if verify is not None:
         check_external(external, verify)
     with db.connect() as conn:
@@ -119,8 +126,22 @@ def verify_chain(db: Database, verify: Verify | None = None, external: Sequence[
         problem = ChainProblem(walk.expected - 1, "altered", "the chain head row is missing")
     if problem is None:
         problem = walk.finish(head_seq, head_hash)
+    if problem is None and link_alarm_seconds is not None:
+        problem = unlinked_problem(db, link_alarm_seconds)
     return VerifyReport(walk.count, walk.first, walk.expected - 1, walk.checkpoints_seen, verify is not None,
                         problem, walk.external_seen)
+
+
+def unlinked_problem(db: Database, alarm_seconds: float, now: datetime | None = None) -> ChainProblem | None:
+    """An ``unlinked`` problem when an event has waited longer than ``alarm_seconds`` to be linked."""
+    count, oldest = oldest_unlinked(db)
+    if oldest is None:
+        return None
+    waited = ((now or datetime.now(UTC)) - oldest).total_seconds()
+    if waited <= alarm_seconds:
+        return None
+    return ChainProblem(0, "unlinked", f"{count} event(s) not linked into the chain, the oldest for {int(waited)} s "
+                                       f"(IDP_AUDIT_LINK_ALARM_SECONDS={alarm_seconds:g}): is a sequencer running?")
 
 
 def check_external(external: Sequence[ExternalCheckpoint], verify: Verify) -> None:

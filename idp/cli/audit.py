@@ -88,7 +88,8 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         verifier = checkpoint_verifier(settings, storage, args.trust)
         progress = Progress("audit verify: event")
-        report = verify_chain(storage.db, verifier, external, progress)
+        report = verify_chain(storage.db, verifier, external, progress,
+                              link_alarm_seconds=settings.audit_link_alarm_seconds)
         progress.finish()
     finally:
         storage.close()

@@ -230,6 +230,29 @@ audit_chain = Table(
     Column("pruned_through", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
 )
 
+# Audit events written but not yet linked into the chain (idp.audit.sequencer): inserted with the
+# work they describe, moved into ``audit_events`` (given seq, prev_hash, hash) by the sequencer.
+audit_pending = Table(
+    "audit_pending",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("subject", String(255), nullable=True),
+    Column("username", String(255), nullable=True),
+    Column("client_id", String(255), nullable=True),
+    Column("adapter", String(128), nullable=True),
+    Column("acr", String(255), nullable=True),
+    Column("amr", JSON, nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("session_hash", String(128), nullable=True),
+    Column("request_id", String(128), nullable=True),
+    Column("reason", String(128), nullable=True),
+    Column("details", JSON, nullable=False),
+)
+
 # Where each SIEM forwarder got to (at-least-once delivery), and which process holds its lease.
 audit_forward_cursors = Table(
     "audit_forward_cursors",
