@@ -237,3 +237,25 @@ class RegistryCheck(Adapter, Protocol):
     def check(self, card: Mapping[str, str]) -> RegistryAnswer:
         """``card``: ``id_number``, ``full_name``, ``date_of_birth`` and ``issue_date`` (ISO dates);
         raise SourceUnavailable when the registry does not answer."""
+
+
+@dataclass(frozen=True)
+class OrganisationEntitlement:
+    """An organisation a person may act for, as a source of entitlements states it: its tax code
+    (mã số thuế, the key), name and organisation e-ID number, and the person's ``role`` there
+    (``representative``: its legal representative; ``employee``)."""
+
+    tax_code: str
+    name: str
+    org_eid: str | None = None
+    role: str = "employee"
+
+
+@runtime_checkable
+class OrganisationEntitlements(Protocol):
+    """A source of the organisations a signed-in person may act for: an upstream's own list given
+    at sign-in (the national portal's), a registry. Deny by default: a source that does not know
+    answers nothing, and nobody acts for an organisation no source names."""
+
+    def entitlements(self, identity: Identity) -> tuple[OrganisationEntitlement, ...]:
+        """The organisations ``identity`` (a person, never an organisation's account) may act for."""

@@ -58,6 +58,16 @@ class DvcqgConfig(OidcConfig):
     login_idps: dict[str, str] = Field(
         default_factory=lambda: {"BCA": "vneid"}, description="loginIdp value -> vn_login_idp."
     )
+    entitlement_list: str | None = Field(
+        default="DanhSachToChuc",
+        description="Field of a person's userinfo listing the organisations they may act for (each entry with "
+        "the organisation_fields and entitlement_role); empty: the portal is no source of entitlements.",
+    )
+    entitlement_role: str = Field(default="VaiTro", description="Field of a list entry: the person's role there.")
+    entitlement_roles: dict[str, str] = Field(
+        default_factory=lambda: {"NguoiDaiDien": "representative", "NhanVien": "employee"},
+        description="Role value -> representative | employee (an entry with another role is no entitlement).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -104,6 +114,26 @@ class DvcqgConfig(OidcConfig):
         organisations = (set(self.organisation_fields.values())
                          if ORGANISATION in self.account_types.values() else set())
         return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"} | organisations
+
+    def organisation_entitlements(self, upstream: dict[str, Any]) -> list[dict[str, str]]:
+        """A person's account (never an organisation's): each entry of ``entitlement_list`` with a
+        tax code, a name and a known role, by the local field names (at most 50)."""
+        account_type = upstream.get("LoaiTaiKhoan")
+        listed = upstream.get(self.entitlement_list) if self.entitlement_list else None
+        if not isinstance(listed, list) or (isinstance(account_type, str | int)
+                                            and self.account_types.get(str(account_type)) == ORGANISATION):
+            return []
+        names = {"vn_org_tax_code": "tax_code", "vn_org_eid": "org_eid", "vn_org_name": "name"}
+        found: dict[str, dict[str, str]] = {}
+        for entry in listed[:50]:
+            if not isinstance(entry, dict):
+                continue
+            fields = {names[claim]: value.strip()[:255] for field, claim in self.organisation_fields.items()
+                      if claim in names and isinstance(value := entry.get(field), str) and value.strip()}
+            role = self.entitlement_roles.get(str(entry.get(self.entitlement_role)))
+            if fields.get("tax_code") and fields.get("name") and role:
+                found.setdefault(fields["tax_code"], {**fields, "role": role})
+        return list(found.values())
 
     def organisation_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
         """An organisation e-ID account: the organisation's identifiers (``organisation_fields``),

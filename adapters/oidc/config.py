@@ -172,6 +172,12 @@ class OidcConfig(AdapterConfig):
         generic upstream (a national profile says the e-ID level)."""
         return {}
 
+    def organisation_entitlements(self, upstream: dict[str, Any]) -> list[dict[str, str]]:
+        """The organisations the upstream says the signed-in person may act for (the fields of
+        :class:`adapters.base.OrganisationEntitlement`); none for a generic upstream (a national
+        profile reads its own list)."""
+        return []
+
     @field_validator("private_jwk")
     @classmethod
     def _private_jwk(cls, value: SecretStr | None) -> SecretStr | None:

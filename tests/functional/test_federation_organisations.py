@@ -5,10 +5,12 @@ subject of its own, not the representative's. VNeID's sandbox has no organisatio
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
+from adapters.base import OrganisationEntitlement, OrganisationEntitlements
 from adapters.oidc.adapter import OidcUpstreamAdapter
 from idp.audit.sql import SqlAuditLog
 from idp.identity.linking import link_identity
@@ -69,3 +71,33 @@ def test_vneid_has_no_organisation_accounts(national: NationalSandbox) -> None: 
         assert browser_login(url, SONG_HAN.account).query.get("error") == "access_denied"
     finally:
         adapter.close()
+
+
+def test_the_portal_says_which_organisations_a_person_may_act_for(portal: OidcUpstreamAdapter) -> None:
+    hoa_vang = ORGANISATIONS[1]
+    callback, pending = sign_in(portal, "048193004567")  # an employee of both sandbox organisations
+    employee = portal.complete(CALLBACK, callback, pending)
+    assert isinstance(portal, OrganisationEntitlements)
+    assert portal.entitlements(employee) == (
+        OrganisationEntitlement(SONG_HAN.tax_code, SONG_HAN.name, SONG_HAN.org_eid, "employee"),
+        OrganisationEntitlement(hoa_vang.tax_code, hoa_vang.name, hoa_vang.org_eid, "employee"))
+    assert "vn_org_tax_code" not in employee.claims  # a person, signed in as themselves
+    callback, pending = sign_in(portal, hoa_vang.representative)
+    assert portal.entitlements(portal.complete(CALLBACK, callback, pending)) == (
+        OrganisationEntitlement(hoa_vang.tax_code, hoa_vang.name, hoa_vang.org_eid, "representative"),)
+    callback, pending = sign_in(portal, SONG_HAN.account)  # the organisation's own account acts for no one
+    organisation = portal.complete(CALLBACK, callback, pending)
+    assert portal.entitlements(organisation) == ()
+    assert portal.entitlements(dataclasses.replace(employee, adapter_id="another")) == ()
+
+
+def test_only_listed_entries_with_a_known_role_are_entitlements(national: NationalSandbox) -> None:  # noqa: F811
+    config = dvcqg_config(national)
+    entry = {"MaSoThue": "0401234567", "MaDinhDanhToChuc": "TC0401234567", "TenToChuc": "Sông Hàn"}
+    listed = [entry | {"VaiTro": "KhachHang"}, {"MaSoThue": "0409876543", "VaiTro": "NhanVien"}, "0401234567",
+              entry | {"VaiTro": "NhanVien"}, entry | {"VaiTro": "NguoiDaiDien"}]
+    assert config.organisation_entitlements({"LoaiTaiKhoan": "1", "DanhSachToChuc": listed}) == [
+        {"tax_code": "0401234567", "org_eid": "TC0401234567", "name": "Sông Hàn", "role": "employee"}]
+    assert config.organisation_entitlements({"LoaiTaiKhoan": "2", "DanhSachToChuc": listed}) == []
+    assert config.model_copy(update={"entitlement_list": None}).organisation_entitlements(
+        {"LoaiTaiKhoan": "1", "DanhSachToChuc": listed}) == []
