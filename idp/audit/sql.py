@@ -15,6 +15,10 @@ Two ways in (:meth:`SqlAuditLog.record` picks by whether the caller is in a tran
   without its durable event; the trade-off is that a crash between the two commits leaves a stored
   refresh token that was never handed out, with no event. Requests never hold the head lock.
 
+With ``sequenced`` on (servers with ``IDP_AUDIT_SEQUENCER``), :meth:`SqlAuditLog.record` takes neither
+way: it stages the event unlinked in ``audit_pending`` (:meth:`SqlAuditLog.stage`), in the ambient
+transaction or group-committed, and :mod:`idp.audit.sequencer` links it later (docs/audit.md).
+
 Writers serialise on the chain-head row (``audit_chain``, id 1): PostgreSQL locks it with
 ``SELECT ... FOR UPDATE`` until the transaction ends (a lock, not a row write); SQLite transactions
 start with ``BEGIN IMMEDIATE`` and so hold the write lock already. Under that lock the writer takes
