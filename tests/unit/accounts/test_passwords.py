@@ -116,3 +116,20 @@ def test_hashing_runs_one_at_a_time_per_core_the_process_may_use() -> None:
                             check=True)
     assert pinned.stdout.strip() == "1"
     assert hashing_slots() == len(os.sched_getaffinity(0))
+
+
+def test_hashes_made_by_argon2_cffi_keep_verifying_and_ours_verify_there() -> None:
+    """libsodium (PyNaCl) reads and writes the PHC strings argon2-cffi wrote before it."""
+    from argon2 import PasswordHasher
+
+    password = "một câu mật khẩu dài đủ dùng"
+    older = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16).hash(password)
+    assert verify_password(older, password)
+    assert not verify_password(older, password + "!")
+    assert PasswordHasher().verify(hash_password(password), password)
+
+
+@pytest.mark.parametrize("stored", ["", "garbage", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$",
+                                    "$argon2id$v=19$m=19456,t=2,p=1$ĐĐĐ$ĐĐĐ", "$2b$12$" + "a" * 53])
+def test_a_malformed_or_foreign_stored_hash_refuses_the_password(stored: str) -> None:
+    assert not verify_password(stored, "pw")
