@@ -15,7 +15,7 @@ from tests.resilience.cluster import Cluster
 from tests.resilience.figures import record
 from tests.resilience.load import Load, check_nothing_lost
 
-FROZEN_SECONDS = 5
+FROZEN_SECONDS = 3
 
 
 def _timed(call: object) -> tuple[httpx.Response, float]:
