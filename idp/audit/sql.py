@@ -98,12 +98,14 @@ def _pg_text(statement: ClauseElement, *, literal_binds: bool = False) -> str:
     return str(statement.compile(dialect=_PG, compile_kwargs={"literal_binds": literal_binds}))
 
 
-def _batch_insert(table: Table) -> str:
+def _batch_insert(table: Table, skip: frozenset[str] = frozenset()) -> str:
     """One INSERT of any number of rows, of fixed text: the rows travel as one JSON array of objects
     (``%(rows)s``) typed by the table's column types. A JSON column's value travels as its JSON text
     (a string, cast back): PostgreSQL refuses ``\\u0000`` in the text it unpacks, not in JSON values."""
     names, fields, values = [], [], []
     for column in table.columns:
+        if column.name in skip:  # filled by the database (a serial id)
+            continue
         name, sql_type = _PG.identifier_preparer.quote(column.name), column.type.compile(dialect=_PG)
         is_json = isinstance(column.type, JSON)
         names.append(name)
@@ -120,6 +122,7 @@ _OPENING = {True: f"BEGIN; {_LOCK_AND_READ_TIP}", False: _LOCK_AND_READ_TIP}
 _MOVE_HEAD_SQL = _pg_text(_MOVE_HEAD)
 _MOVE_HEAD_FIXED = {k: v for k, v in _MOVE_HEAD.compile(dialect=_PG).params.items() if v is not None}
 _INSERT_BATCH = _batch_insert(audit_events)
+_STAGE_BATCH = _batch_insert(audit_pending, skip=frozenset({"id"}))  # one statement: atomic in autocommit
 _JSON_COLUMNS = tuple(column.name for column in audit_events.columns if isinstance(column.type, JSON))
 _WRITING = {
     (move, commit): "; ".join([_INSERT_BATCH] + [_MOVE_HEAD_SQL] * move + ["COMMIT"] * commit)
@@ -175,8 +178,12 @@ class SqlAuditLog:
         now = datetime.now(UTC)
         rows = [self.fields(event, now) for event in events]
         ambient = self.db.in_transaction()
-        with self.db.transaction() as conn:
-            conn.execute(_STAGE_EVENT, rows)
+        if self.db.dialect == "postgresql" and not ambient:
+            with self.db.connect() as conn:  # autocommit: one statement, one round trip, no BEGIN/COMMIT
+                _stage_postgresql(conn, rows)
+        else:
+            with self.db.transaction() as conn:
+                conn.execute(_STAGE_EVENT, rows)
         self._observe(events)
         if not ambient and self.on_staged is not None:
             self.on_staged()
@@ -352,6 +359,24 @@ def _read_tip(conn: Connection, cur: psycopg.ClientCursor[Any]) -> tuple[int, st
     return _chain_tip(head, newest)
 
 
+def _stage_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert unlinked rows as one statement of fixed text (the rows as one JSON parameter)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with psycopg.ClientCursor(driver) as cur:
+            cur.execute(_STAGE_BATCH, {"rows": json.dumps([_json_row(row) for row in rows])})
+    except BaseException:
+        _after_failure(conn, driver, own=False)
+        raise
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as ``_batch_insert``'s statements take it: the time in ISO form, JSON columns as text."""
+    return {**row, "occurred_at": row["occurred_at"].isoformat(),
+            **{name: json.dumps(row[name]) for name in _JSON_COLUMNS}}
+
+
 def _after_failure(conn: Connection, driver: psycopg.Connection[Any], *, own: bool) -> None:
     """Roll back the append's own transaction; invalidate a connection found broken (SQLAlchemy did
     not see the failure, so would hand it out again: to the pool, or to the thread that keeps it)."""
@@ -379,8 +404,7 @@ def _head_values(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _batch_params(rows: list[dict[str, Any]], move_head: bool) -> dict[str, Any]:
     """The parameters of ``_WRITING``: the rows (JSON columns as their JSON text, None as JSON null
     as SQLAlchemy stores it), and the head move's when it is in."""
-    batch = [{**row, "occurred_at": row["occurred_at"].isoformat(),
-              **{name: json.dumps(row[name]) for name in _JSON_COLUMNS}} for row in rows]
+    batch = [_json_row(row) for row in rows]
     params: dict[str, Any] = {"rows": json.dumps(batch)}
     if move_head:
         params.update(_MOVE_HEAD_FIXED, **_head_values(rows))

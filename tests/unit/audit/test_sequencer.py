@@ -25,6 +25,8 @@ from idp.storage.schema import audit_events, audit_pending
 from idp.storage.sql import SqlStorage
 from tests.unit.audit.conftest import CheckpointKey, execute, signin
 from tests.unit.audit.test_concurrent_writers import ROOT
+from tests.unit.audit.test_round_trips import in_thread
+from tests.wire import WireTrace, wire_trace
 
 PER_WRITER = 120
 
@@ -160,3 +162,28 @@ def test_two_processes_staging_and_sequencing_at_once_leave_one_chain(
     assert pending_count(storage) == 0
     assert verify_chain(storage.db, link_alarm_seconds=10).ok
     storage.close()
+
+
+@pytest.mark.parametrize("keeps", [True, False], ids=["kept-connection", "pooled"])
+@pytest.mark.parametrize("size", [1, 20])
+def test_staging_a_batch_is_one_round_trip_and_one_inside_a_transaction(pg_storage: SqlStorage, size: int,
+                                                                        keeps: bool) -> None:
+    """The request path: no head lock, no tip read, no BEGIN/COMMIT of its own."""
+    log = sequenced(SqlAuditLog(pg_storage.db))
+    trace = WireTrace()
+
+    def stage() -> None:
+        nonlocal trace
+        with wire_trace(pg_storage) as trace:
+            log.append_many([signin(n) for n in range(size)])
+
+    in_thread(stage, keeps=keeps)
+    assert trace.round_trips == 1
+    with pg_storage.db.transaction() as conn:
+        conn.execute(text("SELECT 1"))  # the state change the event describes comes first
+        with wire_trace(pg_storage) as inside:
+            log.record(signin(size))
+    assert inside.round_trips == 1
+    assert link_all(log) == size + 1
+    assert linked_names(pg_storage) == [f"u{n}" for n in range(size + 1)]
+    assert verify_chain(pg_storage.db).ok
