@@ -32,7 +32,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, exists, func, select, text
 
 from idp.audit.sql import _INSERT_EVENT, _MOVE_HEAD, SqlAuditLog, _head_values, lock_head
 from idp.storage.db import Database, keep_connection_in_this_thread
@@ -45,6 +45,7 @@ LOCK_KEY_SQL = f"({int.from_bytes(b'vnid', 'big')}::bigint << 32) | 'audit_pendi
 BATCH = 1000
 log = logging.getLogger(__name__)
 _PENDING = select(audit_pending).order_by(audit_pending.c.id)
+_ANY_PENDING = select(exists().select_from(audit_pending))
 _TRY_LOCK = text(f"SELECT pg_try_advisory_xact_lock({LOCK_KEY_SQL})")  # noqa: S608 - constant text
 
 
@@ -52,6 +53,9 @@ def link_batch(audit: SqlAuditLog, limit: int = BATCH) -> int:
     """Link up to ``limit`` pending events into the chain in one transaction; return how many (0
     when none is pending or another process is linking)."""
     db = audit.db
+    with db.connect() as conn:  # one cheap read first: most rounds of an idle replica end here
+        if not conn.execute(_ANY_PENDING).scalar():
+            return 0
     with db.transaction() as conn:
         if db.dialect == "postgresql" and not conn.execute(_TRY_LOCK).scalar():
             return 0
