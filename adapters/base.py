@@ -138,6 +138,16 @@ class AccountNames(Adapter, Protocol):
         to it (or the source cannot tell now)."""
 
 
+@runtime_checkable
+class AccountFinder(Adapter, Protocol):
+    """A source that finds an account by a name it answers to, without its password (a directory):
+    an administrator names an official by their directory username (``idp users reset-mfa``)."""
+
+    def account_subject(self, username: str) -> str | None:
+        """The source identifier (``Identity.subject``) of the account answering to ``username``,
+        or None when none does; raise SourceUnavailable when the source cannot tell now."""
+
+
 def lockout_key(adapter: Adapter, username: str) -> str:
     """The name failed sign-ins are counted under: the account's canonical name when the source
     can resolve what was typed (every name of one account shares one counter), else the name as

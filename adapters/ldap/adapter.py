@@ -96,6 +96,19 @@ class LdapAdapter:
         names = values.get((self.config.username_attribute or "").lower()) or [dn]
         return names[0].lower()
 
+    def account_subject(self, username: str) -> str | None:
+        """The ``subject_attribute`` value of the account answering to ``username`` (read with the
+        service account), or None: no such account; SourceUnavailable when the directory is down."""
+        username = username.strip()
+        if not _acceptable(username):
+            return None
+        try:
+            _dn, values = self._find_user(username)
+        except InvalidCredentials:
+            return None
+        subject = values.get((self.config.subject_attribute or "").lower())
+        return subject[0] if subject else None
+
     def lookup(self, subject: str) -> Identity:
         """The account with this ``subject_attribute`` value as the directory describes it now,
         read with the service account; raise AccountGone, AccountUnusable (disabled or expired)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.audit.types import ADMIN_ACTION
-from idp.errors import NotFound
+from idp.mfa.reset import find_person
 from idp.oidc.revocation import GrantRevoker
 from idp.sessions import SessionStore, SsoSession
 from idp.storage.models import Subject
@@ -45,14 +45,7 @@ class PersonRevocation:
 
     def person(self, person: str) -> Subject:
         """The person named by a subject id or a local account's username; NotFound otherwise."""
-        person = person.strip()
-        subject = self.storage.subjects.get(person) if 0 < len(person) <= 64 else None
-        if subject is None and 0 < len(person) <= 255:
-            account = self.storage.accounts.get_by_username(person.lower())
-            subject = self.storage.subjects.get(account.subject_id) if account else None
-        if subject is None:
-            raise NotFound(f"no person {person!r} (a subject id or a local username)")
-        return subject
+        return find_person(self.storage, person)
 
     def revoke_all(self, subject_id: str, *, actor: str, context: AuditContext | None = None) -> Revoked:
         """End the person's sessions and revoke every active grant, recorded as ``admin.action``

@@ -118,6 +118,14 @@ class RevokedOut(BaseModel):
                                      "backchannel_logout_uri")
 
 
+class FactorsResetOut(BaseModel):
+    subject_id: str
+    holder: str = Field(description="account (a local account's factors) or person (anyone else's)")
+    totp_removed: bool
+    recovery_codes_removed: bool
+    passkeys_removed: int
+
+
 class PolicyOut(BaseModel):
     client_id: str | None = Field(description="null for the default policy")
     source: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.base import AccountFinder
 from idp.accounts.administration import AccountAdministration
 from idp.admin.keys import key_rows
 from idp.admin.people import PersonRevocation
@@ -14,6 +15,7 @@ from idp.admin.policies import PolicyChange, PolicyVersions
 from idp.clients.changes import ClientAdministration
 from idp.clients.metadata import check_key_metadata
 from idp.clients.service import register_client, remove_client
+from idp.mfa.reset import SecondFactorReset
 from idp.oidc.provider import Provider
 from idp.storage.models import Client
 from keys.rotation import Rotation
@@ -30,6 +32,8 @@ class AdminServices:
         self.accounts = AccountAdministration(storage, audit=provider.audit)
         self.people = PersonRevocation(storage, provider.sessions, provider.grants, provider.audit,
                                        notifier=provider.backchannel)
+        self.factors = SecondFactorReset(storage, provider.audit, directories=[
+            (e.id, e.adapter) for e in provider.adapters.entries if isinstance(e.adapter, AccountFinder)])
 
     # clients
     def list_clients(self) -> list[Client]:

@@ -5,14 +5,21 @@ accounts (officials, security staff, the demo). Changes are recorded with the op
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
+from adapters.base import AccountFinder
+from adapters.registry import load_adapters
 from idp.accounts.administration import AccountAdministration, account_view
 from idp.accounts.service import ROLES, create_local_account, set_role
+from idp.audit.setup import open_audit_log
 from idp.cli.common import add_operator_argument, operator_of, print_json, read_stdin_secret, storage_from_env
 from idp.cli.sessions import person_revocation
+from idp.mfa.reset import FactorsReset, SecondFactorReset
 from idp.settings import load_settings
+from idp.storage.ephemeral import open_ephemeral_store
+from idp.storage.sql import SqlStorage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,8 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reset.add_argument("--password-stdin", action="store_true", help="read the new password from stdin")
     add_operator_argument(reset)
     reset.set_defaults(handler=_reset_password)
-    mfa = sub.add_parser("reset-mfa", help="remove the account's two-step verification (it enrols again)")
-    mfa.add_argument("username")
+    mfa = sub.add_parser("reset-mfa", help="remove a person's two-step verification: TOTP, recovery codes and "
+                         "passkeys (they enrol again)")
+    mfa.add_argument("username", help="a local username, a directory username or a person's subject id")
     add_operator_argument(mfa)
     mfa.set_defaults(handler=_reset_mfa)
 
@@ -131,10 +139,29 @@ def _reset_password(args: argparse.Namespace) -> int:
 
 
 def _reset_mfa(args: argparse.Namespace) -> int:
+    """A local account's factors as before (its view is printed); anyone else's (a directory
+    official, found by asking the configured directories, or an upstream person) through
+    :class:`idp.mfa.reset.SecondFactorReset` (what was removed is printed)."""
     storage = storage_from_env()
     try:
-        change = AccountAdministration(storage).reset_second_factor(args.username, actor=operator_of(args))
+        if storage.accounts.get_by_username(args.username.strip().lower()) is not None:
+            change = AccountAdministration(storage).reset_second_factor(args.username, actor=operator_of(args))
+            print_json(account_view(change.after))
+            return 0
+        made = _person_factors_reset(args, storage)
     finally:
         storage.close()
-    print_json(account_view(change.after))
+    print_json(dataclasses.asdict(made))
     return 0
+
+
+def _person_factors_reset(args: argparse.Namespace, storage: SqlStorage) -> FactorsReset:
+    settings = load_settings()
+    adapters = load_adapters(settings, storage=storage,
+                             ephemeral=open_ephemeral_store(settings.redis_url, settings.redis_prefix))
+    try:
+        reset = SecondFactorReset(storage, open_audit_log(settings, storage.db), directories=[
+            (e.id, e.adapter) for e in adapters.entries if isinstance(e.adapter, AccountFinder)])
+        return reset.reset(reset.person(args.username).id, actor=operator_of(args))
+    finally:
+        adapters.close()

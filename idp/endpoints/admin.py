@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.openapi.utils import get_openapi
 from starlette.responses import JSONResponse, Response
 
+from adapters.base import SourceUnavailable
 from idp.accounts.administration import account_view
 from idp.accounts.passwords import PasswordRejected
 from idp.admin.access import (
@@ -48,6 +49,7 @@ from idp.admin.schemas import (
     ClientPatch,
     ClientWithSecret,
     ErrorOut,
+    FactorsResetOut,
     KeyOut,
     KeyRotate,
     PasswordReset,
@@ -165,6 +167,9 @@ def _calling(fn: Callable[[], T]) -> T:
         raise OAuthError("conflict", str(exc), status_code=409) from None
     except KeysError as exc:
         raise OAuthError("not_found", str(exc), status_code=404) from None
+    except SourceUnavailable:
+        raise OAuthError("temporarily_unavailable", "a directory could not be asked; try again",
+                         status_code=503) from None
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -317,6 +322,18 @@ def revoke_person(request: Request, who: People, person: str) -> JSONResponse:
     revoked = revocation.revoke_all(subject.id, actor=who.name, context=audit_context(request))
     return _answer({"subject_id": revoked.subject_id, "sessions_ended": revoked.sessions,
                     "grants_revoked": revoked.grants, "backchannel_logouts": revoked.notified})
+
+
+@router.delete("/people/{person}/second-factor", response_model=FactorsResetOut, responses=ERRORS)
+def reset_person_factors(request: Request, who: People, person: str) -> JSONResponse:
+    """Remove the person's TOTP authenticator, recovery codes and passkeys (a local account, a
+    directory official or an upstream person: a subject id, a local or a directory username)."""
+    factors = _services(request).factors
+    subject = _calling(lambda: factors.person(person))
+    made = factors.reset(subject.id, actor=who.name, context=audit_context(request))
+    return _answer({"subject_id": made.subject_id, "holder": made.holder, "totp_removed": made.totp_removed,
+                    "recovery_codes_removed": made.recovery_codes_removed,
+                    "passkeys_removed": made.passkeys_removed})
 
 
 # --- policies -------------------------------------------------------------------------------------

@@ -48,18 +48,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         yield Deployment(base, env)
 
 
-def sign_in_page(browser: Browser, path: str, username: str) -> object:
+def sign_in_page(browser: Browser, path: str, username: str, password: str = PASSWORD) -> object:
     page = browser.follow(browser.http.get(path), stop_at=NOWHERE)
     assert page.status_code == 200 and 'name="password"' in page.text, page.text[:500]
-    return browser.follow(browser.submit(page, {"username": username, "password": PASSWORD}), stop_at=NOWHERE)
+    return browser.follow(browser.submit(page, {"username": username, "password": password}), stop_at=NOWHERE)
 
 
-def enrol_totp(browser: Browser, username: str) -> tuple[str, list[str]]:
-    page = sign_in_page(browser, "/account", username)
+def enrol_totp(browser: Browser, username: str, password: str = PASSWORD, *,
+               at: float | None = None) -> tuple[str, list[str]]:
+    """``at``: the time of the first code (a code of a step the person already used is refused)."""
+    page = sign_in_page(browser, "/account", username, password)
     assert "/account/totp" in page.text
     enrolment = browser.http.get("/account/totp")
     secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', enrolment.text).group(1).replace(" ", "")
-    done = browser.submit(enrolment, {"code": pyotp.TOTP(secret).now()})
+    done = browser.submit(enrolment, {"code": pyotp.TOTP(secret).at(time.time() if at is None else at)})
     assert done.status_code == 200
     return secret, re.findall(r"<li><code>([^<]+)</code>", done.text)
 

@@ -206,15 +206,17 @@ class SlapdServer:
                 for e in admin.response if e.get("type") == "searchResEntry" and e["attributes"].get("cn")}
 
 
-def officials_provider_env(slapd: SlapdServer, folder: Path, client_id: str = "hoso") -> dict[str, str]:
+def officials_provider_env(slapd: SlapdServer, folder: Path, client_id: str = "hoso", *,
+                           roles: dict[str, str] | None = None) -> dict[str, str]:
     """Environment of a provider whose officials sign in with this directory: an adapters file
-    with the LDAP adapter, and a policy that lets ``client_id`` use it (and nothing else)."""
+    with the LDAP adapter, and a policy that lets ``client_id`` use it (and nothing else);
+    ``roles`` maps more directory groups to roles."""
     adapter = {
         "id": "officials", "type": "ldap", "urls": [slapd.ldaps_url], "ca_file": str(slapd.ca_file),
         "bind_dn": f"cn=idp-reader,ou=services,{BASE_DN}", "bind_password": "service-account-secret",
         "user_base_dn": f"ou=people,{BASE_DN}", "group_base_dn": f"ou=groups,{BASE_DN}",
         "claims": {"name": "cn", "family_name": "sn", "given_name": "givenName", "email": "mail", "vn_unit": "ou"},
-        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk"},
+        "roles": {"lanh-dao": "leader", "mot-cua": "one-stop-clerk", **(roles or {})},
         "display_name": {"vi": "Tài khoản cán bộ", "en": "Staff account"},
         "connect_timeout": 1.0, "receive_timeout": 2,
     }
