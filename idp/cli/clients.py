@@ -74,6 +74,9 @@ def _register_changes(sub: argparse._SubParsersAction) -> None:
     update.add_argument("--trusted", action=argparse.BooleanOptionalAction, help="first-party client: no consent")
     update.add_argument("--require-par", action=argparse.BooleanOptionalAction)
     update.add_argument("--strict-profile", action=argparse.BooleanOptionalAction)
+    update.add_argument("--claim-names", choices=PROFILES,
+                        help="dvcqg: also the national portal's names of the claims released; standard: only "
+                        "the standard names")
     add_operator_argument(update)
     update.set_defaults(handler=_update)
 
@@ -210,6 +213,7 @@ def _update(args: argparse.Namespace) -> int:
         name=args.name, redirect_uris=args.redirect_uris, post_logout_redirect_uris=args.post_logout_uris,
         grant_types=args.grant_types, scopes=args.scopes, trusted=args.trusted,
         require_pushed_authorization_requests=args.require_par, strict_profile=args.strict_profile,
+        claim_names=args.claim_names,
     )
     storage = storage_from_env()
     try:

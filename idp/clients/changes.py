@@ -34,6 +34,9 @@ from idp.clients.metadata import (
 from idp.clients.secrets import generate_secret, hash_secret
 from idp.clients.service import check_client, client_as_json
 from idp.errors import NotFound
+from idp.oidc.portal_claims import METADATA as CLAIM_NAMES
+from idp.oidc.portal_claims import PROFILE as PORTAL_PROFILE
+from idp.oidc.portal_claims import PROFILES as CLAIM_NAME_PROFILES
 from idp.storage.models import Client
 from idp.storage.sql import SqlStorage
 
@@ -61,6 +64,8 @@ class ClientUpdate:
     clear_keys: bool = False
     require_pushed_authorization_requests: bool | None = None
     strict_profile: bool | None = None
+    #: ``dvcqg``: also the national portal's claim names; ``standard``: only the standard ones.
+    claim_names: str | None = None
 
     def is_empty(self) -> bool:
         return self == ClientUpdate()
@@ -88,6 +93,12 @@ class ClientUpdate:
                 extra[flag] = True
             elif value is False:
                 extra.pop(flag, None)
+        if self.claim_names is not None:
+            if self.claim_names not in CLAIM_NAME_PROFILES:
+                raise InvalidClientMetadata(f"claim_names must be one of {', '.join(CLAIM_NAME_PROFILES)}")
+            extra.pop(CLAIM_NAMES, None)
+            if self.claim_names == PORTAL_PROFILE:
+                extra[CLAIM_NAMES] = PORTAL_PROFILE
         return client.replace(**changes, extra=extra)
 
 

@@ -129,3 +129,16 @@ def test_key_commands_record_the_operator(env: dict[str, str]) -> None:
     assert retired.returncode == 0, retired.stderr
     assert events(env, "key.rotated")[-1]["details"]["actor"] == "Đỗ Văn Giang"
     assert events(env, "key.retired")[-1]["details"]["actor"] == "Đỗ Văn Giang"
+
+
+def test_update_claim_names(env: dict[str, str]) -> None:
+    portal = run_idp(["clients", "update", "portal", "--claim-names", "dvcqg", "--operator", "an"], env)
+    assert portal.returncode == 0, portal.stderr
+    assert show(env)["claim_names"] == "dvcqg"
+    assert run_idp(["clients", "update", "portal", "--claim-names", "standard"], env).returncode == 0
+    assert "claim_names" not in show(env)
+    unknown = run_idp(["clients", "update", "portal", "--claim-names", "other"], env)
+    assert unknown.returncode == 2 and "claim_names" not in show(env)
+    changed = [e["details"] for e in events(env, "client.changed")]
+    assert changed[0]["actor"] == "an" and changed[0]["after"]["claim_names"] == "dvcqg"
+    assert changed[1]["before"] == {"claim_names": "dvcqg"} and changed[1]["after"] == {"claim_names": None}
