@@ -57,7 +57,7 @@ def test_explain_shows_the_sign_in_and_the_dropped_personal_id(env: dict[str, st
     out = result.stdout
     assert "Sign-in with: vneid, dvcqg, local" in out
     assert "at acr local-basic or higher" in out and f"{ISSUER}/acr/local-basic" in out
-    assert "scope vn_id: restricted_scope_not_approved (claims vn_personal_id)" in out
+    assert "scope vn_id: restricted_scope_not_approved (claims verified_claims, vn_personal_id)" in out
     assert "claim vn_personal_id: restricted_scope_not_approved" in out
     assert "claim birthdate: withheld_by_policy" in out
 
