@@ -1,13 +1,16 @@
 """Refresh-token rotation (RFC 6749 §6, Security BCP §4.14): every use hands out a successor; a
 reused token revokes its whole grant; the client's policy and the person's directory accounts are
-checked again at each refresh."""
+checked again at each refresh. A refresh that fails after its claim (a backend unavailable: the
+client gets 503 and will retry) is undone, so the retry is not taken for a replay."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
 from idp.audit.events import AuditContext
+from idp.errors import GrantRefused
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.person_claims import PersonClaims
 from idp.oidc.recheck import DirectoryRecheck
@@ -22,6 +25,8 @@ from policies.loa import parse_acr
 from policies.tokens import refresh_denial, release_for_refresh
 
 MAX_REFRESH_TOKEN_CHARS = 256
+
+log = logging.getLogger(__name__)
 
 
 class RefreshRotator:
@@ -42,7 +47,8 @@ class RefreshRotator:
         client's to its DPoP key, RFC 9449 §5); the record carries it for the response. On
         PostgreSQL that is one statement, which also reads the person: their current claims are
         remembered for this request. A refusal after the claim (the policy) revokes the grant, and
-        the successor with it. The directory re-check then runs (GrantRefused when it refuses)."""
+        the successor with it. The directory re-check then runs (GrantRefused when it refuses). Any
+        other failure after the claim undoes it (:meth:`restore`) before it propagates."""
         if not value or len(value) > MAX_REFRESH_TOKEN_CHARS:
             return None
         successor = new_refresh_token()
@@ -58,14 +64,38 @@ class RefreshRotator:
             return None
         if use.status != "used" or grant is None or token is None or use.successor is None:
             return None  # no successor: the grant is another client's (refused as before)
-        grant = self._under_policy(grant, context)
-        if grant is None:
-            return None
-        if use.subject is not None:
-            self._person_claims(use.subject.id, use.subject)
-        sub = self._subject_ids.for_client(grant.subject_id, client) if grant.subject_id else client.client_id
-        self._recheck.at_refresh(grant, context)
-        return RefreshTokenRecord(token=token, grant=grant, sub=sub, issuer=self._issuer, successor=successor)
+        record = RefreshTokenRecord(token=token, grant=grant, sub="", issuer=self._issuer, successor=successor)
+        try:
+            checked = self._under_policy(grant, context)
+            if checked is None:
+                return None
+            if use.subject is not None:
+                self._person_claims(use.subject.id, use.subject)
+            sub = self._subject_ids.for_client(checked.subject_id, client) if checked.subject_id else client.client_id
+            self._recheck.at_refresh(checked, context)
+        except GrantRefused:
+            raise
+        except Exception:
+            self.restore(record)
+            raise
+        return dataclasses.replace(record, grant=checked, sub=sub)
+
+    def restore(self, record: RefreshTokenRecord) -> None:
+        """Undo the rotation of ``record`` (the refresh failed before its response left: a backend
+        was unavailable): its successor, never handed out, is deleted and the presented token can
+        be used again, so the client's retry is a refresh, not a replay that revokes the grant. No
+        grace window: a token whose successor was handed out is never restored. When the database
+        cannot be reached to undo it either, the rotation stays (logged; the retry then revokes)."""
+        if record.successor is None:
+            return
+        try:
+            restored = self._storage.grants.restore_refresh_token(record.token.token_hash,
+                                                                  hash_token(record.successor))
+        except Exception:
+            log.warning("a failed refresh of grant %s could not be undone", record.grant.id, exc_info=True)
+            return
+        if not restored:
+            log.warning("a failed refresh of grant %s was not undone: its successor is gone", record.grant.id)
 
     def _under_policy(self, grant: Grant, context: AuditContext | None) -> Grant | None:
         """The grant as the client's policy allows it now (a tightened policy or an expired

@@ -50,6 +50,9 @@ class RefreshRotating(Protocol):
     def use_refresh_token(self, value: str, client: Client, *, dpop_jkt: str | None = None,
                           context: AuditContext | None = None) -> RefreshTokenRecord | None: ...
 
+    def restore(self, record: RefreshTokenRecord) -> None:
+        """Undo the rotation of ``record`` when its response failed to leave (see RefreshRotator)."""
+
 
 class TokenFinding(Protocol):
     def find_token(self, value: str, hint: str | None = None) -> AccessTokenRecord | RefreshTokenRecord | None: ...

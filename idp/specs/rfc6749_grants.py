@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from idp.errors import GrantRefused
@@ -126,6 +126,21 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
     def stored_successor(self) -> str | None:
         """The successor the rotation stored with its claim."""
         return self.request.refresh_token.successor
+
+    def create_token_response(self) -> Any:
+        """authlib's response; a failure that is not a refusal (a backend unavailable while the
+        access token, its audit event or the ID token is made: answered 503) undoes the rotation
+        first, so a 503 means nothing took effect and the retry with the same token succeeds."""
+        try:
+            return super().create_token_response()
+        except (OAuth2Error, GrantRefused):
+            raise
+        except Exception:
+            record = getattr(self.request, "refresh_token", None)
+            if record is not None:
+                rotator: RefreshRotating = self.server.refresh_rotator
+                rotator.restore(record)
+            raise
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:
         return refresh_token.authorization()

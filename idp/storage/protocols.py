@@ -167,6 +167,13 @@ class GrantStore(Protocol):
         (SQLite) or does not exist.
         """
 
+    def restore_refresh_token(self, token_hash: str, successor_hash: str) -> bool:
+        """Undo a rotation whose response never left (a backend failed after the claim): delete
+        its successor, if still unused, and make the presented token usable again, atomically.
+        False (nothing changed) when the successor is gone or was used. Safe for replay detection:
+        nobody was given the successor, and a concurrent replay of the presented token was
+        already seen as one."""
+
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 
 

@@ -188,6 +188,18 @@ class SqlGrantStore:
         with self.db.connect() as conn:
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
 
+    def restore_refresh_token(self, token_hash: str, successor_hash: str) -> bool:
+        """Undo a rotation whose response never left (see the protocol), in one transaction."""
+        with self.db.transaction() as conn:
+            gone = conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash == successor_hash,
+                                                             refresh_tokens.c.used_at.is_(None)))
+            if gone.rowcount != 1:
+                return False
+            conn.execute(update(refresh_tokens)
+                         .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_not(None))
+                         .values(used_at=None))
+        return True
+
     def _refused(self, token_hash: str, dpop_jkt: str | None) -> RefreshUse:
         token = self.find_refresh_token(token_hash)
         if token is None or token.expires_at <= utcnow():

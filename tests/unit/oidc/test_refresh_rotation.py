@@ -41,6 +41,11 @@ def provider(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "postgresql":
         settings = Settings(data_dir=tmp_path / "var", database_url=request.getfixturevalue("postgres_url"),
                             auto_migrate=True)
+    yield from provider_with(settings)
+
+
+def provider_with(settings: Settings) -> Iterator[Any]:
+    """The provider of the fixture ``provider`` on ``settings``."""
     app = create_app(settings)
     provider = app.state.provider
     provider.test_policy = ClientPolicy(version=1, adapters=("local",), scopes=SCOPES)

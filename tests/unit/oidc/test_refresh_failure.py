@@ -1,0 +1,56 @@
+"""A refresh that fails after its rotation committed (Redis, where the access token is recorded,
+stopped: the client is answered 503) takes no effect: the client's retry with the same refresh
+token succeeds and the grant stays, while a real replay still revokes it. Real PostgreSQL and a
+Redis of the test's own, which it stops and starts again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from idp.oidc.tokens import hash_token
+from idp.settings import Settings
+from idp.web.unavailable import is_backend_unavailable
+from tests.resilience.cluster import Redis
+from tests.unit.oidc.test_refresh_rotation import provider_with, refresh, unused_tokens
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = Redis(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def provider(tmp_path: Path, postgres_url: str, own_redis: Redis) -> Iterator[Any]:
+    settings = Settings(data_dir=tmp_path / "var", database_url=postgres_url, auto_migrate=True,
+                        redis_url=own_redis.url)
+    yield from provider_with(settings)
+
+
+def test_a_refresh_failing_after_its_rotation_can_be_retried(provider: Any, own_redis: Redis) -> None:
+    status, body = refresh(provider, "first")  # also warms the caches and the signing keys
+    assert status == 200, body
+    held = body["refresh_token"]  # the token the client holds now
+    own_redis.stop()
+    with pytest.raises(Exception) as failed:  # the endpoint answers this 503 temporarily_unavailable
+        refresh(provider, held)
+    assert is_backend_unavailable(failed.value)
+    assert unused_tokens(provider) == [hash_token(held)]  # undone: no successor, the held token usable
+    own_redis.start()
+    status, body = refresh(provider, held)  # the client's retry
+    assert status == 200, body
+    assert provider.storage.grants.get("g1").active
+    assert unused_tokens(provider) == [hash_token(body["refresh_token"])]
+    status, body = refresh(provider, held)  # a replay of a token whose successor was handed out
+    assert status == 400 and body["error"] == "invalid_grant"
+    assert provider.storage.grants.get("g1").revoked_reason == "refresh_token_reused"
