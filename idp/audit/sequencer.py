@@ -31,10 +31,25 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
+import psycopg
 from sqlalchemy import delete, exists, func, select, text
 
-from idp.audit.sql import _INSERT_EVENT, _MOVE_HEAD, SqlAuditLog, _head_values, lock_head
+from idp.audit.sql import (
+    _INSERT_EVENT,
+    _MOVE_HEAD,
+    _NEWEST_EVENT,
+    _WRITING,
+    HEAD_ID,
+    SqlAuditLog,
+    _after_failure,
+    _batch_params,
+    _chain_tip,
+    _head_values,
+    _pg_text,
+    lock_head,
+)
 from idp.storage.db import Database, keep_connection_in_this_thread
 from idp.storage.schema import audit_pending
 
@@ -46,6 +61,16 @@ BATCH = 1000
 log = logging.getLogger(__name__)
 _PENDING = select(audit_pending).order_by(audit_pending.c.id)
 _ANY_PENDING = select(exists().select_from(audit_pending))
+_PENDING_COLUMNS = ", ".join(column.name for column in audit_pending.columns)
+_LINK_STATEMENTS = (  # schema names and constants only; the limit is bound
+    f"SELECT pg_try_advisory_xact_lock({LOCK_KEY_SQL})",
+    f"SELECT last_seq, last_hash FROM audit_chain WHERE id = {HEAD_ID} AND "  # noqa: S608
+    f"pg_try_advisory_xact_lock({LOCK_KEY_SQL}) FOR UPDATE",
+    _pg_text(_NEWEST_EVENT, literal_binds=True),
+    f"DELETE FROM audit_pending WHERE pg_try_advisory_xact_lock({LOCK_KEY_SQL}) AND id IN (SELECT id FROM "  # noqa: S608
+    f"audit_pending ORDER BY id LIMIT %(limit)s) RETURNING {_PENDING_COLUMNS}",
+)
+_LINK_OPENING = "BEGIN; " + "; ".join(_LINK_STATEMENTS)
 _TRY_LOCK = text(f"SELECT pg_try_advisory_xact_lock({LOCK_KEY_SQL})")  # noqa: S608 - constant text
 
 
@@ -56,6 +81,10 @@ def link_batch(audit: SqlAuditLog, limit: int = BATCH) -> int:
     with db.connect() as conn:  # one cheap read first: most rounds of an idle replica end here
         if not conn.execute(_ANY_PENDING).scalar():
             return 0
+    if db.dialect == "postgresql":
+        linked = _link_postgresql(audit, limit)
+        if linked is not None:
+            return linked
     with db.transaction() as conn:
         if db.dialect == "postgresql" and not conn.execute(_TRY_LOCK).scalar():
             return 0
@@ -69,6 +98,46 @@ def link_batch(audit: SqlAuditLog, limit: int = BATCH) -> int:
         conn.execute(delete(audit_pending).where(audit_pending.c.id.in_([row["id"] for row in pending])))
         conn.execute(_MOVE_HEAD, _head_values(rows))
     return len(rows)
+
+
+def _link_postgresql(audit: SqlAuditLog, limit: int) -> int | None:
+    """:func:`link_batch` in two round trips (None: the head row does not exist yet, take the other
+    path). First message: BEGIN, the advisory lock, the head lock and tip read (gated on the advisory
+    lock, which is re-entrant), and the pending rows taken with DELETE ... RETURNING (gated alike;
+    each statement takes its snapshot when it runs, after the locks before it are granted). Second:
+    the events' INSERT, the head move and COMMIT, or ROLLBACK when there is nothing to link."""
+    with audit.db.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with psycopg.ClientCursor(driver) as cur:
+                cur.execute(_LINK_OPENING, {"limit": limit})
+                cur.nextset()  # past BEGIN's result
+                locked = bool(_one(cur)[0])
+                cur.nextset()
+                head = cur.fetchone()
+                cur.nextset()
+                newest = cur.fetchone()
+                cur.nextset()
+                names = [column.name for column in cur.description or ()]
+                pending = sorted((dict(zip(names, values, strict=True)) for values in cur.fetchall()),
+                                 key=lambda row: int(row["id"]))
+                if not (locked and pending and head is not None):
+                    cur.execute("ROLLBACK")  # the rows taken go back; another sequencer links them
+                    return None if locked and pending else 0
+                fields = [{name: value for name, value in row.items() if name != "id"} for row in pending]
+                rows = audit.chain_rows(fields, *_chain_tip(head, newest), datetime.now(UTC))
+                cur.execute(_WRITING[True, True], _batch_params(rows, True))
+        except BaseException:
+            _after_failure(conn, driver, own=True)
+            raise
+    return len(rows)
+
+
+def _one(cur: psycopg.ClientCursor[Any]) -> Any:
+    row = cur.fetchone()
+    assert row is not None
+    return row
 
 
 def link_all(audit: SqlAuditLog, limit: int = BATCH) -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text, update
 
-from idp.audit.sequencer import link_all, oldest_unlinked, start_sequencer
+from idp.audit.checkpoints import Checkpointer
+from idp.audit.sequencer import link_all, link_batch, oldest_unlinked, start_sequencer
 from idp.audit.sql import SqlAuditLog
 from idp.audit.verify import verify_chain
 from idp.storage.migrate import upgrade
@@ -187,3 +188,23 @@ def test_staging_a_batch_is_one_round_trip_and_one_inside_a_transaction(pg_stora
     assert link_all(log) == size + 1
     assert linked_names(pg_storage) == [f"u{n}" for n in range(size + 1)]
     assert verify_chain(pg_storage.db).ok
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_linking_a_batch_is_three_round_trips_and_an_idle_round_one(pg_storage: SqlStorage, size: int,
+                                                                     checkpoint_key: CheckpointKey) -> None:
+    """Whatever the batch: is anything pending; BEGIN, locks, tip and the pending rows taken; the
+    events, the head and COMMIT. A checkpoint signed on the way costs no round trip."""
+    log = sequenced(SqlAuditLog(pg_storage.db, checkpointer=Checkpointer(checkpoint_key.sign), checkpoint_interval=4))
+    log.record(signin(0))
+    link_all(log)  # the first link creates the head row (another path)
+    log.append_many([signin(n) for n in range(1, size + 1)])
+    with wire_trace(pg_storage) as trace:
+        assert link_batch(log) == size
+    assert trace.round_trips == 3
+    with wire_trace(pg_storage) as idle:
+        assert link_batch(log) == 0
+    assert idle.round_trips == 1
+    assert linked_names(pg_storage) == [f"u{n}" for n in range(size + 1)]
+    report = verify_chain(pg_storage.db, checkpoint_key.verifier())
+    assert report.ok and report.checkpoints == (size + 1) // 4, report.problem
