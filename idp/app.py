@@ -24,6 +24,7 @@ from idp.endpoints import (
     interaction,
     logout,
     mfa,
+    organisation,
     par,
     passkeys,
     signatures,
@@ -107,8 +108,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         "/jwks": discovery.jwks_document(provider),
     }
     middleware.wrap_stack(app, lambda inner: PublicDocuments(inner, settings=settings, documents=documents))
-    routers = (health, discovery, authorize, interaction, mfa, passkeys, upstream, consent, token, par, userinfo,
-               logout, account, audit_api, console, admin, ekyc, certificate, signatures, static_router)
+    routers = (health, discovery, authorize, interaction, mfa, passkeys, upstream, consent, organisation, token, par,
+               userinfo, logout, account, audit_api, console, admin, ekyc, certificate, signatures, static_router)
     mounted = [module.router for module in routers]
     if settings.registration_enabled:
         from idp.endpoints import registration

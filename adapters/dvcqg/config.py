@@ -110,9 +110,12 @@ class DvcqgConfig(OidcConfig):
 
     def profile_claims(self) -> frozenset[str]:
         """The standard claims, and the portal's fields by their local names (an organisation
-        account's too, when ``account_types`` maps one)."""
+        account's too, when ``account_types`` maps one; and ``vn_acting_for`` with the
+        organisation's claims when the portal lists whom a person may act for)."""
         organisations = (set(self.organisation_fields.values())
                          if ORGANISATION in self.account_types.values() else set())
+        if self.entitlement_list:  # idp.oidc.acting
+            organisations |= {"vn_acting_for", "vn_org_tax_code", "vn_org_eid", "vn_org_name"}
         return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"} | organisations
 
     def organisation_entitlements(self, upstream: dict[str, Any]) -> list[dict[str, str]]:

@@ -37,6 +37,8 @@ class AuthorizationCode:
     nonce: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     released_claims: tuple[str, ...] = ()
+    #: The organisation the person acts for (idp.oidc.acting), chosen for this authorization.
+    acting_for: dict[str, Any] | None = None
 
     # authlib's AuthorizationCodeMixin
     def get_redirect_uri(self) -> str:
@@ -61,7 +63,7 @@ class AuthorizationCode:
         return Authorization(
             client_id=self.client_id, scopes=self.scopes, subject_id=self.subject_id, grant_id=self.grant_id,
             sid=self.sid, auth_time=self.auth_time, acr=self.acr, amr=self.amr, nonce=self.nonce,
-            claims=self.claims, released_claims=self.released_claims,
+            claims=self.claims, released_claims=self.released_claims, acting_for=self.acting_for,
         )
 
 

@@ -38,6 +38,9 @@ class Interaction:
     prompt: dict[str, Any] | None = None
     consented_scopes: tuple[str, ...] | None = None
     consented_claims: tuple[str, ...] | None = None
+    #: The choice on the organisation page (idp.oidc.flow.organisations): the organisation the
+    #: person acts for, ``{}`` for themselves, None when not asked.
+    acting_for: dict[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
         record = shallow_record(self)

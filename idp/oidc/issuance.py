@@ -7,6 +7,7 @@ from typing import Any
 
 from idp.audit.events import AuditContext
 from idp.errors import GrantRefused
+from idp.oidc.acting import organisation_claims
 from idp.oidc.person_claims import PersonClaims
 from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.revocation import GrantRevoker
@@ -43,7 +44,7 @@ class TokenIssuer:
         if authorization.subject_id is not None and "openid" in authorization.scopes:
             # What userinfo will answer, fixed at issuance: userinfo then needs no database read.
             snapshot = with_portal_names(
-                userinfo_claims(self._person_claims(authorization.subject_id), authorization.scopes,
+                userinfo_claims(self._subject_claims(authorization), authorization.scopes,
                                 authorization.claims, allowed=set(authorization.released_claims)), client.extra)
         access_token, ttl = self._tokens.access_token(authorization, client,
                                                       cnf={"jkt": dpop_jkt} if dpop_jkt else None, userinfo=snapshot)
@@ -98,7 +99,8 @@ class TokenIssuer:
         grant = self._storage.grants.open_with_refresh_token(Grant(
             id=authorization.grant_id, client_id=client.client_id, subject_id=authorization.subject_id,
             scopes=authorization.scopes, sid=authorization.sid,
-            claims={"request": authorization.claims, "released": list(authorization.released_claims)},
+            claims={"request": authorization.claims, "released": list(authorization.released_claims),
+                    **({"acting_for": authorization.acting_for} if authorization.acting_for else {})},
             acr=authorization.acr, amr=authorization.amr, auth_time=authorization.auth_time,
             expires_at=utcnow() + timedelta(seconds=self._refresh_ttl),
         ), refresh_hash, dpop_jkt=bound_to)
@@ -106,8 +108,16 @@ class TokenIssuer:
             self._ephemeral.revoke_by_grant(grant.id)
             raise GrantRefused("the authorization was revoked")
 
+    def _subject_claims(self, authorization: Authorization) -> dict[str, Any]:
+        """The claims about the token's subject: the person's, or the organisation's they act for."""
+        if authorization.subject_id is None:
+            return {}
+        if authorization.acting_for is not None:
+            return organisation_claims(authorization.acting_for)
+        return self._person_claims(authorization.subject_id)
+
     def issue_id_token(self, authorization: Authorization, client: Client, access_token: str | None) -> str:
-        claims = self._person_claims(authorization.subject_id) if authorization.subject_id else {}
+        claims = self._subject_claims(authorization)
         return self._tokens.id_token(authorization, client, access_token=access_token, user_claims=claims)
 
 

@@ -74,6 +74,7 @@ class RefreshTokenRecord:
             grant_id=self.grant.id, sid=self.grant.sid, auth_time=self.grant.auth_time, acr=self.grant.acr,
             amr=self.grant.amr, claims=dict(self.grant.claims.get("request") or {}),
             released_claims=tuple(self.grant.claims.get("released") or ()),
+            acting_for=self.grant.claims.get("acting_for"),
         )
 
     def introspection(self) -> dict[str, Any]:

@@ -41,7 +41,8 @@ class SessionBridge:
         self._notifier = logout_notifier
 
     def issue_code(self, request: CodeRequest, session: SsoSession, *, scopes: tuple[str, ...],
-                   released_claims: tuple[str, ...], acr: str, amr: tuple[str, ...], auth_time: int) -> str:
+                   released_claims: tuple[str, ...], acr: str, amr: tuple[str, ...], auth_time: int,
+                   acting_for: dict[str, Any] | None = None) -> str:
         """A code for what the policy released and the sign-in actually achieved. The session's
         grant for this client is reused while it lives; one revoked (a reused refresh token, a
         replayed code) or expired is replaced, so the new code's tokens work."""
@@ -55,7 +56,7 @@ class SessionBridge:
             client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=scopes,
             code_challenge=request.code_challenge, subject_id=session.subject_id, grant_id=grant_id,
             sid=session.sid, auth_time=auth_time, acr=acr, amr=amr, nonce=request.nonce, claims=request.claims,
-            released_claims=released_claims,
+            released_claims=released_claims, acting_for=acting_for,
         )
         if session.grants.get(request.client_id) != grant_id:
             self._sessions.save(session.replace(grants={**session.grants, request.client_id: grant_id}))

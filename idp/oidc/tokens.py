@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from idp.ekyc.assurance import narrowed
+from idp.oidc.acting import principal_id
 from idp.oidc.claims import requested_in, select_claims
 from idp.oidc.portal_claims import with_portal_names
 from idp.oidc.subject_ids import SubjectIdentifiers
@@ -61,6 +62,8 @@ class Authorization:
     nonce: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     released_claims: tuple[str, ...] = ()
+    #: The organisation the person acts for in this authorization (idp.oidc.acting), or None.
+    acting_for: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,18 @@ class TokenService:
         self.id_token_ttl = id_token_ttl
 
     def sub_for(self, authorization: Authorization, client: Client) -> str:
+        """The token's subject: the client itself, the person, or the organisation they act for."""
         if authorization.subject_id is None:
             return client.client_id
+        if authorization.acting_for is not None:
+            return self.subject_ids.for_client(principal_id(authorization.acting_for), client)
         return self.subject_ids.for_client(authorization.subject_id, client)
+
+    def actor(self, authorization: Authorization, client: Client) -> dict[str, Any] | None:
+        """``act`` (RFC 8693 §4.1) when the person acts for an organisation: their own ``sub``."""
+        if authorization.acting_for is None or authorization.subject_id is None:
+            return None
+        return {"sub": self.subject_ids.for_client(authorization.subject_id, client)}
 
     def access_token(self, authorization: Authorization, client: Client, *, cnf: dict[str, Any] | None = None,
                      expires_in: int | None = None, userinfo: dict[str, Any] | None = None) -> tuple[str, int]:
@@ -124,6 +136,8 @@ class TokenService:
         for name in ("sid", "auth_time", "acr"):
             if getattr(authorization, name) is not None:
                 claims[name] = getattr(authorization, name)
+        if (act := self.actor(authorization, client)) is not None:
+            claims["act"] = act
         if cnf:
             claims["cnf"] = cnf
         signer = self.ring.signer(client.extra.get("access_token_signed_response_alg"))
@@ -156,6 +170,8 @@ class TokenService:
                 claims[name] = getattr(authorization, name)
         if authorization.amr:
             claims["amr"] = list(authorization.amr)
+        if (act := self.actor(authorization, client)) is not None:
+            claims["act"] = act
         if access_token:
             claims["at_hash"] = half_hash(access_token, signer.alg)
         wanted = requested_in(authorization.claims, "id_token") & set(authorization.released_claims)

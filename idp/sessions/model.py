@@ -16,7 +16,8 @@ class SsoSession:
     ``id`` is the cookie value (never leaves the browser and the store); ``sid`` is the public
     session identifier put in ID tokens and logout tokens. ``grants`` maps each client that
     received tokens in this session to the grant id they were issued under, so logout can revoke
-    them all. Times are seconds since the epoch.
+    them all. Times are seconds since the epoch. ``entitlements``: the organisations the sign-in's
+    source says the person may act for (idp.oidc.flow.organisations), as records.
     """
 
     id: str
@@ -32,6 +33,7 @@ class SsoSession:
     grants: dict[str, str] = field(default_factory=dict)
     upstream: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    entitlements: tuple[dict[str, Any], ...] = ()
 
     def replace(self, **changes: Any) -> SsoSession:
         return dataclasses.replace(self, **changes)
@@ -43,4 +45,5 @@ class SsoSession:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> SsoSession:
-        return cls(**{**record, "amr": tuple(record.get("amr") or ())})
+        return cls(**{**record, "amr": tuple(record.get("amr") or ()),
+                      "entitlements": tuple(record.get("entitlements") or ())})

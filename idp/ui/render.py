@@ -38,7 +38,8 @@ _LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 #: Optional context variables and their values when an endpoint leaves them out.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "login.html": {"client_name": None, "login_hint": None, "error_id": None, "notice_id": None, "adapters": []},
-    "consent.html": {"claims": [], "restricted": None},
+    "consent.html": {"claims": [], "restricted": None, "acting_for": None},
+    "organisation.html": {"client_name": None, "error_id": None},
     "account.html": {"grants": [], "recent_signins": [], "logout_action": None, "totp_enroll_url": None,
                      "notice_id": None},
     "logout_confirm.html": {"client_name": None, "hidden": {}},

@@ -1,7 +1,8 @@
 """Discovery says only what can happen: a provider whose adapters are the two national sandboxes
 lists the levels, claims and scopes that sign-ins through them actually yield (an organisation
-account's ``vn_org_*`` too), and nothing no adapter produces (no ``pki-hw``, ``cccd-chip``,
-``vn_cert_*``, ``vn_official``).
+account's ``vn_org_*`` too, and ``vn_acting_for`` for a person the portal names organisations
+for), and nothing no adapter produces (no ``pki-hw``, ``cccd-chip``, ``vn_cert_*``,
+``vn_official``).
 
 The sign-ins are made with the very adapters the provider opened, against the sandboxes (a
 level-2 and a level-1 citizen, asked for level 1 and level 2)."""
@@ -52,6 +53,8 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
                     identity = adapter.complete(CALLBACK, callback, pending)
                     yielded_levels.add(str(identity.acr))
                     yielded_claims.update(identity.claims)
+                    if adapter.entitlements(identity):  # a person who may act for an organisation
+                        yielded_claims.add("vn_acting_for")
         issuer = provider.issuer
     listed_levels = {uri.removeprefix(f"{issuer}/acr/") for uri in document["acr_values_supported"]}
     assert yielded_levels == {"vneid-l1", "vneid-l2"} <= listed_levels
@@ -65,7 +68,7 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
     vietnamese = {claim for claim in listed_claims if claim.startswith("vn_")}
     assert vietnamese == {c for c in yielded_claims if c.startswith("vn_")} == {
         "vn_personal_id", "vn_eid_level", "vn_login_idp", "vn_account_type", "vn_org_tax_code", "vn_org_eid",
-        "vn_org_name"}
+        "vn_org_name", "vn_acting_for"}
     scopes = set(document["scopes_supported"])
     assert {"openid", "profile", "vn_id", "vn_eid", "vn_org"} <= scopes
     assert not {"vn_official", "vn_cert"} & scopes

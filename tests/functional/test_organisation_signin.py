@@ -10,12 +10,16 @@ Only HTTP, as people and relying parties see it.
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
+from jose import jwt as jose_jwt
 
 from idp.sandbox import ORGANISATIONS, NationalSandbox
 from tests.functional.browser_client import Browser, callback_params
@@ -30,10 +34,11 @@ from tests.functional.test_federation_browser import (
     upstream_sign_in,
 )
 
-SONG_HAN = ORGANISATIONS[0]
+SONG_HAN, HOA_VANG = ORGANISATIONS
+ORGANISATION_CLAIMS = ("vn_acting_for", "vn_org_tax_code", "vn_org_eid", "vn_org_name")
 FOR_BUSINESSES = {"version": 1, "client_id": "portal", "description": "Dịch vụ cho doanh nghiệp",
                   "adapters": ["vneid", "dvcqg"], "minimum_acr": "vneid-l1", "organisations": True,
-                  "scopes": ["openid", "profile", "vn_org"]}
+                  "scopes": ["openid", "profile", "vn_org", "offline_access"]}
 FOR_CITIZENS = {"version": 1, "description": "Dịch vụ cho công dân", "adapters": ["vneid", "dvcqg"],
                 "minimum_acr": "vneid-l1", "scopes": ["openid", "profile", "vn_org"]}
 
@@ -91,3 +96,76 @@ def test_an_organisation_reaches_a_service_for_businesses_only(deployment: Deplo
     silent = run_for(deployment, "motcua", prompt="none")
     answer = callback_params(browser.http.get("/authorize", params=silent.params()))
     assert answer["error"] == "login_required" and "code" not in answer
+
+
+def exchange(dep: Deployment, client_id: str, **form: str) -> dict:
+    answer = httpx.post(dep.base + "/token", data={**form, **CLIENTS[client_id].auth(dep.base)}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def verified(dep: Deployment, tokens: dict) -> dict:
+    """The ID token of a token response, verified with python-jose."""
+    return dict(jose_jwt.decode(tokens["id_token"], httpx.get(dep.base + "/jwks").json(), algorithms=["ES256", "RS256"],
+                                audience="portal", issuer=dep.base, access_token=tokens["access_token"]))
+
+
+def events(dep: Deployment, reason: str | None = None) -> list[tuple]:
+    with sqlite3.connect(dep.data / "idp.sqlite3") as db:
+        return db.execute("SELECT outcome, subject, client_id, reason, details FROM audit_events "
+                          "WHERE type = 'signin' AND details LIKE '%acting_for%' ORDER BY seq").fetchall()
+
+
+def test_an_employee_acts_for_their_organisation_per_authorization(deployment: Deployment, browser: Browser) -> None:
+    employee = "048193004567"  # works for both sandbox organisations
+    business = PushedRun("portal", deployment.redirect_uri("portal"), scope="openid profile vn_org offline_access",
+                         base=deployment.base, client=CLIENTS["portal"],
+                         extra={"claims": json.dumps({"id_token": dict.fromkeys(ORGANISATION_CLAIMS)})})
+    page = upstream_sign_in(browser, business, "dvcqg", employee)
+    assert page.status_code == 200 and "Bạn thực hiện với tư cách nào?" in page.text
+    assert SONG_HAN.name in page.text and HOA_VANG.name in page.text and "nhân viên" in page.text
+    consent = browser.follow(browser.submit(page, {"acting_for": SONG_HAN.tax_code}),
+                             stop_at=business.redirect_uri)
+    assert f"thay mặt cho tổ chức: {SONG_HAN.name}" in consent.text  # the consent page names it
+    issued = exchange(deployment, "portal", grant_type="authorization_code", redirect_uri=business.redirect_uri,
+                      code=consent_and_code(browser, business, consent)["code"], code_verifier=business.verifier)
+    token = verified(deployment, issued)
+    userinfo = httpx.get(deployment.base + "/userinfo",
+                         headers={"Authorization": f"Bearer {issued['access_token']}"}).json()
+    acting = {"id_token": token, "userinfo": userinfo}
+    assert token["vn_acting_for"] == token["vn_org_tax_code"] == SONG_HAN.tax_code
+    assert token["vn_org_name"] == SONG_HAN.name and token["vn_org_eid"] == SONG_HAN.org_eid
+    assert userinfo == {"sub": token["sub"], **{name: token[name] for name in ORGANISATION_CLAIMS}}
+    assert employee not in str(acting)
+
+    again = run_for(deployment, "portal")  # the next authorization asks again: the choice is not kept
+    page = browser.follow(browser.http.get("/authorize", params=again.params()), stop_at=again.redirect_uri)
+    assert "Bạn thực hiện với tư cách nào?" in page.text
+    own = redeem(deployment, again, consent_and_code(
+        browser, again, browser.follow(browser.submit(page, {"acting_for": "self"}), stop_at=again.redirect_uri)
+    )["code"])["id_token"]
+    assert token["act"] == {"sub": own["sub"]} and token["sub"] != own["sub"]  # RFC 8693: sub acted for
+    assert "act" not in own and "vn_acting_for" not in own
+    refreshed = verified(deployment, exchange(deployment, "portal", grant_type="refresh_token",
+                                              refresh_token=issued["refresh_token"]))
+    assert (refreshed["sub"], refreshed["act"]) == (token["sub"], token["act"])  # the grant keeps the choice
+
+    citizens = run_for(deployment, "motcua")  # a service that does not accept organisations: no page
+    answer = browser.follow(browser.http.get("/authorize", params=citizens.params()), stop_at=citizens.redirect_uri)
+    assert "Bạn thực hiện với tư cách nào?" not in answer.text
+    assert "act" not in redeem(deployment, citizens, consent_and_code(browser, citizens, answer)["code"])["id_token"]
+    [chosen] = [e for e in events(deployment) if e[0] == "success"]
+    assert chosen[2] == "portal" and json.loads(chosen[4])["acting_for"] == SONG_HAN.tax_code
+
+
+def test_acting_for_an_organisation_not_entitled_is_refused_and_audited(deployment: Deployment,
+                                                                        browser: Browser) -> None:
+    business = run_for(deployment, "portal")
+    page = upstream_sign_in(browser, business, "dvcqg", "049066000321")  # works for Hòa Vang only
+    assert HOA_VANG.name in page.text and SONG_HAN.name not in page.text
+    refused = browser.submit(page, {"acting_for": SONG_HAN.tax_code})  # a tampered form
+    assert refused.status_code == 403 and "Không thể thay mặt tổ chức này" in refused.text
+    assert "code=" not in refused.headers.get("location", "")
+    [denied] = [e for e in events(deployment) if e[0] == "denied"]
+    assert denied[2:4] == ("portal", "organisation_not_entitled")
+    assert json.loads(denied[4])["acting_for"] == SONG_HAN.tax_code

@@ -41,7 +41,7 @@ from idp.mfa.totp import TotpService
 from idp.oidc.assurance import after_sign_in, authentication_json, context_for, effective, level_of, state_of
 from idp.oidc.client_policies import ClientPolicies
 from idp.oidc.consents import ConsentLedger, Recorder
-from idp.oidc.flow import levels
+from idp.oidc.flow import levels, organisations
 from idp.oidc.flow.checks import id_token_hint
 from idp.oidc.flow.factors import (
     MFA_KIND,
@@ -208,6 +208,13 @@ class AuthorizationFlow:
                               outcome="denied", client_id=client.client_id, reason=outcome.reason,
                               subject=session.subject_id if session else None, details={"check": outcome.check})
             return fail(outcome.error, outcome.reason)
+        if (session is not None and organisations.to_choose(policy, session, interaction)
+                and (not isinstance(outcome, PolicyPrompt) or outcome.kind == "consent")):
+            # for whom the person acts, before the consent page names it (idp.oidc.flow.organisations)
+            waiting = interaction.replace(prompt={"kind": organisations.PAGE},
+                                          browser=interaction.browser or browser.key(), session_id=session.id)
+            self.interactions.save(waiting)
+            return Prompt(organisations.PAGE, waiting)
         if isinstance(outcome, PolicyPrompt):
             prompt = {"kind": outcome.kind, "reason_id": outcome.reason_id, "adapters": list(outcome.adapters),
                       "scopes": list(outcome.scopes), "claims": list(outcome.claims),
@@ -225,7 +232,8 @@ class AuthorizationFlow:
         release = planned_release(policy, authz)
         code = self.codes.issue_code(authz, session, scopes=release.scopes,
                                      released_claims=tuple(sorted(release.claims)),
-                                     acr=achieved.acr_uri(self.issuer), amr=achieved.amr, auth_time=achieved.auth_time)
+                                     acr=achieved.acr_uri(self.issuer), amr=achieved.amr, auth_time=achieved.auth_time,
+                                     acting_for=interaction.acting_for or None)
         if interaction.logged_in_at is None:
             # An SSO join: this event is the only record that the session reached this client. After a
             # sign-in in this request, the ``signin`` event already says who, for which client, and
@@ -449,7 +457,8 @@ class AuthorizationFlow:
         scopes = [{"name": s, "restricted": s in restricted} for s in asked]
         return ShowPage("consent", interaction, facts={
             "client_name": client.name if client else interaction.request.client_id, "scopes": scopes,
-            "claims": sorted(prompt.get("claims") or ())})
+            "claims": sorted(prompt.get("claims") or ()),
+            "acting_for": (interaction.acting_for or {}).get("name")})
 
     def after_consent(self, interaction_id: str, browser: Browser, decision: str | None) -> Outcome:
         """``allow`` remembers the consent (per person, client and scope set) and the request goes on
@@ -492,6 +501,10 @@ class AuthorizationFlow:
                 session = session.replace(upstream={"adapter": identity.adapter_id,
                                                     "logout": identity.evidence["logout"]})
                 self.sessions.save(session)
+            entitled = organisations.entitlements(self.policies.adapters_for(authz.client_id), identity)
+            if entitled:  # the organisations this person may act for (idp.oidc.flow.organisations)
+                session = session.replace(entitlements=entitled)
+                self.sessions.save(session)
             # The code this sign-in leads to gets no event of its own (_continue): this one says
             # what the client's policy releases.
             details = ({} if authz.client_id in LANDING_PAGES
@@ -506,6 +519,37 @@ class AuthorizationFlow:
             outcome = (self._continue(signed_in, browser, session) if shortfall is None
                        else self._level_unmet(interaction, browser, session, shortfall))
         return dataclasses.replace(outcome, session=session)
+
+    # -- acting for an organisation (idp.oidc.flow.organisations)
+
+    def show_organisation(self, interaction_id: str, browser: Browser, error_id: str | None = None,
+                          status: int = 200) -> Outcome:
+        """The page where the person chooses for whom they act (the resumption when not asked)."""
+        interaction, session = self.bound(interaction_id, browser)
+        if session is None or (interaction.prompt or {}).get("kind") != organisations.PAGE:
+            return Prompt("resume", interaction)
+        client = self.client(interaction.request.client_id)
+        return ShowPage(organisations.PAGE, interaction, error_id, status,
+                        facts=organisations.page_facts(session, client.name if client else None))
+
+    def after_organisation(self, interaction_id: str, browser: Browser, choice: str) -> Outcome:
+        """The choice: oneself, or an organisation the sign-in names (audited: ``signin`` with
+        ``acting_for``); any other is refused on the page again, audited (``organisation_not_entitled``)."""
+        interaction, session = self.bound(interaction_id, browser)
+        if session is None or (interaction.prompt or {}).get("kind") != organisations.PAGE:
+            return Prompt("resume", interaction)
+        client_id = interaction.request.client_id
+        acting_for = organisations.chosen(session, choice)
+        if acting_for is None:
+            self.audit.record("signin", context=browser.context(session.id), outcome="denied",
+                              subject=session.subject_id, client_id=client_id, reason=organisations.REFUSED,
+                              details={"acting_for": choice[:32]})
+            return self.show_organisation(interaction_id, browser, organisations.REFUSED, 403)
+        if acting_for:
+            self.audit.record("signin", context=browser.context(session.id), subject=session.subject_id,
+                              client_id=client_id, details={"acting_for": acting_for["tax_code"],
+                                                            "role": acting_for.get("role")})
+        return self._continue(interaction.replace(prompt=None, acting_for=acting_for), browser, session)
 
     # -- a sign-in below the level needed (idp.oidc.flow.levels)
 

@@ -35,6 +35,12 @@ PAGES: dict[str, dict[str, Any]] = {
         ],
         "login_hint": None, "error_id": "login_failed", "form_action": "/login", "interaction": "abc",
     },
+    "organisation.html": {
+        "client_name": "Dịch vụ cho doanh nghiệp", "myself": "self", "error_id": None,
+        "organisations": [{"tax_code": "0401234567", "name": "Công ty TNHH Thương mại Sông Hàn",
+                           "role": "representative"}],
+        "form_action": "/interaction/abc/organisation",
+    },
     "consent.html": {
         "client_name": "Hệ thống một cửa",
         "scopes": [{"name": "openid", "description_id": "scope.openid.description"},

@@ -13,6 +13,7 @@ LOCALES = ("vi", "en")
 TITLES = {
     "login.html": ("Đăng nhập", "Sign in"),
     "consent.html": ("Cho phép chia sẻ thông tin", "Allow access to your information"),
+    "organisation.html": ("Thực hiện với tư cách", "Acting as"),
     "logout_confirm.html": ("Đăng xuất", "Sign out"),
     "logged_out.html": ("Đã đăng xuất", "Signed out"),
     "error.html": ("Dịch vụ chưa được đăng ký", "Service not registered"),
