@@ -5,16 +5,22 @@ document as start-up would (the configured adapters included), keeps the version
 ``<folder>/.history/<name>/`` (a stack: the folder's loader ignores dot folders) and writes the new
 file atomically (a temporary file renamed over it). Rolling back takes the newest kept version off
 the stack and puts it back (or removes the client's own document when it had none before, so the
-default applies again). Every process reading the folder picks the change up within seconds
-(:mod:`policies.watch`). Without a policy folder the built-in policy is in force and cannot be
+default applies again). Activations and rollbacks of one folder take turns: each holds an exclusive
+lock on ``<folder>/.history/.lock`` (``flock``, so across processes and threads, released if a
+process dies) from reading the document in force to writing its successor, so two at once never
+keep the same version twice or lose one from the stack. Every process reading the folder picks the
+change up within seconds (:mod:`policies.watch`). Without a policy folder the built-in policy is in force and cannot be
 changed here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +29,7 @@ from idp.errors import IdpError
 from policies.document import DEFAULT_NAME, PolicyError, parse_policy
 
 HISTORY = ".history"
+LOCK = ".lock"  # in the history folder: held while a version is kept and its successor written
 ABSENT = "absent"  # a kept "version" meaning: the client had no document of its own
 
 
@@ -71,15 +78,20 @@ class PolicyVersions:
         folder = self._folder()
         after = self.check(name, text)
         path = folder / f"{name}.yaml"
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
-        self._keep(name, current)
-        _write_atomically(path, text)
+        with self._turn(folder):
+            current = path.read_text(encoding="utf-8") if path.is_file() else None
+            self._keep(name, current)
+            _write_atomically(path, text)
         return PolicyChange(name, _digest(current) if current is not None else None, after)
 
     def roll_back(self, name: str) -> PolicyChange:
         """Put back the version the last activation replaced."""
         folder = self._folder()
         self._check_name(name)
+        with self._turn(folder):
+            return self._roll_back(folder, name)
+
+    def _roll_back(self, folder: Path, name: str) -> PolicyChange:
         kept = sorted((folder / HISTORY / name).glob("*.yaml")) if (folder / HISTORY / name).is_dir() else []
         if not kept:
             raise PolicyChangeRefused(f"no earlier version of {name}.yaml to go back to")
@@ -97,6 +109,23 @@ class PolicyVersions:
             _write_atomically(path, text)
         previous.unlink()
         return PolicyChange(name, _digest(current) if current is not None else None, after)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _turn(folder: Path) -> Iterator[None]:
+        """Hold the folder's change lock (waiting for another activation or rollback to finish)."""
+        kept = folder / HISTORY
+        try:
+            kept.mkdir(exist_ok=True)
+            handle = open(kept / LOCK, "a+b")  # noqa: SIM115 - closed below, after the unlock
+        except OSError as exc:
+            raise PolicyChangeRefused(f"cannot lock the policy folder: {exc.strerror}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
 
     def _keep(self, name: str, current: str | None) -> None:
         kept = self._folder() / HISTORY / name
