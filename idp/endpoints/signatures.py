@@ -9,7 +9,7 @@ body is the signed document itself (``Content-Type`` ``application/pdf``,
 a detached CMS signature signs). The answer is the report as JSON (a signer the client already
 knows carries the client's ``sub`` for them: idp/pki/identities.py); a document that cannot be
 verified gets 400 (413 too large, 422 over the time limit) with ``error`` and ``error_description``;
-429 when every verification slot of the process is busy.
+429 when every verification slot of the process is busy, 503 when no verification can be started.
 
 The page needs a signed-in person (the audit trail names who asked) and answers the same report in
 plain words; the document is read into memory, verified and dropped: nothing is kept.

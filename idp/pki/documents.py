@@ -2,9 +2,9 @@
 
 :meth:`SignatureVerifier.verify` recognises the format (PDF, CMS/PKCS#7, XML) unless told, keeps
 to the limits (size here; pages, revisions, signatures and nesting in each format's module),
-runs the verification in one of a few worker threads under a time limit (an overrunning one keeps
-its slot until it ends, so hostile documents cannot pile up work: beyond the slots, 429), and
-records ``signature.verified``
+runs the verification in a child process under hard limits (idp/pki/isolation.py: wall and CPU
+time, address space; an overrunning child is killed, and its document refused with 422 or 413), at
+most a few at once per process (beyond them, 429), and records ``signature.verified``
 with the document's SHA-256, the requester, the format and each signature's verdict, never the
 document nor who signed it. Nothing is kept after the answer.
 """
@@ -18,12 +18,13 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.audit.types import FAILURE, SIGNATURE_VERIFIED, SUCCESS
 from idp.pki import cms, pdf, xmldsig
 from idp.pki.identities import SignerIdentities
+from idp.pki.isolation import LimitExceeded, Limits, run_limited
 from idp.pki.report import DocumentRejected, DocumentReport, SignatureReport
 from idp.pki.trust import Trust
 from idp.pki.validation import PathValidator
@@ -32,9 +33,19 @@ Format = Literal["pdf", "cms", "xml"]
 FORMATS: tuple[Format, ...] = ("pdf", "cms", "xml")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 TIME_LIMIT_SECONDS = 30.0
-MAX_CONCURRENT = 4  # verifications at once per process; more get 429 (a slot is held until the work ends)
+MEMORY_LIMIT_BYTES = 512 * 1024 * 1024  # what one verification may allocate beyond what its process had
+MAX_CONCURRENT = 4  # verifications (child processes) at once per process; more get 429
 
 logger = logging.getLogger(__name__)
+
+
+def _over_limit(kind: str, time_limit: float) -> DocumentRejected:
+    if kind == "memory":
+        return DocumentRejected("too_large", "the document needs more memory than a verification may use",
+                                status_code=413)
+    if kind == "time":
+        return DocumentRejected("time_limit", f"verification took longer than {time_limit:g} s", status_code=422)
+    return DocumentRejected("malformed", "the document cannot be read (its verification stopped)")
 
 
 def detect_format(document: bytes) -> Format:
@@ -56,6 +67,7 @@ class SignatureVerifier:
     audit: AuditLog
     max_bytes: int = MAX_DOCUMENT_BYTES
     time_limit: float = TIME_LIMIT_SECONDS
+    memory_limit: int = MEMORY_LIMIT_BYTES
     max_concurrent: int = MAX_CONCURRENT
     identities: SignerIdentities | None = None
 
@@ -95,12 +107,7 @@ class SignatureVerifier:
         if not self._slots.acquire(blocking=False):
             raise DocumentRejected("busy", "too many verifications at once; try again shortly", status_code=429)
         work = asyncio.get_running_loop().run_in_executor(self._workers, self._run_in_slot, kind, document, content)
-        work.add_done_callback(lambda done: done.cancelled() or done.exception())  # an overrun's end is not an error
-        try:
-            signatures = await asyncio.wait_for(asyncio.shield(work), timeout=self.time_limit)
-        except TimeoutError:
-            raise DocumentRejected("time_limit", f"verification took longer than {self.time_limit:g} s",
-                                   status_code=422) from None
+        signatures = await asyncio.shield(work)  # a cancelled request still waits for (or kills) its child
         return DocumentReport(format=kind, sha256=digest, size=len(document), signatures=tuple(signatures))
 
     @staticmethod
@@ -114,14 +121,38 @@ class SignatureVerifier:
         return dataclasses.replace(report, signatures=tuple(signatures))
 
     def _run_in_slot(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
-        """The verification, holding its slot until it ends (even after the answer's time limit)."""
+        """The verification in a child process under the limits, holding its slot until the child
+        has ended; the revocation answers the child fetched join this process's cache."""
         try:
-            return self._run(kind, document, content)
+            answer = run_limited(lambda: self._run_in_child(kind, document, content),
+                                 Limits(wall_seconds=self.time_limit, memory_bytes=self.memory_limit))
+        except LimitExceeded as exc:
+            raise _over_limit(exc.kind, self.time_limit) from None
+        except OSError:  # no child could be started (process or memory limits of the host)
+            raise DocumentRejected("unavailable", "verification is unavailable; try again shortly",
+                                   status_code=503) from None
         finally:
             self._slots.release()
+        outcome, journal = answer
+        self.validator.cache.merge(journal)
+        if isinstance(outcome, tuple):
+            reason, message, status_code = outcome
+            raise DocumentRejected(reason, message, status_code=status_code)
+        return list(outcome)
+
+    def _run_in_child(self, kind: Format, document: bytes, content: bytes | None) -> tuple[Any, list[Any]]:
+        """In the child: the reports (or the refusal as a picklable tuple), and the revocation
+        answers fetched meanwhile."""
+        self.validator.cache.start_journal()
+        outcome: Any
+        try:
+            outcome = self._run(kind, document, content)
+        except DocumentRejected as exc:
+            outcome = (exc.reason, exc.message, exc.status_code)
+        return outcome, self.validator.cache.journal()
 
     def _run(self, kind: Format, document: bytes, content: bytes | None) -> list[SignatureReport]:
-        """One verification on its own event loop (a worker thread: parsing is CPU work)."""
+        """One verification on its own event loop (in the child process)."""
         trust = self.trust.get("documents")
         try:
             if kind == "pdf":

@@ -42,7 +42,7 @@ def open_pdf(data: bytes) -> PdfFileReader:
         revisions = reader.xrefs.total_revisions
         signatures = reader.embedded_signatures
     except (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
-            OverflowError, MemoryError):
+            OverflowError):  # MemoryError goes on: past the memory limit is "too large", a 413
         raise DocumentRejected("malformed", "not a readable PDF document") from None
     if pages > MAX_PAGES or pages < 0:
         raise DocumentRejected("too_many_pages", f"more than {MAX_PAGES} pages")

@@ -52,6 +52,7 @@ class RevocationCache:
         self._entries: OrderedDict[Any, tuple[bytes, datetime.datetime]] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
+        self._journal: list[tuple[Any, bytes, datetime.datetime]] | None = None
 
     def get(self, key: Any, now: datetime.datetime | None = None) -> bytes | None:
         now = now or datetime.datetime.now(datetime.UTC)
@@ -69,11 +70,28 @@ class RevocationCache:
             return
         latest = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=MAX_CACHE_SECONDS)
         next_update = min(next_update, latest)
+        self.merge([(key, der, next_update)])
+
+    def merge(self, entries: list[tuple[Any, bytes, datetime.datetime]]) -> None:
+        """Keep ``entries`` (key, answer, until when), as :meth:`put` does."""
         with self._lock:
-            self._entries[key] = (der, next_update)
-            self._entries.move_to_end(key)
+            for key, der, until in entries:
+                self._entries[key] = (der, until)
+                self._entries.move_to_end(key)
+                if self._journal is not None:
+                    self._journal.append((key, der, until))
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+    def start_journal(self) -> None:
+        """In a forked child (idp/pki/isolation.py): a fresh lock (another thread of the parent may
+        have held it at the fork), and from now on a record of what is kept, for the parent."""
+        self._lock = threading.Lock()
+        self._journal = []
+
+    def journal(self) -> list[tuple[Any, bytes, datetime.datetime]]:
+        """What was kept since :meth:`start_journal`."""
+        return list(self._journal or [])
 
     def clear(self) -> None:
         with self._lock:

@@ -1,0 +1,93 @@
+"""One piece of work in a child process under hard limits: wall time, CPU time, address space.
+
+:func:`run_limited` forks a child (it inherits the verifier's trust and revocation cache as they
+are, nothing is pickled on the way in), which lowers its own limits before it starts: an address
+space of what it inherited plus ``memory_bytes`` (``RLIMIT_AS``: an allocation past it is a
+``MemoryError``), and ``RLIMIT_CPU`` (the kernel stops a child that computes too long). The parent
+waits at most ``wall_seconds`` and kills the child on overrun, so a hostile document's work ends
+with its answer. The child sends back its result (or the refusal it raised) through a pipe, with
+the revocation answers it fetched (:class:`RevocationCache` entries) so later work still finds
+them; a child that dies without answering (killed, out of stack) is a :class:`LimitExceeded`.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+_FORK = multiprocessing.get_context("fork")
+
+
+class LimitExceeded(Exception):
+    """The child overran a limit or died without an answer; ``kind`` says which."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # "time" (wall or CPU), "memory" or "died"
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float
+    memory_bytes: int
+
+    @property
+    def cpu_seconds(self) -> int:
+        return max(1, math.ceil(self.wall_seconds))
+
+
+def _address_space_now() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def _child(work: Callable[[], Any], limits: Limits, sender: Connection) -> None:
+    try:
+        allowed = _address_space_now() + limits.memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        try:
+            sender.send(("ok", work()))
+        except MemoryError:
+            sender.send(("limit", "memory"))
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which decides what it is
+            sender.send(("raised", exc))
+    finally:
+        sender.close()
+
+
+def run_limited(work: Callable[[], Any], limits: Limits) -> Any:
+    """``work()`` in a forked child under ``limits``; its result, or its exception raised again
+    here (it must pickle), or LimitExceeded. Blocking: call it from a worker thread."""
+    receiver, sender = _FORK.Pipe(duplex=False)
+    child = _FORK.Process(target=_child, args=(work, limits, sender), daemon=True)
+    try:
+        child.start()
+    finally:
+        sender.close()
+    try:
+        if not receiver.poll(limits.wall_seconds):
+            raise LimitExceeded("time")
+        try:
+            answer = receiver.recv()
+        except (EOFError, OSError):  # died before answering: the CPU limit's SIGXCPU, or a crash
+            child.join(1)
+            raise LimitExceeded("time" if child.exitcode == -signal.SIGXCPU else "died") from None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+        child.close()
+    kind, value = answer
+    if kind == "ok":
+        return value
+    if kind == "limit":
+        raise LimitExceeded(value)
+    raise value
