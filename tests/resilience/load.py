@@ -35,7 +35,8 @@ class Attempt:
 @dataclass
 class Held:
     """A refresh token the relying party holds; ``doubtful`` once a refresh with it got no answer
-    (the server may have rotated it: using it again would be a replay)."""
+    (the server may have rotated it: using it again would be a replay). A 503 is an answer: the
+    provider's says nothing took effect (a rotation is undone), the proxy's that no replica got it."""
 
     token: str
     doubtful: bool = False
@@ -156,7 +157,7 @@ class Load:
                                  auth=("portal", self.cluster.PORTAL_SECRET))
             if response.status_code == 200:
                 held.token, held.doubtful = response.json()["refresh_token"], False
-            elif response.status_code < 500:
+            elif response.status_code < 500 or response.status_code == 503:
                 held.doubtful = False  # an answer: the token was not rotated
             return describe(response)
 
@@ -195,14 +196,16 @@ def audit_events(cluster: Cluster) -> list[dict[str, Any]]:
     return [json.loads(line) for line in exported.splitlines() if line.strip()]
 
 
-def check_nothing_lost(cluster: Cluster, load: Load) -> dict[str, int]:
+def check_nothing_lost(cluster: Cluster, load: Load, *, unanswered_may_be_lost: bool = True) -> dict[str, int]:
     """What was stored survived the fault: every refresh token the relying party holds still works
     (no grant lost or half-issued), each successful token response has its committed audit event,
     no event is duplicated, and ``idp audit verify`` passes. Returns the counts it checked.
 
-    A token whose last refresh got no answer (a 5xx, a dropped connection) is tried too but not
-    asserted: the server may have rotated it before failing, and then the old one reads as a replay
-    that ends the grant. How many grants ended so is counted (and reported in docs/resilience.md)."""
+    A refresh answered 503 took no effect, so its token must still work. A token whose last refresh
+    got no answer at all (a dropped connection, a 502 or 504 from the proxy) is tried too but not
+    asserted unless ``unanswered_may_be_lost`` is False: the server may have rotated it and sent a
+    response that never arrived, and then the old one reads as a replay that ends the grant. How
+    many grants ended so is counted (and reported in docs/resilience.md)."""
     with cluster.client() as http:
         lost, doubtful = [], Counter[str]()
         for held in load.held:
@@ -210,7 +213,7 @@ def check_nothing_lost(cluster: Cluster, load: Load) -> dict[str, int]:
                                  auth=("portal", cluster.PORTAL_SECRET))
             if response.status_code == 200:
                 held.token = response.json()["refresh_token"]
-            if held.doubtful:  # its last refresh got no answer: the grant may have rotated, see figures
+            if held.doubtful and unanswered_may_be_lost:  # no answer: the grant may have rotated, see figures
                 doubtful[describe(response)] += 1
             elif response.status_code != 200:
                 lost.append(describe(response))
