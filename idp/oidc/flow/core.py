@@ -10,6 +10,8 @@ Steps (each returns an :mod:`~idp.oidc.flow.outcomes` outcome; failures a person
 - :meth:`~AuthorizationFlow.after_second_factor`: the TOTP or recovery code;
 - :meth:`~AuthorizationFlow.start_upstream`, :meth:`~AuthorizationFlow.after_upstream`: an
   upstream identity source and its answer;
+- :meth:`~AuthorizationFlow.after_organisation`: for whom the person acts, when the service accepts
+  organisations and the sign-in names some (idp.oidc.flow.organisations);
 - :meth:`~AuthorizationFlow.after_consent`: the person's decision on the consent page;
 - :meth:`~AuthorizationFlow.own_page`: the provider's own pages (account, console) start a sign-in.
 
