@@ -71,6 +71,22 @@ def _external_subject(identity: Identity, number: str | None, hash_key: bytes) -
     return identity.subject
 
 
+def linked_subject(storage: SqlStorage, identity: Identity, *, hash_key: bytes) -> str | None:
+    """The subject this identity would sign in as, read without writing anything (no link made,
+    no claim replaced, no sign-in recorded): its link, else the subject with the same personal ID
+    number; None for a person not seen before (or a number :func:`link_identity` would refuse)."""
+    raw_number = identity.claims.get(PERSONAL_ID_CLAIM)
+    try:
+        number = normalise_personal_id(raw_number) if raw_number is not None else None
+    except InvalidPersonalId:
+        return None
+    link = storage.links.find(identity.adapter_id, _external_subject(identity, number, hash_key))
+    if link is not None:
+        return link.subject_id
+    subject = storage.subjects.get_by_personal_id_hash(personal_id_hash(number, hash_key)) if number else None
+    return subject.id if subject is not None else None
+
+
 def link_identity(
     storage: SqlStorage, identity: Identity, *, hash_key: bytes, enc_key: bytes, audit: AuditLog,
     during: str = "signin",

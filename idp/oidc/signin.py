@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.base import Identity
 from idp.audit.events import AuditLog
-from idp.identity.linking import link_identity
+from idp.identity.linking import link_identity, linked_subject
 from idp.identity.protection import IdentityKeys
 from idp.oidc.session_bridge import SessionBridge
 from idp.sessions import SessionStore, SsoSession
@@ -40,6 +40,13 @@ class SignIns:
         subject = link_identity(self._storage, identity, hash_key=self._keys.hash_key, enc_key=self._keys.enc_key,
                                 audit=self._audit)
         return subject.id
+
+    def known_subject(self, identity: Identity, adapter_type: str) -> str | None:
+        """The local subject id of the identity when the person is known, read without writing
+        (the sign-in links them, once: :meth:`subject_for`); None for someone never seen."""
+        if adapter_type in LOCAL_ADAPTER_TYPES:
+            return identity.subject
+        return linked_subject(self._storage, identity, hash_key=self._keys.hash_key)
 
     def source_accounts(self, subject_id: str) -> dict[str, str]:
         """The person's accounts at the sources they signed in with: adapter id -> the source's

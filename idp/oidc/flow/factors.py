@@ -26,7 +26,8 @@ def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, sig
                          adapter_type: str) -> tuple[str, str] | None:
     """``(holder id, subject id)`` when the person who just gave their first factor holds a second
     one (TOTP or a passkey), else None. A local account's TOTP is read from the adapter's reading of
-    the row it just checked (``totp_enrolled``); anyone else is linked to their person first."""
+    the row it just checked (``totp_enrolled``); anyone else's person is looked up without writing
+    (someone never seen holds none): the sign-in links them, once."""
     if adapter_type in LOCAL_ADAPTER_TYPES:
         account_id = identity.evidence.get("account_id")
         if not account_id:
@@ -36,7 +37,9 @@ def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, sig
                 passkeys is not None and passkeys.has_any(identity.subject)):
             return None
         return str(account_id), identity.subject
-    subject_id = signins.subject_for(identity, adapter_type)
+    subject_id = signins.known_subject(identity, adapter_type)
+    if subject_id is None:
+        return None
     holder = totp.holder_id(subject_id)
     if totp.is_enrolled(holder) or (passkeys is not None and passkeys.has_any(subject_id)):
         return holder, subject_id
