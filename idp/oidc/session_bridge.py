@@ -51,6 +51,11 @@ class SessionBridge:
             grant = self._storage.grants.get(grant_id)  # None: no refresh token yet, nothing stored
             if grant is not None and not grant.active:
                 grant_id = None
+            elif grant is not None and grant.claims.get("acting_for") != acting_for:
+                # Another choice of whom the person acts for (idp.oidc.acting): a grant of its own,
+                # and the previous one ends (its refresh tokens speak for the other principal).
+                self._grants.revoke_grant(grant_id, "acting_changed")
+                grant_id = None
         grant_id = grant_id or secrets.token_urlsafe(16)
         code = AuthorizationCode(
             client_id=request.client_id, redirect_uri=request.redirect_uri, scopes=scopes,

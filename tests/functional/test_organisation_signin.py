@@ -110,7 +110,7 @@ def verified(dep: Deployment, tokens: dict) -> dict:
                                 audience="portal", issuer=dep.base, access_token=tokens["access_token"]))
 
 
-def events(dep: Deployment, reason: str | None = None) -> list[tuple]:
+def events(dep: Deployment) -> list[tuple]:
     with sqlite3.connect(dep.data / "idp.sqlite3") as db:
         return db.execute("SELECT outcome, subject, client_id, reason, details FROM audit_events "
                           "WHERE type = 'signin' AND details LIKE '%acting_for%' ORDER BY seq").fetchall()
@@ -138,17 +138,24 @@ def test_an_employee_acts_for_their_organisation_per_authorization(deployment: D
     assert userinfo == {"sub": token["sub"], **{name: token[name] for name in ORGANISATION_CLAIMS}}
     assert employee not in str(acting)
 
-    again = run_for(deployment, "portal")  # the next authorization asks again: the choice is not kept
-    page = browser.follow(browser.http.get("/authorize", params=again.params()), stop_at=again.redirect_uri)
-    assert "Bạn thực hiện với tư cách nào?" in page.text
-    own = redeem(deployment, again, consent_and_code(
-        browser, again, browser.follow(browser.submit(page, {"acting_for": "self"}), stop_at=again.redirect_uri)
-    )["code"])["id_token"]
-    assert token["act"] == {"sub": own["sub"]} and token["sub"] != own["sub"]  # RFC 8693: sub acted for
-    assert "act" not in own and "vn_acting_for" not in own
     refreshed = verified(deployment, exchange(deployment, "portal", grant_type="refresh_token",
                                               refresh_token=issued["refresh_token"]))
     assert (refreshed["sub"], refreshed["act"]) == (token["sub"], token["act"])  # the grant keeps the choice
+
+    again = PushedRun("portal", deployment.redirect_uri("portal"), scope="openid profile vn_org offline_access",
+                      base=deployment.base, client=CLIENTS["portal"])  # the next authorization asks again
+    page = browser.follow(browser.http.get("/authorize", params=again.params()), stop_at=again.redirect_uri)
+    assert "Bạn thực hiện với tư cách nào?" in page.text
+    code = consent_and_code(browser, again, browser.follow(browser.submit(page, {"acting_for": "self"}),
+                                                           stop_at=again.redirect_uri))["code"]
+    mine = exchange(deployment, "portal", grant_type="authorization_code", redirect_uri=again.redirect_uri, code=code,
+                    code_verifier=again.verifier)
+    own = verified(deployment, mine)
+    assert token["act"] == {"sub": own["sub"]} and token["sub"] != own["sub"]  # RFC 8693: sub acted for
+    assert "act" not in own and "vn_acting_for" not in own
+    own_refreshed = verified(deployment, exchange(deployment, "portal", grant_type="refresh_token",
+                                                  refresh_token=mine["refresh_token"]))
+    assert own_refreshed["sub"] == own["sub"] and "act" not in own_refreshed  # not the organisation's grant
 
     citizens = run_for(deployment, "motcua")  # a service that does not accept organisations: no page
     answer = browser.follow(browser.http.get("/authorize", params=citizens.params()), stop_at=citizens.redirect_uri)
