@@ -6,6 +6,9 @@
 - ``POST /interaction/{id}/certificate/{adapter}``: the signature (base64 CMS), CSRF-checked.
 - ``POST /interaction/{id}/certificate/{adapter}/remote``: remote signing (a personal ID number to
   start; ``continue`` once the person confirmed in the phone app), CSRF-checked.
+- ``GET /interaction/{id}/certificate/{adapter}/remote/status``: ``{"status": "pending"}`` while the
+  person has not yet answered in the phone app, then ``{"status": "answered"}``; the waiting page
+  polls it and continues by itself.
 - ``POST /interaction/{id}/certificate/{adapter}/mtls``: sign in with the client certificate the TLS
   terminator passed in the adapter's ``mtls_header``, read only from ``IDP_TRUSTED_PROXIES``.
 
@@ -19,7 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from idp.endpoints.common import answer, browser_of, checked_form, provider_of
+from idp.endpoints.common import answer, browser_of, checked_form, json_response, provider_of
 from idp.errors import PageError
 from idp.oidc.flow.certificate import CertificateStep
 from idp.web.context import from_trusted_proxy
@@ -37,11 +40,12 @@ def _step(request: Request) -> CertificateStep:
 
 def _allow_signing_tool(response: Response, tool_url: str) -> Response:
     """The page's script (a scripted template: idp/ui/render.py) may reach the signing tool
-    (loopback, from configuration) and nothing else."""
+    (loopback, from configuration) and this site (the remote-signing status), nothing else."""
     parts = urlsplit(tool_url)
     policy = response.headers.get("content-security-policy")
     if policy is not None and parts.scheme == "http" and parts.hostname:
-        response.headers["content-security-policy"] = f"{policy}; connect-src {parts.scheme}://{parts.netloc}"
+        response.headers["content-security-policy"] = (f"{policy}; connect-src 'self' "
+                                                       f"{parts.scheme}://{parts.netloc}")
     return response
 
 
@@ -66,6 +70,13 @@ async def certificate_mtls(request: Request, interaction_id: str, adapter_id: st
     response = answer(request, outcome)
     tool = getattr(outcome, "facts", {}).get("signing_tool_url")
     return _allow_signing_tool(response, tool) if isinstance(tool, str) else response
+
+
+@router.get("/interaction/{interaction_id}/certificate/{adapter_id}/remote/status")
+async def certificate_remote_status(request: Request, interaction_id: str, adapter_id: str) -> Response:
+    """Whether the person answered the remote signing request yet (the waiting page polls this)."""
+    answered = await run_blocking(_step(request).remote_answered, interaction_id, browser_of(request), adapter_id)
+    return json_response({"status": "answered" if answered else "pending"})
 
 
 @router.post("/interaction/{interaction_id}/certificate/{adapter_id}/remote")

@@ -15,6 +15,7 @@ import pytest
 from asn1crypto import x509 as asn1_x509
 
 from idp.pki.signing_tool import SigningTool, TokenSigner
+from idp.sandbox.remote_signing import KeySigner, RemoteSigningService, RemoteUser
 from tests.browser.relying_party import LoopbackRelyingParty, authorize_url, landed_params, redeem
 from tests.functional.helpers import run_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
@@ -26,13 +27,28 @@ SECRET = "cert-rp-secret-0123456789-0123456789"
 HOSO = StrictClient("hoso")  # vn_cert is restricted: the strict profile (PAR, private_key_jwt)
 CLIENT = "motcua"
 SIGNING = "kyhoso"  # a service for signing case files: its policy needs pki-hw
+REMOTE_USER = "CCCD:079099000222"  # the remote-signing citizen of the test PKI
+
+
+@pytest.fixture(scope="module")
+def remote_signing(test_pki_server: tuple[TestPki, Any]) -> Iterator[RemoteSigningService]:  # noqa: F811
+    """The remote-signing simulator holding the remote-signing citizen's key (their phone app: the
+    simulator's confirm and refuse endpoints)."""
+    pki, _ = test_pki_server
+    service = RemoteSigningService(users={REMOTE_USER: RemoteUser(KeySigner(pki["remote"].key),
+                                                                  chain_of(pki, "remote"))})
+    service.start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[TestPki, Any],  # noqa: F811
-               softhsm: SoftHsm) -> Iterator[tuple[str, LoopbackRelyingParty, SigningTool, SoftHsm]]:  # noqa: F811
+               softhsm: SoftHsm, remote_signing: RemoteSigningService,  # noqa: F811
+               ) -> Iterator[tuple[str, LoopbackRelyingParty, SigningTool, SoftHsm]]:
     """``idp serve`` whose one source is the certificate adapter (every client needs pki-remote or
-    more), a loopback relying party, and the signing tool holding the official's key."""
+    more), a loopback relying party, the signing tool holding the official's key, and the
+    remote-signing simulator."""
     pki, _ = test_pki_server
     folder = Path(tmp_path_factory.mktemp("certificate-browser"))
     for name in ("official", "revoked", "expired", "untrusted"):
@@ -42,7 +58,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[
     (folder / "adapters.yaml").write_text(
         "adapters:\n  - id: chukyso\n    type: certificate\n"
         "    display_name: {vi: chữ ký số (USB token), en: digital signature (USB token)}\n"
-        f"    levels: [pki-hw, pki-remote]\n    signing_tool_url: {tool.url}\n", encoding="utf-8")
+        f"    levels: [pki-hw, pki-remote]\n    signing_tool_url: {tool.url}\n"
+        f"    remote_signing_url: {remote_signing.base_url}\n    remote_signing_api_key: {remote_signing.api_key}\n",
+        encoding="utf-8")
     (folder / "policies").mkdir()
     (folder / "policies" / "default.yaml").write_text(
         "version: 1\nadapters: [chukyso]\nminimum_acr: pki-remote\nscopes: [openid, profile, vn_cert]\n",
@@ -132,6 +150,49 @@ def test_refused_certificates_say_why(page: Any, deployment: tuple, test_pki: Te
     page.wait_for_selector("[role=alert]")
     assert page.url.startswith(f"{base}/interaction/")  # still with us: the relying party got nothing
     assert words in page.get_by_role("alert").inner_text()
+    assert page.csp_errors == []
+
+
+def start_remote_signing(page: Any, base: str, rp: LoopbackRelyingParty) -> Any:
+    """A citizen asks for remote signing with their personal ID number; the page then waits."""
+    run = rp.run(CLIENT, "openid profile")
+    page.goto(authorize_url(base, run))
+    page.get_by_role("link", name="Đăng nhập bằng chữ ký số (USB token)").click()
+    page.get_by_label("Số định danh cá nhân (12 chữ số)").fill(REMOTE_USER.removeprefix("CCCD:"))
+    page.get_by_role("button", name="Gửi yêu cầu ký đến điện thoại").click()
+    page.get_by_text("Trang này tự chuyển tiếp").wait_for()
+    assert not page.get_by_role("button", name="Tiếp tục").is_visible()  # nothing to press: the page waits
+    return run
+
+
+def on_the_phone(service: RemoteSigningService, decision: str) -> None:
+    """The person answers in the phone app (the simulator's endpoint for it)."""
+    request_id = service.pending_for(REMOTE_USER)
+    assert request_id is not None
+    assert httpx.post(f"{service.base_url}/phone/{request_id}/{decision}", timeout=10).status_code == 200
+
+
+def test_remote_signing_continues_by_itself_once_confirmed_on_the_phone(
+        page: Any, deployment: tuple, remote_signing: RemoteSigningService) -> None:
+    base, rp, _, _ = deployment
+    run = start_remote_signing(page, base, rp)
+    page.wait_for_timeout(2500)  # a poll or two while nothing is confirmed: still waiting
+    assert page.url.startswith(f"{base}/interaction/") and page.get_by_text("Trang này tự chuyển tiếp").is_visible()
+    on_the_phone(remote_signing, "confirm")
+    params = landed_params(page, run)  # the page moved on by itself to the relying party
+    claims = redeem(base, run, params["code"], SECRET)["id_token"]
+    assert claims["acr"] == f"{base}/acr/pki-remote" and claims["amr"] == ["swk"]
+    assert page.csp_errors == []
+
+
+def test_remote_signing_refused_on_the_phone_says_so(page: Any, deployment: tuple,
+                                                    remote_signing: RemoteSigningService) -> None:
+    base, rp, _, _ = deployment
+    start_remote_signing(page, base, rp)
+    on_the_phone(remote_signing, "refuse")
+    page.wait_for_selector("[role=alert]")
+    assert page.url.startswith(f"{base}/interaction/")
+    assert "Yêu cầu ký đã bị từ chối trên điện thoại." in page.get_by_role("alert").inner_text()
     assert page.csp_errors == []
 
 

@@ -126,6 +126,20 @@ class CertificateStep:
                               adapter.challenge_ttl)
         return self._page(interaction, browser, adapter, remote_pending=True)
 
+    def remote_answered(self, interaction_id: str, browser: Browser, adapter_id: str) -> bool:
+        """Whether the remote-signing service has answered this browser's request (confirmed,
+        refused, expired, or no longer known): the waiting page asks this until it is, then
+        continues by itself (:meth:`finish_remote` reads the answer)."""
+        interaction = self.flow.pending(interaction_id, browser)
+        adapter = self._adapter(interaction, adapter_id)
+        kept = self.ephemeral.find(REMOTE_KIND, f"{interaction.id}:{adapter.id}")
+        if kept is None or not browser.owns(kept.get("browser")):
+            return True
+        try:
+            return adapter.remote_signature(str(kept["request"])) is not None
+        except AdapterError:
+            return True
+
     def finish_remote(self, interaction_id: str, browser: Browser, adapter_id: str) -> Outcome:
         """The person says they confirmed: the signature, checked like the signing tool's; the
         waiting page again while the service has no answer yet."""

@@ -1,7 +1,24 @@
 // Certificate sign-in: ask the person's local signing tool (on loopback) to sign the challenge,
 // then post the signature. The tool answers JSON {"signature": base64 CMS} to POST /sign with
 // {"data": base64 of the challenge}. Without the tool the page says so.
+// Remote signing: while the request waits for the person's confirmation in the phone app, ask this
+// site for its status every two seconds and continue by itself once it is answered.
 document.addEventListener("DOMContentLoaded", function () {
+  var waiting = document.getElementById("remote-wait");
+  if (waiting) {
+    document.getElementById("remote-continue").style.display = "none";
+    var poll = function () {
+      fetch(waiting.dataset.status, {credentials: "same-origin", cache: "no-store"}).then(function (answer) {
+        if (!answer.ok) { throw new Error("status"); }
+        return answer.json();
+      }).then(function (body) {
+        if (body.status === "answered") { waiting.submit(); } else { setTimeout(poll, 2000); }
+      }).catch(function () {
+        document.getElementById("remote-continue").style.display = "";  // the person continues by hand
+      });
+    };
+    setTimeout(poll, 1000);
+  }
   var form = document.getElementById("certificate-form");
   var button = document.getElementById("certificate-sign");
   var status = document.getElementById("certificate-status");

@@ -128,9 +128,11 @@ def test_a_citizen_signs_in_by_remote_signing(proxy: TestClient, remote_service:
     assert started.status_code == 200 and "Đã gửi yêu cầu ký" in started.text
     early = proxy.post(action, data={"csrf_token": csrf, "continue": "1"})
     assert early.status_code == 409 and "Chưa nhận được xác nhận" in early.text
+    assert proxy.get(action + "/status").json() == {"status": "pending"}  # what the waiting page polls
     request_id = remote_service.pending_for("CCCD:079099000222")
     assert request_id is not None
     assert httpx.post(f"{remote_service.base_url}/phone/{request_id}/confirm", timeout=10).status_code == 200
+    assert proxy.get(action + "/status").json() == {"status": "answered"}
     done = proxy.post(action, data={"csrf_token": csrf, "continue": "1"})
     assert done.status_code in (302, 303), done.text
     assert acr_of(proxy, done.headers["location"]).endswith("/acr/pki-remote")
@@ -144,5 +146,6 @@ def test_remote_signing_refused_or_unknown_is_explained(proxy: TestClient,
     proxy.post(action, data={"csrf_token": csrf, "user_id": "079099000222"})
     request_id = remote_service.pending_for("CCCD:079099000222")
     httpx.post(f"{remote_service.base_url}/phone/{request_id}/refuse", timeout=10)
+    assert proxy.get(action + "/status").json() == {"status": "answered"}  # a refusal is an answer too
     refused = proxy.post(action, data={"csrf_token": csrf, "continue": "1"})
     assert refused.status_code == 401 and "bị từ chối trên điện thoại" in refused.text
