@@ -33,7 +33,7 @@ def open_storage(settings: Settings, *, migrate: bool | None = None) -> SqlStora
     if settings.is_sqlite and settings.database_url is None:
         prepare_data_dir(settings)
     storage = SqlStorage.open(settings.effective_database_url, pool_size=settings.database_pool_size,
-                              pool_overflow=settings.database_pool_overflow)
+                              pool_overflow=settings.database_pool_overflow, timeouts=settings.database_timeouts)
     try:
         storage.db.ping()
         if settings.should_auto_migrate if migrate is None else migrate:

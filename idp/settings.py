@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from idp.accounts.passwords import meets_owasp
 from idp.errors import IdpError
 from idp.net.hosts import host_address
+from idp.storage.db import Timeouts
 
 
 class SettingsError(IdpError):
@@ -70,6 +71,24 @@ class Settings(BaseSettings):
         default=8, ge=0, le=64,
         description="Connections a worker may open above IDP_DATABASE_POOL_SIZE, for its background "
         "writers (audit group commit, SIEM forwarding, key refresh).",
+    )
+    database_connect_timeout_seconds: int = Field(
+        default=5, ge=1, le=60,
+        description="Seconds to wait for a PostgreSQL connection to open (libpq connect_timeout).",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=10, ge=0, le=3600,
+        description="Longest a PostgreSQL statement may run: the server's statement_timeout, and a "
+        "client-side bound one second later (a frozen or unreachable server is given up and the "
+        "request answered 503). 0: unbounded (long maintenance commands).",
+    )
+    database_lock_timeout_seconds: float = Field(
+        default=5, ge=0, le=3600,
+        description="Longest a PostgreSQL statement waits for a lock (the server's lock_timeout); 0: unbounded.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=5, gt=0, le=300,
+        description="Longest a request waits for a free PostgreSQL connection of its worker's pool.",
     )
     redis_url: str | None = Field(
         default=None,
@@ -464,6 +483,13 @@ class Settings(BaseSettings):
         if parts.scheme not in ("syslog+udp", "syslog+tcp", "http", "https") or not parts.hostname:
             raise ValueError("must be syslog+udp://host:port, syslog+tcp://host:port or an http(s) URL")
         return value
+
+    @property
+    def database_timeouts(self) -> Timeouts:
+        """The bounds of the waits on PostgreSQL (IDP_DATABASE_*_TIMEOUT_SECONDS)."""
+        return Timeouts(connect=self.database_connect_timeout_seconds,
+                        statement=self.database_statement_timeout_seconds,
+                        lock=self.database_lock_timeout_seconds, pool=self.database_pool_timeout_seconds)
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from idp.audit.events import AuditEvent, AuditLog
+from idp.storage.db import UNBOUNDED
 from idp.storage.models import SigningKeyRecord
 from idp.storage.sql import SqlStorage
 from keys.backend import KeyBackend
@@ -52,8 +53,11 @@ class KeyLifecycle:
     @contextmanager
     def _locked(self) -> Iterator[list[SigningKeyRecord]]:
         with self.storage.db.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+            if conn.dialect.name == "postgresql":  # maintenance: waits as long as another replica's takes
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)").execution_options(**UNBOUNDED),
+                             {"id": ADVISORY_LOCK_ID})
             yield list(self.storage.keys.list())
 
     def _generate(self, alg: str, state: str, now: datetime) -> SigningKeyRecord:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 
 from idp.audit.events import AuditContext
@@ -27,6 +28,8 @@ from policies.tokens import refresh_denial, release_for_refresh
 MAX_REFRESH_TOKEN_CHARS = 256
 
 log = logging.getLogger(__name__)
+#: How long a rotation that could not be undone at once is tried again in the background.
+RESTORE_RETRY_SECONDS = 60
 
 
 class RefreshRotator:
@@ -85,17 +88,34 @@ class RefreshRotator:
         was unavailable): its successor, never handed out, is deleted and the presented token can
         be used again, so the client's retry is a refresh, not a replay that revokes the grant. No
         grace window: a token whose successor was handed out is never restored. When the database
-        cannot be reached to undo it either, the rotation stays (logged; the retry then revokes)."""
+        cannot be reached to undo it either (it may yet commit the rotation: a frozen server runs
+        the statement when it resumes), a background thread keeps trying for
+        :data:`RESTORE_RETRY_SECONDS`; a client retry that comes first reads as a replay."""
         if record.successor is None:
             return
+        presented, successor = record.token.token_hash, hash_token(record.successor)
+        if not self._try_restore(presented, successor, record.grant.id):
+            threading.Thread(target=self._restore_later, args=(presented, successor, record.grant.id),
+                             name="idp-refresh-restore", daemon=True).start()
+
+    def _try_restore(self, presented: str, successor: str, grant_id: str) -> bool:
+        """One attempt; False when the database could not be reached."""
         try:
-            restored = self._storage.grants.restore_refresh_token(record.token.token_hash,
-                                                                  hash_token(record.successor))
+            restored = self._storage.grants.restore_refresh_token(presented, successor)
         except Exception:
-            log.warning("a failed refresh of grant %s could not be undone", record.grant.id, exc_info=True)
-            return
+            log.warning("a failed refresh of grant %s could not be undone yet", grant_id)
+            return False
         if not restored:
-            log.warning("a failed refresh of grant %s was not undone: its successor is gone", record.grant.id)
+            log.info("a failed refresh of grant %s had nothing to undo", grant_id)
+        return True
+
+    def _restore_later(self, presented: str, successor: str, grant_id: str) -> None:
+        deadline = time.monotonic() + RESTORE_RETRY_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if self._try_restore(presented, successor, grant_id):
+                return
+        log.error("a failed refresh of grant %s was not undone: the database did not answer", grant_id)
 
     def _under_policy(self, grant: Grant, context: AuditContext | None) -> Grant | None:
         """The grant as the client's policy allows it now (a tightened policy or an expired

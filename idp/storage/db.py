@@ -10,20 +10,32 @@ statements and its transactions instead of checking one out of the pool per stat
 and its reset cost as much CPU as a short statement (bench/experiments/sql_checkout.py). The
 connection stays in autocommit between transactions; a transaction switches it to READ COMMITTED
 for its duration. A connection the driver found broken is replaced at the thread's next statement.
+
+Every wait on PostgreSQL is bounded (:class:`Timeouts`): connecting, a pool checkout, and each
+statement, on the server (``statement_timeout``, ``lock_timeout``) and on the client too, since a
+frozen or unreachable server enforces nothing: a watchdog shuts the socket of a statement that
+outlives its bound by a second, the driver then reports a lost connection (answered 503) and the
+pool reconnects once the server answers again. TCP keepalives notice a peer that vanished.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+log = logging.getLogger(__name__)
 _current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("idp_db_tx", default=None)
 _thread = threading.local()
 _AUTOCOMMIT, _TRANSACTION = "AUTOCOMMIT", "READ COMMITTED"
@@ -53,11 +65,32 @@ POOL_SIZE = 32
 POOL_OVERFLOW = 8
 
 
+#: TCP keepalives of every PostgreSQL connection (libpq): a peer silent for 30 s is probed every
+#: 10 s and given up after 3 unanswered probes.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+#: Seconds the client-side bound of a statement exceeds the server's ``statement_timeout`` (a live
+#: server cancels first, with a clearer error).
+WATCHDOG_GRACE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds of the waits on PostgreSQL, in seconds (``IDP_DATABASE_*_TIMEOUT_SECONDS``).
+    ``statement`` 0 leaves statements unbounded (no server timeout, no watchdog)."""
+
+    connect: int = 5
+    statement: float = 10
+    lock: float = 5
+    pool: float = 5
+
+
 def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE,
-                 pool_overflow: int = POOL_OVERFLOW) -> Engine:
+                 pool_overflow: int = POOL_OVERFLOW, timeouts: Timeouts | None = None) -> Engine:
     """Create the engine; ``schema`` sets the PostgreSQL search_path (tests use one per run).
 
-    A PostgreSQL process opens at most ``pool_size + pool_overflow`` connections."""
+    A PostgreSQL process opens at most ``pool_size + pool_overflow`` connections, and waits on it
+    as long as ``timeouts`` allow (see the module doc)."""
+    timeouts = timeouts or Timeouts()
     url = normalise_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
@@ -69,14 +102,88 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_S
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    connect_args: dict[str, Any] = {"connect_timeout": 5}
-    if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(
+    connect_args: dict[str, Any] = {"connect_timeout": timeouts.connect, **KEEPALIVES}
+    options = [f"-csearch_path={schema}"] if schema else []
+    if timeouts.statement > 0:
+        options.append(f"-cstatement_timeout={int(timeouts.statement * 1000)}")
+    if timeouts.lock > 0:
+        options.append(f"-clock_timeout={int(timeouts.lock * 1000)}")
+    if options:
+        connect_args["options"] = " ".join(options)
+    engine = create_engine(
         # No pre-ping (it doubles the round trips of every query): a connection the server dropped
         # fails once, SQLAlchemy invalidates the pool, and the next checkout reconnects.
-        url, pool_size=pool_size, max_overflow=pool_overflow, pool_recycle=1800, connect_args=connect_args, **kwargs
+        url, pool_size=pool_size, max_overflow=pool_overflow, pool_recycle=1800, pool_timeout=timeouts.pool,
+        connect_args=connect_args, **kwargs
     )
+    if timeouts.statement > 0:
+        StatementWatchdog(timeouts.statement + WATCHDOG_GRACE_SECONDS).watch(engine)
+    return engine
+
+
+class StatementWatchdog:
+    """The client-side bound of a statement: one thread shuts down the socket of a statement that
+    runs longer than ``bound`` seconds (a frozen server, or one behind a silent network, never
+    answers nor cancels). The waiting driver call then fails as a lost connection."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        self._running: dict[int, tuple[float, Any]] = {}  # id(DBAPI connection) -> (deadline, it)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._started)
+        event.listen(engine, "after_cursor_execute", self._ended)
+        event.listen(engine, "handle_error", self._failed)
+
+    def _started(self, conn: Connection, _cursor: Any, _statement: Any, _parameters: Any, context: Any,
+                 _many: bool) -> None:
+        options = context.execution_options if context is not None else conn.get_execution_options()
+        if options.get("idp_unbounded"):
+            return
+        dbapi = conn.connection.dbapi_connection
+        with self._lock:
+            self._running[id(dbapi)] = (time.monotonic() + self.bound, dbapi)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="idp-db-watchdog", daemon=True)
+                self._thread.start()
+
+    def _ended(self, conn: Connection, *_args: Any) -> None:
+        with self._lock:
+            self._running.pop(id(conn.connection.dbapi_connection), None)
+
+    def _failed(self, context: Any) -> None:
+        dbapi = getattr(context.connection, "connection", None) if context.connection is not None else None
+        if dbapi is not None:
+            with self._lock:
+                self._running.pop(id(dbapi.dbapi_connection), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(min(0.25, self.bound / 4))
+            now = time.monotonic()
+            with self._lock:
+                overdue = [key for key, (deadline, _) in self._running.items() if deadline <= now]
+                stuck = [self._running.pop(key)[1] for key in overdue]
+            for dbapi in stuck:
+                _shut_down(dbapi)
+
+
+#: Execution options of a connection or statement the watchdog leaves alone (a migration, a wait for
+#: a maintenance lock: pair it with ``SET LOCAL statement_timeout = 0`` and ``lock_timeout = 0``).
+UNBOUNDED = {"idp_unbounded": True}
+
+
+def _shut_down(dbapi: Any) -> None:
+    """Shut down a DBAPI connection's socket (both ways) without closing its descriptor, which the
+    driver still owns."""
+    try:
+        with socket.socket(fileno=os.dup(dbapi.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+        log.warning("a PostgreSQL statement exceeded its time bound: its connection was shut down")
+    except (OSError, ValueError, AttributeError):
+        pass  # closed meanwhile
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

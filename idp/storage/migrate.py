@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from idp.storage.db import UNBOUNDED
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -21,10 +23,13 @@ def _config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent; concurrent callers serialise in the database)."""
+    """Bring the schema to ``revision`` (idempotent; concurrent callers serialise in the database).
+    A migration is not bound by the statement and lock timeouts of requests (idp.storage.db)."""
     config = _config(engine)
-    with engine.begin() as conn:
+    with engine.connect().execution_options(**UNBOUNDED) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.storage.db import POOL_OVERFLOW, POOL_SIZE, Database, build_engine
+from idp.storage.db import POOL_OVERFLOW, POOL_SIZE, Database, Timeouts, build_engine
 from idp.storage.sql.accounts import SqlAccountStore, SqlSubjectStore
 from idp.storage.sql.clients import SqlClientStore
 from idp.storage.sql.consents import SqlConsentStore
@@ -28,8 +28,9 @@ class SqlStorage:
 
     @classmethod
     def open(cls, url: str, *, schema: str | None = None, pool_size: int = POOL_SIZE,
-             pool_overflow: int = POOL_OVERFLOW) -> SqlStorage:
-        db = Database(build_engine(url, schema=schema, pool_size=pool_size, pool_overflow=pool_overflow))
+             pool_overflow: int = POOL_OVERFLOW, timeouts: Timeouts | None = None) -> SqlStorage:
+        db = Database(build_engine(url, schema=schema, pool_size=pool_size, pool_overflow=pool_overflow,
+                                   timeouts=timeouts))
         return cls(
             db=db,
             clients=SqlClientStore(db),
