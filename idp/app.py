@@ -76,12 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         gc.unfreeze()
         if forwarder is not None:
             forwarder.stop()
-        provider.backchannel.close()
-        provider.ring.close()
-        close_audit = getattr(provider.audit, "close", None)  # the SQL log's group-commit writer
-        if close_audit is not None:
-            close_audit()
-        provider.adapters.close()
+        provider.close()
         runtime.close()
         metrics.worker_stopped()
         if sandbox is not None:

@@ -15,14 +15,14 @@ from idp.audit.types import ADMIN_ACTION
 from idp.mfa.reset import find_person
 from idp.oidc.revocation import GrantRevoker
 from idp.sessions import SessionStore, SsoSession
-from idp.storage.models import Subject
+from idp.storage.models import Grant, Subject
 from idp.storage.sql import SqlStorage
 
 REVOKE_ALL = "person.revoke_all"
 
 
 class LogoutNotifier(Protocol):
-    def notify(self, session: SsoSession, client_ids: list[str]) -> int: ...
+    def notify_person(self, subject_id: str | None, sid: str | None, client_ids: list[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,20 @@ class PersonRevocation:
                 type=ADMIN_ACTION, subject=subject_id, context=context or AuditContext(),
                 details={"action": REVOKE_ALL, "actor": actor, "sessions": len(sessions), "grants": len(grant_ids),
                          "clients": clients}))
-        notified = self._notify(sessions) if self.notifier is not None else 0
+        notified = self._notify(subject_id, sessions, stored) if self.notifier is not None else 0
         return Revoked(subject_id=subject_id, sessions=len(sessions), grants=len(grant_ids), notified=notified)
 
-    def _notify(self, sessions: list[SsoSession]) -> int:
-        """A logout token to each client of each ended session that registered a back-channel
-        logout URI, as a logout sends (OIDC Back-Channel Logout 1.0)."""
+    def _notify(self, subject_id: str, sessions: list[SsoSession], grants: list[Grant]) -> int:
+        """A logout token to each client that registered a back-channel logout URI, as a logout
+        sends (OIDC Back-Channel Logout 1.0): per ended session, and per revoked grant of a session
+        this process could not reach (it lives in another server's memory, or had ended already),
+        with the ``sid`` the grant recorded."""
         assert self.notifier is not None
-        return sum(self.notifier.notify(session, sorted(session.grants)) for session in sessions)
+        told = {(client_id, s.sid) for s in sessions for client_id in s.grants}
+        unreached: dict[str | None, set[str]] = {}
+        for grant in grants:
+            if (grant.client_id, grant.sid) not in told:
+                unreached.setdefault(grant.sid, set()).add(grant.client_id)
+        return (sum(self.notifier.notify_person(s.subject_id, s.sid, sorted(s.grants)) for s in sessions)
+                + sum(self.notifier.notify_person(subject_id, sid, sorted(clients))
+                      for sid, clients in sorted(unreached.items(), key=lambda item: item[0] or "")))

@@ -76,16 +76,22 @@ class BackchannelLogout:
     def notify(self, session: SsoSession, client_ids: list[str]) -> int:
         """Queue a logout token for every client of ``session`` that registered a back-channel URI;
         return how many were queued."""
+        return self.notify_person(session.subject_id, session.sid, client_ids)
+
+    def notify_person(self, subject_id: str | None, sid: str | None, client_ids: list[str]) -> int:
+        """As :meth:`notify`, for a session known only by its person and ``sid`` (a grant's record,
+        when the session itself is out of reach); return how many tokens were queued."""
         queued = 0
         for client_id in client_ids:
             client = self.clients.find_client(client_id)
             uri = client.extra.get("backchannel_logout_uri") if client else None
             if client is None or not isinstance(uri, str):
                 continue
-            sub = self.subject_ids.for_client(session.subject_id, client) if session.subject_id else None
-            claims = logout_token_claims(self.issuer, client, sub=sub, sid=session.sid)
-            delivery = Delivery(client_id, uri, sign_logout_token(self.ring, client, claims),
-                                session.subject_id, session.sid)
+            sub = self.subject_ids.for_client(subject_id, client) if subject_id else None
+            if sub is None and sid is None:
+                continue
+            claims = logout_token_claims(self.issuer, client, sub=sub, sid=sid)
+            delivery = Delivery(client_id, uri, sign_logout_token(self.ring, client, claims), subject_id, sid)
             try:
                 self._queue.put_nowait(delivery)
             except queue.Full:
@@ -137,6 +143,25 @@ class BackchannelLogout:
                                                          "sid": delivery.sid})
         except Exception:  # an audit failure must not kill the delivery thread
             log.exception("could not audit a back-channel logout delivery")
+
+    def drain(self, timeout: float) -> bool:
+        """Deliver what is queued (with its retries) and stop, waiting at most ``timeout`` seconds
+        (a short-lived process, such as ``idp sessions revoke``, before it exits); False when
+        deliveries were still running at the end (they are then abandoned)."""
+        with self._lock:
+            thread = self._thread
+        if thread is None or not thread.is_alive():
+            return True
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            self.close(0)
+            return False
+        thread.join(timeout)
+        if thread.is_alive():
+            self.close(0)
+            return False
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop after the delivery in progress (pending ones are dropped)."""

@@ -132,6 +132,16 @@ class Provider:
         self.certificate = parts.certificate
         self.demo_client_secrets: dict[str, str] = {}
 
+    def close(self) -> None:
+        """Stop what the compose step started: back-channel deliveries (pending ones are dropped),
+        the key ring, the audit log's writer and the adapters. The stores stay open (the runtime's)."""
+        self.backchannel.close()
+        self.ring.close()
+        close_audit = getattr(self.audit, "close", None)  # the SQL log's group-commit writer
+        if close_audit is not None:
+            close_audit()
+        self.adapters.close()
+
     # -- clients ---------------------------------------------------------------------------------
     def find_client(self, client_id: str | None) -> Client | None:
         """The client, from a cache of a few seconds (see :class:`ClientDirectory`)."""

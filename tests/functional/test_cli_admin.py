@@ -110,9 +110,18 @@ def test_user_verbs(env: dict[str, str]) -> None:
     assert events(env, "mfa.totp.removed")[0]["details"]["action"] == "mfa.reset"
 
 
-def test_sessions_revoke_needs_the_shared_store(env: dict[str, str]) -> None:
-    result = run_idp(["sessions", "revoke", "--person", "canbo01"], env)
-    assert result.returncode == 1 and "IDP_REDIS_URL" in result.stderr
+def test_sessions_revoke_without_the_shared_store(env: dict[str, str]) -> None:
+    """Without Redis the command still revokes what the database holds and says what it could not
+    reach (tests/functional/test_admin_revocation.py: its logout tokens)."""
+    result = run_idp(["sessions", "revoke", "--person", "canbo01", "--operator", "an"], env)
+    assert result.returncode == 0, result.stderr
+    assert "IDP_REDIS_URL is unset" in result.stderr
+    assert json.loads(result.stdout) | {"subject_id": None} == {
+        "subject_id": None, "sessions_ended": 0, "grants_revoked": 0, "backchannel_logouts": 0}
+    [event] = events(env, "admin.action")
+    assert event["details"]["action"] == "person.revoke_all" and event["details"]["actor"] == "an"
+    missing = run_idp(["sessions", "revoke", "--person", "nobody"], env)
+    assert missing.returncode == 1 and "nobody" in missing.stderr
 
 
 def test_audit_commands_record_the_operator(env: dict[str, str]) -> None:
