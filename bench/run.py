@@ -105,9 +105,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--peer-store",
         choices=("memory", "redis"),
-        default="memory",
-        help="where the peer keeps sessions, codes, grants and tokens: its in-memory adapter (the issue's "
-        "comparison) or Redis (bench/peer/redis_adapter.js, a key prefix of its own)",
+        default="redis",
+        help="where the peer keeps sessions, codes, grants and tokens: Redis (bench/peer/redis_adapter.js, a key "
+        "prefix of its own: how a province would deploy it, the comparison since issue 22) or its in-memory "
+        "adapter (development only, by its authors' documentation; the second table)",
     )
     parser.add_argument(
         "--results",

@@ -164,3 +164,10 @@ def test_rounds_keep_the_median_window_and_show_every_round() -> None:
     assert sorted((m.server, m.round) for m in chosen) == [("ours", 2), ("peer", 0)]  # 125 and 50 per CPU-s
     table = rounds_table(windows)
     assert table[2] == "| jwks | 100, 200, 125 | 50, 40, 62 | 2.00×, 5.00×, 2.00× | **2.50×** |"
+
+
+def test_the_peer_runs_on_redis_unless_asked_for_its_in_memory_adapter() -> None:
+    from bench.run import parse_args
+
+    assert parse_args([]).peer_store == "redis"
+    assert parse_args(["--peer-store", "memory"]).peer_store == "memory"
