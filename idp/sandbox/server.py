@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,6 +23,9 @@ from idp.sandbox.registry import build_registry_app
 from idp.sandbox.routes import build_app
 from idp.sandbox.shapes import dvcqg_shape, vneid_shape
 from idp.settings import is_loopback_host
+
+if TYPE_CHECKING:  # remote_signing serves itself with this module's LoopbackServer
+    from idp.sandbox.remote_signing import RemoteSigningService
 
 DEMO_CLIENT = SandboxClient("vn-idp-sandbox", "sandbox-secret-not-for-production")
 
@@ -70,6 +73,7 @@ class NationalSandbox:
     dvcqg: SandboxProvider
     base_url: str
     registry_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    remote_signing: RemoteSigningService | None = None  # under /remote-signing (``idp sandbox serve``)
     _server: LoopbackServer | None = field(default=None, repr=False)
 
     @classmethod
@@ -101,10 +105,12 @@ class NationalSandbox:
         return sandbox
 
     def app(self) -> Starlette:
-        return Starlette(
-            routes=[Mount("/vneid", app=build_app(self.vneid)), Mount("/dvcqg", app=build_app(self.dvcqg)),
-                    Mount("/c06", app=build_registry_app(self.registry_key))]
-        )
+        routes = [Mount("/vneid", app=build_app(self.vneid)), Mount("/dvcqg", app=build_app(self.dvcqg)),
+                  Mount("/c06", app=build_registry_app(self.registry_key))]
+        if self.remote_signing is not None:
+            self.remote_signing.base_url = self.base_url + "/remote-signing"
+            routes.append(Mount("/remote-signing", app=self.remote_signing.app()))
+        return Starlette(routes=routes)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -120,13 +126,19 @@ class NationalSandbox:
     def adapter_configs(self, client: SandboxClient = DEMO_CLIENT, **overrides: Any) -> list[dict[str, Any]]:
         """Entries for the adapters file that point at this sandbox (the demo writes these)."""
         common = {"client_id": client.client_id, "client_secret": client.client_secret, "version": 1, **overrides}
-        return [
+        entries = [
             {"id": "vneid", "type": "vneid", "display_name": {"vi": "VNeID", "en": "VNeID"},
              "base_url": self.vneid.base_url, **common},
             {"id": "dvcqg", "type": "dvcqg",
              "display_name": {"vi": "Cổng Dịch vụ công quốc gia", "en": "National Public Service Portal"},
              "base_url": self.dvcqg.base_url, **common},
         ]  # fmt: skip
+        if self.remote_signing is not None:  # needs the sandbox's trust file (idp/sandbox/remote_pki.py)
+            entries.append({"id": "kysoxa", "type": "certificate", "version": 1,
+                            "display_name": {"vi": "ký số từ xa (mô phỏng)", "en": "remote signing (sandbox)"},
+                            "levels": ["pki-remote"], "remote_signing_url": self.base_url + "/remote-signing",
+                            "remote_signing_api_key": self.remote_signing.api_key})
+        return entries
 
     def registry_adapter_config(self) -> dict[str, Any]:
         """The adapters-file entry of a ``registry-check`` adapter that asks this sandbox's registry."""
@@ -135,10 +147,12 @@ class NationalSandbox:
 
 
 def serve_forever(host: str, port: int, clients: list[SandboxClient] | None = None,
-                  on_ready: Callable[[NationalSandbox], None] | None = None) -> None:
+                  on_ready: Callable[[NationalSandbox], None] | None = None,
+                  remote_signing: RemoteSigningService | None = None) -> None:
     """Serve in the foreground until interrupted (``idp sandbox serve``)."""
     sock = bind_loopback(host, port)
     sandbox = NationalSandbox.build(sock, clients)
+    sandbox.remote_signing = remote_signing
     if on_ready is not None:
         on_ready(sandbox)
     server = uvicorn.Server(uvicorn.Config(sandbox.app(), log_level="info", lifespan="off"))
