@@ -103,7 +103,10 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_S
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": timeouts.connect, **KEEPALIVES}
-    options = [f"-csearch_path={schema}"] if schema else []
+    options = [str(parsed.query["options"])] if "options" in parsed.query else []  # the URL's own (search_path)
+    options += [f"-csearch_path={schema}"] if schema else []
+    given = parsed.query.get("options")  # the URL's own (a search_path, say): kept, not replaced below
+    options += [given] if isinstance(given, str) else list(given or ())
     if timeouts.statement > 0:
         options.append(f"-cstatement_timeout={int(timeouts.statement * 1000)}")
     if timeouts.lock > 0:
