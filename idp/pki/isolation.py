@@ -3,7 +3,8 @@
 :func:`run_limited` forks a child (it inherits the verifier's trust and revocation cache as they
 are, nothing is pickled on the way in), which lowers its own limits before it starts: an address
 space of what it inherited plus ``memory_bytes`` (``RLIMIT_AS``: an allocation past it is a
-``MemoryError``), and ``RLIMIT_CPU`` (the kernel stops a child that computes too long). The parent
+``MemoryError``), ``RLIMIT_CPU`` (the kernel stops a child that computes too long), and no core
+file (the document would be in it). The parent
 waits at most ``wall_seconds`` and kills the child on overrun, so a hostile document's work ends
 with its answer. The child sends back its result (or the refusal it raised) through a pipe, with
 the revocation answers it fetched (:class:`RevocationCache` entries) so later work still finds
@@ -52,6 +53,7 @@ def _child(work: Callable[[], Any], limits: Limits, sender: Connection) -> None:
         allowed = _address_space_now() + limits.memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed child leaves no core (the document is in it)
         try:
             sender.send(("ok", work()))
         except MemoryError:
@@ -77,8 +79,9 @@ def run_limited(work: Callable[[], Any], limits: Limits) -> Any:
         try:
             answer = receiver.recv()
         except (EOFError, OSError):  # died before answering: the CPU limit's SIGXCPU, or a crash
-            child.join(1)
-            raise LimitExceeded("time" if child.exitcode == -signal.SIGXCPU else "died") from None
+            child.join(5)
+            stopped = child.exitcode in (-signal.SIGXCPU, -signal.SIGKILL, None)  # None: still dying
+            raise LimitExceeded("time" if stopped else "died") from None
     finally:
         receiver.close()
         if child.is_alive():

@@ -20,6 +20,7 @@ from idp.settings import Settings
 from idp.storage.models import Client, Grant, Subject
 from tests.unit.pki.corpus import DOCUMENT, cms_signature, signed_pdf, signed_xml
 from tests.unit.pki.support import TestPki, test_pki, test_pki_server  # noqa: F401 - fixtures
+from tests.unit.pki.test_verification_limits import xref_bomb
 
 SECRET = "sig-secret-0123456789-0123456789-0123"
 
@@ -138,3 +139,18 @@ def test_the_page_needs_a_person_and_shows_the_report(service: TestClient, test_
     assert hostile.status_code == 400 and "DOCTYPE" in hostile.text
     forged = service.post("/signatures", files={"document": ("hoso.pdf", b"%PDF-1.7", "application/pdf")})
     assert forged.status_code == 400
+
+
+def test_hostile_documents_over_http_get_a_4xx_and_the_service_answers_afterwards(
+        service: TestClient, test_pki: TestPki) -> None:  # noqa: F811
+    """Crafted PDFs (tests/unit/pki/test_verification_limits.py) against the composed service, its
+    limits lowered: slow, 422; memory-hungry, 413; then a genuine document, 200."""
+    verifier = service.app.state.provider.signatures  # type: ignore[attr-defined]
+    verifier.time_limit, verifier.memory_limit = 1.5, 64 * 1024 * 1024
+    bearer = token(service)
+    slow = post(service, xref_bomb(1_000_000), bearer=bearer, content_type="application/pdf")
+    assert (slow.status_code, slow.json()["error"]) == (422, "time_limit")
+    hungry = post(service, xref_bomb(32_000_000), bearer=bearer, content_type="application/pdf")
+    assert (hungry.status_code, hungry.json()["error"]) == (413, "too_large")
+    genuine = post(service, signed_pdf(test_pki["citizen"]), bearer=bearer, content_type="application/pdf")
+    assert genuine.status_code == 200 and genuine.json()["outcome"] == "valid"
