@@ -107,6 +107,12 @@ class TokenIssuer:
         if not grant.active or grant.client_id != client.client_id:
             self._ephemeral.revoke_by_grant(grant.id)
             raise GrantRefused("the authorization was revoked")
+        if grant.claims.get("acting_for") != authorization.acting_for:
+            # Another code of the session, with another choice of whom the person acts for
+            # (idp.oidc.acting), opened this grant first: a refresh token here would speak for the
+            # other principal. None is handed out.
+            self._storage.grants.discard_refresh_token(refresh_hash)
+            raise GrantRefused("the authorization was replaced")
 
     def _subject_claims(self, authorization: Authorization) -> dict[str, Any]:
         """The claims about the token's subject: the person's, or the organisation's they act for."""

@@ -176,3 +176,26 @@ def test_acting_for_an_organisation_not_entitled_is_refused_and_audited(deployme
     [denied] = [e for e in events(deployment) if e[0] == "denied"]
     assert denied[2:4] == ("portal", "organisation_not_entitled")
     assert json.loads(denied[4])["acting_for"] == SONG_HAN.tax_code
+
+
+def test_two_pending_codes_with_different_choices_never_share_a_refresh(deployment: Deployment,
+                                                                        browser: Browser) -> None:
+    def choose(run: PushedRun, page: httpx.Response, choice: str) -> str:
+        assert "Bạn thực hiện với tư cách nào?" in page.text
+        return consent_and_code(browser, run, browser.follow(browser.submit(page, {"acting_for": choice}),
+                                                             stop_at=run.redirect_uri))["code"]
+
+    runs = [PushedRun("portal", deployment.redirect_uri("portal"), scope="openid profile vn_org offline_access",
+                      base=deployment.base, client=CLIENTS["portal"]) for _ in range(2)]
+    acting = choose(runs[0], upstream_sign_in(browser, runs[0], "dvcqg", "048193004567"), SONG_HAN.tax_code)
+    own = choose(runs[1], browser.follow(browser.http.get("/authorize", params=runs[1].params()),
+                                         stop_at=runs[1].redirect_uri), "self")
+    mine = exchange(deployment, "portal", grant_type="authorization_code", redirect_uri=runs[1].redirect_uri,
+                    code=own, code_verifier=runs[1].verifier)  # the session's grant, opened for the person
+    late = httpx.post(deployment.base + "/token", data={
+        "grant_type": "authorization_code", "redirect_uri": runs[0].redirect_uri, "code": acting,
+        "code_verifier": runs[0].verifier, **CLIENTS["portal"].auth(deployment.base)}, timeout=30)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"  # not under the person's grant
+    refreshed = verified(deployment, exchange(deployment, "portal", grant_type="refresh_token",
+                                              refresh_token=mine["refresh_token"]))
+    assert "act" not in refreshed
