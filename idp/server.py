@@ -55,6 +55,7 @@ from idp.sessions.sealing import derive_session_key
 from idp.specs.oauth_server import OAuthServer
 from idp.specs.rfc7523_client_assertion import PrivateKeyJwtAuthentication
 from idp.specs.rfc9449_dpop import DpopVerifier
+from idp.storage.sql.account_locks import SqlAccountLocks
 from idp.storage.sql.factors import SqlFactorStore
 from idp.storage.sql.revoked_tokens import SqlRevokedClientTokens
 from keys.kek import load_kek
@@ -126,7 +127,9 @@ def open_provider(runtime: Runtime) -> Provider:
         client_assertions=PrivateKeyJwtAuthentication(issuer=issuer, settings=settings, client_keys=client_keys,
                                                       replays=ephemeral, recorder=grants),
     )
-    throttle = Throttle.from_settings(settings, ephemeral, audit)
+    # With Redis, a lock is also kept in the database: a Redis that lost its data cannot unlock anyone.
+    throttle = Throttle.from_settings(settings, ephemeral, audit,
+                                      locks=SqlAccountLocks(storage.db) if settings.redis_url else None)
     totp = TotpService(storage, ephemeral, derive_factor_key(kek), audit)
     interactions = InteractionStore(ephemeral)
     session_bridge = SessionBridge(storage=storage, sessions=sessions, codes=codes, grants=grants,

@@ -24,6 +24,7 @@ from idp.security.throttle import Throttle
 from idp.settings import Settings, load_settings
 from idp.storage.ephemeral import EphemeralStore, open_ephemeral_store
 from idp.storage.sql import SqlStorage
+from idp.storage.sql.account_locks import SqlAccountLocks
 
 
 class UnlockImpossible(IdpError):
@@ -50,7 +51,7 @@ def _unlock(args: argparse.Namespace) -> int:
     try:
         names = _lock_names(settings, storage, store, args.username.strip())
         audit = open_audit_log(settings, storage.db)
-        throttle = Throttle.from_settings(settings, store, audit)
+        throttle = Throttle.from_settings(settings, store, audit, locks=SqlAccountLocks(storage.db))
         with storage.db.transaction():
             was_locked = any([throttle.unlock(name, by="idp accounts unlock") for name in names])
     finally:

@@ -12,6 +12,9 @@ Policy, all counted in the short-lived store (Redis in production, so every repl
   within ``lock_seconds`` the address is refused for ``lock_seconds``. Requests without a usable
   address count together as one address (never uncounted).
 - A lock is recorded in the audit trail (``account.locked``); an unlock too (``account.unlocked``).
+- A lock (not the counters) is also kept in the database (:class:`AccountLocks`): when the store has
+  lost its data (its marker ``throttle.locks_loaded`` is gone), the locks still in force are loaded
+  back before any answer, so a Redis restart cannot unlock an account. Counters start over.
 
 While refused, the login flow must not check the password at all and shows one message
 ("too many attempts, try again later") whatever the username.
@@ -27,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.settings import Settings
@@ -42,6 +45,17 @@ COUNTER_SECONDS = 90 * 24 * 3600  # consecutive failures are remembered this lon
 
 FAILURES, BACKOFF, LOCK = "throttle.failures", "throttle.backoff", "throttle.lock"
 IP_FAILURES, IP_LOCK = "throttle.ip_failures", "throttle.ip_lock"
+LOCKS_LOADED = ("throttle.locks_loaded", "all")
+
+
+class AccountLocks(Protocol):
+    """The durable copy of account locks (idp.storage.sql.account_locks)."""
+
+    def lock(self, key: str, until: datetime, failures: int) -> None: ...
+
+    def unlock(self, key: str) -> None: ...
+
+    def in_force(self) -> list[tuple[str, datetime, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -95,18 +109,34 @@ class Throttle:
         ip_threshold: int = 100,
         backoff_seconds: int = 1,
         clock: Callable[[], float] = time.time,
+        locks: AccountLocks | None = None,
     ) -> None:
         if not 1 <= lock_threshold <= HARD_CAP:
             raise ValueError("lock_threshold must be between 1 and 100")
         self.store, self.audit, self.clock = store, audit, clock
         self.lock_threshold, self.lock_seconds = lock_threshold, lock_seconds
         self.ip_threshold, self.backoff_seconds = ip_threshold, backoff_seconds
+        self.locks = locks
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: EphemeralStore, audit: AuditLog) -> Throttle:
+    def from_settings(cls, settings: Settings, store: EphemeralStore, audit: AuditLog,
+                      locks: AccountLocks | None = None) -> Throttle:
         return cls(store, audit, lock_threshold=settings.login_lock_threshold,
                    lock_seconds=settings.login_lock_seconds, ip_threshold=settings.login_ip_threshold,
-                   backoff_seconds=settings.login_backoff_seconds)
+                   backoff_seconds=settings.login_backoff_seconds, locks=locks)
+
+    def _reload_locks(self) -> dict[str, Any]:
+        """Put the database's locks in force back into the store (it lost them); returns them by key."""
+        assert self.locks is not None
+        loaded: dict[str, Any] = {}
+        for key, until, failures in self.locks.in_force():
+            record = {"until": until.timestamp(), "failures": failures}
+            seconds = math.ceil(until.timestamp() - self.clock())
+            if seconds > 0:
+                self.store.upsert(LOCK, key, record, seconds)
+                loaded[key] = record
+        self.store.upsert(*LOCKS_LOADED, {"at": self.clock()}, HARD_LOCK_SECONDS)
+        return loaded
 
     def _remaining(self, record: dict | None) -> int:
         return max(1, math.ceil(float((record or {}).get("until", 0)) - self.clock()))
@@ -116,8 +146,10 @@ class Throttle:
         One read of the store for the three holds (account lock, address lock, back-off) and the
         account's failure count."""
         key, address = account_key(username), address_key(ip)
-        holds = [(LOCK, key), (BACKOFF, key), (FAILURES, key), (IP_LOCK, address)]
-        lock, backoff, failures, ip_lock = self.store.find_many(holds)
+        holds = [(LOCK, key), (BACKOFF, key), (FAILURES, key), (IP_LOCK, address), LOCKS_LOADED]
+        lock, backoff, failures, ip_lock, loaded = self.store.find_many(holds)
+        if loaded is None and self.locks is not None:  # the store lost its data (or never had it)
+            lock = self._reload_locks().get(key, lock)
         if lock is not None:
             return ThrottleDecision(False, "account_locked", self._remaining(lock))
         if ip_lock is not None:
@@ -139,6 +171,8 @@ class Throttle:
             seconds = HARD_LOCK_SECONDS if hard else min(
                 self.lock_seconds * 2 ** (failures // self.lock_threshold - 1), MAX_LOCK_SECONDS)
             self.store.upsert(LOCK, key, {"until": now + seconds, "failures": failures}, seconds)
+            if self.locks is not None:
+                self.locks.lock(key, datetime.fromtimestamp(now + seconds, UTC), failures)
             self.audit.record(AuditEvent(
                 type="account.locked", outcome="denied", username=username.strip()[:255],
                 reason="hard_cap" if hard else "too_many_failures",
@@ -176,6 +210,8 @@ class Throttle:
         account was locked."""
         key = account_key(username)
         was_locked = self.store.find(LOCK, key) is not None
+        if self.locks is not None:
+            self.locks.unlock(key)
         self.store.destroy_many([(kind, key) for kind in (LOCK, FAILURES, BACKOFF)])
         self.audit.record(AuditEvent(
             type="account.unlocked", username=username.strip()[:255],

@@ -284,6 +284,14 @@ audit_checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+account_locks = Table(  # account locks of the throttle, durable (its counters stay in the short-lived store)
+    "account_locks",
+    metadata,
+    Column("key", String(64), primary_key=True),  # idp.security.throttle.account_key
+    Column("until", DateTime(timezone=True), nullable=False, index=True),
+    Column("failures", Integer, nullable=False),
+)
+
 revoked_client_tokens = Table(  # self-contained client access tokens revoked before they expire (RFC 7009)
     "revoked_client_tokens",
     metadata,

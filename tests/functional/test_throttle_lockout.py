@@ -168,3 +168,36 @@ def test_cli_unlock_refuses_without_a_shared_store(
     monkeypatch.delenv("IDP_REDIS_URL", raising=False)
     assert main(["accounts", "unlock", "lan.tran"]) == 1
     assert "IDP_REDIS_URL" in capsys.readouterr().err
+
+
+def test_a_redis_that_lost_its_data_does_not_unlock(pg_storage: SqlStorage, adapter: LocalPasswordAdapter,
+                                                    tmp_path: Path) -> None:
+    """The lock is also in the database: a Redis of the test's own, restarted empty, gets it back
+    (the counters start over); an administrator's unlock removes it from both."""
+    from idp.storage.ephemeral import open_ephemeral_store
+    from idp.storage.sql.account_locks import SqlAccountLocks
+    from tests.resilience.cluster import Redis
+
+    redis_server = Redis(tmp_path)
+    redis_server.start()
+    try:
+        def replica() -> Throttle:  # a fresh connection to Redis, as a server reconnects after a failed request
+            return Throttle(open_ephemeral_store(redis_server.url), RecordingAudit(), backoff_seconds=0,
+                            locks=SqlAccountLocks(pg_storage.db))
+
+        throttle = replica()
+        for i in range(20):
+            assert sign_in(throttle, adapter, "lan.tran", f"wrong password number {i}") == "invalid"
+        assert sign_in(throttle, adapter, "lan.tran", PASSWORD) == "account_locked"
+        redis_server.stop()
+        redis_server.start()  # every key lost
+        throttle = replica()
+        assert sign_in(throttle, adapter, "lan.tran", PASSWORD) == "account_locked"
+        assert sign_in(throttle, adapter, "another.name", "whatever it is") == "invalid"  # others unaffected
+        assert throttle.unlock("lan.tran") is True
+        redis_server.stop()
+        redis_server.start()
+        throttle = replica()
+        assert sign_in(throttle, adapter, "lan.tran", PASSWORD) == "ok"
+    finally:
+        redis_server.stop()
