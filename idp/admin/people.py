@@ -1,5 +1,6 @@
-"""Ending everything a person holds: every SSO session and every grant (its refresh tokens and the
-access tokens issued under it). ``idp sessions revoke --person`` and the admin API call this.
+"""Finding people (:class:`PeopleSearch`), and ending everything a person holds: every SSO
+session and every grant (its refresh tokens and the access tokens issued under it).
+``idp sessions revoke --person`` and the admin API call this.
 
 Sessions and access tokens live in the short-lived store: only a process that reaches the same
 store as the servers (Redis, or the server itself) can end them.
@@ -12,6 +13,9 @@ from typing import Protocol
 
 from idp.audit.events import AuditContext, AuditEvent, AuditLog
 from idp.audit.types import ADMIN_ACTION
+from idp.identity.names import normalise_name
+from idp.identity.personal_id import InvalidPersonalId, normalise_personal_id
+from idp.identity.protection import personal_id_hash
 from idp.mfa.reset import find_person
 from idp.oidc.revocation import GrantRevoker
 from idp.sessions import SessionStore, SsoSession
@@ -19,6 +23,60 @@ from idp.storage.models import Grant, Subject
 from idp.storage.sql import SqlStorage
 
 REVOKE_ALL = "person.revoke_all"
+MAX_FOUND = 50
+
+
+@dataclass(frozen=True)
+class PersonFound:
+    """What an administrator sees of a person found: never the personal ID number."""
+
+    subject_id: str
+    kind: str
+    name: str | None
+    username: str | None  # the local account's, if the person has one
+    sources: list[str]  # the adapters that vouch for the person's claims
+    personal_id_known: bool
+
+
+class PeopleSearch:
+    """Every person the provider knows (local accounts, citizens and officials linked from an
+    upstream or a directory), found by part of a name or a username, or by the exact personal ID
+    number through its keyed hash (the number is hashed here and neither stored nor recorded)."""
+
+    def __init__(self, storage: SqlStorage, hash_key: bytes) -> None:
+        self.storage = storage
+        self._hash_key = hash_key
+
+    def find(self, text: str) -> tuple[str, list[PersonFound]]:
+        """``(how, people)``: ``how`` is ``personal_id`` when ``text`` is all digits (an invalid
+        number finds nobody), else ``name`` (part of a name or a local username); at most
+        :data:`MAX_FOUND`, by subject id."""
+        wanted = normalise_name(text)
+        if wanted.replace(" ", "").isdigit():
+            try:
+                number = normalise_personal_id(wanted)
+            except InvalidPersonalId:
+                return "personal_id", []
+            subject = self.storage.subjects.get_by_personal_id_hash(personal_id_hash(number, self._hash_key))
+            return "personal_id", [self._found(subject)] if subject is not None else []
+        if not wanted:
+            return "name", []
+        subjects = {s.id: s for s in self.storage.subjects.find_by_name(wanted, MAX_FOUND)}
+        folded = wanted.casefold()
+        for account in self.storage.accounts.list():
+            if folded in account.username.casefold() or folded in (account.name or "").casefold():
+                subject = subjects.get(account.subject_id) or self.storage.subjects.get(account.subject_id)
+                if subject is not None:
+                    subjects[subject.id] = subject
+        return "name", [self._found(subjects[key]) for key in sorted(subjects)[:MAX_FOUND]]
+
+    def _found(self, subject: Subject) -> PersonFound:
+        account = self.storage.accounts.get_by_subject(subject.id)
+        name = subject.claims.get("name")
+        return PersonFound(subject_id=subject.id, kind=subject.kind,
+                           name=name if isinstance(name, str) else (account.name if account else None),
+                           username=account.username if account else None, sources=sorted(subject.sources),
+                           personal_id_known=subject.personal_id_hash is not None)
 
 
 class LogoutNotifier(Protocol):

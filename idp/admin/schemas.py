@@ -101,6 +101,15 @@ class AccountOut(BaseModel):
     roles: list[str]
 
 
+class PersonOut(BaseModel):
+    subject_id: str
+    kind: str
+    name: str | None
+    username: str | None = Field(description="the local account's username; null for a person without one")
+    sources: list[str] = Field(description="the adapters that vouch for the person's claims")
+    personal_id_known: bool = Field(description="whether a personal ID number is on record (never shown)")
+
+
 class PasswordReset(Request):
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
         default=None, description="the new password; left out, one is generated and returned once")

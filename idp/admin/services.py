@@ -10,7 +10,7 @@ from typing import Any
 from adapters.base import AccountFinder
 from idp.accounts.administration import AccountAdministration
 from idp.admin.keys import key_rows
-from idp.admin.people import PersonRevocation
+from idp.admin.people import PeopleSearch, PersonRevocation
 from idp.admin.policies import PolicyChange, PolicyVersions
 from idp.clients.changes import ClientAdministration
 from idp.clients.metadata import check_key_metadata
@@ -30,6 +30,7 @@ class AdminServices:
         self.clients = ClientAdministration(storage, allow_loopback=provider.settings.allow_loopback_client_urls,
                                             audit=provider.audit, forget=provider.forget_client)
         self.accounts = AccountAdministration(storage, audit=provider.audit)
+        self.search = PeopleSearch(storage, provider.identity_keys.hash_key)
         self.people = PersonRevocation(storage, provider.sessions, provider.grants, provider.audit,
                                        notifier=provider.backchannel)
         self.factors = SecondFactorReset(storage, provider.audit, directories=[

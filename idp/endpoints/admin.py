@@ -20,6 +20,7 @@ of a known caller as ``admin.action`` with outcome ``denied``. Errors are JSON
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -54,6 +55,7 @@ from idp.admin.schemas import (
     KeyRotate,
     PasswordReset,
     PasswordResetOut,
+    PersonOut,
     PolicyActivate,
     PolicyChangeOut,
     PolicyCheck,
@@ -275,6 +277,19 @@ def search_accounts(request: Request, who: People,
     found = _services(request).accounts.find(q)
     _audit_read(request, who, "admin.accounts.search", query_length=len(q), returned=len(found))
     return _answer([account_view(a) for a in found])
+
+
+@router.get("/people", response_model=list[PersonOut], responses=ERRORS)
+def search_people(request: Request, who: People,
+                  q: Annotated[str, Query(max_length=255, description=(
+                      "part of a name or a local username; or a personal ID number (all digits), found "
+                      "exactly through its keyed hash"))] = "") -> JSONResponse:
+    """Every person the provider knows: local accounts, citizens and officials linked from an
+    upstream or a directory. The audit event records how the search was made and the query's
+    length, never the query."""
+    how, found = _services(request).search.find(q)
+    _audit_read(request, who, "admin.people.search", by=how, query_length=len(q), returned=len(found))
+    return _answer([dataclasses.asdict(person) for person in found])
 
 
 @router.get("/accounts/{username}", response_model=AccountOut, responses=ERRORS)

@@ -53,6 +53,9 @@ class SubjectStore(Protocol):
 
     def get_by_personal_id_hash(self, personal_id_hash: str) -> Subject | None: ...
 
+    def find_by_name(self, text: str, limit: int) -> Sequence[Subject]:
+        """Subjects whose ``name`` claim contains ``text`` (an administrator's search)."""
+
     def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
         """Compare-and-swap update; NotFound for an unknown id."""
 

@@ -238,6 +238,59 @@ def test_people_operations_over_http(admin: Admin) -> None:
     assert any(r["action"] == "admin.accounts.search" and r["returned"] == 1 for r in reads)
 
 
+CITIZEN_ID = "001203012345"  # a well-formed personal ID number (Hà Nội, born 2003)
+
+
+def _link_citizen(deployment: Deployment, name: str, number: str) -> str:
+    """A citizen as a VNeID sign-in links one (the personal ID number kept as keyed hash and
+    ciphertext), with the server's own keys; the subject id."""
+    from adapters.base import Identity
+    from idp.audit.sql import SqlAuditLog
+    from idp.identity.linking import link_identity
+    from idp.identity.protection import derive_identity_keys
+    from idp.runtime import open_storage
+    from idp.settings import Settings
+    from keys.kek import load_kek
+
+    settings = Settings(**{k[4:].lower(): v for k, v in deployment.env.items()})  # type: ignore[arg-type]
+    storage = open_storage(settings)
+    try:
+        keys = derive_identity_keys(load_kek(settings, sealed_keys_exist=True))
+        identity = Identity(subject="vneid-" + number[-6:], adapter_id="vneid", issuer="https://vneid.example.vn",
+                            auth_time=int(time.time()), claims={"name": name, "vn_personal_id": number})
+        return link_identity(storage, identity, hash_key=keys.hash_key, enc_key=keys.enc_key,
+                             audit=SqlAuditLog(storage.db)).id
+    finally:
+        storage.close()
+
+
+def test_search_finds_every_person(admin: Admin) -> None:
+    """Citizens linked from an upstream are found by part of their name and by their personal ID
+    number (exactly, through its keyed hash), as local accounts are; the number is never answered
+    nor recorded."""
+    deployment = admin.deployment
+    citizen = _link_citizen(deployment, "Hoàng Thị Én", CITIZEN_ID)
+    with admin.http(admin.people_token) as http:
+        by_name = http.get("/admin/people", params={"q": "hoàng thị"})
+        assert by_name.status_code == 200, by_name.text
+        assert by_name.json() == [{"subject_id": citizen, "kind": "person", "name": "Hoàng Thị Én", "username": None,
+                                   "sources": ["vneid"], "personal_id_known": True}]
+        for number in (CITIZEN_ID, "001 203 012345"):
+            assert [p["subject_id"] for p in http.get("/admin/people", params={"q": number}).json()] == [citizen]
+        assert http.get("/admin/people", params={"q": "001203012346"}).json() == []  # another number
+        assert http.get("/admin/people", params={"q": "1234"}).json() == []  # not a number: nobody
+        assert http.get("/admin/people", params={"q": "Hoàng Thị Ém"}).json() == []
+        assert [p["username"] for p in http.get("/admin/people", params={"q": "canbo01"}).json()] == ["canbo01"]
+        assert http.get("/admin/people", params={"q": "x" * 256}).status_code == 400
+    with admin.http(client_token(deployment.base, "admin-bot", BOT_SECRET, "admin:keys")) as http:
+        refused = http.get("/admin/people", params={"q": CITIZEN_ID})
+        assert refused.status_code == 403 and CITIZEN_ID not in refused.text
+    searches = [e for e in audit(deployment, "admin.action") if e["details"]["action"] == "admin.people.search"]
+    assert {(e["details"]["by"], e["details"]["returned"]) for e in searches} >= {("name", 1), ("personal_id", 1),
+                                                                                   ("personal_id", 0)}
+    assert "012345" not in json.dumps(searches) and "Hoàng" not in json.dumps(searches)
+
+
 def _signed_in_with_refresh_token(deployment: Deployment, username: str = "canbo01") -> tuple[Browser, dict]:
     browser = Browser(deployment.base)
     run = AuthorizationRun("portal", deployment.redirect_uri("portal"), scope="openid offline_access")

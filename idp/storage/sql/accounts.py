@@ -91,6 +91,16 @@ class SqlSubjectStore:
         row = select_one(self.db, _SUBJECT_BY_PERSONAL_ID, personal_id_hash=personal_id_hash)
         return load_subject(row) if row else None
 
+    def find_by_name(self, text: str, limit: int) -> Sequence[Subject]:
+        """Subjects whose ``name`` claim contains ``text`` (case-insensitively as the database
+        compares: every letter on PostgreSQL, ASCII letters on SQLite), at most ``limit``, by id.
+        A scan of the claims: an administrator's search, not a sign-in's path."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = (select(subjects).where(subjects.c.claims["name"].as_string().ilike(pattern, escape="\\"))
+                     .order_by(subjects.c.id).limit(limit))
+        with self.db.connect() as conn:
+            return [load_subject(row) for row in conn.execute(statement).mappings()]
+
     def update(self, subject_id: str, updater: Callable[[Subject], Subject]) -> Subject:
         return cas_update(
             self.db, subjects, subjects.c.id == subject_id, load_subject, _dump_subject, updater, "subject"
