@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 _FORK = multiprocessing.get_context("fork")
+ANSWER_MARGIN_BYTES = 32 * 1024 * 1024
 
 
 class LimitExceeded(Exception):
@@ -51,15 +52,20 @@ def _address_space_now() -> int:
 def _child(work: Callable[[], Any], limits: Limits, sender: Connection) -> None:
     try:
         allowed = _address_space_now() + limits.memory_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
+        # the soft limit stops the work; the margin up to the hard one is for sending the answer
+        resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed + ANSWER_MARGIN_BYTES))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed child leaves no core (the document is in it)
+        answer: tuple[str, Any]
         try:
-            sender.send(("ok", work()))
+            answer = ("ok", work())
         except MemoryError:
-            sender.send(("limit", "memory"))
+            answer = ("limit", "memory")
         except Exception as exc:  # noqa: BLE001 - handed to the parent, which decides what it is
-            sender.send(("raised", exc))
+            answer = ("raised", exc.with_traceback(None))
+        # out of the handlers, the work's frames are gone; the margin is there if that was not enough
+        resource.setrlimit(resource.RLIMIT_AS, (allowed + ANSWER_MARGIN_BYTES, allowed + ANSWER_MARGIN_BYTES))
+        sender.send(answer)
     finally:
         sender.close()
 
