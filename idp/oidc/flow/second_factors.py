@@ -197,10 +197,7 @@ class SecondFactorSteps:
             codes = self.flow.totp.confirm_enrolment(holder, code, context=context)
         except TotpError:
             return self.show_enrolment(interaction_id, browser, "invalid_code", 400)
-        self.flow.ephemeral.upsert(MFA_KIND, interaction.id, {**pending_record(
-            session_identity(session, self.flow.issuer, holder), "local", session.username or "", holder),
-            "enrolled": ["otp"]}, MFA_TTL)
-        return ShowPage("enrolled", interaction, facts={"codes": codes})
+        return self._recovery_codes_first(interaction, session, holder, ("otp",), codes)
 
     def after_enrolled(self, interaction_id: str, browser: Browser) -> Outcome:
         """The person saw their recovery codes: the new factor completes the sign-in."""
@@ -226,10 +223,17 @@ class SecondFactorSteps:
                                    client_id=interaction.request.client_id, reason=exc.reason)
             return self.show_enrolment(interaction_id, browser, "passkey_failed", 400)
         methods = ("swk" if passkey.backed_up else "hwk", "user", "pin")
-        identity = session_identity(session, self.flow.issuer, holder)
         codes = self.flow.totp.ensure_recovery_codes(holder)  # a first factor: a way back if it is lost
         if codes:
-            self.flow.ephemeral.upsert(MFA_KIND, interaction.id, {**pending_record(
-                identity, "local", session.username or "", holder), "enrolled": list(methods)}, MFA_TTL)
-            return ShowPage("enrolled", interaction, facts={"codes": codes})
-        return self._second_factor_done(interaction, browser, identity, methods, "local", session.username or "")
+            return self._recovery_codes_first(interaction, session, holder, methods, codes)
+        return self._second_factor_done(interaction, browser, session_identity(session, self.flow.issuer, holder),
+                                        methods, "local", session.username or "")
+
+    def _recovery_codes_first(self, interaction: Interaction, session: SsoSession, holder: str,
+                              methods: tuple[str, ...], codes: list[str]) -> ShowPage:
+        """The recovery codes of a person's first second factor, shown once; the sign-in completes
+        with the new factor's ``methods`` when they go on (:meth:`after_enrolled`)."""
+        self.flow.ephemeral.upsert(MFA_KIND, interaction.id, {**pending_record(
+            session_identity(session, self.flow.issuer, holder), "local", session.username or "", holder),
+            "enrolled": list(methods)}, MFA_TTL)
+        return ShowPage("enrolled", interaction, facts={"codes": codes})
