@@ -2,12 +2,15 @@
 
 Two kinds of caller, deny by default:
 
-- a relying party with a ``client_credentials`` access token (``Authorization: Bearer``) carrying
+- a relying party with a ``client_credentials`` access token (``Authorization: Bearer``, or
+  ``Authorization: DPoP`` with a proof for a DPoP-bound token, RFC 9449 §7) carrying
   the area's scope: ``admin:clients``, ``admin:people``, ``admin:policies`` or ``admin:keys``. The
   scopes are granted per client by an operator (``idp clients add|update --scope admin:clients``);
   dynamic registration cannot register them (they are not among the scopes it offers). The token
-  must be the client's own (no person behind it) and not DPoP-bound (this API takes Bearer
-  tokens only); the client must still be registered, enabled and allowed the scope now, so taking
+  must be the client's own (no person behind it); a DPoP-bound one (``cnf.jkt``, a strict-profile
+  client's) needs ``Authorization: DPoP`` and a valid proof of the same key for this request
+  (method, URL, ``ath``; the verifier userinfo uses), and an unbound one is refused as DPoP; the
+  client must still be registered, enabled and allowed the scope now, so taking
   the scope back or disabling the client takes effect at once.
 - an official signed in to this provider (the session cookie) holding the ``administrator`` role
   (a local account's role, or a directory group mapped to it: :func:`idp.console.access.check_staff`),
@@ -21,6 +24,7 @@ A refusal is an :class:`~idp.errors.OAuthError`: 401 ``invalid_token`` (no or a 
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -30,7 +34,9 @@ from idp.errors import OAuthError
 from idp.oidc.provider import Provider
 from idp.oidc.tokens import SELF_CONTAINED
 from idp.sessions import SsoSession
+from idp.specs.rfc9449_dpop import DpopError
 from keys.errors import InvalidToken
+from keys.signer import SUPPORTED_ALGORITHMS
 from policies.session import session_from_json
 
 ADMINISTRATOR_ROLE = "administrator"
@@ -65,9 +71,40 @@ class Caller:
         return area.value in self.scopes
 
 
-def _invalid_token(description: str) -> OAuthError:
-    return OAuthError("invalid_token", description, status_code=401, headers={
-        "WWW-Authenticate": f'Bearer realm="admin", error="invalid_token", error_description="{description}"'})
+def _invalid_token(description: str, *, error: str = "invalid_token", scheme: str = "Bearer",
+                   headers: dict[str, str] | None = None) -> OAuthError:
+    challenge = f'{scheme} realm="admin", error="{error}", error_description="{description}"'
+    if scheme == "DPoP":
+        challenge += f', algs="{" ".join(SUPPORTED_ALGORITHMS)}"'
+    return OAuthError(error, description, status_code=401, headers={"WWW-Authenticate": challenge, **(headers or {})})
+
+
+@dataclass(frozen=True)
+class DpopPresentation:
+    """A token presented as ``Authorization: DPoP``: the request's ``DPoP`` header values, its
+    method and its URL (the issuer and the path, what the proof's ``htu`` must name)."""
+
+    proofs: list[str]
+    method: str
+    url: str
+
+
+def _check_binding(provider: Provider, token: str, jkt: str | None, dpop: DpopPresentation | None) -> None:
+    """The token's presentation fits its binding (RFC 9449 §7.1), or an ``invalid_token`` /
+    ``invalid_dpop_proof`` refusal with the DPoP challenge."""
+    if dpop is None:
+        if jkt:
+            raise _invalid_token("a DPoP-bound access token must be presented with a DPoP proof", scheme="DPoP")
+        return
+    if not jkt:
+        raise _invalid_token("the access token is not DPoP-bound", scheme="DPoP")
+    try:
+        proof = provider.dpop.verify(dpop.proofs, method=dpop.method, url=dpop.url, access_token=token)
+    except DpopError as exc:
+        raise _invalid_token(exc.description or exc.error, error=exc.error, scheme="DPoP",
+                             headers=exc.headers) from None
+    if not hmac.compare_digest(proof.jkt, jkt):
+        raise _invalid_token("the DPoP proof was signed by another key than the token is bound to", scheme="DPoP")
 
 
 def unauthenticated() -> OAuthError:
@@ -82,9 +119,10 @@ def insufficient_scope(area: Area) -> OAuthError:
                                                    f'scope="{area.value}"'})
 
 
-def caller_of_token(provider: Provider, token: str) -> Caller:
+def caller_of_token(provider: Provider, token: str, dpop: DpopPresentation | None = None) -> Caller:
     """The relying party behind a ``client_credentials`` access token, with the admin scopes both
-    the token and the client's registration hold now; 401 otherwise."""
+    the token and the client's registration hold now; 401 otherwise. ``dpop``: the token came as
+    ``Authorization: DPoP`` (None: as Bearer)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise _invalid_token("the access token is malformed")
     try:
@@ -93,8 +131,10 @@ def caller_of_token(provider: Provider, token: str) -> Caller:
         raise _invalid_token("the access token is not valid") from None
     if info.subject_id is not None or info.grant_id is not None or not info.jti.startswith(SELF_CONTAINED):
         raise _invalid_token("the admin API takes a client's own (client_credentials) access token")
-    if info.cnf:
-        raise _invalid_token("a DPoP-bound access token cannot be used here as a Bearer token")
+    jkt = (info.cnf or {}).get("jkt")
+    if info.cnf and not isinstance(jkt, str):  # bound some other way: nothing here can check it
+        raise _invalid_token("the access token is bound to a key this API cannot check")
+    _check_binding(provider, token, jkt if isinstance(jkt, str) else None, dpop)
     client = provider.find_client(info.client_id)
     if client is None:
         raise _invalid_token("the client of this access token is no longer registered or is disabled")

@@ -35,6 +35,7 @@ from idp.admin.access import (
     ADMIN_SCOPES,
     Area,
     Caller,
+    DpopPresentation,
     SessionRefusal,
     caller_of_session,
     caller_of_token,
@@ -97,6 +98,9 @@ def caller(request: Request) -> Caller:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "dpop":
+            return caller_of_token(provider, token.strip(), DpopPresentation(
+                request.headers.getlist("dpop"), request.method, provider.issuer + request.url.path))
         if scheme.lower() != "bearer":
             raise unauthenticated()
         return caller_of_token(provider, token.strip())
