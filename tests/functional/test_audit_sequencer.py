@@ -13,13 +13,16 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, Table, select, text, update
 
+from idp.audit.events import AuditEvent
 from idp.audit.sequencer import LOCK_KEY_SQL
+from idp.audit.sql import SqlAuditLog
 from idp.storage.migrate import upgrade
 from idp.storage.schema import audit_events, audit_pending
 from idp.storage.sql import SqlStorage
@@ -96,3 +99,23 @@ def test_a_server_killed_before_linking_loses_no_event(env: dict[str, str]) -> N
         assert "ok:" in verified.stdout
     finally:
         storage.close()
+
+
+def test_idp_audit_verify_fails_on_an_event_left_unlinked_past_the_alarm(tmp_path: Path) -> None:
+    env = {"IDP_DATA_DIR": str(tmp_path / "var"), "IDP_DATABASE_URL": f"sqlite:///{tmp_path / 'idp.sqlite3'}"}
+    storage = SqlStorage.open(env["IDP_DATABASE_URL"])
+    upgrade(storage.db.engine)
+    log = SqlAuditLog(storage.db)
+    log.record(AuditEvent(type="signin", username="u0"))  # linked
+    log.sequenced = True
+    log.record(AuditEvent(type="signin", username="u1"))  # staged; no sequencer runs
+    with storage.db.transaction() as conn:
+        conn.execute(update(audit_pending).values(occurred_at=datetime.now(UTC) - timedelta(seconds=60)))
+    storage.close()
+    late = run_idp(["audit", "verify"], env)
+    assert late.returncode == 1
+    assert "audit log unlinked: 1 event(s) not linked into the chain" in late.stderr
+    assert "(IDP_AUDIT_LINK_ALARM_SECONDS=10): is a sequencer running?" in late.stderr
+    assert "chưa được liên kết" in late.stderr
+    patient = run_idp(["audit", "verify"], env | {"IDP_AUDIT_LINK_ALARM_SECONDS": "3600"})
+    assert patient.returncode == 0, patient.stderr
