@@ -208,3 +208,16 @@ def test_linking_a_batch_is_three_round_trips_and_an_idle_round_one(pg_storage: 
     assert linked_names(pg_storage) == [f"u{n}" for n in range(size + 1)]
     report = verify_chain(pg_storage.db, checkpoint_key.verifier())
     assert report.ok and report.checkpoints == (size + 1) // 4, report.problem
+
+
+def test_the_observer_sees_each_event_when_it_is_staged(storage: SqlStorage) -> None:
+    """The metrics and log lines (idp.observability.events) keep seeing every event written."""
+    seen: list[str] = []
+    log = sequenced(SqlAuditLog(storage.db, observer=lambda events: seen.extend(e.username or "" for e in events)))
+    log.record(signin(0))
+    with storage.db.transaction():
+        log.record(signin(1))
+    log.append_many([signin(2), signin(3)])
+    assert seen == ["u0", "u1", "u2", "u3"]
+    link_all(log)
+    assert seen == ["u0", "u1", "u2", "u3"]  # linking does not count them twice
