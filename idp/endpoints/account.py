@@ -11,18 +11,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from idp.endpoints.common import (
-    answer,
-    browser_of,
+    account_sign_in,
     checked_form,
     clear_session_cookie,
     current_session,
-    flow_of,
     json_response,
     provider_of,
 )
 from idp.mfa.totp import ReauthenticationRequired, TotpError
 from idp.oidc import personal_data
-from idp.oidc.internal_clients import account_request
 from idp.oidc.self_service import display_name, services, signin_history, withdraw
 from idp.ui.render import render_page
 from idp.web.context import audit_context
@@ -38,8 +35,7 @@ def account(request: Request) -> Response:
     provider = provider_of(request)
     session = current_session(request)
     if session is None:
-        return answer(request, flow_of(request).own_page(account_request(provider.issuer), browser_of(request), None,
-                                                         page="login"))
+        return account_sign_in(request, None)
     return render_page(request, "account.html", {
         "user_name": display_name(provider, session),
         "grants": [{**entry, "revoke_action": "/account/revoke"} for entry in services(provider, session.subject_id)],
@@ -75,8 +71,7 @@ def totp_enrol(request: Request) -> Response:
         enrolment = provider.totp.begin_enrolment(provider.totp.holder_id(session.subject_id),
                                                   auth_time=session.auth_time, label=session.username or "")
     except ReauthenticationRequired:
-        return answer(request, flow_of(request).own_page(account_request(provider.issuer, prompt=("login",)),
-                                                         browser_of(request), session, page="login"))
+        return account_sign_in(request, session, again=True)
     return render_page(request, "totp_enroll.html", {
         "qr_data_uri": enrolment.qr_data_uri, "secret": enrolment.secret, "form_action": "/account/totp"})
 
@@ -147,9 +142,7 @@ def _erase(request: Request, confirmed: bool) -> Response:
     if not confirmed:
         return RedirectResponse("/account/data", status_code=303)
     if not personal_data.signed_in_recently(session):  # sign in again, then back to the confirmation
-        return answer(request, flow_of(request).own_page(
-            account_request(provider.issuer, prompt=("login",), landing=ERASURE_CONFIRMATION),
-            browser_of(request), session, page="login"))
+        return account_sign_in(request, session, again=True, landing=ERASURE_CONFIRMATION)
     personal_data.erase(provider, session.subject_id, audit_context(request, session.id))
     response = render_page(request, "erased.html", {})
     clear_session_cookie(response, provider)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from idp.errors import OAuthError, PageError
 from idp.oidc.flow import AuthorizationFlow, Outcome
+from idp.oidc.internal_clients import account_request
 from idp.oidc.provider import Provider
 from idp.sessions import SsoSession
 from idp.specs.authlib_request import PlainOAuth2Request
@@ -58,6 +59,14 @@ def answer(request: Request, outcome: Outcome) -> Response:
     if outcome.session is not None:
         set_session_cookie(response, provider, outcome.session)
     return response
+
+
+def account_sign_in(request: Request, session: SsoSession | None, *, again: bool = False,
+                    landing: str = "/account") -> Response:
+    """The login page of a sign-in for the account pages, landing back at ``landing``; ``again``
+    asks a signed-in person to sign in afresh (for a step that needs a recent sign-in)."""
+    sign_in = account_request(provider_of(request).issuer, prompt=("login",) if again else (), landing=landing)
+    return answer(request, flow_of(request).own_page(sign_in, browser_of(request), session, page="login"))
 
 
 def session_cookie_name(provider: Provider) -> str:

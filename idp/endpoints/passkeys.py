@@ -21,10 +21,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.endpoints.common import answer, browser_of, checked_form, current_session, flow_of, provider_of
+from idp.endpoints.common import (
+    account_sign_in,
+    answer,
+    browser_of,
+    checked_form,
+    current_session,
+    flow_of,
+    provider_of,
+)
 from idp.mfa.passkeys import PasskeyError, PasskeyService
 from idp.oidc.flow.second_factors import SecondFactorSteps
-from idp.oidc.internal_clients import account_request
 from idp.oidc.self_service import display_name
 from idp.ui.render import render_page
 from idp.web.context import audit_context
@@ -136,7 +143,6 @@ async def account_remove(request: Request) -> Response:
 
 
 def _remove(request: Request, passkey_id: str) -> Response:
-    provider = provider_of(request)
     session = current_session(request)
     service = _service(request)
     if session is None or service is None:
@@ -146,7 +152,6 @@ def _remove(request: Request, passkey_id: str) -> Response:
                        context=audit_context(request, session.id))
     except PasskeyError as exc:
         if exc.reason == "reauthentication_required":
-            return answer(request, flow_of(request).own_page(account_request(provider.issuer, prompt=("login",)),
-                                                             browser_of(request), session, page="login"))
+            return account_sign_in(request, session, again=True)
         return RedirectResponse("/account/passkeys", status_code=303)
     return RedirectResponse("/account/passkeys?notice=account.passkeys.removed", status_code=303)
