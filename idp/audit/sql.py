@@ -72,7 +72,7 @@ from idp.audit.chain import GENESIS, json_safe, row_hash, utc_ms
 from idp.audit.checkpoints import Checkpointer
 from idp.audit.context import IpTruncation, hash_session_id
 from idp.audit.events import AuditEvent
-from idp.storage.db import Database
+from idp.storage.db import Database, driver_call_bound
 from idp.storage.schema import audit_chain, audit_events, audit_pending
 
 HEAD_ID = 1
@@ -240,7 +240,7 @@ class SqlAuditLog:
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
         try:
-            with psycopg.ClientCursor(driver) as cur:
+            with driver_call_bound(conn), psycopg.ClientCursor(driver) as cur:
                 cur.execute(_OPENING[own])
                 if own:
                     cur.nextset()  # past BEGIN's result
@@ -364,7 +364,7 @@ def _stage_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> None:
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     try:
-        with psycopg.ClientCursor(driver) as cur:
+        with driver_call_bound(conn), psycopg.ClientCursor(driver) as cur:
             cur.execute(_STAGE_BATCH, {"rows": json.dumps([_json_row(row) for row in rows])})
     except BaseException:
         _after_failure(conn, driver, own=False)

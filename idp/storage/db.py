@@ -27,7 +27,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,22 @@ def build_engine(url: str, *, schema: str | None = None, pool_size: int = POOL_S
     return engine
 
 
+@contextlib.contextmanager
+def driver_call_bound(conn: Connection) -> Iterator[None]:
+    """Bound a call made straight on the psycopg connection under ``conn`` (bypassing SQLAlchemy's
+    events) like a statement: the engine's watchdog shuts its socket once it outlives the bound."""
+    watchdog: StatementWatchdog | None = getattr(conn.engine, "idp_watchdog", None)
+    if watchdog is None:
+        yield
+        return
+    dbapi = conn.connection.dbapi_connection
+    watchdog._track(dbapi)
+    try:
+        yield
+    finally:
+        watchdog._untrack(dbapi)
+
+
 class StatementWatchdog:
     """The client-side bound of a statement: one thread shuts down the socket of a statement that
     runs longer than ``bound`` seconds (a frozen server, or one behind a silent network, never
@@ -136,21 +152,40 @@ class StatementWatchdog:
         self._thread: threading.Thread | None = None
 
     def watch(self, engine: Engine) -> None:
+        engine.idp_watchdog = self  # type: ignore[attr-defined]  # for driver_call_bound
         event.listen(engine, "before_cursor_execute", self._started)
         event.listen(engine, "after_cursor_execute", self._ended)
         event.listen(engine, "handle_error", self._failed)
+        dialect = engine.dialect  # a COMMIT or ROLLBACK is no cursor execution: bound the driver's calls
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._bounded(getattr(dialect, name)))
+
+    def _bounded(self, call: Callable[[Any], None]) -> Callable[[Any], None]:
+        def bounded(dbapi: Any) -> None:
+            self._track(dbapi)
+            try:
+                call(dbapi)
+            finally:
+                self._untrack(dbapi)
+        return bounded
+
+    def _untrack(self, dbapi: Any) -> None:
+        with self._lock:
+            self._running.pop(id(dbapi), None)
+
+    def _track(self, dbapi: Any) -> None:
+        with self._lock:
+            self._running[id(dbapi)] = (time.monotonic() + self.bound, dbapi)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="idp-db-watchdog", daemon=True)
+                self._thread.start()
 
     def _started(self, conn: Connection, _cursor: Any, _statement: Any, _parameters: Any, context: Any,
                  _many: bool) -> None:
         options = context.execution_options if context is not None else conn.get_execution_options()
         if options.get("idp_unbounded"):
             return
-        dbapi = conn.connection.dbapi_connection
-        with self._lock:
-            self._running[id(dbapi)] = (time.monotonic() + self.bound, dbapi)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="idp-db-watchdog", daemon=True)
-                self._thread.start()
+        self._track(conn.connection.dbapi_connection)
 
     def _ended(self, conn: Connection, *_args: Any) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Dialect, Executable, Select, T
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from idp.errors import AlreadyExists, ConcurrentUpdate, NotFound
-from idp.storage.db import Database
+from idp.storage.db import Database, driver_call_bound
 
 T = TypeVar("T")
 CAS_ATTEMPTS = 20
@@ -57,7 +57,7 @@ def first_row(conn: Connection, statement: Executable, values: dict[str, Any]) -
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     try:
-        with driver.cursor(row_factory=dict_row) as cursor:
+        with driver_call_bound(conn), driver.cursor(row_factory=dict_row) as cursor:
             cursor.execute(prepared.sql, params, prepare=True)
             return cursor.fetchone()
     except psycopg.Error as exc:
