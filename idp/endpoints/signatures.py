@@ -150,6 +150,8 @@ PAGE_REASONS = frozenset({"too_large", "malformed", "unsupported", "dtd_refused"
 
 
 def _page_reason(exc: DocumentRejected) -> str:
+    if exc.reason == "unavailable":  # no verification could be started: as busy, try again shortly
+        return "busy"
     return exc.reason if exc.reason in PAGE_REASONS else "malformed"
 
 
