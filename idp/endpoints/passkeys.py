@@ -18,6 +18,8 @@ CSRF token; only the interaction's own browser and session may take its steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -31,10 +33,12 @@ from idp.endpoints.common import (
     provider_of,
 )
 from idp.mfa.passkeys import PasskeyError, PasskeyService
+from idp.oidc.flow.outcomes import Outcome
 from idp.oidc.flow.second_factors import SecondFactorSteps
 from idp.oidc.self_service import display_name
 from idp.ui.render import render_page
 from idp.web.context import audit_context
+from idp.web.flow_responses import RequestBrowser
 from idp.web.threads import run_blocking
 
 router = APIRouter()
@@ -45,6 +49,13 @@ def steps_of(request: Request) -> SecondFactorSteps:
     return SecondFactorSteps(flow_of(request))
 
 
+async def _posted(request: Request,
+                  take: Callable[[SecondFactorSteps, RequestBrowser, dict[str, str]], Outcome]) -> Response:
+    """A step posted from a page: its form (CSRF checked), then the step off the event loop."""
+    form = await checked_form(request)
+    return await run_blocking(lambda: answer(request, take(steps_of(request), browser_of(request), form)))
+
+
 @router.get("/interaction/{interaction_id}/passkey")
 def passkey_page(request: Request, interaction_id: str) -> Response:
     return answer(request, steps_of(request).show_passkey(interaction_id, browser_of(request)))
@@ -52,9 +63,8 @@ def passkey_page(request: Request, interaction_id: str) -> Response:
 
 @router.post("/interaction/{interaction_id}/passkey")
 async def passkey_submit(request: Request, interaction_id: str) -> Response:
-    form = await checked_form(request)
-    return await run_blocking(lambda: answer(request, steps_of(request).after_passkey(
-        interaction_id, browser_of(request), form.get("credential", ""))))
+    return await _posted(request, lambda steps, browser, form: steps.after_passkey(
+        interaction_id, browser, form.get("credential", "")))
 
 
 @router.get("/interaction/{interaction_id}/enrol")
@@ -64,23 +74,19 @@ def enrol_page(request: Request, interaction_id: str) -> Response:
 
 @router.post("/interaction/{interaction_id}/enrol")
 async def enrol_app(request: Request, interaction_id: str) -> Response:
-    form = await checked_form(request)
-    return await run_blocking(lambda: answer(request, steps_of(request).after_totp_enrolment(
-        interaction_id, browser_of(request), form.get("code", "").strip())))
+    return await _posted(request, lambda steps, browser, form: steps.after_totp_enrolment(
+        interaction_id, browser, form.get("code", "").strip()))
 
 
 @router.post("/interaction/{interaction_id}/enrol/passkey")
 async def enrol_passkey(request: Request, interaction_id: str) -> Response:
-    form = await checked_form(request)
-    return await run_blocking(lambda: answer(request, steps_of(request).after_passkey_enrolment(
-        interaction_id, browser_of(request), form.get("credential", ""), form.get("name", ""))))
+    return await _posted(request, lambda steps, browser, form: steps.after_passkey_enrolment(
+        interaction_id, browser, form.get("credential", ""), form.get("name", "")))
 
 
 @router.post("/interaction/{interaction_id}/enrolled")
 async def enrolled(request: Request, interaction_id: str) -> Response:
-    await checked_form(request)
-    return await run_blocking(lambda: answer(request, steps_of(request).after_enrolled(
-        interaction_id, browser_of(request))))
+    return await _posted(request, lambda steps, browser, _form: steps.after_enrolled(interaction_id, browser))
 
 
 # -- /account/passkeys
