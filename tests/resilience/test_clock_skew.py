@@ -3,7 +3,9 @@ leeway of every JWT time check, keys.verify.DEFAULT_LEEWAY_SECONDS) nothing fail
 replica 45 s ahead under load, with codes, sessions and tokens crossing between it and the others.
 Past it a token is refused, not trusted: an access token from a replica 90 s ahead is "issued in
 the future" for the others (introspection says inactive), and a replica 90 s behind refuses the
-others' fresh tokens the same way."""
+others' fresh tokens the same way. DPoP proofs have their own window (IDP_DPOP_PROOF_MAX_AGE_SECONDS,
+60 s in the past and a fifth of it in the future): a client's proof is taken by a replica 45 s ahead
+and refused, with ``invalid_dpop_proof``, by one 90 s ahead or 90 s behind."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import glob
 
 import httpx
 
+from tests.functional.profile_rp import RpKey, dpop_proof
 from tests.resilience.cluster import Cluster, Replica
 from tests.resilience.figures import record
 from tests.resilience.load import Load, check_nothing_lost
@@ -31,6 +34,13 @@ def _client_token(base: str, cluster: Cluster) -> str:
     return response.json()["access_token"]
 
 
+def _dpop_token(base: str, cluster: Cluster) -> httpx.Response:
+    """A DPoP-bound client token asked of ``base`` with a proof made on this (unskewed) clock."""
+    proof = dpop_proof(RpKey(), "POST", cluster.url + "/token")
+    return httpx.post(base + "/token", data={"grant_type": "client_credentials"}, auth=("m2m", cluster.M2M_SECRET),
+                      headers={"DPoP": proof}, timeout=15, verify=cluster.tls)
+
+
 def _active(base: str, cluster: Cluster, token: str) -> bool:
     response = httpx.post(base + "/introspect", data={"token": token}, auth=("m2m", cluster.M2M_SECRET), timeout=15,
                           verify=cluster.tls)
@@ -47,12 +57,14 @@ def test_skew_within_the_leeway_is_harmless_and_past_it_refused(cluster: Cluster
         ahead.start()
         cluster.wait_all_up()
         load.run_for(8)
+        within = _dpop_token(ahead.base, cluster)
         ahead.stop()
         ahead.extra_env = {}
         ahead.start()
         cluster.wait_all_up()
         load.run_for(1)
     assert load.failures() == {}, load.summary()
+    assert within.status_code == 200 and within.json()["token_type"] == "DPoP", within.text
     stored = check_nothing_lost(cluster, load)
     record(f"One replica's clock {WITHIN} s ahead", load, stored)
 
@@ -67,5 +79,7 @@ def test_skew_within_the_leeway_is_harmless_and_past_it_refused(cluster: Cluster
             else:  # the others' tokens look issued in the future to it
                 assert not _active(skewed.base, cluster, from_others)
             assert _active(skewed.base, cluster, from_skewed) and _active(cluster.url, cluster, from_others)
+            past = _dpop_token(skewed.base, cluster)  # the proof is 90 s old, or 90 s in the future, to it
+            assert past.status_code in (400, 401) and past.json()["error"] == "invalid_dpop_proof", past.text
         finally:
             skewed.stop()
