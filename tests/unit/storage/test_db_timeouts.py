@@ -1,10 +1,14 @@
 """Every wait on PostgreSQL is bounded: a statement that runs too long is cancelled by the server,
 and a statement sent to a frozen server (SIGSTOP: its socket still accepts bytes, nothing answers)
 is given up by the client one second after its bound, as a lost connection (answered 503); the
-same engine serves again once the server resumes. A PostgreSQL of the test's own, frozen by it."""
+same engine serves again once the server resumes; network delay (a delaying TCP proxy on loopback)
+slows statements but never holds one past its bound. A PostgreSQL of the test's own, frozen by it."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -60,3 +64,62 @@ def test_a_frozen_server_costs_a_statement_its_bound_and_recovery_is_automatic(o
     with db.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     db.dispose()
+
+
+class DelayingProxy:
+    """A TCP proxy on loopback that holds every chunk ``delay`` seconds each way (network delay
+    between the provider and PostgreSQL)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port, self.delay = target_port, 0.0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                time.sleep(self.delay)
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_network_delay_slows_statements_but_never_past_their_bound(own_postgres: Postgres) -> None:
+    proxy = DelayingProxy(own_postgres.port)
+    url = own_postgres.url.replace(f":{own_postgres.port}/", f":{proxy.port}/")
+    db = Database(build_engine(url, timeouts=Timeouts(connect=5, statement=1)))
+    try:
+        proxy.delay = 0.1  # 200 ms a round trip: slower, answered
+        started = time.monotonic()
+        with db.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert time.monotonic() - started >= 0.2
+        proxy.delay = 5  # past the bound: given up at the bound (1 s + 1 s grace), not after 10 s
+        started = time.monotonic()
+        with pytest.raises(Exception) as failed, db.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        assert is_backend_unavailable(failed.value) and time.monotonic() - started < 3.5
+        proxy.delay = 0  # the network is back: the next request is answered on a new connection
+        with db.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        db.dispose()
+        proxy.close()
