@@ -191,7 +191,8 @@ def test_key_rotation_keeps_older_checkpoints_verifiable(idp: Callable[..., Resu
     assert idp(["keys", "rotate", "--force"]).returncode == 0
     record_signed(8)
     assert signed_checkpoints()[-1][1] != old_kid  # the newer checkpoints are signed by the new key
-    assert idp(["keys", "retire", old_kid]).returncode == 0  # withdrawn: still pins its old checkpoints
+    # "--": a kid is a base64url thumbprint and may begin with "-", which argparse reads as an option
+    assert idp(["keys", "retire", "--", old_kid]).returncode == 0  # withdrawn: still pins its old checkpoints
 
     trust = tmp_path / "trust.json"
     assert idp(["audit", "trust", "export", "-o", str(trust)]).returncode == 0

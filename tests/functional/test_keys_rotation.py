@@ -110,7 +110,7 @@ def test_relying_party_survives_rotation_and_retirement(provider_env, capsys) ->
         old_row = next(row for row in listing if row["kid"] == old_kid)
         assert old_row["state"] == "retired" and old_row["published"] and old_row["published_until"]
 
-        code, retired, _ = idp(capsys, "keys", "retire", old_kid)
+        code, retired, _ = idp(capsys, "keys", "retire", "--", old_kid)  # a kid may begin with "-"
         assert code == 0 and retired["state"] == "withdrawn"
         assert wait_for(lambda: old_kid not in {k["kid"] for k in provider.jwks()["keys"]})
         assert provider.jwks_document()[1]["ETag"] != headers["ETag"]
