@@ -139,7 +139,9 @@ class LdapAdapter:
             names.add("memberOf")
         return sorted(n for n in names if n)
 
-    def _search(self, base: str, search_filter: str, scope: str, attributes: list[str], limit: int) -> list[dict]:
+    def _search(
+        self, base: str, search_filter: str, scope: str, attributes: list[str], limit: int
+    ) -> list[dict[str, Any]]:
         for attempt in (1, 2):  # a pooled connection may have been closed by the server: retry once
             try:
                 with self.connections.service() as conn:

@@ -31,7 +31,7 @@ class UnlockImpossible(IdpError):
     """The locks are not reachable from this process."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     accounts = subparsers.add_parser("accounts", help="sign-in locks of accounts")
     sub = accounts.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
     unlock = sub.add_parser("unlock", help="lift the lock after too many failed sign-ins")

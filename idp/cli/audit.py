@@ -40,7 +40,7 @@ class AuditChainBroken(IdpError):
     """``idp audit verify`` found the first altered, removed or reordered event."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("audit", help="security audit trail: verify, export, prune")
     sub = group.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = sub.add_parser("verify", help="check the hash chain and the signed checkpoints against pinned keys")

@@ -22,7 +22,7 @@ from idp.settings import load_settings
 from idp.specs.profile import restricted_scope_refusal
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clients = subparsers.add_parser("clients", help="relying parties")
     sub = clients.add_subparsers(dest="clients_command", metavar="ACTION", required=True)
 
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_changes(sub)
 
 
-def _register_changes(sub: argparse._SubParsersAction) -> None:
+def _register_changes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     update = sub.add_parser("update", help="change a relying party (each option given replaces that field)")
     update.add_argument("client_id")
     update.add_argument("--name")

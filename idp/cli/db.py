@@ -9,7 +9,7 @@ from idp.cli.progress import migration_steps
 from idp.storage.migrate import current_revision
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = subparsers.add_parser("db", help="database schema")
     sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     upgrade = sub.add_parser("upgrade", help="bring the schema up to date")

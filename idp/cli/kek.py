@@ -17,7 +17,7 @@ from idp.settings import load_settings
 from keys.kek import KEK_BYTES, decode_kek, encode_kek, load_kek
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("kek", help="the key-encryption key")
     sub = group.add_subparsers(dest="kek_command", metavar="ACTION", required=True)
     rotate = sub.add_parser("rotate", help="seal signing keys, second factors and personal ID numbers again "

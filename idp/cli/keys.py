@@ -16,7 +16,7 @@ from keys.schedule import KeySchedule
 from keys.signer import DEFAULT_ALGORITHM, SUPPORTED_ALGORITHMS
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("keys", help="signing keys: list, rotate, retire")
     sub = group.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     sub.add_parser("list", help="every signing key with its state and publication").set_defaults(handler=_list)

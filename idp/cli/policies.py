@@ -13,7 +13,7 @@ from policies.explain import explain, format_explanation
 from policies.policy_set import PolicySet, policy_files
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policies = subparsers.add_parser("policies", help="per-client policies and levels of assurance")
     sub = policies.add_subparsers(dest="policies_command", metavar="ACTION", required=True)
 

@@ -12,7 +12,7 @@ from idp.specs.profile import is_restricted_scope
 from idp.specs.rfc7591_registration import PUBLIC_SUBJECT, SCOPE_ALLOWANCE, InitialAccessTokens
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("registration", help="dynamic client registration")
     sub = group.add_subparsers(dest="registration_command", metavar="ACTION", required=True)
     token = sub.add_parser("token", help="issue an initial access token (printed once; stored hashed)")

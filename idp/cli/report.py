@@ -20,7 +20,7 @@ from idp.runtime import open_storage
 from idp.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = subparsers.add_parser("report", help="the month's sign-in figures per service and commune")
     report.add_argument("--month", required=True, help="calendar month in Vietnam's time, e.g. 2026-11")
     report.add_argument("--units", type=Path, metavar="FILE",

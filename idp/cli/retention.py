@@ -14,7 +14,7 @@ from idp.runtime import open_storage
 from idp.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("retention", help="retention periods of the audit trail and inactive people")
     sub = group.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     applying = sub.add_parser("apply", help="prune old audit events and erase inactive people (dry run by default)")

@@ -14,7 +14,7 @@ from idp.sandbox.modes import MODES
 from idp.sandbox.server import DEMO_CLIENT, NationalSandbox, serve_forever
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("sandbox", help="simulated VNeID and national portal SSO (loopback only)")
     commands = group.add_subparsers(dest="sandbox_command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="serve the simulators (VNeID, the portal, remote signing) and print "

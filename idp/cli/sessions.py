@@ -29,7 +29,7 @@ from idp.storage.ephemeral import open_ephemeral_store
 from idp.storage.sql import SqlStorage
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("sessions", help="SSO sessions of people")
     sub = group.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
     revoke = sub.add_parser("revoke", help="end a person's sessions and revoke their tokens")

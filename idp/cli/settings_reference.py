@@ -8,7 +8,7 @@ import argparse
 from idp.settings import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("settings", help="print the configuration reference (Markdown)")
     parser.set_defaults(handler=_print)
 

@@ -15,7 +15,7 @@ class NoTrustFile(IdpError):
     """Neither a file argument nor IDP_TRUST_FILE names a trust file."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trust = subparsers.add_parser("trust", help="certificates trusted for sign-in and signed documents")
     sub = trust.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
     check = sub.add_parser("check", help="validate a trust file and the certificates it names")

@@ -22,7 +22,7 @@ from idp.storage.ephemeral import open_ephemeral_store
 from idp.storage.sql import SqlStorage
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = subparsers.add_parser("users", help="local accounts")
     sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="create a local account")

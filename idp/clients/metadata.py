@@ -12,7 +12,7 @@ names are not resolved here (the address check at fetch time covers them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from idp.errors import IdpError
@@ -94,7 +94,7 @@ def check_auth_method(method: str) -> str:
     return method
 
 
-def check_key_metadata(auth_method: str, extra: dict, *, allow_loopback: bool) -> None:
+def check_key_metadata(auth_method: str, extra: dict[str, Any], *, allow_loopback: bool) -> None:
     """``jwks`` / ``jwks_uri`` (RFC 7591 §2): never both, one of them for ``private_key_jwt``, public
     keys with distinct ``kid`` values, an https ``jwks_uri`` (loopback http only when allowed)."""
     from idp.clients.jwks import check_jwk_set, check_jwks_uri

@@ -4,6 +4,7 @@ all through one check of the complete client (:func:`check_client`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from idp.audit.events import AuditEvent, AuditLog
 from idp.audit.sql import SqlAuditLog
@@ -36,7 +37,7 @@ def register_client(
     scopes: Sequence[str] = DEFAULT_SCOPES,
     name: str | None = None,
     trusted: bool = False,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
     audit: AuditLog | None = None,
     actor: str | None = None,
 ) -> tuple[Client, str | None]:
@@ -113,7 +114,7 @@ def remove_client(storage: SqlStorage, client_id: str, *, audit: AuditLog | None
     return removed
 
 
-def client_as_json(client: Client, secret: str | None = None) -> dict:
+def client_as_json(client: Client, secret: str | None = None) -> dict[str, Any]:
     """The client's public description (what ``idp clients show`` prints)."""
     body = {
         "client_id": client.client_id,

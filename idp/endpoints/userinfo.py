@@ -9,6 +9,8 @@ framework answers the wrong methods."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from starlette.responses import Response
 
@@ -53,7 +55,7 @@ async def _bearer_token(request: Request) -> str | None:
     return body_token
 
 
-def _check_binding(request: Request, token: str, cnf: dict | None) -> Response | None:
+def _check_binding(request: Request, token: str, cnf: dict[str, Any] | None) -> Response | None:
     """None when the token's presentation fits its binding (RFC 9449 §7.1); else the error."""
     provider = provider_of(request)
     jkt = (cnf or {}).get("jkt")

@@ -138,7 +138,7 @@ class Throttle:
         self.store.upsert(*LOCKS_LOADED, {"at": self.clock()}, HARD_LOCK_SECONDS)
         return loaded
 
-    def _remaining(self, record: dict | None) -> int:
+    def _remaining(self, record: dict[str, Any] | None) -> int:
         return max(1, math.ceil(float((record or {}).get("until", 0)) - self.clock()))
 
     def check(self, username: str, ip: str | None) -> ThrottleDecision:

@@ -14,7 +14,7 @@ from idp.audit.events import AuditContext
 
 class PlainPayload(OAuth2Payload):
     def __init__(self, items: Sequence[tuple[str, str]]) -> None:
-        self._datalist: defaultdict[str, list] = defaultdict(list)
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in items:
             self._datalist[key].append(value)
         self._data = {key: values[0] for key, values in self._datalist.items()}
@@ -24,7 +24,7 @@ class PlainPayload(OAuth2Payload):
         return self._data
 
     @property
-    def datalist(self) -> defaultdict[str, list]:
+    def datalist(self) -> defaultdict[str, list[str]]:
         return self._datalist
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from idp.storage.models import (
     Account,
@@ -85,10 +85,10 @@ class IdentityLinkStore(Protocol):
 
     def list_for_subject(self, subject_id: str) -> Sequence[IdentityLink]: ...
 
-    def record_login(self, link_id: str, claims: dict, at: datetime) -> None:
+    def record_login(self, link_id: str, claims: dict[str, Any], at: datetime) -> None:
         """Remember the claims and time of the latest sign-in through this link."""
 
-    def update_claims(self, link_id: str, claims: dict) -> None:
+    def update_claims(self, link_id: str, claims: dict[str, Any]) -> None:
         """Remember what the source says about the identity now, seen without a sign-in."""
 
 

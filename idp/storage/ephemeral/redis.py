@@ -49,7 +49,7 @@ def _loads(data: bytes | None) -> dict[str, Any] | None:
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, prefix: str = "idp:") -> None:
+    def __init__(self, client: redis.Redis[bytes], prefix: str = "idp:") -> None:
         self.client = client
         self.prefix = prefix
         self._upsert_in_grant = client.register_script(_UPSERT_IN_GRANT)
@@ -62,7 +62,7 @@ class RedisStore:
         self._loop_reader = LoopReader.for_pool(client.connection_pool, timeout=float(timeout))
 
     @property
-    def _own(self) -> redis.Redis:
+    def _own(self) -> redis.Redis[bytes]:
         """This thread's client on a connection of its own (returned to the pool when the thread ends)."""
         own = getattr(self._local, "client", None)
         if own is None:

@@ -57,7 +57,7 @@ class SqlIdentityLinkStore:
             rows = conn.execute(query.order_by(identity_links.c.created_at)).mappings().all()
         return [_load(r) for r in rows]
 
-    def record_login(self, link_id: str, claims: dict, at: datetime) -> None:
+    def record_login(self, link_id: str, claims: dict[str, Any], at: datetime) -> None:
         with self.db.connect() as conn:
             conn.execute(
                 update(identity_links)
@@ -65,7 +65,7 @@ class SqlIdentityLinkStore:
                 .values(claims=claims, last_login_at=at)
             )
 
-    def update_claims(self, link_id: str, claims: dict) -> None:
+    def update_claims(self, link_id: str, claims: dict[str, Any]) -> None:
         """What the source says about the identity now, seen without a sign-in (a re-check)."""
         with self.db.connect() as conn:
             conn.execute(update(identity_links).where(identity_links.c.id == link_id).values(claims=claims))
