@@ -134,7 +134,8 @@ def test_key_commands_record_the_operator(env: dict[str, str]) -> None:
     assert run_idp(["keys", "list"], env).returncode == 0  # publishes the next keys
     rotated = run_idp(["keys", "rotate", "--force", "--operator", "Đỗ Văn Giang"], env)
     assert rotated.returncode == 0, rotated.stderr
-    retired = run_idp(["keys", "retire", json.loads(rotated.stdout)["retired"], "--operator", "Đỗ Văn Giang"], env)
+    old_kid = json.loads(rotated.stdout)["retired"]  # "--": a kid (base64url thumbprint) may begin with "-"
+    retired = run_idp(["keys", "retire", "--operator", "Đỗ Văn Giang", "--", old_kid], env)
     assert retired.returncode == 0, retired.stderr
     assert events(env, "key.rotated")[-1]["details"]["actor"] == "Đỗ Văn Giang"
     assert events(env, "key.retired")[-1]["details"]["actor"] == "Đỗ Văn Giang"
