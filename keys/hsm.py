@@ -151,14 +151,17 @@ class Pkcs11KeyBackend:
         options: dict[str, Any] = {"store": True, "label": label, "id": key_id,
                                    "private_template": PRIVATE_TEMPLATE, "public_template": PUBLIC_TEMPLATE}
         if alg in (RS256, PS256):
-            return self.session.generate_keypair(KeyType.RSA, RSA_BITS, **options)
+            pair: tuple[Any, Any] = self.session.generate_keypair(KeyType.RSA, RSA_BITS, **options)
+            return pair
         if alg == ES256:
             params = self.session.create_domain_parameters(
                 KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
-            return params.generate_keypair(**options)
+            pair = params.generate_keypair(**options)
+            return pair
         params = self.session.create_domain_parameters(
             KeyType.EC_EDWARDS, {Attribute.EC_PARAMS: encode_named_curve_parameters(ED25519_OID)}, local=True)
-        return params.generate_keypair(mechanism=Mechanism.EC_EDWARDS_KEY_PAIR_GEN, **options)
+        pair = params.generate_keypair(mechanism=Mechanism.EC_EDWARDS_KEY_PAIR_GEN, **options)
+        return pair
 
     def generate(self, alg: str) -> tuple[HsmSigner, SigningKeyRecord]:
         """A new non-extractable key pair in the token, labelled ``vn-idp-<alg>-<random>``."""

@@ -247,8 +247,9 @@ def _filter_value(attribute: str, value: str) -> str:
         try:
             return "".join(f"\\{byte:02x}" for byte in uuid.UUID(value).bytes_le)
         except ValueError:
-            return escape_filter_chars(value)
-    return escape_filter_chars(value)
+            pass
+    escaped: str = escape_filter_chars(value)
+    return escaped
 
 
 def _values(raw: Mapping[str, Sequence[bytes]]) -> dict[str, list[str]]:

@@ -67,4 +67,5 @@ def json_safe(details: Mapping[str, Any]) -> dict[str, Any]:
     details of strings, integers, booleans and nulls (most events) come back as they are."""
     if all(type(key) is str and type(value) in _PLAIN for key, value in details.items()):
         return dict(details)
-    return json.loads(json.dumps(dict(details), default=str, ensure_ascii=False, allow_nan=False))
+    safe: dict[str, Any] = json.loads(json.dumps(dict(details), default=str, ensure_ascii=False, allow_nan=False))
+    return safe

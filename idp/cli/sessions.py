@@ -53,8 +53,8 @@ def person_revocation(settings: Settings, storage: SqlStorage) -> PersonRevocati
 def _delivery_bound(settings: Settings) -> float:
     """How long every back-channel delivery may take, its attempts and back-off included."""
     attempts = settings.backchannel_logout_attempts
-    return (attempts * settings.backchannel_logout_timeout_seconds
-            + settings.backchannel_logout_backoff_seconds * (2 ** attempts - 1) + 1.0)
+    return float(attempts * settings.backchannel_logout_timeout_seconds
+                 + settings.backchannel_logout_backoff_seconds * (2 ** attempts - 1) + 1.0)
 
 
 def _revoke(args: argparse.Namespace) -> int:

@@ -67,7 +67,7 @@ def check_jwk_set(document: Any) -> list[dict[str, Any]]:
     missing ``kid``, unsupported key types or too many keys."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("a JWK Set is an object with a keys array")
-    keys = document["keys"]
+    keys: list[dict[str, Any]] = document["keys"]
     if not keys or len(keys) > MAX_KEYS:
         raise ValueError(f"a JWK Set needs 1 to {MAX_KEYS} keys")
     kids: set[str] = set()

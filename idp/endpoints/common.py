@@ -39,7 +39,8 @@ def basic_client_id(authorization: str | None) -> str | None:
 
 
 def provider_of(request: Request) -> Provider:
-    return request.app.state.provider
+    provider: Provider = request.app.state.provider
+    return provider
 
 
 def flow_of(request: Request) -> AuthorizationFlow:

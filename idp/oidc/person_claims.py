@@ -24,7 +24,8 @@ class PersonClaims:
         not read."""
         memo = request_scope.memo()
         if subject is None and memo is not None and subject_id in memo:
-            return memo[subject_id]
+            memoized: dict[str, Any] = memo[subject_id]
+            return memoized
         key = self._keys.enc_key
         claims = decoded_claims(subject, key) if subject is not None else subject_claims(self._storage, subject_id, key)
         if memo is not None:

@@ -17,9 +17,9 @@ from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature, SignXMLException
-from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from idp.pki.report import DocumentRejected, SignatureReport, SignerReport
 from idp.pki.trust import PurposeTrust

@@ -125,7 +125,8 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
 
     def stored_successor(self) -> str | None:
         """The successor the rotation stored with its claim."""
-        return self.request.refresh_token.successor
+        successor: str | None = self.request.refresh_token.successor
+        return successor
 
     def create_token_response(self) -> Any:
         """authlib's response; a failure that is not a refusal (a backend unavailable while the
@@ -143,7 +144,8 @@ class RefreshGrant(ProfileChecks, grants.RefreshTokenGrant):
             raise
 
     def authenticate_user(self, refresh_token: Any) -> Authorization:
-        return refresh_token.authorization()
+        authorization: Authorization = refresh_token.authorization()
+        return authorization
 
     def revoke_old_credential(self, refresh_token: Any) -> None:
         return None  # marked used atomically when it was presented

@@ -72,7 +72,7 @@ class PrivateKeyJwtAuthentication:
         if len(assertion) > MAX_TOKEN_BYTES:
             raise _refuse("the client assertion was refused (oversized)")
         client_id = self._claimed_client_id(assertion, form.get("client_id"))
-        client = query_client(client_id)
+        client: OAuthClient | None = query_client(client_id)
         if client is None:
             raise _refuse("unknown client")
         if client.client.auth_method != METHOD:

@@ -23,4 +23,5 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return bool(token.check_client(client) or client.client.extra.get("introspection"))
 
     def introspect_token(self, token: Any) -> dict[str, Any]:
-        return token.introspection()
+        introspection: dict[str, Any] = token.introspection()
+        return introspection

@@ -156,7 +156,8 @@ def audit_context(request: Request, session_id: str | None = None) -> AuditConte
 
 def request_path(request: Request) -> str:
     """``request.url.path`` (the same escaping) without building the URL."""
-    return request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def query_items(request: Request) -> list[tuple[str, str]]:

@@ -71,7 +71,8 @@ class MemoryStore:
             if entry is None:
                 return None
             self._drop((kind, id))
-            return entry[1]
+            record: dict[str, Any] = entry[1]
+            return record
 
     def destroy(self, kind: str, id: str) -> None:
         with self._lock:
