@@ -187,7 +187,7 @@ class GuardedCrlFetcher(_GuardedHttp, RequestsCRLFetcher):
         cached = self._cache.get(("crl", url))
         if cached is not None:
             return asn1_crl.CertificateList.load(cached)
-        result = await super()._fetch_single(url)
+        result = await RequestsCRLFetcher._fetch_single(self, url)
         if isinstance(result, asn1_crl.CertificateList):
             next_update = result["tbs_cert_list"]["next_update"].native
             self._cache.put(("crl", url), result.dump(), next_update if isinstance(next_update, datetime.datetime)
