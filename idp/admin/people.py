@@ -52,7 +52,7 @@ class PeopleSearch:
         number finds nobody), else ``name`` (part of a name or a local username); at most
         :data:`MAX_FOUND`, by subject id."""
         wanted = normalise_name(text)
-        if wanted.replace(" ", "").isdigit():
+        if wanted.replace(" ", "").isascii() and wanted.replace(" ", "").isdigit():  # not "²" or "٣"
             try:
                 number = normalise_personal_id(wanted)
             except InvalidPersonalId:

@@ -274,9 +274,13 @@ def delete_client(request: Request, who: Clients, client_id: str) -> Response:
 
 # --- people ---------------------------------------------------------------------------------------
 
+#: Search text: no control characters (a NUL cannot reach a PostgreSQL query; a 400 instead).
+SEARCH_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
 @router.get("/accounts", response_model=list[AccountOut], responses=ERRORS)
 def search_accounts(request: Request, who: People,
-                    q: Annotated[str, Query(max_length=255, description="part of a username or a name")] = ""
+                    q: Annotated[str, Query(max_length=255, pattern=SEARCH_TEXT,
+                                            description="part of a username or a name")] = ""
                     ) -> JSONResponse:
     found = _services(request).accounts.find(q)
     _audit_read(request, who, "admin.accounts.search", query_length=len(q), returned=len(found))
@@ -285,7 +289,7 @@ def search_accounts(request: Request, who: People,
 
 @router.get("/people", response_model=list[PersonOut], responses=ERRORS)
 def search_people(request: Request, who: People,
-                  q: Annotated[str, Query(max_length=255, description=(
+                  q: Annotated[str, Query(max_length=255, pattern=SEARCH_TEXT, description=(
                       "part of a name or a local username; or a personal ID number (all digits), found "
                       "exactly through its keyed hash"))] = "") -> JSONResponse:
     """Every person the provider knows: local accounts, citizens and officials linked from an

@@ -275,6 +275,10 @@ def test_search_finds_every_person(admin: Admin) -> None:
         assert by_name.status_code == 200, by_name.text
         assert by_name.json() == [{"subject_id": citizen, "kind": "person", "name": "Hoàng Thị Én", "username": None,
                                    "sources": ["vneid"], "personal_id_known": True}]
+        for hostile in ("\x00", "a\x00b", "\x7f"):  # a NUL would reach PostgreSQL: 500 before
+            assert http.get("/admin/people", params={"q": hostile}).status_code == 400
+            assert http.get("/admin/accounts", params={"q": hostile}).status_code == 400
+        assert http.get("/admin/people", params={"q": "²³"}).json() == []  # digits, but not a number
         for number in (CITIZEN_ID, "001 203 012345"):
             assert [p["subject_id"] for p in http.get("/admin/people", params={"q": number}).json()] == [citizen]
         assert http.get("/admin/people", params={"q": "001203012346"}).json() == []  # another number
