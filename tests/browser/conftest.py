@@ -26,9 +26,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """A headless Chromium shared by the session's browser tests."""
+    """A headless Chromium shared by the browser tests. Package scope, not session: Playwright's sync
+    API keeps an event loop marked running in the main thread while it lives, and the tests after
+    this package call ``asyncio.run`` there."""
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         backend_unavailable("Chromium", f"{CHROMIUM} not installed (Debian package chromium)")
     try:
