@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from idp.errors import IdpError
+
 _FORK = multiprocessing.get_context("fork")
 ANSWER_MARGIN_BYTES = 32 * 1024 * 1024
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(IdpError):
     """The child overran a limit or died without an answer; ``kind`` says which."""
 
     def __init__(self, kind: str) -> None:
