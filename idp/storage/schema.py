@@ -6,6 +6,8 @@ Every row that concurrent writers may update carries ``version`` for compare-and
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -189,25 +191,33 @@ signing_keys = Table(
     Column("version", Integer, nullable=False, default=1),
 )
 
+
+def _event_columns() -> list[Column[Any]]:
+    """What an audit event says, linked (``audit_events``) or not yet (``audit_pending``)."""
+    return [
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("type", String(64), nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("subject", String(255), nullable=True),
+        Column("username", String(255), nullable=True),
+        Column("client_id", String(255), nullable=True),
+        Column("adapter", String(128), nullable=True),
+        Column("acr", String(255), nullable=True),
+        Column("amr", JSON, nullable=True),
+        Column("ip", String(64), nullable=True),
+        Column("user_agent", String(512), nullable=True),
+        Column("session_hash", String(128), nullable=True),
+        Column("request_id", String(128), nullable=True),
+        Column("reason", String(128), nullable=True),
+        Column("details", JSON, nullable=False),
+    ]
+
+
 audit_events = Table(
     "audit_events",
     metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("subject", String(255), nullable=True),
-    Column("username", String(255), nullable=True),
-    Column("client_id", String(255), nullable=True),
-    Column("adapter", String(128), nullable=True),
-    Column("acr", String(255), nullable=True),
-    Column("amr", JSON, nullable=True),
-    Column("ip", String(64), nullable=True),
-    Column("user_agent", String(512), nullable=True),
-    Column("session_hash", String(128), nullable=True),
-    Column("request_id", String(128), nullable=True),
-    Column("reason", String(128), nullable=True),
-    Column("details", JSON, nullable=False),
+    *_event_columns(),
     Column("prev_hash", String(128), nullable=False),
     Column("hash", String(128), nullable=False),
     # The signed checkpoint of the chain at this event (a compact JWS over seq and hash, see
@@ -236,21 +246,7 @@ audit_pending = Table(
     "audit_pending",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("subject", String(255), nullable=True),
-    Column("username", String(255), nullable=True),
-    Column("client_id", String(255), nullable=True),
-    Column("adapter", String(128), nullable=True),
-    Column("acr", String(255), nullable=True),
-    Column("amr", JSON, nullable=True),
-    Column("ip", String(64), nullable=True),
-    Column("user_agent", String(512), nullable=True),
-    Column("session_hash", String(128), nullable=True),
-    Column("request_id", String(128), nullable=True),
-    Column("reason", String(128), nullable=True),
-    Column("details", JSON, nullable=False),
+    *_event_columns(),
 )
 
 # Where each SIEM forwarder got to (at-least-once delivery), and which process holds its lease.
