@@ -119,7 +119,7 @@ def test_xades_signed_properties_are_checked(test_pki: TestPki, verifier: Signat
     assert signature.signing_time is not None  # from the signed properties
     # another certificate's digest in SigningCertificate: the signed properties no longer match
     other = base64.b64encode(hashlib.sha256(test_pki["citizen"].der).digest())
-    tampered = re.sub(rb"(<ds:DigestValue>)[^<]+(</ds:DigestValue></xades:CertDigest>)", rb"\1" + other + rb"\2",
+    tampered = re.sub(rb"(<ds:DigestValue>)[^<]+(</ds:DigestValue></xades:CertDigest>)", rb"\g<1>" + other + rb"\g<2>",
                       signed, count=1)
     assert tampered != signed
     assert verify(verifier, tampered).signatures[0].intact is False

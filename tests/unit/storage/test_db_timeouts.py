@@ -97,6 +97,7 @@ class DelayingProxy:
             for end in (source, sink):
                 with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
+            source.close()  # each socket is the source of exactly one pipe: closed once, by it
 
     def close(self) -> None:
         self.listener.close()
