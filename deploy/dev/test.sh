@@ -7,4 +7,4 @@ export IDP_TEST_POSTGRES_URL=${IDP_TEST_POSTGRES_URL:-postgresql://postgres@127.
 export IDP_TEST_REDIS_URL=${IDP_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
-echo "== pytest"; .venv/bin/pytest "$@"
+echo "== pytest"; .venv/bin/pytest --durations=40 "$@"
