@@ -4,7 +4,9 @@
 1. an identity already linked (same adapter, same upstream ``sub``) signs in as its subject;
 2. else the subject with the same personal-ID hash gets a new link (the second upstream of a
    person finds the first one's subject, so every relying party sees the same pairwise ``sub``);
-3. else a new subject is created.
+3. else an organisation's account (idp.identity.organisations) links to the subject of its tax
+   code, so its second upstream, and a person acting for it, name the same organisation;
+4. else a new subject is created.
 Two first sign-ins of one person at once: both try to insert, the unique constraint on
 ``subjects.personal_id_hash`` (and on the link) lets one win, the other re-reads and joins it.
 
@@ -27,6 +29,8 @@ from typing import Any
 from adapters.base import Identity, UpstreamRejected
 from idp.audit.events import AuditEvent, AuditLog
 from idp.errors import AlreadyExists, IdpError
+from idp.identity.organisations import KIND as ORGANISATION_KIND
+from idp.identity.organisations import account_tax_code, organisation_id
 from idp.identity.personal_id import InvalidPersonalId, normalise_personal_id
 from idp.identity.protection import encrypt_personal_id, personal_id_hash
 from idp.identity.sources import ROLES_CLAIM, apply_source, changed_event
@@ -74,7 +78,8 @@ def _external_subject(identity: Identity, number: str | None, hash_key: bytes) -
 def linked_subject(storage: SqlStorage, identity: Identity, *, hash_key: bytes) -> str | None:
     """The subject this identity would sign in as, read without writing anything (no link made,
     no claim replaced, no sign-in recorded): its link, else the subject with the same personal ID
-    number; None for a person not seen before (or a number :func:`link_identity` would refuse)."""
+    number (an organisation's account: tax code); None for a person not seen before (or a number
+    :func:`link_identity` would refuse)."""
     raw_number = identity.claims.get(PERSONAL_ID_CLAIM)
     try:
         number = normalise_personal_id(raw_number) if raw_number is not None else None
@@ -83,7 +88,9 @@ def linked_subject(storage: SqlStorage, identity: Identity, *, hash_key: bytes) 
     link = storage.links.find(identity.adapter_id, _external_subject(identity, number, hash_key))
     if link is not None:
         return link.subject_id
-    subject = storage.subjects.get_by_personal_id_hash(personal_id_hash(number, hash_key)) if number else None
+    tax_code = account_tax_code(identity.claims) if number is None else None
+    subject = (storage.subjects.get_by_personal_id_hash(personal_id_hash(number, hash_key)) if number
+               else storage.subjects.get(organisation_id(tax_code)) if tax_code else None)
     return subject.id if subject is not None else None
 
 
@@ -202,6 +209,9 @@ def _find_or_create_subject(
         existing = storage.subjects.get_by_personal_id_hash(number_hash)
         if existing is not None:
             return existing, False
+    tax_code = account_tax_code(identity.claims)
+    if tax_code is not None:  # an organisation's account: one subject per tax code
+        return _find_or_create_organisation(storage, identity, organisation_id(tax_code), claims)
     subject = Subject(
         id=secrets.token_hex(16),
         kind="person",
@@ -219,6 +229,19 @@ def _find_or_create_subject(
         if winner is None:
             raise
         return winner, False
+
+
+def _find_or_create_organisation(storage: SqlStorage, identity: Identity, subject_id: str,
+                                 claims: dict[str, Any]) -> tuple[Subject, bool]:
+    """The organisation's subject, whose id is derived from its tax code (idp.identity.organisations):
+    a second account of it (another upstream) links to the first one's. Two first sign-ins at once:
+    the loser's AlreadyExists rolls its transaction back and link_identity retries, finding it."""
+    existing = storage.subjects.get(subject_id)
+    if existing is not None:
+        return existing, False
+    subject = Subject(id=subject_id, kind=ORGANISATION_KIND, claims=claims,
+                      sources={identity.adapter_id: {"claims": sorted(claims), "checked_at": int(time.time())}})
+    return storage.subjects.add(subject), True
 
 
 def _differs(first: Mapping[str, Any], second: Mapping[str, Any], name: str) -> bool:

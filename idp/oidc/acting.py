@@ -2,7 +2,8 @@
 in chose, for it, to act for an organisation they are entitled to (idp.oidc.flow.organisations).
 
 As RFC 8693 §4.1 has it, ``sub`` is the principal acted for, the organisation (its identifier
-for the client, derived from its tax code as a person's is from their subject), and ``act.sub`` the
+for the client, derived from its tax code as a person's is from their subject, the same ``sub``
+the organisation gets when it signs in with its own account), and ``act.sub`` the
 actor, the person (their usual ``sub`` for that client, so the service knows who acted). The
 subject's claims are the organisation's (``vn_acting_for``, ``vn_org_*``, under the claim rules:
 the ``vn_org`` scope), never the person's own.
@@ -16,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: The prefix of an organisation's internal identifier (never a subject's id: those are UUIDs).
-ORGANISATION_PREFIX = "org:"
+from idp.identity.organisations import organisation_id
 
 
 def principal_id(acting_for: Mapping[str, Any]) -> str:
-    """The internal identifier of the organisation acted for (from which its ``sub`` is derived)."""
-    return ORGANISATION_PREFIX + str(acting_for["tax_code"])
+    """The internal identifier of the organisation acted for (from which its ``sub`` is derived):
+    the subject id its own organisation e-ID account signs in as (idp.identity.organisations)."""
+    return organisation_id(str(acting_for["tax_code"]))
 
 
 def organisation_claims(acting_for: Mapping[str, Any]) -> dict[str, Any]:

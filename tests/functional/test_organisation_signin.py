@@ -199,3 +199,24 @@ def test_two_pending_codes_with_different_choices_never_share_a_refresh(deployme
     refreshed = verified(deployment, exchange(deployment, "portal", grant_type="refresh_token",
                                               refresh_token=mine["refresh_token"]))
     assert "act" not in refreshed
+
+
+def test_the_organisation_is_one_sub_whether_it_signs_in_or_is_acted_for(deployment: Deployment) -> None:
+    """Its own account (the representative at the portal) and an employee acting for it: the
+    service sees the same ``sub``, one organisation (both derived from its tax code)."""
+    signed_in, acted_for = Browser(deployment.base), Browser(deployment.base)
+    try:
+        own = run_for(deployment, "portal")
+        itself = redeem(deployment, own, consent_and_code(
+            signed_in, own, upstream_sign_in(signed_in, own, "dvcqg", SONG_HAN.account))["code"])
+        employee = run_for(deployment, "portal")
+        page = upstream_sign_in(acted_for, employee, "dvcqg", "048193004567")
+        consent = acted_for.follow(acted_for.submit(page, {"acting_for": SONG_HAN.tax_code}),
+                                   stop_at=employee.redirect_uri)
+        acting = redeem(deployment, employee, consent_and_code(acted_for, employee, consent)["code"])
+    finally:
+        signed_in.close()
+        acted_for.close()
+    assert itself["userinfo"]["vn_org_tax_code"] == acting["userinfo"]["vn_org_tax_code"] == SONG_HAN.tax_code
+    sub = itself["id_token"]["sub"]
+    assert acting["id_token"]["sub"] == acting["userinfo"]["sub"] == sub and acting["id_token"]["act"]["sub"] != sub
