@@ -6,9 +6,6 @@ slows statements but never holds one past its bound. A PostgreSQL of the test's 
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -18,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from idp.storage.db import Database, Timeouts, build_engine
 from idp.web.unavailable import is_backend_unavailable
+from tests.net_delay import DelayingProxy
 from tests.resilience.cluster import Postgres
 
 
@@ -64,43 +62,6 @@ def test_a_frozen_server_costs_a_statement_its_bound_and_recovery_is_automatic(o
     with db.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     db.dispose()
-
-
-class DelayingProxy:
-    """A TCP proxy on loopback that holds every chunk ``delay`` seconds each way (network delay
-    between the provider and PostgreSQL)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port, self.delay = target_port, 0.0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                time.sleep(self.delay)
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-            source.close()  # each socket is the source of exactly one pipe: closed once, by it
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_network_delay_slows_statements_but_never_past_their_bound(own_postgres: Postgres) -> None:
