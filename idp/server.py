@@ -40,6 +40,7 @@ from idp.oidc.redemption import CodeRedeemer
 from idp.oidc.revocation import GrantRevoker
 from idp.oidc.rotation import RefreshRotator
 from idp.oidc.session_bridge import SessionBridge
+from idp.oidc.settlement import RotationSettlement
 from idp.oidc.signin import SignIns
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.token_lookup import TokenLookup
@@ -121,7 +122,8 @@ def open_provider(runtime: Runtime) -> Provider:
         token_issuer=TokenIssuer(storage=storage, ephemeral=ephemeral, tokens=tokens, person_claims=person_claims,
                                  grants=grants, refresh_ttl=settings.refresh_token_ttl_seconds),
         refresh_rotator=RefreshRotator(issuer=issuer, storage=storage, grants=grants, policies=policies,
-                                       subject_ids=subject_ids, person_claims=person_claims, recheck=recheck),
+                                       subject_ids=subject_ids, person_claims=person_claims, recheck=recheck,
+                                       settlement=RotationSettlement(storage, ephemeral)),
         token_lookup=TokenLookup(issuer=issuer, storage=storage, tokens=tokens, clients=clients,
                                  subject_ids=subject_ids, grants=grants),
         client_assertions=PrivateKeyJwtAuthentication(issuer=issuer, settings=settings, client_keys=client_keys,

@@ -1,13 +1,12 @@
 """Refresh-token rotation (RFC 6749 §6, Security BCP §4.14): every use hands out a successor; a
 reused token revokes its whole grant; the client's policy and the person's directory accounts are
-checked again at each refresh. A refresh that fails after its claim (a backend unavailable: the
-client gets 503 and will retry) is undone, so the retry is not taken for a replay."""
+checked again at each refresh. A rotation whose response never left (a backend unavailable during
+or after the claim: the client gets 503 and will retry) is settled (:mod:`idp.oidc.settlement`),
+so the retry is not taken for a replay."""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-import threading
 import time
 
 from idp.audit.events import AuditContext
@@ -17,24 +16,22 @@ from idp.oidc.person_claims import PersonClaims
 from idp.oidc.recheck import DirectoryRecheck
 from idp.oidc.records import RefreshTokenRecord
 from idp.oidc.revocation import GrantRevoker
+from idp.oidc.settlement import RotationSettlement
 from idp.oidc.subject_ids import SubjectIdentifiers
 from idp.oidc.tokens import hash_token, new_refresh_token
 from idp.storage.models import Client, Grant
-from idp.storage.protocols import Successor
+from idp.storage.protocols import RefreshUse, Successor
 from idp.storage.sql import SqlStorage
 from policies.loa import parse_acr
 from policies.tokens import refresh_denial, release_for_refresh
 
 MAX_REFRESH_TOKEN_CHARS = 256
 
-log = logging.getLogger(__name__)
-#: How long a rotation that could not be undone at once is tried again in the background.
-RESTORE_RETRY_SECONDS = 60
-
 
 class RefreshRotator:
     def __init__(self, *, issuer: str, storage: SqlStorage, grants: GrantRevoker, policies: ClientPolicies,
-                 subject_ids: SubjectIdentifiers, person_claims: PersonClaims, recheck: DirectoryRecheck) -> None:
+                 subject_ids: SubjectIdentifiers, person_claims: PersonClaims, recheck: DirectoryRecheck,
+                 settlement: RotationSettlement) -> None:
         self._issuer = issuer
         self._storage = storage
         self._grants = grants
@@ -42,6 +39,7 @@ class RefreshRotator:
         self._subject_ids = subject_ids
         self._person_claims = person_claims
         self._recheck = recheck
+        self._settlement = settlement
 
     def use_refresh_token(self, value: str, client: Client, *, dpop_jkt: str | None = None,
                           context: AuditContext | None = None) -> RefreshTokenRecord | None:
@@ -54,10 +52,10 @@ class RefreshRotator:
         other failure after the claim undoes it (:meth:`restore`) before it propagates."""
         if not value or len(value) > MAX_REFRESH_TOKEN_CHARS:
             return None
-        successor = new_refresh_token()
-        bound_to = dpop_jkt if client.is_public else None
-        use = self._storage.grants.use_refresh_token(
-            hash_token(value), Successor(hash_token(successor), client.client_id, bound_to), dpop_jkt=dpop_jkt)
+        presented = hash_token(value)
+        use, successor = self._claim(presented, client, dpop_jkt)
+        if use.status == "reused" and self._settlement.settle_marked(presented):
+            use, successor = self._claim(presented, client, dpop_jkt)  # a rotation in doubt undone: afresh
         grant, token = use.grant, use.token
         if use.status == "reused" and grant is not None:
             self._grants.revoke_recorded(grant.id, "refresh_token_reused", "token.reuse_detected", context=context,
@@ -67,7 +65,8 @@ class RefreshRotator:
             return None
         if use.status != "used" or grant is None or token is None or use.successor is None:
             return None  # no successor: the grant is another client's (refused as before)
-        record = RefreshTokenRecord(token=token, grant=grant, sub="", issuer=self._issuer, successor=successor)
+        record = RefreshTokenRecord(token=token, grant=grant, sub="", issuer=self._issuer,
+                                    successor=successor)
         try:
             checked = self._under_policy(grant, context)
             if checked is None:
@@ -83,39 +82,28 @@ class RefreshRotator:
             raise
         return dataclasses.replace(record, grant=checked, sub=sub)
 
+    def _claim(self, presented: str, client: Client, dpop_jkt: str | None) -> tuple[RefreshUse, str]:
+        """The storage's claim of token hash ``presented`` with a new successor, and the
+        successor's value. A claim that gets no answer may still commit: it is settled before the
+        failure propagates."""
+        successor = new_refresh_token()
+        bound_to = dpop_jkt if client.is_public else None
+        try:
+            use = self._storage.grants.use_refresh_token(
+                presented, Successor(hash_token(successor), client.client_id, bound_to), dpop_jkt=dpop_jkt)
+        except Exception:
+            self._settlement.in_doubt(presented, hash_token(successor))
+            raise
+        return use, successor
+
     def restore(self, record: RefreshTokenRecord) -> None:
         """Undo the rotation of ``record`` (the refresh failed before its response left: a backend
         was unavailable): its successor, never handed out, is deleted and the presented token can
         be used again, so the client's retry is a refresh, not a replay that revokes the grant. No
         grace window: a token whose successor was handed out is never restored. When the database
-        cannot be reached to undo it either (it may yet commit the rotation: a frozen server runs
-        the statement when it resumes), a background thread keeps trying for
-        :data:`RESTORE_RETRY_SECONDS`; a client retry that comes first reads as a replay."""
-        if record.successor is None:
-            return
-        presented, successor = record.token.token_hash, hash_token(record.successor)
-        if not self._try_restore(presented, successor, record.grant.id):
-            threading.Thread(target=self._restore_later, args=(presented, successor, record.grant.id),
-                             name="idp-refresh-restore", daemon=True).start()
-
-    def _try_restore(self, presented: str, successor: str, grant_id: str) -> bool:
-        """One attempt; False when the database could not be reached."""
-        try:
-            restored = self._storage.grants.restore_refresh_token(presented, successor)
-        except Exception:
-            log.warning("a failed refresh of grant %s could not be undone yet", grant_id)
-            return False
-        if not restored:
-            log.info("a failed refresh of grant %s had nothing to undo", grant_id)
-        return True
-
-    def _restore_later(self, presented: str, successor: str, grant_id: str) -> None:
-        deadline = time.monotonic() + RESTORE_RETRY_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            if self._try_restore(presented, successor, grant_id):
-                return
-        log.error("a failed refresh of grant %s was not undone: the database did not answer", grant_id)
+        cannot be reached to undo it now, it is settled as a rotation in doubt."""
+        if record.successor is not None:
+            self._settlement.in_doubt(record.token.token_hash, hash_token(record.successor))
 
     def _under_policy(self, grant: Grant, context: AuditContext | None) -> Grant | None:
         """The grant as the client's policy allows it now (a tightened policy or an expired

@@ -170,12 +170,14 @@ class GrantStore(Protocol):
         (SQLite) or does not exist.
         """
 
-    def restore_refresh_token(self, token_hash: str, successor_hash: str) -> bool:
-        """Undo a rotation whose response never left (a backend failed after the claim): delete
-        its successor, if still unused, and make the presented token usable again, atomically.
-        False (nothing changed) when the successor is gone or was used. Safe for replay detection:
-        nobody was given the successor, and a concurrent replay of the presented token was
-        already seen as one."""
+    def settle_rotation(self, token_hash: str, successor_hash: str) -> bool:
+        """Settle a rotation of ``token_hash`` to ``successor_hash`` whose response never left: a
+        backend failed after the claim, or the claim itself got no answer (a frozen database may
+        still run it when it resumes). Atomically, either the successor's hash is taken by a used,
+        expired row, so that a claim still in flight fails when it runs, or, when the claim did
+        commit, the successor (if still unused) is deleted and the presented token made usable
+        again. True when a rotation was undone. Safe for replay detection: nobody was given the
+        successor, and a concurrent replay of the presented token was already seen as one."""
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 

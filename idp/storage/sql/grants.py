@@ -3,7 +3,7 @@
 A rotation on PostgreSQL is one statement (:data:`_ROTATE`): a data-modifying CTE claims the
 presented token, inserts its successor when the grant is active and the client's, and returns the
 token, the grant and the grant's subject. SQLite (no joined RETURNING) runs the claim, the grant
-read and the insert one after the other; its callers read the subject themselves.
+read and the insert one after the other in one transaction; its callers read the subject themselves.
 
 A code's first refresh token and its grant are one statement on PostgreSQL too (:data:`_OPEN`):
 insert the grant unless it exists, then the token under whichever grant is stored, if it is active.
@@ -135,15 +135,7 @@ class SqlGrantStore:
         return self._active(grants.c.subject_id == subject_id)
 
     def add_refresh_token(self, token: RefreshToken) -> None:
-        values = {
-            "token_hash": token.token_hash,
-            "grant_id": token.grant_id,
-            "dpop_jkt": token.dpop_jkt,
-            "created_at": token.created_at,
-            "expires_at": token.expires_at,
-            "used_at": None,
-        }
-        insert_row(self.db, refresh_tokens, values, "refresh token")
+        insert_row(self.db, refresh_tokens, _token_values(token), "refresh token")
 
     def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         query = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
@@ -172,29 +164,46 @@ class SqlGrantStore:
 
     def _rotate_in_steps(self, params: dict[str, Any], successor: Successor, now: datetime) -> RefreshUse:
         """SQLite, whose RETURNING cannot name a joined table: the claim, the grant, then the
-        successor under the conditions of :data:`_ROTATE`."""
-        with self.db.connect() as conn:
+        successor under the conditions of :data:`_ROTATE`, in one transaction (a successor that
+        cannot be stored leaves the presented token unclaimed, as on PostgreSQL)."""
+        with self.db.transaction() as conn:
             row = conn.execute(_CLAIM_TOKEN, params).mappings().first()
-        if row is None:
-            return self._refused(params["b_hash"], params["b_jkt"])
-        grant = self.get(row["grant_id"])
-        use = _rotation(row, grant, successor, now,
-                        stored=grant is not None and grant.active and grant.client_id == successor.client_id)
-        if use.successor is not None:
-            self.add_refresh_token(use.successor)
-        return use
+            if row is None:
+                refused = True
+            else:
+                refused = False
+                grant = self.get(row["grant_id"])
+                use = _rotation(row, grant, successor, now,
+                                stored=grant is not None and grant.active and grant.client_id == successor.client_id)
+                if use.successor is not None:  # a refusal rolls the claim back
+                    conn.execute(refresh_tokens.insert(), _token_values(use.successor))
+        return self._refused(params["b_hash"], params["b_jkt"]) if refused else use
 
     def discard_refresh_token(self, token_hash: str) -> None:
         with self.db.connect() as conn:
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
 
-    def restore_refresh_token(self, token_hash: str, successor_hash: str) -> bool:
-        """Undo a rotation whose response never left (see the protocol), in one transaction."""
+    def settle_rotation(self, token_hash: str, successor_hash: str) -> bool:
+        """Settle a rotation whose outcome the caller does not know (see the protocol), in one
+        transaction: a used, expired tombstone row takes the successor's hash (waiting for a
+        rotation still in flight to end, on the unique index); when the successor exists instead,
+        the rotation committed and is undone."""
+        insert: Any = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        now = utcnow()
         with self.db.transaction() as conn:
+            grant_id = conn.execute(select(refresh_tokens.c.grant_id)
+                                    .where(refresh_tokens.c.token_hash == token_hash)).scalar()
+            if grant_id is None:
+                return False
+            tombstone = {"token_hash": successor_hash, "grant_id": grant_id, "dpop_jkt": None, "created_at": now,
+                         "expires_at": now, "used_at": now}
+            if conn.execute(insert(refresh_tokens).on_conflict_do_nothing(index_elements=["token_hash"]),
+                            tombstone).rowcount == 1:
+                return False  # the rotation never committed, and now it never will
             gone = conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash == successor_hash,
                                                              refresh_tokens.c.used_at.is_(None)))
             if gone.rowcount != 1:
-                return False
+                return False  # settled before (the tombstone), or the successor was used
             conn.execute(update(refresh_tokens)
                          .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.used_at.is_not(None))
                          .values(used_at=None))
@@ -212,6 +221,11 @@ class SqlGrantStore:
         if token.dpop_jkt is not None and token.dpop_jkt != dpop_jkt:
             return RefreshUse("wrong_key", grant, token)  # bound to another DPoP key (RFC 9449 §5): not consumed
         return RefreshUse("reused", grant, token)  # lost the race to a concurrent use
+
+
+def _token_values(token: RefreshToken) -> dict[str, Any]:
+    return {"token_hash": token.token_hash, "grant_id": token.grant_id, "dpop_jkt": token.dpop_jkt,
+            "created_at": token.created_at, "expires_at": token.expires_at, "used_at": None}
 
 
 def _rotation(token_row: Any, grant: Grant | None, successor: Successor, now: datetime, *, stored: bool

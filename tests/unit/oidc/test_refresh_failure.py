@@ -14,7 +14,7 @@ import pytest
 from idp.oidc.tokens import hash_token
 from idp.settings import Settings
 from idp.web.unavailable import is_backend_unavailable
-from tests.resilience.cluster import Redis
+from tests.resilience.cluster import Postgres, Redis
 from tests.unit.oidc.test_refresh_rotation import provider_with, refresh, unused_tokens
 
 
@@ -48,6 +48,45 @@ def test_a_refresh_failing_after_its_rotation_can_be_retried(provider: Any, own_
     assert unused_tokens(provider) == [hash_token(held)]  # undone: no successor, the held token usable
     own_redis.start()
     status, body = refresh(provider, held)  # the client's retry
+    assert status == 200, body
+    assert provider.storage.grants.get("g1").active
+    assert unused_tokens(provider) == [hash_token(body["refresh_token"])]
+    status, body = refresh(provider, held)  # a replay of a token whose successor was handed out
+    assert status == 400 and body["error"] == "invalid_grant"
+    assert provider.storage.grants.get("g1").revoked_reason == "refresh_token_reused"
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def provider_on_own_postgres(tmp_path: Path, own_postgres: Postgres, own_redis: Redis) -> Iterator[Any]:
+    settings = Settings(data_dir=tmp_path / "var", database_url=own_postgres.url, auto_migrate=True,
+                        redis_url=own_redis.url, database_statement_timeout_seconds=1)
+    yield from provider_with(settings)
+
+
+def test_a_refresh_cut_off_by_a_frozen_database_can_be_retried(provider_on_own_postgres: Any,
+                                                               own_postgres: Postgres) -> None:
+    provider = provider_on_own_postgres
+    status, body = refresh(provider, "first")
+    assert status == 200, body
+    held = body["refresh_token"]
+    own_postgres.pause()  # SIGSTOP: the claim waits in the server's socket, and the provider gives up
+    try:
+        with pytest.raises(Exception) as failed:  # the endpoint answers this 503 temporarily_unavailable
+            refresh(provider, held)
+        assert is_backend_unavailable(failed.value)
+    finally:
+        own_postgres.resume()  # the waiting claim runs now and commits
+    status, body = refresh(provider, held)  # the client's retry, at once
     assert status == 200, body
     assert provider.storage.grants.get("g1").active
     assert unused_tokens(provider) == [hash_token(body["refresh_token"])]

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 
 from idp.errors import AlreadyExists, NotFound
 from idp.storage.models import Account, Client, Grant, RefreshToken, SigningKeyRecord, Subject, utcnow
@@ -136,6 +137,34 @@ def test_refresh_rotation_stores_the_successor_and_detects_reuse(storage: SqlSto
     assert storage.grants.use_refresh_token("h1", successor("h4")).status == "used"  # the successor rotates in turn
 
 
+def test_settling_a_committed_rotation_undoes_it(storage: SqlStorage) -> None:
+    make_grant(storage)
+    assert storage.grants.use_refresh_token("h0", successor("h1")).status == "used"  # its answer never arrived
+    assert storage.grants.settle_rotation("h0", "h1") is True
+    assert storage.grants.find_refresh_token("h1") is None
+    assert storage.grants.use_refresh_token("h0", successor("h2")).status == "used"  # the client's retry
+    assert storage.grants.settle_rotation("h0", "h1") is False  # settled once: nothing more to undo
+
+
+def test_settling_a_rotation_before_its_claim_runs_makes_the_claim_fail(storage: SqlStorage) -> None:
+    make_grant(storage)
+    assert storage.grants.settle_rotation("h0", "h1") is False  # the claim is still in flight
+    with pytest.raises(IntegrityError):  # the claim runs late (a frozen database resumed): it cannot commit
+        storage.grants.use_refresh_token("h0", successor("h1"))
+    token = storage.grants.find_refresh_token("h0")
+    assert token is not None and token.used_at is None
+    assert storage.grants.use_refresh_token("h0", successor("h2")).status == "used"  # the client's retry
+
+
+def test_settling_never_undoes_a_rotation_whose_successor_was_used(storage: SqlStorage) -> None:
+    make_grant(storage)
+    storage.grants.use_refresh_token("h0", successor("h1"))
+    storage.grants.use_refresh_token("h1", successor("h2"))
+    assert storage.grants.settle_rotation("h0", "h1") is False
+    assert storage.grants.use_refresh_token("h0", successor("h3")).status == "reused"
+    assert storage.grants.settle_rotation("unknown", "h9") is False
+
+
 def test_refresh_rotation_reads_the_subject_with_the_claim_on_postgresql(storage: SqlStorage) -> None:
     make_grant(storage)
     storage.subjects.add(Subject(id="s1", kind="citizen", claims={"name": "Nguyễn Văn An"}))
@@ -157,7 +186,8 @@ def test_a_rotation_is_one_statement_on_postgresql(storage: SqlStorage) -> None:
     make_grant(storage)
     with statements_sent(storage) as sent:
         assert storage.grants.use_refresh_token("h0", successor("h1")).status == "used"
-    assert sent.statements == (1 if storage.db.dialect == "postgresql" else 3)
+    # SQLite: BEGIN, the claim, the grant, the successor, in one transaction
+    assert sent.statements == (1 if storage.db.dialect == "postgresql" else 4)
 
 
 def test_refresh_rotation_has_one_winner_and_one_successor(storage: SqlStorage) -> None:
