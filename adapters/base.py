@@ -249,16 +249,23 @@ class RegistryCheck(Adapter, Protocol):
         raise SourceUnavailable when the registry does not answer."""
 
 
+#: Where an entitlement came from: the sign-in's upstream listed it (the national portal's list),
+#: the person's certificate names the organisation's tax code.
+UPSTREAM, CERTIFICATE = "upstream", "certificate"
+
+
 @dataclass(frozen=True)
 class OrganisationEntitlement:
     """An organisation a person may act for, as a source of entitlements states it: its tax code
-    (mã số thuế, the key), name and organisation e-ID number, and the person's ``role`` there
-    (``representative``: its legal representative; ``employee``)."""
+    (mã số thuế, the key), name and organisation e-ID number, the person's ``role`` there
+    (``representative``: its legal representative; ``employee``), and the ``source`` that says so
+    (:data:`UPSTREAM`, :data:`CERTIFICATE`)."""
 
     tax_code: str
     name: str
     org_eid: str | None = None
     role: str = "employee"
+    source: str = UPSTREAM
 
 
 @runtime_checkable
@@ -269,3 +276,16 @@ class OrganisationEntitlements(Protocol):
 
     def entitlements(self, identity: Identity) -> tuple[OrganisationEntitlement, ...]:
         """The organisations ``identity`` (a person, never an organisation's account) may act for."""
+
+
+#: Where an adapter records, at sign-in, the organisations the person may act for (a list of
+#: :class:`OrganisationEntitlement` fields), for :func:`recorded_entitlements` to read.
+ENTITLEMENTS_EVIDENCE = "organisations"
+
+
+def recorded_entitlements(adapter_id: str, identity: Identity) -> tuple[OrganisationEntitlement, ...]:
+    """The organisations adapter ``adapter_id`` recorded at ``identity``'s sign-in through it
+    (``identity.evidence``, :data:`ENTITLEMENTS_EVIDENCE`); none for another adapter's identity."""
+    if identity.adapter_id != adapter_id:
+        return ()
+    return tuple(OrganisationEntitlement(**entry) for entry in identity.evidence.get(ENTITLEMENTS_EVIDENCE) or ())

@@ -14,7 +14,10 @@ With ``mtls_header`` configured, the client certificate a TLS terminator passes 
 
 Subject mapping (idp/pki/subjects.py): a personal number (``CCCD:``, a 12-digit ``CMND:``) is the
 person's personal ID number, so the sign-in links to the one person who has it; a tax code
-(``MST:``) is released as ``vn_org_tax_code``. The certificate's issuer, serial and UID are the
+(``MST:``) is released as ``vn_org_tax_code``. A business certificate that names both the person
+and the organisation's tax code (a certificate of a person in an organisation) entitles the person
+to act for that organisation (:meth:`CertificateAdapter.entitlements`, source ``certificate``:
+idp.oidc.flow.organisations), by its subject's ``O`` name. The certificate's issuer, serial and UID are the
 ``vn_cert`` claims (released only under the claim rules of policies/claims.py).
 """
 
@@ -33,7 +36,16 @@ import httpx
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
-from adapters.base import Identity, RequestData, SourceUnavailable, UpstreamRejected
+from adapters.base import (
+    CERTIFICATE,
+    ENTITLEMENTS_EVIDENCE,
+    Identity,
+    OrganisationEntitlement,
+    RequestData,
+    SourceUnavailable,
+    UpstreamRejected,
+    recorded_entitlements,
+)
 from adapters.certificate.config import CertificateConfig
 from adapters.config import display_name_for
 from idp.net.outbound import OutboundPolicy, outbound_client
@@ -161,11 +173,18 @@ class CertificateAdapter:
         if signer.tax_code:
             claims["vn_org_tax_code"] = signer.tax_code
         subject = f"CCCD:{signer.personal_id}" if signer.personal_id else f"MST:{signer.tax_code}"
+        evidence: dict[str, Any] = {"certificate": {"sha256": signer.fingerprint, "issuer": signer.issuer,
+                                                    "serial": signer.serial, "revocation": signer.revocation_source}}
+        if signer.personal_id and signer.tax_code:  # a person in an organisation: they may act for it
+            evidence[ENTITLEMENTS_EVIDENCE] = [{"tax_code": signer.tax_code, "source": CERTIFICATE,
+                                                "name": signer.organization.strip()[:255] or signer.tax_code}]
         return Identity(subject=subject, adapter_id=self.id, issuer=ISSUER, auth_time=int(time.time()),
-                        acr=signer.acr, amr=AMR[signer.acr or "pki-hw"], claims=claims,
-                        evidence={"certificate": {"sha256": signer.fingerprint, "issuer": signer.issuer,
-                                                  "serial": signer.serial,
-                                                  "revocation": signer.revocation_source}})
+                        acr=signer.acr, amr=AMR[signer.acr or "pki-hw"], claims=claims, evidence=evidence)
+
+    def entitlements(self, identity: Identity) -> tuple[OrganisationEntitlement, ...]:
+        """The organisation whose tax code the certificate of ``identity``'s sign-in here names
+        besides the person (as an employee: a certificate does not say who represents it)."""
+        return recorded_entitlements(self.id, identity)
 
     def close(self) -> None:
         return None

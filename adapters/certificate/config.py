@@ -27,9 +27,10 @@ from adapters.config import CERTIFICATE, AdapterConfig, AdapterContext, Produces
 from idp.settings import is_loopback_host
 
 ADAPTER_TYPE = "certificate"
-#: What a certificate sign-in yields (adapters/certificate/adapter.py ``identity``).
+#: What a certificate sign-in yields (adapters/certificate/adapter.py ``identity``), and what a
+#: person acting for the organisation their certificate names yields (idp.oidc.acting).
 CERTIFICATE_CLAIMS = frozenset({"vn_personal_id", "name", "vn_org_tax_code", "vn_cert_issuer", "vn_cert_serial",
-                                "vn_cert_uid"})
+                                "vn_cert_uid", "vn_acting_for", "vn_org_name"})
 
 
 class CertificateConfig(AdapterConfig):

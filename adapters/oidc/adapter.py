@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import httpx2
 
 from adapters.base import (
+    ENTITLEMENTS_EVIDENCE,
     AdapterError,
     Identity,
     OrganisationEntitlement,
@@ -28,6 +29,7 @@ from adapters.base import (
     UpstreamLogout,
     UpstreamRejected,
     UpstreamRequest,
+    recorded_entitlements,
 )
 from adapters.config import display_name_for
 from adapters.oidc.config import OidcConfig
@@ -209,16 +211,14 @@ class OidcUpstreamAdapter:
                 # (the ID token only when it will be posted: a GET logout does not send it).
                 "logout": {"sid": claims.get("sid")}
                 | ({"id_token_hint": raw} if self.config.logout_method == "post" else {}),
-            } | ({"organisations": listed} if (listed := self.config.organisation_entitlements(upstream_claims))
+            } | ({ENTITLEMENTS_EVIDENCE: listed} if (listed := self.config.organisation_entitlements(upstream_claims))
                  else {}),
         )
 
     def entitlements(self, identity: Identity) -> tuple[OrganisationEntitlement, ...]:
         """The organisations this upstream said, at ``identity``'s sign-in here, the person may act
         for (:meth:`OidcConfig.organisation_entitlements`); none for another adapter's identity."""
-        if identity.adapter_id != self.id:
-            return ()
-        return tuple(OrganisationEntitlement(**entry) for entry in identity.evidence.get("organisations") or ())
+        return recorded_entitlements(self.id, identity)
 
     # -- logout --------------------------------------------------------------------------
 

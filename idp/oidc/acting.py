@@ -9,7 +9,8 @@ subject's claims are the organisation's (``vn_acting_for``, ``vn_org_*``, under 
 the ``vn_org`` scope), never the person's own.
 
 ``acting_for`` (an authorization's) is an :class:`adapters.base.OrganisationEntitlement` as a
-record: ``tax_code``, ``name``, ``org_eid`` (may be None), ``role``.
+record: ``tax_code``, ``name``, ``org_eid`` (may be None), ``role``, ``source``, and the ``adapter``
+whose sign-in named it.
 """
 
 from __future__ import annotations

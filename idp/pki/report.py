@@ -41,6 +41,7 @@ class SignerReport:
     tax_code: str | None = None
     common_name: str = ""
     uid: str = ""
+    organization: str = ""  # the subject's O: a business certificate's organisation name
     sub: str | None = None  # the requesting relying party's identifier of the signer (idp/pki/identities.py)
 
     @classmethod
@@ -51,7 +52,7 @@ class SignerReport:
                    revocation_source=verdict.revocation.source, revocation_checked_at=verdict.revocation.checked_at,
                    acr=verdict.acr, personal_id=who.personal_id if who else None,
                    tax_code=who.tax_code if who else None, common_name=who.common_name if who else "",
-                   uid=who.uid if who else "")
+                   uid=who.uid if who else "", organization=who.organization if who else "")
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,12 @@ REFUSED = "organisation_not_entitled"
 
 def entitlements(entries: Iterable[Any], identity: Identity) -> tuple[dict[str, Any], ...]:
     """The organisations the adapter that signed ``identity`` in says they may act for, as records
-    (``entries``: the client's adapter entries)."""
+    (``entries``: the client's adapter entries) with where each came from: its ``source`` and the
+    ``adapter``."""
     for entry in entries:
         if entry.id == identity.adapter_id and isinstance(entry.adapter, OrganisationEntitlements):
-            return tuple(dataclasses.asdict(e) for e in entry.adapter.entitlements(identity))
+            return tuple(dataclasses.asdict(e) | {"adapter": identity.adapter_id}
+                         for e in entry.adapter.entitlements(identity))
     return ()
 
 

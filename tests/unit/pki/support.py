@@ -4,7 +4,8 @@
   (``VNPT-CA`` under the new root, ``Viettel-CA`` under the old one); the Government CA's own root
   with its issuing CA for officials; and a rogue root nobody trusts.
 - End entities with Vietnamese subjects: a citizen (``UID=CCCD:...``), an official of the
-  provincial people's committee, a business by tax code (``UID=MST:...``), a revoked and an expired
+  provincial people's committee, a business by tax code (``UID=MST:...``), a person of that business
+  (its name as ``O``, ``UID=CCCD:...`` and ``UID=MST:...``), a revoked and an expired
   citizen, one without a signing key usage, a remote-signing citizen (its own policy OID), one
   issued under the rogue root, and a time-stamping authority (RFC 3161) under VNPT-CA.
 - An OCSP responder and a CRL server on loopback (:class:`RevocationServer`, built with
@@ -39,15 +40,15 @@ POLICY_SOFT = "1.3.6.1.4.1.61234.1.9"  # a policy the trust file does not map
 UTC = datetime.UTC
 
 
-def _name(common_name: str, *, organization: str | None = None, uid: str | None = None,
+def _name(common_name: str, *, organization: str | None = None, uid: str | tuple[str, ...] | None = None,
           locality: str | None = None) -> x509.Name:
     parts = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
     if locality:
         parts.append(x509.NameAttribute(NameOID.LOCALITY_NAME, locality))
     if organization:
         parts.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    if uid:
-        parts.append(x509.NameAttribute(NameOID.USER_ID, uid))
+    for value in (uid,) if isinstance(uid, str) else uid or ():
+        parts.append(x509.NameAttribute(NameOID.USER_ID, value))
     parts.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(parts)
 
@@ -216,6 +217,8 @@ def build_test_pki(base_url: str, directory: Path, now: datetime.datetime | None
     b.issue("official", gov, _name("Trần Thị Bình", organization="Ủy ban nhân dân tỉnh Thái Bình",
                                     uid="CCCD:034088000123", locality="Thái Bình"))
     b.issue("business", vnpt, _name("CÔNG TY TNHH PHẦN MỀM SÔNG HỒNG", uid="MST:0101234567", locality="Hà Nội"))
+    b.issue("business-person", vnpt, _name("Đỗ Thị Lan", organization="CÔNG TY TNHH PHẦN MỀM SÔNG HỒNG",
+                                           uid=("CCCD:001190000333", "MST:0101234567"), locality="Hà Nội"))
     revoked = b.issue("revoked", vnpt, _name("Lê Văn Cường", uid="CCCD:001077000456"))
     b.issue("expired", vnpt, _name("Phạm Thị Dung", uid="CCCD:001066000789"),
             not_before=now - datetime.timedelta(days=800), not_after=now - datetime.timedelta(days=30))
