@@ -25,15 +25,18 @@ def prepare_data_dir(settings: Settings) -> None:
     os.chmod(settings.data_dir, 0o700)
 
 
-def open_storage(settings: Settings, *, migrate: bool | None = None) -> SqlStorage:
+def open_storage(settings: Settings, *, migrate: bool | None = None, serving: bool = False) -> SqlStorage:
     """Open the database; upgrade the schema when configured to; refuse an out-of-date schema.
 
+    Its statements are bounded as the server's (``IDP_DATABASE_STATEMENT_TIMEOUT_SECONDS``) when
+    ``serving``, else as an ``idp`` command's (``IDP_DATABASE_COMMAND_STATEMENT_TIMEOUT_SECONDS``).
     Passwords of the accounts in it are hashed at the configured argon2id cost from now on."""
     configure_hashing(settings.password_hash_memory_kib, settings.password_hash_time_cost)
     if settings.is_sqlite and settings.database_url is None:
         prepare_data_dir(settings)
     storage = SqlStorage.open(settings.effective_database_url, pool_size=settings.database_pool_size,
-                              pool_overflow=settings.database_pool_overflow, timeouts=settings.database_timeouts)
+                              pool_overflow=settings.database_pool_overflow,
+                              timeouts=settings.database_timeouts if serving else settings.command_database_timeouts)
     try:
         storage.db.ping()
         if settings.should_auto_migrate if migrate is None else migrate:
@@ -49,7 +52,7 @@ def open_storage(settings: Settings, *, migrate: bool | None = None) -> SqlStora
     return storage
 
 
-def describe_db_error(exc: SQLAlchemyError) -> str:
+def describe_db_error(exc: Exception) -> str:
     """A one-line reason that never echoes the URL (it may carry a password)."""
     original = getattr(exc, "orig", None) or exc
     line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
@@ -66,7 +69,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        storage = open_storage(settings)
+        storage = open_storage(settings, serving=True)
         return cls(settings=settings, storage=storage, ephemeral=open_ephemeral_store(settings.redis_url,
                                                                                      settings.redis_prefix))
 

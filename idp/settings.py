@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_origin
@@ -78,9 +79,17 @@ class Settings(BaseSettings):
     )
     database_statement_timeout_seconds: float = Field(
         default=10, ge=0, le=3600,
-        description="Longest a PostgreSQL statement may run: the server's statement_timeout, and a "
-        "client-side bound one second later (a frozen or unreachable server is given up and the "
-        "request answered 503). 0: unbounded (long maintenance commands).",
+        description="Longest a PostgreSQL statement of the server (`idp serve`) may run: the server's "
+        "statement_timeout, and a client-side bound one second later (a frozen or unreachable server "
+        "is given up and the request answered 503). 0: unbounded. `idp` commands have their own, "
+        "IDP_DATABASE_COMMAND_STATEMENT_TIMEOUT_SECONDS.",
+    )
+    database_command_statement_timeout_seconds: float = Field(
+        default=0, ge=0, le=86400,
+        description="Longest a PostgreSQL statement of an `idp` command may run (the single DELETE of "
+        "`idp audit prune` or `idp retention apply --execute` over months of events may take long), "
+        "bounded as IDP_DATABASE_STATEMENT_TIMEOUT_SECONDS bounds the server's. 0: unbounded (a frozen "
+        "database then holds the command until it resumes or is interrupted).",
     )
     database_lock_timeout_seconds: float = Field(
         default=5, ge=0, le=3600,
@@ -486,10 +495,16 @@ class Settings(BaseSettings):
 
     @property
     def database_timeouts(self) -> Timeouts:
-        """The bounds of the waits on PostgreSQL (IDP_DATABASE_*_TIMEOUT_SECONDS)."""
+        """The bounds of the server's waits on PostgreSQL (IDP_DATABASE_*_TIMEOUT_SECONDS)."""
         return Timeouts(connect=self.database_connect_timeout_seconds,
                         statement=self.database_statement_timeout_seconds,
                         lock=self.database_lock_timeout_seconds, pool=self.database_pool_timeout_seconds)
+
+    @property
+    def command_database_timeouts(self) -> Timeouts:
+        """The bounds of an ``idp`` command's waits on PostgreSQL: the server's, but for the
+        statement bound (IDP_DATABASE_COMMAND_STATEMENT_TIMEOUT_SECONDS)."""
+        return replace(self.database_timeouts, statement=self.database_command_statement_timeout_seconds)
 
     @cached_property
     def effective_database_url(self) -> str:

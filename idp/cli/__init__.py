@@ -10,6 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import psycopg
+from sqlalchemy.exc import SQLAlchemyError
+
 from idp.cli import (
     accounts_admin,
     audit,
@@ -29,6 +32,7 @@ from idp.cli import (
     users,
 )
 from idp.errors import IdpError
+from idp.runtime import describe_db_error
 from idp.settings import SettingsError
 
 GROUPS = [serve, db, clients, users, keys, kek, policies, audit, report, accounts_admin, sandbox, settings_reference,
@@ -54,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.handler(args)
     except (CommandFailed, SettingsError, IdpError, ValueError) as exc:
         print(f"idp: {exc}", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, psycopg.Error) as exc:  # lost, or past IDP_DATABASE_COMMAND_STATEMENT_TIMEOUT_SECONDS
+        print(f"idp: cơ sở dữ liệu không trả lời / the database did not answer ({describe_db_error(exc)})",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
