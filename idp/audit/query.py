@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from idp.audit.chain import format_time, utc_ms
+from idp.audit.reading import pages
 from idp.storage.db import Database
 from idp.storage.schema import audit_events
 
@@ -92,17 +93,11 @@ def page_of(db: Database, statement: Select[Any], *, limit: int = 100, cursor: s
 
 
 def iter_matching(db: Database, query: AuditQuery, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every matching event, oldest first, read in short batches (for export)."""
-    after = 0
-    while True:
-        statement = (query.statement().where(audit_events.c.seq > after)
-                     .order_by(audit_events.c.seq).limit(batch))
-        with db.connect() as conn:
-            rows = [event_json(r) for r in conn.execute(statement).mappings()]
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = rows[-1]["seq"]
+    """Every matching event, oldest first, read in short batches (for export: the next batch is read
+    while this one is written, and memory stays flat; :func:`idp.audit.reading.pages`)."""
+    for page in pages(db, query.statement(), batch=batch):
+        for row in page:
+            yield event_json(row)
 
 
 def event_json(row: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Walking the hash chain and its signed checkpoints (``idp audit verify``).
 
-The walk reads events in sequence order in short batches (so SQLite writers are not held up),
-every event present up to the newest one seen when it started, and stops at the first problem:
+The walk reads events in sequence order in short batches (so SQLite writers are not held up, and
+memory stays flat over millions of events; :mod:`idp.audit.reading`), every event present up to
+the newest one seen when it started, and stops at the first problem:
 
 - a missing sequence number (``removed``), also at the tail (the head or a checkpoint is ahead
   of the last event);
@@ -40,6 +41,7 @@ from sqlalchemy import func, select
 from idp.audit.chain import GENESIS, row_hash
 from idp.audit.checkpoints import StoredCheckpoint, Verify, check_claims
 from idp.audit.external import ExternalCheckpoint, ExternalCopyInvalid
+from idp.audit.reading import pages
 from idp.audit.sequencer import oldest_unlinked
 from idp.audit.sql import read_head
 from idp.audit.types import ADMIN_ACTION, PRUNE_ACTION
@@ -80,28 +82,25 @@ class VerifyReport:
         return self.problem is None
 
 
-def iter_events(db: Database, after: int, through: int | None, batch: int = BATCH) -> Iterator[Any]:
-    """Events with ``after < seq <= through`` in order, read in short transactions."""
-    while True:
-        query = select(audit_events).where(audit_events.c.seq > after).order_by(audit_events.c.seq)
-        if through is not None:
-            query = query.where(audit_events.c.seq <= through)
-        with db.connect() as conn:
-            rows = conn.execute(query.limit(batch)).mappings().all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = rows[-1]["seq"]
+def iter_events(db: Database, after: int, through: int | None, batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    """Events with ``after < seq <= through`` in order, read in pages of ``batch``
+    (:func:`idp.audit.reading.pages`: short reads, the next one under way while this one is checked)."""
+    query = select(audit_events)
+    if through is not None:
+        query = query.where(audit_events.c.seq <= through)
+    for page in pages(db, query, after=after, batch=batch):
+        yield from page
 
 
 def verify_chain(db: Database, verify: Verify | None = None, external: Sequence[ExternalCheckpoint] = (),
                  progress: Callable[[int, int], None] | None = None, *,
-                 link_alarm_seconds: float | None = None) -> VerifyReport:
+                 link_alarm_seconds: float | None = None, batch: int = BATCH) -> VerifyReport:
     """Check the whole remaining log; ``verify(token) -> claims`` checks checkpoint signatures (those
     of ``external`` too: :class:`ExternalCopyInvalid` when one of them does not verify).
     ``progress(seq, newest seq)`` is called after each event. With ``link_alarm_seconds``, an
     intact chain still fails (``unlinked``) when an event has waited longer than that in
-    ``audit_pending`` (see :mod:`idp.audit.sequencer`)."""
+    ``audit_pending`` (see :mod:`idp.audit.sequencer`). Events are read ``batch`` at a time: memory
+    stays the same whatever the length of the log."""
     if verify is not None:
         check_external(external, verify)
     with db.connect() as conn:
@@ -116,7 +115,7 @@ def verify_chain(db: Database, verify: Verify | None = None, external: Sequence[
         walk.external.setdefault(cp.seq, set()).add(cp.hash)
     problem = walk.anchor()
     if problem is None and newest is not None:
-        for row in iter_events(db, 0, int(newest)):
+        for row in iter_events(db, 0, int(newest), batch):
             problem = walk.step(row)
             if problem:
                 break
