@@ -2,8 +2,9 @@
 docs/domain.md "Who signs in, and under which law"), served on ``/account``:
 
 - :func:`held`: what the provider holds about them (their claims, local account, the identity
-  sources linked to them, second factors), which services they consented to and which services
-  received which claims, under which legal basis (recorded per release: ``token.issued``);
+  sources linked to them, second factors, the organisations their live sign-ins say they may act
+  for and where each came from), which services they consented to and which services received
+  which claims, under which legal basis (recorded per release: ``token.issued``);
 - downloading it as JSON or a readable HTML page (each download audited:
   ``personal_data.exported``);
 - :func:`erase`: only after a recent sign-in (:func:`signed_in_recently`: within
@@ -22,6 +23,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.base import UPSTREAM
 from idp.audit.events import AuditContext
 from idp.audit.query import releases_to_services
 from idp.audit.types import PERSONAL_DATA_ERASED, PERSONAL_DATA_EXPORTED
@@ -44,6 +46,30 @@ def _time(value: Any) -> str | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat(timespec="seconds")
     return None if value is None else str(value)
+
+
+def _epoch(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def entitlements(provider: Provider, subject_id: str, names: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """The organisations the person may act for (idp.oidc.flow.organisations), as the provider
+    holds them: only in their live sign-in sessions, each kept until its session ends. Per
+    organisation, source and adapter: the latest sign-in that named it (``named_at``) and until
+    when a session keeps it (``kept_until``); ``names``: each adapter's name."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for session in sorted(provider.sessions.of_person(subject_id), key=lambda s: s.created_at):
+        for entry in session.entitlements:  # a later session's record replaces an earlier one's
+            adapter = str(entry.get("adapter") or session.adapter or "")
+            source = str(entry.get("source") or UPSTREAM)
+            key = (str(entry.get("tax_code")), source, adapter)
+            found[key] = {
+                "tax_code": key[0], "name": entry.get("name"), "org_eid": entry.get("org_eid"),
+                "role": entry.get("role") or "employee", "source": source, "adapter": adapter,
+                "adapter_name": names.get(adapter, {"vi": adapter, "en": adapter}),
+                "named_at": _epoch(session.auth_time),
+                "kept_until": _epoch(session.created_at + provider.sessions.absolute)}
+    return sorted(found.values(), key=lambda e: (str(e["name"]), e["tax_code"], e["source"]))
 
 
 def held(provider: Provider, subject_id: str) -> dict[str, Any]:
@@ -70,6 +96,7 @@ def held(provider: Provider, subject_id: str) -> dict[str, Any]:
             {"adapter": link.adapter, "name": names.get(link.adapter, {"vi": link.adapter, "en": link.adapter}),
              "subject_at_source": link.external_subject, "linked_at": _time(link.created_at),
              "last_sign_in": _time(link.last_login_at)} for link in links],
+        "organisations": entitlements(provider, subject_id, names),
         "consents": [
             {"client_id": c.client_id, "client_name": client_name(c.client_id), "scopes": sorted(c.scopes),
              "claims": sorted(c.claims), "granted_at": _time(c.granted_at), "legal_basis": CONSENT}

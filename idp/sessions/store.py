@@ -106,6 +106,12 @@ class SessionStore:
             self.save(session)
         return session
 
+    def of_person(self, subject_id: str) -> list[SsoSession]:
+        """Every live session of one person, left as they are (what the provider holds about them)."""
+        now = int(time.time())
+        return [session for record in self.store.find_by_grant(person_index(subject_id))
+                if now < (session := self._session(record)).created_at + self.absolute]
+
     def end_all_of(self, subject_id: str) -> list[SsoSession]:
         """End every session of one person (an administrator's revocation); the live ones."""
         return [self._session(record) for record in self.store.consume_by_grant(person_index(subject_id))]

@@ -2,7 +2,8 @@
 code (a certificate of a person in an organisation, from the test PKI): at a service that accepts
 organisations they may act for that business (an entitlement from the certificate), and the
 service's ID token (python-jose) says so with ``act`` and the organisation's claims, never the
-person's number. A certificate that names no tax code, or no person, entitles nobody.
+person's number; their personal-data export names the business and the certificate as its
+source. A certificate that names no tax code, or no person, entitles nobody.
 
 Only HTTP, as people and relying parties see it: ``idp serve``, the certificate as the TLS
 terminator in front of it passes it (the mTLS header, believed from the trusted proxy only).
@@ -110,6 +111,9 @@ def test_a_person_acts_for_the_business_their_certificate_names(deployment: tupl
         [details] = db.execute("SELECT details FROM audit_events WHERE type = 'signin' AND outcome = 'success' "
                                "AND details LIKE '%acting_for%'").fetchone()
     assert json.loads(details)["acting_for"] == TAX_CODE
+    [exported] = browser.http.get("/account/data.json").json()["organisations"]  # the person's right of access
+    assert (exported["tax_code"], exported["name"], exported["source"], exported["adapter"]) == (
+        TAX_CODE, BUSINESS, "certificate", "chukyso")
 
 
 @pytest.mark.parametrize("certificate", ["official", "business"])

@@ -220,3 +220,19 @@ def test_the_organisation_is_one_sub_whether_it_signs_in_or_is_acted_for(deploym
     assert itself["userinfo"]["vn_org_tax_code"] == acting["userinfo"]["vn_org_tax_code"] == SONG_HAN.tax_code
     sub = itself["id_token"]["sub"]
     assert acting["id_token"]["sub"] == acting["userinfo"]["sub"] == sub and acting["id_token"]["act"]["sub"] != sub
+
+
+def test_the_export_of_personal_data_names_the_organisations_and_their_source(deployment: Deployment,
+                                                                              browser: Browser) -> None:
+    """Law 91/2025's right of access: whom the person may act for, and that the portal said so."""
+    employee = "048193004567"
+    run = run_for(deployment, "motcua")  # a citizens' service: no page, the sign-in names them all the same
+    consent_and_code(browser, run, upstream_sign_in(browser, run, "dvcqg", employee))
+    exported = browser.http.get("/account/data.json").json()["organisations"]
+    assert [(o["tax_code"], o["name"], o["org_eid"], o["role"], o["source"], o["adapter"]) for o in exported] == [
+        (org.tax_code, org.name, org.org_eid, "employee", "upstream", "dvcqg") for org in (SONG_HAN, HOA_VANG)]
+    assert all(o["named_at"] < o["kept_until"] for o in exported)
+    page = browser.http.get("/account/data").text
+    section = page[page.index('id="organisations-heading"'):page.index('id="releases-heading"')]
+    assert "Tổ chức bạn được thay mặt" in section and f"mã số thuế {SONG_HAN.tax_code}" in section
+    assert HOA_VANG.name in section and f"theo {exported[0]['adapter_name']['vi']} khi bạn đăng nhập" in section

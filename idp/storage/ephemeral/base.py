@@ -54,6 +54,10 @@ class EphemeralStore(Protocol):
         """Remove every record stored with ``grant_id`` and return the live ones (an administrator
         ending every session of a person reads them to revoke their grants and tell the clients)."""
 
+    def find_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        """The live records stored with ``grant_id``, left in place (a person's export of their
+        data reads their sessions)."""
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         """Remember ``id`` for ``ttl`` seconds; True only for the first caller (replay caches)."""
 

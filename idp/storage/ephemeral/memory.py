@@ -114,6 +114,11 @@ class MemoryStore:
                 self._drop(key)
             return live
 
+    def find_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            keys = list(self._by_grant.get(grant_id, ()))
+            return [copy.deepcopy(entry[1]) for key in keys if (entry := self._live(key)) is not None]
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         with self._lock:
             self._sweep()

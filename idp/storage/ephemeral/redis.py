@@ -178,6 +178,12 @@ class RedisStore:
         values, _ = pipe.execute()
         return [record for data in values if (record := _loads(data)) is not None]
 
+    def find_by_grant(self, grant_id: str) -> list[dict[str, Any]]:
+        members = self._command("SMEMBERS", self._grant_key(grant_id))
+        if not members:
+            return []
+        return [record for data in self._command("MGET", *members) if (record := _loads(data)) is not None]
+
     def add_once(self, kind: str, id: str, ttl: int) -> bool:
         return self._command("SET", self._key(kind, id), b"1", "EX", ttl, "NX") is not None
 

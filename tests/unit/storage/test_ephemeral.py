@@ -72,6 +72,15 @@ def test_consume_by_grant_returns_the_live_records(ephemeral) -> None:
     assert ephemeral.consume_by_grant("person:p") == []
 
 
+def test_find_by_grant_reads_the_live_records_and_leaves_them(ephemeral) -> None:
+    ephemeral.upsert("session", "s1", {"v": 1}, 60, grant_id="person:p")
+    ephemeral.upsert("session", "s2", {"v": 2}, 60, grant_id="person:p")
+    ephemeral.upsert("session", "s3", {"v": 3}, 60, grant_id="person:q")
+    ephemeral.destroy("session", "s2")  # ended already: not read
+    assert ephemeral.find_by_grant("person:p") == [{"v": 1}]
+    assert ephemeral.find("session", "s1") == {"v": 1} and ephemeral.find_by_grant("nobody") == []
+
+
 def test_add_once_and_increment(ephemeral) -> None:
     assert ephemeral.add_once("jti", "x", 60) is True
     assert ephemeral.add_once("jti", "x", 60) is False
