@@ -126,6 +126,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sample our server with py-spy during each workload (ours only; no RESULTS.md)",
     )
     parser.add_argument("--keep-database", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--preload", action="store_true",
+        help="fill our database before measuring: 1,000,000 audit events, 200,000 people with identity links, "
+        "500,000 live refresh tokens, 50,000 consents (bench/harness/preload.py; the peer's store stays empty)",
+    )
+    parser.add_argument("--preload-scale", type=float, default=1.0, help="fraction of the --preload counts (0-1]")
     args = parser.parse_args(argv)
     unknown = [n for n in args.workloads.split(",") if n not in BY_NAME]
     if unknown:
@@ -214,6 +220,18 @@ class Run:
         self.database = BenchDatabase.create(f"vnidp_bench_{self.stamp}")
         self.log(f"bench database {self.database.name}, Redis index {self.redis.index} prefix {self.redis.prefix}")
         prepare_ours(self.ours_env("cheap"), self.clients, service_scope="")
+        if self.args.preload:
+            self.preload()
+
+    def preload(self) -> None:
+        """Fill our database (``--preload``) in a process with our server's environment."""
+        began = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "bench.harness.preload", "--scale", str(self.args.preload_scale),
+             "--clients", f"{self.clients.rp1.client_id},{self.clients.rp2.client_id}"],
+            env=self.ours_env("cheap"), cwd=REPO, check=True,
+        )
+        self.log(f"preloaded our database in {time.monotonic() - began:.0f} s")
 
     def open_peer_store(self) -> None:
         """The peer's Redis key space (``--peer-store redis``): our DB index, a prefix of its own."""
@@ -345,6 +363,8 @@ def render(run: Run, limit: float | None, command: str) -> str:
         + (f"; {run.args.rounds} rounds, alternating which server goes first; the tables show the median "
            "window of each" if run.args.rounds > 1 else ""),
         f"- command: `{command}`",
+        "- our database: " + (f"preloaded (bench/harness/preload.py, scale {run.args.preload_scale:g})"
+                              if run.args.preload else "empty at start"),
         "",
         "Units: `request` one HTTP request; `token` one client_credentials token; `sign-in` authorize → login → "
         "code → token → userinfo (all requests of it); `refresh` one rotation; `join` a second RP's authorize "
