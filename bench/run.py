@@ -332,8 +332,12 @@ class Run:
             if "ours" in self.servers:
                 self.open_backends()
                 ctx.database, ctx.redis = self.database, self.redis
+                assert self.database is not None and self.redis is not None
+                ctx.our_backend_pids = (self.database.server_pid(), self.redis.server_pid())
             if "peer" in self.servers and self.args.peer_store == "redis":
                 self.open_peer_store()
+                assert self.peer_redis is not None
+                ctx.peer_backend_pids = (self.peer_redis.server_pid(),)
             for check in ("cheap", "argon2"):
                 phase = [w for w in chosen if w.password_check == check]
                 if phase:
@@ -374,11 +378,19 @@ def render(run: Run, limit: float | None, command: str) -> str:
         "",
         *report.throughput_table(table),
         "",
+        "## Whole system (each server's CPU and its backends': PostgreSQL's whole tree and the Redis server "
+        "for ours, the Redis server for the peer on it, nothing for the peer in memory)",
+        "",
+        *report.system_table(table),
+        "",
+        "The backends are shared with anything else that uses them during the run: these figures hold on an "
+        "otherwise quiet machine.",
+        "",
         "## Memory and backends",
         "",
         *report.resources_table(table),
         "",
-        "## Targets of issue 10",
+        "## Targets",
         "",
         *(report.targets(table, limit) or ["- (no measurement of ours)"]),
     ]

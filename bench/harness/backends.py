@@ -5,6 +5,11 @@ PostgreSQL: a fresh database per run (dropped at the end); writes are read from
 Statistics reach the view up to a second late, so a reading waits for them to settle.
 Redis: a DB index chosen empty at start, and a key prefix of the run; every key of the prefix is
 removed at the end. ``MEMORY USAGE`` of each key left after the sign-ins gives bytes per session.
+
+``server_pid`` of each names the process whose CPU the whole-system figures add to a server's own
+(PostgreSQL's postmaster, whose tree holds every backend and the WAL writer, checkpointer and
+background writer; the Redis server). Both are shared with whatever else uses them: the
+whole-system figures hold on a machine where nothing else does during the run.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import redis
@@ -62,6 +68,13 @@ class BenchDatabase:
         assert row is not None
         return PgCounters(int(row[0]), int(row[1]), int(row[2]))
 
+    def server_pid(self) -> int:
+        """The postmaster's pid: the parent of a backend serving this connection."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        return parent_pid(int(row[0]))
+
     def table_writes(self) -> dict[str, int]:
         """Tuples written per table (a breakdown for the report)."""
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -91,6 +104,10 @@ class BenchRedis:
                 return cls(index, prefix)
         raise RuntimeError("no empty Redis DB index among 8-15")
 
+    def server_pid(self) -> int:
+        """The Redis server's pid (``INFO server``)."""
+        return int(self.client().info("server")["process_id"])
+
     def keys(self) -> list[bytes]:
         return list(self.client().scan_iter(match=self.prefix + "*", count=1000))
 
@@ -110,6 +127,11 @@ class BenchRedis:
         keys = self.keys()
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def key_family(key: str) -> str:

@@ -139,7 +139,14 @@ def start_server(
     ready_path: str = "/.well-known/openid-configuration",
     timeout: float = 60.0,
 ) -> Server:
-    """Start ``command`` (pinned to ``cpu`` with taskset) and wait until ``ready_path`` answers 200."""
+    """Start ``command`` (pinned to ``cpu`` with taskset) and wait until ``ready_path`` answers 200.
+    Refused when something answers at ``base_url`` already (a server left by an interrupted run
+    would otherwise be measured in place of this one)."""
+    try:
+        with urllib.request.urlopen(base_url + ready_path, timeout=2):  # noqa: S310 - loopback
+            raise RuntimeError(f"{name}: something answers at {base_url} already; stop it first")
+    except OSError:
+        pass  # nothing there: as it should be
     argv = ["taskset", "-c", cpu, *command] if cpu is not None else list(command)
     log = log_path.open("w")
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -69,6 +69,7 @@ class Measurement:
     pg_tables: dict[str, int] = field(default_factory=dict)
     redis_bytes: int | None = None
     redis_families: dict[str, tuple[int, int]] = field(default_factory=dict)
+    backend_cpu_seconds: float | None = None  # PostgreSQL's and Redis's CPU in the window (those the server uses)
     round: int = 0  # which pass over the workloads (``--rounds``)
 
     @property
@@ -78,6 +79,14 @@ class Measurement:
     @property
     def units_per_cpu_second(self) -> float:
         return self.units / self.cpu_seconds if self.cpu_seconds else 0.0
+
+    @property
+    def units_per_system_cpu_second(self) -> float | None:
+        """Units per CPU-second of the whole system: the server and the backends it uses."""
+        if self.backend_cpu_seconds is None:
+            return None
+        total = self.cpu_seconds + self.backend_cpu_seconds
+        return self.units / total if total else 0.0
 
     @property
     def requests_per_second(self) -> float:
@@ -96,6 +105,7 @@ class Measurement:
         data.update(
             units_per_second=self.units_per_second,
             units_per_cpu_second=self.units_per_cpu_second,
+            units_per_system_cpu_second=self.units_per_system_cpu_second,
             requests_per_second=self.requests_per_second,
             cpu_share=self.cpu_share,
         )
@@ -113,6 +123,8 @@ class Context:
     database: BenchDatabase | None = None
     redis: BenchRedis | None = None
     profile_dir: Path | None = None  # set: py-spy samples our server during each measured window
+    our_backend_pids: tuple[int, ...] = ()  # the PostgreSQL and Redis servers ours uses (whole-system CPU)
+    peer_backend_pids: tuple[int, ...] = ()  # the Redis server the peer uses (none on its in-memory adapter)
 
 
 def run_async(coro: object) -> object:
@@ -181,6 +193,7 @@ class _Window:
     def __init__(self, server: Server, ctx: Context, with_backends: bool, workload: str,
                  settle: float = 1.2) -> None:
         self.server, self.ctx, self.with_backends = server, ctx, with_backends
+        self.backend_pids = ctx.our_backend_pids if with_backends else ctx.peer_backend_pids
         self.settle = settle  # seconds to let PostgreSQL's statistics catch up (see STATS_SETTLE)
         self.sampler = RssSampler(server.pid)
         self.profiler = (
@@ -204,10 +217,12 @@ class _Window:
         self.sampler.__enter__()
         if self.profiler:
             self.profiler.start()
+        self.backends0 = sum(cpu_seconds(pid) for pid in self.backend_pids)
         self.cpu0, self.t0 = cpu_seconds(self.server.pid), time.perf_counter()
 
     def stop(self) -> None:
         self.cpu1, self.t1 = cpu_seconds(self.server.pid), time.perf_counter()
+        self.backends1 = sum(cpu_seconds(pid) for pid in self.backend_pids)
         self.sampler.__exit__()
         if self.profiler:
             self.profiler.stop()
@@ -218,6 +233,8 @@ class _Window:
 
     def fill(self, m: Measurement) -> Measurement:
         m.seconds, m.cpu_seconds = self.t1 - self.t0, self.cpu1 - self.cpu0
+        # the peer on its in-memory adapter uses no backend: its whole system is its own process
+        m.backend_cpu_seconds = self.backends1 - self.backends0
         m.rss_rest, m.rss_peak = self.rss_rest, max(self.sampler.peak, self.rss_rest)
         if self.pg0 is not None and self.pg1 is not None and self.ctx.database:
             m.pg_commits = self.pg1.commits - self.pg0.commits

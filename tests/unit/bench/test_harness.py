@@ -5,15 +5,20 @@ No load is generated here (the benchmark is never part of the test suite).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from bench.harness.backends import key_family
+from bench.harness.backends import BenchDatabase, BenchRedis, key_family
 from bench.harness.forms import login_form
 from bench.harness.http import CookieJar, basic_auth
-from bench.harness.report import Row, medians, rounds_table, session_bytes, targets
+from bench.harness.procs import cpu_seconds, process_tree
+from bench.harness.report import Row, medians, rounds_table, session_bytes, system_table, targets
 from bench.harness.stats import percentile, ratio
 from bench.harness.workloads import EXPECTED_ANSWER, Measurement
 from bench.harness.wrk import WrkRequest, lua_script, parse_output
+from tests.conftest import POSTGRES_URL
 
 WRK_SAMPLE = """Running 10s test @ http://127.0.0.1:8711/jwks
   1 threads and 50 connections
@@ -81,6 +86,26 @@ def test_ratios_compare_work_per_cpu_second_and_per_wall_second() -> None:
     assert row.cpu_ratio == pytest.approx(1.5)  # 6000 vs 4000 per CPU-second
     assert row.rate_ratio == pytest.approx(0.75)  # 3000 vs 4000 per second
     assert ratio(1.0, 0.0) is None and ratio(None, 2.0) is None
+
+
+def test_whole_system_ratio_adds_each_sides_backends() -> None:
+    ours, peer = _measurement("ours", 30_000, cpu=5.0), _measurement("peer", 40_000, cpu=8.0)
+    ours.backend_cpu_seconds, peer.backend_cpu_seconds = 5.0, 2.0  # PostgreSQL + Redis; Redis
+    row = Row("jwks", ours, peer)
+    assert row.cpu_ratio == pytest.approx(1.2)  # 6000 vs 5000 per CPU-second of the server alone
+    assert row.system_ratio == pytest.approx(0.75)  # 3000 vs 4000 per CPU-second of the whole system
+    [line] = targets([row], argon2_limit=None)
+    assert "whole system ≥ 1.0× — **NOT met** (0.75×)" in line
+    assert "| **0.75×** |" in system_table([row])[2]
+
+
+def test_backend_processes_are_the_postmaster_and_the_redis_server() -> None:
+    postmaster = BenchDatabase("test", POSTGRES_URL).server_pid()
+    assert len(process_tree(postmaster)) > 3  # backends, WAL writer, checkpointer...
+    assert b"postgres" in Path(f"/proc/{postmaster}/cmdline").read_bytes()
+    redis_server = BenchRedis(0, "unused:").server_pid()
+    assert b"redis-server" in Path(f"/proc/{redis_server}/cmdline").read_bytes()
+    assert cpu_seconds(redis_server) > 0 and os.getpid() not in (postmaster, redis_server)
 
 
 def test_no_ratio_when_a_side_failed_its_requests() -> None:
