@@ -39,9 +39,13 @@ def format_time(value: datetime) -> str:
     return utc_ms(value).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+#: Built once: ``json.dumps`` with these options builds a new encoder on every call (a tenth of a
+#: row's hash).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def hashed_form(row: Mapping[str, Any]) -> dict[str, Any]:
