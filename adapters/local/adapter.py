@@ -71,6 +71,7 @@ class LocalPasswordAdapter:
             claims={k: v for k, v in claims.items() if v},
             # Read from the row just checked: the login flow asks for the code without reading it again.
             evidence={"account_id": account.id, "has_second_factor": account.has_second_factor,
-                      "totp_enrolled": totp_confirmed(account)},
+                      "totp_enrolled": totp_confirmed(account),
+                      **({} if account.holds_passkey is None else {"passkey_enrolled": account.holds_passkey})},
             roles=tuple(str(r) for r in roles) if isinstance(roles, list | tuple) else (),
         )

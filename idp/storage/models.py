@@ -77,6 +77,9 @@ class Account:
     version: int = 1
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    #: Whether the account's person holds a passkey, read with the row by the sign-in's lookup
+    #: (``get_by_username``: no second read after the password); None where it was not read.
+    holds_passkey: bool | None = field(default=None, compare=False)
 
     def replace(self, **changes: Any) -> Account:
         return dataclasses.replace(self, **changes)

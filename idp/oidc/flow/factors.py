@@ -25,16 +25,20 @@ MFA_TTL = 300
 def second_factor_holder(totp: TotpService, passkeys: PasskeyService | None, signins: SignIns, identity: Identity,
                          adapter_type: str) -> tuple[str, str] | None:
     """``(holder id, subject id)`` when the person who just gave their first factor holds a second
-    one (TOTP or a passkey), else None. A local account's TOTP is read from the adapter's reading of
-    the row it just checked (``totp_enrolled``); anyone else's person is looked up without writing
+    one (TOTP or a passkey), else None. A local account's TOTP and passkeys are read from the
+    adapter's reading of the row it just checked (``totp_enrolled``, ``passkey_enrolled``: the
+    lookup by username reads whether a passkey exists); anyone else's person is looked up without writing
     (someone never seen holds none): the sign-in links them, once."""
     if adapter_type in LOCAL_ADAPTER_TYPES:
         account_id = identity.evidence.get("account_id")
         if not account_id:
             return None
         enrolled = identity.evidence.get("totp_enrolled")
-        if not (enrolled if isinstance(enrolled, bool) else totp.is_enrolled(account_id)) and not (
-                passkeys is not None and passkeys.has_any(identity.subject)):
+        if enrolled if isinstance(enrolled, bool) else totp.is_enrolled(account_id):
+            return str(account_id), identity.subject
+        holds_passkey = identity.evidence.get("passkey_enrolled")
+        if passkeys is None or not (holds_passkey if isinstance(holds_passkey, bool)
+                                    else passkeys.has_any(identity.subject)):
             return None
         return str(account_id), identity.subject
     subject_id = signins.known_subject(identity, adapter_type)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from idp.storage.db import Database
 from idp.storage.models import Account, Subject
-from idp.storage.schema import accounts, subjects
+from idp.storage.schema import accounts, passkeys, subjects
 from idp.storage.sql.base import aware, cas_update, insert_row, keyed_select, select_one
 
 
@@ -55,6 +55,7 @@ def _load_account(row: Any) -> Account:
         version=row["version"],
         created_at=aware(row["created_at"]),  # type: ignore[arg-type]
         updated_at=aware(row["updated_at"]),  # type: ignore[arg-type]
+        holds_passkey=None if row.get("holds_passkey") is None else bool(row["holds_passkey"]),
     )
 
 
@@ -142,5 +143,8 @@ class SqlAccountStore:
 _SUBJECT_BY_ID = keyed_select(subjects, "id")
 _SUBJECT_BY_PERSONAL_ID = keyed_select(subjects, "personal_id_hash")
 _ACCOUNT_BY_ID = keyed_select(accounts, "id")
-_ACCOUNT_BY_USERNAME = keyed_select(accounts, "username")
+# The sign-in's lookup: the account, and whether its person holds a passkey (the second factor
+# asked after the password), in one statement.
+_ACCOUNT_BY_USERNAME = keyed_select(accounts, "username").add_columns(
+    exists().where(passkeys.c.subject_id == accounts.c.subject_id).label("holds_passkey"))
 _ACCOUNT_BY_SUBJECT = keyed_select(accounts, "subject_id")

@@ -7,7 +7,10 @@ import pytest
 from adapters.base import AccountUnusable, InvalidCredentials, PasswordAdapter
 from adapters.local.adapter import LocalPasswordAdapter
 from idp.accounts.service import create_local_account
+from idp.storage.models import Passkey
 from idp.storage.sql import SqlStorage
+from idp.storage.sql.factors import SqlFactorStore
+from tests.unit.storage.test_sql_conformance import statements_sent
 
 PASSWORD = "Đà Nẵng mùa hoa phượng đỏ"
 
@@ -61,3 +64,18 @@ def test_the_identity_says_whether_a_second_factor_is_due(adapter: LocalPassword
     confirmed = {"secret": "x", "confirmed": True}
     storage.accounts.update(account.id, lambda a: a.replace(extra={**a.extra, "totp": confirmed}))
     assert adapter.authenticate("lan.tran", PASSWORD).evidence["totp_enrolled"] is True
+
+
+def test_the_identity_says_whether_the_person_holds_a_passkey_from_the_same_lookup(
+        adapter: LocalPasswordAdapter, storage: SqlStorage) -> None:
+    """Read with the account (one statement): the sign-in needs no second read to know a passkey is due."""
+    assert adapter.authenticate("lan.tran", PASSWORD).evidence["passkey_enrolled"] is False
+    account = storage.accounts.get_by_username("lan.tran")
+    assert account is not None and account.holds_passkey is False
+    SqlFactorStore(storage.db).add_passkey(Passkey(id="pk1", subject_id=account.subject_id, credential_id="Y3JlZA",
+                                                   public_key=b"\xa1", sign_count=0, aaguid="0" * 32,
+                                                   backed_up=False, name="Khoá"))
+    with statements_sent(storage) as sent:
+        identity = adapter.authenticate("lan.tran", PASSWORD)
+    assert identity.evidence["passkey_enrolled"] is True
+    assert sent.statements == 1  # the account with its passkey flag (the password is right: no rehash)
