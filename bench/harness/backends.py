@@ -72,8 +72,8 @@ class BenchDatabase:
         """The postmaster's pid: the parent of a backend serving this connection."""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        return parent_pid(int(row[0]))
+            assert row is not None
+            return parent_pid(int(row[0]))  # while the backend lives
 
     def table_writes(self) -> dict[str, int]:
         """Tuples written per table (a breakdown for the report)."""
