@@ -19,10 +19,15 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from adapters.base import UpstreamRejected
 from adapters.oidc.config import STANDARD_CLAIMS, OidcConfig
-from adapters.vneid.claims import eid_level_claims, name_claims, personal_id_claim
-from policies.claims import ORGANISATION
+from adapters.vneid.claims import (
+    eid_level_claims,
+    is_organisation_account,
+    name_claims,
+    organisation_account_claims,
+    organisation_profile_claims,
+    personal_id_claim,
+)
 
 
 def iso_birthdate(value: Any) -> str | None:
@@ -87,8 +92,7 @@ class DvcqgConfig(OidcConfig):
         return data
 
     def normalise_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
-        account_type = upstream.get("LoaiTaiKhoan")
-        if isinstance(account_type, str | int) and self.account_types.get(str(account_type)) == ORGANISATION:
+        if is_organisation_account(upstream.get("LoaiTaiKhoan"), self.account_types):
             return self.organisation_claims(upstream)
         claims = super().normalise_claims(upstream)
         claims["vn_personal_id"] = personal_id_claim(upstream.get("SoDinhDanh"))
@@ -112,8 +116,7 @@ class DvcqgConfig(OidcConfig):
         """The standard claims, and the portal's fields by their local names (an organisation
         account's too, when ``account_types`` maps one; and ``vn_acting_for`` with the
         organisation's claims when the portal lists whom a person may act for)."""
-        organisations = (set(self.organisation_fields.values())
-                         if ORGANISATION in self.account_types.values() else set())
+        organisations = organisation_profile_claims(self.account_types, self.organisation_fields)
         if self.entitlement_list:  # idp.oidc.acting
             organisations |= {"vn_acting_for", "vn_org_tax_code", "vn_org_eid", "vn_org_name"}
         return STANDARD_CLAIMS | {"vn_personal_id", "vn_account_type", "vn_login_idp"} | organisations
@@ -121,10 +124,8 @@ class DvcqgConfig(OidcConfig):
     def organisation_entitlements(self, upstream: dict[str, Any]) -> list[dict[str, str]]:
         """A person's account (never an organisation's): each entry of ``entitlement_list`` with a
         tax code, a name and a known role, by the local field names (at most 50)."""
-        account_type = upstream.get("LoaiTaiKhoan")
         listed = upstream.get(self.entitlement_list) if self.entitlement_list else None
-        if not isinstance(listed, list) or (isinstance(account_type, str | int)
-                                            and self.account_types.get(str(account_type)) == ORGANISATION):
+        if not isinstance(listed, list) or is_organisation_account(upstream.get("LoaiTaiKhoan"), self.account_types):
             return []
         names = {"vn_org_tax_code": "tax_code", "vn_org_eid": "org_eid", "vn_org_name": "name"}
         found: dict[str, dict[str, str]] = {}
@@ -139,20 +140,9 @@ class DvcqgConfig(OidcConfig):
         return list(found.values())
 
     def organisation_claims(self, upstream: dict[str, Any]) -> dict[str, Any]:
-        """An organisation e-ID account: the organisation's identifiers (``organisation_fields``),
-        its name as ``name``, ``vn_account_type`` ``organization``. Not the representative's
-        personal ID number, name or birth date: the account is the organisation's (it is linked as
-        its own subject, never merged with the person who represents it). UpstreamRejected without
-        a tax code."""
-        claims: dict[str, Any] = {"vn_account_type": ORGANISATION}
-        for field, claim in self.organisation_fields.items():
-            value = upstream.get(field)
-            if isinstance(value, str) and value.strip():
-                claims[claim] = value.strip()[:255]
-        if not claims.get("vn_org_tax_code"):
-            raise UpstreamRejected("an organisation account without a tax code", reason="missing_tax_code")
-        if claims.get("vn_org_name"):
-            claims["name"] = claims["vn_org_name"]
+        """An organisation e-ID account (adapters.vneid.claims.organisation_account_claims), with
+        ``vn_login_idp`` when the portal says it."""
+        claims = organisation_account_claims(upstream, self.organisation_fields)
         login_idp = upstream.get("loginIdp")
         if isinstance(login_idp, str) and login_idp:
             claims["vn_login_idp"] = self.login_idps.get(login_idp, login_idp)

@@ -128,7 +128,9 @@ class NationalSandbox:
         common = {"client_id": client.client_id, "client_secret": client.client_secret, "version": 1, **overrides}
         entries = [
             {"id": "vneid", "type": "vneid", "display_name": {"vi": "VNeID", "en": "VNeID"},
-             "base_url": self.vneid.base_url, **common},
+             "base_url": self.vneid.base_url,
+             "account_types": {"organization": "organization"},  # the sandbox's organisation accounts
+             **common},
             {"id": "dvcqg", "type": "dvcqg",
              "display_name": {"vi": "Cổng Dịch vụ công quốc gia", "en": "National Public Service Portal"},
              "base_url": self.dvcqg.base_url, **common},

@@ -63,9 +63,18 @@ class Shape(ABC):
 @dataclass(frozen=True)
 class VneidShape(Shape):
     """VNeID's Keycloak realm: the personal ID number as ``preferred_username``, ``acr: "1"``
-    (``"2"`` when asked for and reached)."""
+    (``"2"`` when asked for and reached). An organisation e-ID account (signed in by its legal
+    representative) says ``account_type`` ``organization``, ``tax_code``, ``organization_eid`` and
+    ``organization_name``, its e-ID number as ``preferred_username`` (these names are the
+    sandbox's: VNeID's are not publicly documented, and the adapter maps them by configuration)."""
 
-    def _person(self, citizen: Citizen) -> dict[str, Any]:
+    def _person(self, citizen: Citizen, record: dict[str, Any] | None = None) -> dict[str, Any]:
+        signed_in_as = organisation(str((record or {}).get("organisation") or ""))
+        if signed_in_as is not None:  # an organisation account, signed in by its representative
+            return {"sub": self.subject(citizen, record), "preferred_username": signed_in_as.org_eid,
+                    "name": signed_in_as.name, "email_verified": False, "account_type": "organization",
+                    "tax_code": signed_in_as.tax_code, "organization_eid": signed_in_as.org_eid,
+                    "organization_name": signed_in_as.name}
         return {
             "sub": self.subject(citizen),
             "preferred_username": citizen.personal_id,
@@ -76,7 +85,8 @@ class VneidShape(Shape):
         }
 
     def id_token_claims(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        return {**self._person(citizen), "typ": "ID", "acr": self.acr(citizen, record), "session_state": record["sid"]}
+        return {**self._person(citizen, record), "typ": "ID", "acr": self.acr(citizen, record),
+                "session_state": record["sid"]}
 
     @staticmethod
     def acr(citizen: Citizen, record: dict[str, Any]) -> str:
@@ -86,7 +96,7 @@ class VneidShape(Shape):
         return "2" if "2" in record.get("acr_values", "").split() and citizen.eid_level >= 2 else "1"
 
     def userinfo(self, citizen: Citizen, record: dict[str, Any]) -> dict[str, Any]:
-        return self._person(citizen)
+        return self._person(citizen, record)
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ def vneid_shape(realm: str = "citizen") -> Shape:
         title="VNeID — Định danh điện tử (mô phỏng)",
         personal_id_claims=("preferred_username",),
         iss_in_response=True,
+        organisation_accounts=True,
     )
 
 

@@ -1,7 +1,8 @@
 """Organisation e-ID accounts through the national portal's sandbox: the organisation's
 representative signs in with its account and the adapter yields the organisation (tax code,
 organisation e-ID number, name), never the representative's personal ID number; linked, it is a
-subject of its own, not the representative's. VNeID's sandbox has no organisation accounts."""
+subject of its own, not the representative's. VNeID's sandbox has them too, yielded only when
+the VNeID profile is configured for them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.base import OrganisationEntitlement, OrganisationEntitlements
+from adapters.base import OrganisationEntitlement, OrganisationEntitlements, UpstreamRejected
 from adapters.oidc.adapter import OidcUpstreamAdapter
 from idp.audit.sql import SqlAuditLog
 from idp.identity.linking import link_identity
@@ -64,13 +65,24 @@ def test_the_organisation_is_its_own_subject_not_its_representatives(portal: Oid
     assert person.personal_id_hash is not None
 
 
-def test_vneid_has_no_organisation_accounts(national: NationalSandbox) -> None:  # noqa: F811
-    adapter = OidcUpstreamAdapter(vneid_config(national))
+def test_vneid_yields_the_organisation_only_when_configured(national: NationalSandbox,  # noqa: F811
+                                                           portal: OidcUpstreamAdapter) -> None:
+    configured = OidcUpstreamAdapter(vneid_config(national, account_types={"organization": "organization"}))
+    unconfigured = OidcUpstreamAdapter(vneid_config(national))
     try:
-        url, _ = adapter.begin(CALLBACK)
-        assert browser_login(url, SONG_HAN.account).query.get("error") == "access_denied"
+        callback, pending = sign_in(configured, SONG_HAN.account)
+        through_vneid = configured.complete(CALLBACK, callback, pending).claims
+        callback, pending = sign_in(portal, SONG_HAN.account)
+        through_portal = portal.complete(CALLBACK, callback, pending).claims
+        assert through_vneid == {k: v for k, v in through_portal.items() if k != "vn_eid_level"}  # no acr_map
+        assert {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} <= configured.config.produces().claims
+        assert not {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} & unconfigured.config.produces().claims
+        callback, pending = sign_in(unconfigured, SONG_HAN.account)
+        with pytest.raises(UpstreamRejected):  # its e-ID number is no personal ID number
+            unconfigured.complete(CALLBACK, callback, pending)
     finally:
-        adapter.close()
+        configured.close()
+        unconfigured.close()
 
 
 def test_the_portal_says_which_organisations_a_person_may_act_for(portal: OidcUpstreamAdapter) -> None:
