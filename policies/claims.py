@@ -12,7 +12,8 @@ Claim names of the restricted scopes (adapters and enrichers produce them under 
 - ``vn_eid``: ``vn_eid_level`` (1 or 2), ``vn_login_idp`` (the national portal's ``loginIdp``),
   ``vn_account_type`` (its ``LoaiTaiKhoan``)
 - ``vn_org``: ``vn_org_tax_code``, ``vn_org_eid`` (organisation e-ID), ``vn_org_name``, ``vn_acting_for``
-  (the organisation the person acts for)
+  (the organisation the person acts for), ``vn_org_representative`` (the name of an organisation
+  account's legal representative, when the upstream says it)
 - ``vn_official``: ``vn_agency_code``, ``vn_unit``, ``vn_roles``
 - ``vn_cert``: ``vn_cert_issuer``, ``vn_cert_serial``, ``vn_cert_uid`` (the certificate's UID,
   for example ``CCCD:...`` or ``MST:...``)
@@ -34,7 +35,7 @@ SCOPE_CLAIMS: Mapping[str, frozenset[str]] = {
     "phone": frozenset({"phone_number", "phone_number_verified"}),
     "vn_id": frozenset({"vn_personal_id", "verified_claims"}),
     "vn_eid": frozenset({"vn_eid_level", "vn_login_idp", "vn_account_type"}),
-    "vn_org": frozenset({"vn_org_tax_code", "vn_org_eid", "vn_org_name", "vn_acting_for"}),
+    "vn_org": frozenset({"vn_org_tax_code", "vn_org_eid", "vn_org_name", "vn_acting_for", "vn_org_representative"}),
     "vn_official": frozenset({"vn_agency_code", "vn_unit", "vn_roles"}),
     "vn_cert": frozenset({"vn_cert_issuer", "vn_cert_serial", "vn_cert_uid"}),
 }
@@ -56,7 +57,8 @@ RESTRICTED_SCOPE_REVEALS_VI: Mapping[str, str] = {
     "gắn chip (họ tên, ngày sinh, giới tính, quốc tịch, nơi thường trú, ngày cấp và hạn của thẻ)",
     "vn_eid": "Mức độ tài khoản định danh điện tử của bạn (mức 1 hoặc mức 2), nơi bạn đăng nhập "
     "(VNeID hoặc Cổng Dịch vụ công quốc gia) và loại tài khoản",
-    "vn_org": "Mã số thuế, tên và định danh điện tử của tổ chức, và tổ chức mà bạn đang đại diện",
+    "vn_org": "Mã số thuế, tên và định danh điện tử của tổ chức, tên người đại diện theo pháp luật (khi nơi "
+    "đăng nhập cho biết), và tổ chức mà bạn đang đại diện",
     "vn_official": "Mã cơ quan, đơn vị công tác và vai trò của bạn trong cơ quan",
     "vn_cert": "Tổ chức cấp chứng thư số, số sê-ri và mã định danh ghi trong chứng thư số của bạn",
 }

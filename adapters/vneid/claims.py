@@ -47,8 +47,9 @@ def is_organisation_account(account_type: Any, account_types: dict[str, str]) ->
 def organisation_account_claims(upstream: dict[str, Any], organisation_fields: dict[str, str]) -> dict[str, Any]:
     """An organisation e-ID account's claims (Decree 69/2024; either national profile): the
     organisation's identifiers by ``organisation_fields`` (upstream field -> local claim), its name
-    as ``name``, ``vn_account_type`` ``organization``. Not the representative's personal ID number,
-    name or birth date: the account is the organisation's (linked as its own subject, its tax code
+    as ``name``, ``vn_account_type`` ``organization`` (the representative's name too, as
+    ``vn_org_representative``, when a field maps to it). Not the representative's personal ID
+    number or birth date: the account is the organisation's (linked as its own subject, its tax code
     deciding it: idp.identity.organisations). UpstreamRejected without a tax code."""
     claims: dict[str, Any] = {"vn_account_type": ORGANISATION}
     for field, claim in organisation_fields.items():

@@ -51,7 +51,7 @@ class VneidConfig(OidcConfig):
     )
     organisation_fields: dict[str, str] = Field(
         default_factory=lambda: {"tax_code": "vn_org_tax_code", "organization_eid": "vn_org_eid",
-                                 "organization_name": "vn_org_name"},
+                                 "organization_name": "vn_org_name", "representative_name": "vn_org_representative"},
         description="Claim of an organisation account's userinfo -> local claim (VNeID's names are not "
         "publicly documented: these are the sandbox's).",
     )

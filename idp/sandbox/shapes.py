@@ -65,7 +65,7 @@ class VneidShape(Shape):
     """VNeID's Keycloak realm: the personal ID number as ``preferred_username``, ``acr: "1"``
     (``"2"`` when asked for and reached). An organisation e-ID account (signed in by its legal
     representative) says ``account_type`` ``organization``, ``tax_code``, ``organization_eid`` and
-    ``organization_name``, its e-ID number as ``preferred_username`` (these names are the
+    ``organization_name``, ``representative_name``, its e-ID number as ``preferred_username`` (these names are the
     sandbox's: VNeID's are not publicly documented, and the adapter maps them by configuration)."""
 
     def _person(self, citizen: Citizen, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,7 +74,8 @@ class VneidShape(Shape):
             return {"sub": self.subject(citizen, record), "preferred_username": signed_in_as.org_eid,
                     "name": signed_in_as.name, "email_verified": False, "account_type": "organization",
                     "tax_code": signed_in_as.tax_code, "organization_eid": signed_in_as.org_eid,
-                    "organization_name": signed_in_as.name}
+                    "organization_name": signed_in_as.name,
+                    "representative_name": citizen.full_name}
         return {
             "sub": self.subject(citizen),
             "preferred_username": citizen.personal_id,

@@ -24,7 +24,7 @@ from policies.loa import level_from_token
 from tests.unit.sandbox.support import CALLBACK, CLIENT, national, sandbox, sign_in  # noqa: F401 - fixtures
 
 CITIZENS = ("048193004567", "049201000789")  # e-ID level 2, level 1
-ORGANISATION = "MST:0401234567"  # an organisation e-ID account, at the national portal only
+ORGANISATION = "MST:0401234567"  # an organisation e-ID account, at the national portal and VNeID
 VNEID_LEVELS = {"1": "vneid-l1", "2": "vneid-l2"}  # as agreed with the national operator (sandbox)
 POLICY = {"version": 1, "adapters": ["vneid", "dvcqg"], "minimum_acr": "vneid-l1",
           "scopes": ["openid", "profile", "vn_id", "vn_eid"]}
@@ -46,8 +46,7 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
         yielded_claims: set[str] = set()
         for entry in entries:
             adapter = provider.adapters.get(entry["id"])
-            accounts = (*CITIZENS, ORGANISATION) if entry["id"] == "dvcqg" else CITIZENS
-            for account in accounts:
+            for account in (*CITIZENS, ORGANISATION):
                 for level in ("vneid-l1", "vneid-l2"):
                     callback, pending = sign_in(adapter, account, UpstreamRequest(level=level))
                     identity = adapter.complete(CALLBACK, callback, pending)
@@ -68,7 +67,7 @@ def test_discovery_lists_what_the_national_adapters_yield(tmp_path: Path, nation
     vietnamese = {claim for claim in listed_claims if claim.startswith("vn_")}
     assert vietnamese == {c for c in yielded_claims if c.startswith("vn_")} == {
         "vn_personal_id", "vn_eid_level", "vn_login_idp", "vn_account_type", "vn_org_tax_code", "vn_org_eid",
-        "vn_org_name", "vn_acting_for"}
+        "vn_org_name", "vn_acting_for", "vn_org_representative"}
     scopes = set(document["scopes_supported"])
     assert {"openid", "profile", "vn_id", "vn_eid", "vn_org"} <= scopes
     assert not {"vn_official", "vn_cert"} & scopes

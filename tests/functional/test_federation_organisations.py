@@ -74,7 +74,8 @@ def test_vneid_yields_the_organisation_only_when_configured(national: NationalSa
         through_vneid = configured.complete(CALLBACK, callback, pending).claims
         callback, pending = sign_in(portal, SONG_HAN.account)
         through_portal = portal.complete(CALLBACK, callback, pending).claims
-        assert through_vneid == {k: v for k, v in through_portal.items() if k != "vn_eid_level"}  # no acr_map
+        assert through_vneid == {k: v for k, v in through_portal.items() if k != "vn_eid_level"} | {
+            "vn_org_representative": "Nguyễn Văn An"}  # no acr_map; VNeID's sandbox names the representative
         assert {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} <= configured.config.produces().claims
         assert not {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} & unconfigured.config.produces().claims
         callback, pending = sign_in(unconfigured, SONG_HAN.account)

@@ -1,6 +1,7 @@
 """Organisation e-ID accounts through VNeID: the legal representative of a sandbox organisation
 signs in with its account at VNeID's sandbox; the service's ID token (verified with python-jose)
-and userinfo carry the organisation's claims, never the representative's personal ID number, and
+and userinfo carry the organisation's claims and its representative's name, never the
+representative's personal ID number, and
 its ``sub`` is the one the same organisation has through the national portal (both derived from
 its tax code). Discovery lists the organisation claims because the VNeID profile is configured
 for organisation accounts (the unconfigured profile: test_federation_organisations).
@@ -37,9 +38,11 @@ def test_an_organisation_signs_in_through_vneid(deployment: Deployment) -> None:
     userinfo = tokens["userinfo"]
     assert userinfo["vn_org_tax_code"] == SONG_HAN.tax_code and userinfo["vn_org_eid"] == SONG_HAN.org_eid
     assert userinfo["vn_org_name"] == userinfo["name"] == SONG_HAN.name
+    assert userinfo["vn_org_representative"] == "Nguyễn Văn An"  # the representative, by name only
     assert SONG_HAN.representative not in str(tokens)  # the representative's number, nowhere
     discovery = httpx.get(deployment.base + "/.well-known/openid-configuration", timeout=30).json()
-    assert {"vn_org_tax_code", "vn_org_eid", "vn_org_name"} <= set(discovery["claims_supported"])
+    assert {"vn_org_tax_code", "vn_org_eid", "vn_org_name", "vn_org_representative"} <= set(
+        discovery["claims_supported"])
 
 
 def test_the_same_organisation_has_one_sub_through_the_portal_and_vneid(
