@@ -190,3 +190,17 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     server = SlapdServer.create(tmp_path_factory.mktemp("slapd"), binaries)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[object]:
+    """A PostgreSQL of the module's own (initdb in a temporary folder), which its tests may freeze
+    (SIGSTOP), stop and start without touching the shared one."""
+    from tests.resilience.cluster import Postgres
+
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()

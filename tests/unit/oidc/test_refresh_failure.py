@@ -56,15 +56,6 @@ def test_a_refresh_failing_after_its_rotation_can_be_retried(provider: Any, own_
     assert provider.storage.grants.get("g1").revoked_reason == "refresh_token_reused"
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[Postgres]:
-    server = Postgres()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.remove()
-
 
 @pytest.fixture
 def provider_on_own_postgres(tmp_path: Path, own_postgres: Postgres, own_redis: Redis) -> Iterator[Any]:

@@ -7,7 +7,6 @@ slows statements but never holds one past its bound. A PostgreSQL of the test's 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -17,16 +16,6 @@ from idp.storage.db import Database, Timeouts, build_engine
 from idp.web.unavailable import is_backend_unavailable
 from tests.net_delay import DelayingProxy
 from tests.resilience.cluster import Postgres
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[Postgres]:
-    server = Postgres()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.remove()
 
 
 def test_a_long_statement_is_cancelled_by_the_server(own_postgres: Postgres) -> None:
