@@ -34,11 +34,12 @@ def call_idp(args: list[str], env: dict[str, str], stdin: str | None = None) -> 
     from idp.accounts import passwords
     from idp.cli import main
 
-    saved_env = dict(os.environ)
+    touched = {name for name in os.environ if name.startswith("IDP_")} | set(env)
+    saved_env = {name: os.environ[name] for name in touched if name in os.environ}
     saved_hasher = passwords.HASHER
     out, err = io.StringIO(), io.StringIO()
-    for name in [name for name in os.environ if name.startswith("IDP_")]:
-        del os.environ[name]
+    for name in touched:  # only these: other threads of the test (a load, a server) keep reading the rest
+        os.environ.pop(name, None)
     os.environ.update(env)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
@@ -48,7 +49,8 @@ def call_idp(args: list[str], env: dict[str, str], stdin: str | None = None) -> 
             except SystemExit as exc:  # argparse: --help, usage errors
                 code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     finally:
-        os.environ.clear()
+        for name in touched:
+            os.environ.pop(name, None)
         os.environ.update(saved_env)
         passwords.configure_hashing(saved_hasher.memory_cost, saved_hasher.time_cost)
     return subprocess.CompletedProcess(["idp", *args], code, out.getvalue(), err.getvalue())

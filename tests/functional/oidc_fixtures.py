@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import postgres_redis_env
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 SECRET = "s3cret-of-the-relying-party-portal-0123456789"
@@ -36,14 +36,14 @@ def _prepare(env: dict[str, str]) -> None:
             args += ["--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb",
                      "--post-logout-redirect-uri", f"http://127.0.0.1:9/{client_id}/bye",
                      "--grant-type", "authorization_code", "--grant-type", "refresh_token"]
-        result = run_idp(args + extra, env, stdin=secret + "\n")
+        result = call_idp(args + extra, env, stdin=secret + "\n")
         assert result.returncode == 0, result.stderr
-    public = run_idp(["clients", "add", "spa", "--public", "--redirect-uri", "http://127.0.0.1:9/spa/cb"], env)
+    public = call_idp(["clients", "add", "spa", "--public", "--redirect-uri", "http://127.0.0.1:9/spa/cb"], env)
     assert public.returncode == 0, public.stderr
-    user = run_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình",
+    user = call_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình",
                     "--email", "binh@example.vn"], env, stdin=PASSWORD + "\n")
     assert user.returncode == 0, user.stderr
-    json.loads(run_idp(["clients", "list"], env).stdout)
+    json.loads(call_idp(["clients", "list"], env).stdout)
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres+redis"])

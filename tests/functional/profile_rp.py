@@ -24,7 +24,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.interop.rp.driver import offline_access_prompt
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
@@ -228,7 +228,7 @@ def profile_deployment(request: pytest.FixtureRequest,
     try:
         data.mkdir(parents=True, exist_ok=True)
         _register(env, keys, receiver)
-        user = run_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình",
+        user = call_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình",
                         "--email", "binh@example.vn"], env, stdin=PASSWORD + "\n")
         assert user.returncode == 0, user.stderr
         with running_server(env) as base:

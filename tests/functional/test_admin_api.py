@@ -15,7 +15,7 @@ import pyotp
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, sign_in
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
 from tests.functional.test_console import NOWHERE, enrol_totp, sign_in_page
 from tests.functional.test_id_token_hint import ATTACKS, forged_hints
@@ -48,7 +48,7 @@ def add_bot(deployment: Deployment, client_id: str, scopes: list[str]) -> None:
     args = ["clients", "add", client_id, "--secret-stdin", "--grant-type", "client_credentials"]
     for scope in scopes:
         args += ["--scope", scope]
-    added = run_idp(args, deployment.env, stdin=BOT_SECRET + "\n")
+    added = call_idp(args, deployment.env, stdin=BOT_SECRET + "\n")
     assert added.returncode == 0, added.stderr
 
 
@@ -62,7 +62,7 @@ def admin(deployment: Deployment) -> Admin:
 
 
 def audit(deployment: Deployment, type_: str) -> list[dict]:
-    exported = run_idp(["audit", "export", "--type", type_], deployment.env)
+    exported = call_idp(["audit", "export", "--type", type_], deployment.env)
     assert exported.returncode == 0, exported.stderr
     return [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
 
@@ -194,7 +194,7 @@ def test_scope_taken_back_takes_effect(admin: Admin) -> None:
     token = client_token(deployment.base, "keys-bot", BOT_SECRET, "admin:keys")
     with admin.http(token) as http:
         assert http.get("/admin/keys").status_code == 200
-        assert run_idp(["clients", "update", "keys-bot", "--scope", "openid"], deployment.env).returncode == 0
+        assert call_idp(["clients", "update", "keys-bot", "--scope", "openid"], deployment.env).returncode == 0
         time.sleep(5.5)
         assert http.get("/admin/keys").status_code == 403
     with admin.http() as http:  # granting an admin scope needs that scope (no escalation)
@@ -203,7 +203,7 @@ def test_scope_taken_back_takes_effect(admin: Admin) -> None:
 
 def test_people_operations_over_http(admin: Admin) -> None:
     deployment = admin.deployment
-    added = run_idp(["users", "add", "canbo09", "--password-stdin", "--name", "Lê Văn Chín"], deployment.env,
+    added = call_idp(["users", "add", "canbo09", "--password-stdin", "--name", "Lê Văn Chín"], deployment.env,
                     stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     browser, tokens = _signed_in_with_refresh_token(deployment, "canbo09")
@@ -333,7 +333,7 @@ def test_revoke_every_session_and_token_of_a_person_over_http(admin: Admin) -> N
 def test_sessions_revoke_command_reaches_the_servers_sessions(admin: Admin) -> None:
     deployment = admin.deployment
     browser, tokens = _signed_in_with_refresh_token(deployment)
-    result = run_idp(["sessions", "revoke", "--person", "canbo01", "--operator", "Phạm Thị Dung"], deployment.env)
+    result = call_idp(["sessions", "revoke", "--person", "canbo01", "--operator", "Phạm Thị Dung"], deployment.env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sessions_ended"] >= 1
     _assert_everything_ended(deployment, browser, tokens)
@@ -390,7 +390,7 @@ def test_keys_over_http(admin: Admin) -> None:
 @pytest.fixture(scope="module")
 def official(deployment: Deployment) -> Iterator[tuple[Browser, str]]:
     """quantri01 (administrator) enrols TOTP, signed in with a password only."""
-    added = run_idp(["users", "add", "quantri01", "--password-stdin", "--role", "administrator"], deployment.env,
+    added = call_idp(["users", "add", "quantri01", "--password-stdin", "--role", "administrator"], deployment.env,
                     stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     browser = Browser(deployment.base)

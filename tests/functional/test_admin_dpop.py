@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.profile_rp import (
     ProfileDeployment,
     RpKey,
@@ -30,7 +30,7 @@ KEYS_BOT = ("keys-bot-dpop", "keys-bot-secret-0123456789-0123456789-dpop")
 def bound(profile_deployment: ProfileDeployment) -> tuple[ProfileDeployment, RpKey, str]:
     """A client allowed admin:keys, and its access token bound to a key of its own."""
     dep, key = profile_deployment, RpKey()
-    added = run_idp(["clients", "add", KEYS_BOT[0], "--secret-stdin", "--grant-type", "client_credentials",
+    added = call_idp(["clients", "add", KEYS_BOT[0], "--secret-stdin", "--grant-type", "client_credentials",
                      "--scope", "admin:keys"], dep.env, stdin=KEYS_BOT[1] + "\n")
     assert added.returncode == 0, added.stderr
     response = httpx.post(dep.base + "/token", data={"grant_type": "client_credentials", "scope": "admin:keys"},

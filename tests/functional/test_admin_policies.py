@@ -12,7 +12,7 @@ import pytest
 
 from policies.policy_set import BUILTIN_DEFAULT
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.test_admin_api import BOT_SECRET, client_token
 
 CLOSED = "version: 1\nclient_id: portal\nadapters: []\n"
@@ -25,9 +25,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     folder.mkdir()
     (folder / "default.yaml").write_text(BUILTIN_DEFAULT.read_text(encoding="utf-8"), encoding="utf-8")
     env = {"IDP_DATA_DIR": str(root / "var"), "IDP_POLICIES_DIR": str(folder)}
-    assert run_idp(["clients", "add", "portal", "--public", "--redirect-uri", "http://127.0.0.1:9/portal/cb"],
+    assert call_idp(["clients", "add", "portal", "--public", "--redirect-uri", "http://127.0.0.1:9/portal/cb"],
                    env).returncode == 0
-    assert run_idp(["clients", "add", "policy-bot", "--secret-stdin", "--grant-type", "client_credentials",
+    assert call_idp(["clients", "add", "policy-bot", "--secret-stdin", "--grant-type", "client_credentials",
                     "--scope", "admin:policies"], env, stdin=BOT_SECRET + "\n").returncode == 0
     with running_server(env) as base:
         yield base, env, folder
@@ -67,7 +67,7 @@ def test_activate_and_roll_back_over_http(server: tuple[str, dict[str, str], Pat
     nothing = httpx.post(base + "/admin/policies/portal/rollback", headers=headers)
     assert nothing.status_code == 409 and nothing.json()["error"] == "conflict"
 
-    exported = run_idp(["audit", "export", "--type", "admin.action"], env)
+    exported = call_idp(["audit", "export", "--type", "admin.action"], env)
     actions = [json.loads(line)["details"] for line in exported.stdout.splitlines() if line.strip()]
     changes = [a for a in actions if a["action"] in ("policy.activated", "policy.rolled_back")]
     assert [(a["action"], a["before"], a["after"]) for a in changes] == [

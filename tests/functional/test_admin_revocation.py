@@ -11,7 +11,7 @@ import httpx
 from jose import jwt as jose_jwt
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.profile_rp import ProfileDeployment, front_channel, profile_deployment
 from tests.functional.test_admin_api import BOT_SECRET, client_token
 from tests.functional.test_cli_admin import events
@@ -21,7 +21,7 @@ __all__ = ["profile_deployment"]
 
 def test_revocation_sends_backchannel_logout_tokens(profile_deployment: ProfileDeployment) -> None:
     dep = profile_deployment
-    added = run_idp(["clients", "add", "people-bot", "--secret-stdin", "--grant-type", "client_credentials",
+    added = call_idp(["clients", "add", "people-bot", "--secret-stdin", "--grant-type", "client_credentials",
                      "--scope", "admin:people"], dep.env, stdin=BOT_SECRET + "\n")
     assert added.returncode == 0, added.stderr
     browser = Browser(dep.base)
@@ -64,7 +64,7 @@ def test_the_command_sends_backchannel_logout_tokens(profile_deployment: Profile
     before = len(dep.receiver.logout_tokens)
 
     server_env = dep.env | {"IDP_ISSUER": dep.base}  # the command runs with the servers' settings
-    revoked = run_idp(["sessions", "revoke", "--person", "canbo01", "--operator", "Lê Văn Cường"], server_env)
+    revoked = call_idp(["sessions", "revoke", "--person", "canbo01", "--operator", "Lê Văn Cường"], server_env)
     assert revoked.returncode == 0, revoked.stderr
     answer = json.loads(revoked.stdout)
     assert answer["grants_revoked"] >= 1 and answer["backchannel_logouts"] >= 1

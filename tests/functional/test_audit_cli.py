@@ -20,7 +20,7 @@ from idp.audit.setup import open_audit_log
 from idp.cli import main
 from idp.runtime import open_storage
 from idp.settings import Settings
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 
@@ -79,17 +79,17 @@ def export(run: Callable[..., Result], *args: str) -> list[dict]:
 
 
 def test_admin_commands_leave_events_and_verify_passes(env: dict[str, str]) -> None:
-    assert run_idp(["clients", "add", "portal", "--redirect-uri", "https://portal.example.vn/cb"],
+    assert call_idp(["clients", "add", "portal", "--redirect-uri", "https://portal.example.vn/cb"],
                    env).returncode == 0
-    assert run_idp(["users", "add", "canbo01", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
-    assert run_idp(["clients", "remove", "portal"], env).returncode == 0
-    exported = run_idp(["audit", "export"], env)
+    assert call_idp(["users", "add", "canbo01", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
+    assert call_idp(["clients", "remove", "portal"], env).returncode == 0
+    exported = call_idp(["audit", "export"], env)
     events = [json.loads(line) for line in exported.stdout.splitlines()]
     assert [(e["seq"], e["type"]) for e in events] == [
         (1, "client.created"), (2, "account.created"), (3, "client.removed")]
     assert events[0]["client_id"] == "portal" and events[1]["username"] == "canbo01"
     assert events[0]["details"]["actor"].startswith("cli")
-    verified = run_idp(["audit", "verify"], env)
+    verified = call_idp(["audit", "verify"], env)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("ok: 3 events")
 

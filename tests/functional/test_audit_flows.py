@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
 
 Event = dict[str, Any]
@@ -107,10 +107,10 @@ def run_flows(dep: Deployment) -> Trail:
     third.close()
 
     # A client removed by the operator.
-    removed = run_idp(["clients", "remove", "spa"], dep.env)
+    removed = call_idp(["clients", "remove", "spa"], dep.env)
     assert removed.returncode == 0, removed.stderr
 
-    exported = run_idp(["audit", "export", "--format", "jsonl"], dep.env)
+    exported = call_idp(["audit", "export", "--format", "jsonl"], dep.env)
     assert exported.returncode == 0, exported.stderr
     trail.events = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
     return trail
@@ -191,6 +191,6 @@ def test_administration_events(trail: Trail) -> None:
 
 def test_the_chain_verifies_after_every_flow(deployment: Deployment, trail: Trail) -> None:
     assert [e["seq"] for e in trail.events] == list(range(1, len(trail.events) + 1))
-    verified = run_idp(["audit", "verify"], deployment.env)
+    verified = call_idp(["audit", "verify"], deployment.env)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("ok: ")

@@ -11,7 +11,7 @@ import httpx
 from jose import jwt as jose_jwt
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.profile_rp import ProfileDeployment, front_channel, profile_deployment
 
 __all__ = ["profile_deployment"]
@@ -58,7 +58,7 @@ def test_logout_token_delivered_with_retries_and_audited(profile_deployment: Pro
     info = httpx.get(dep.base + "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
     assert info.status_code == 401
 
-    exported = run_idp(["audit", "export", "--type", "logout.backchannel", "--client-id", "pkjwt"], dep.env)
+    exported = call_idp(["audit", "export", "--type", "logout.backchannel", "--client-id", "pkjwt"], dep.env)
     assert exported.returncode == 0, exported.stderr
     events = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
     outcomes = [(e["outcome"], e["details"]["attempt"]) for e in events[-3:]]

@@ -15,7 +15,7 @@ import pyotp
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 NOWHERE = "http://127.0.0.1:9/"  # follow every redirect that stays on the provider
@@ -37,11 +37,11 @@ class Auditor:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("console")) / "var"), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
-    assert run_idp(["clients", "add", "portal", "--public", "--name", "Cổng dịch vụ công",
+    assert call_idp(["clients", "add", "portal", "--public", "--name", "Cổng dịch vụ công",
                     "--redirect-uri", "http://127.0.0.1:9/portal/cb"], env).returncode == 0
     for username, roles in (("kiemtoan01", ["--role", "auditor"]), ("kiemtoan02", ["--role", "auditor"]),
                             ("canbo03", [])):
-        added = run_idp(["users", "add", username, "--password-stdin", "--name", f"Cán bộ {username}", *roles], env,
+        added = call_idp(["users", "add", username, "--password-stdin", "--name", f"Cán bộ {username}", *roles], env,
                         stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
     with running_server(env) as base:

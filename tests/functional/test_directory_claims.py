@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import postgres_redis_env
 from tests.data.ldap.slapd import BASE_DN, OFFICIAL_PASSWORD, SERVICE_DN, SERVICE_PASSWORD, SlapdServer
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.profile_rp import RpKey, client_assertion
 
 REDIRECT = "http://127.0.0.1:9/hoso/cb"
@@ -217,7 +217,7 @@ def userinfo(deployment: Deployment, tokens: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_events(env: dict) -> list[dict]:
-    exported = run_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], env)
+    exported = call_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], env)
     assert exported.returncode == 0, exported.stderr
     return [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
 
@@ -318,7 +318,7 @@ def test_an_operator_unlocks_a_directory_account_under_any_of_its_names(deployme
     """The lock is kept under the account's canonical name: ``idp accounts unlock`` given the name
     the official typed (here the userPrincipalName) lifts it, and the right password works again."""
     if "IDP_REDIS_URL" not in deployment.env:  # the embedded store keeps locks inside the server process
-        refused = run_idp(["accounts", "unlock", "khanh.ly"], deployment.env)
+        refused = call_idp(["accounts", "unlock", "khanh.ly"], deployment.env)
         assert refused.returncode == 1 and "IDP_REDIS_URL" in refused.stderr
         return
     suffix = deployment.directory.suffix
@@ -327,7 +327,7 @@ def test_an_operator_unlocks_a_directory_account_under_any_of_its_names(deployme
         browser, _, page = login_page(deployment)
         assert submit_password(browser, page, "officials-ad", upn, "Mat-khau-sai").status_code == 401
         browser.close()
-    unlocked = run_idp(["accounts", "unlock", upn], deployment.env)
+    unlocked = call_idp(["accounts", "unlock", upn], deployment.env)
     assert unlocked.returncode == 0, unlocked.stderr
     answer = json.loads(unlocked.stdout)
     assert answer["was_locked"] is True and f"khanh.ly.{suffix}" in answer["names"]

@@ -17,7 +17,7 @@ import pytest
 
 from tests.data.ldap.slapd import SlapdServer, officials_provider_env
 from tests.functional.browser_client import Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.test_console import NOWHERE, enrol_totp, sign_in_page
 
 OFFICIAL_PASSWORD = "Mat-khau-thu-nghiem-2025"
@@ -38,7 +38,7 @@ def deployment(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def events(deployment: Deployment, event_type: str) -> list[dict]:
-    exported = run_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], deployment.env)
+    exported = call_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], deployment.env)
     assert exported.returncode == 0, exported.stderr
     return [e for e in map(json.loads, exported.stdout.splitlines()) if e["type"] == event_type]
 
@@ -93,9 +93,9 @@ def test_the_command_resets_an_official_named_by_their_directory_username(deploy
     official.close()
     assert asks_a_code(deployment, "binh.tran")
 
-    unknown = run_idp(["users", "reset-mfa", "khong.ai", "--operator", "Trần Văn Quản"], deployment.env)
+    unknown = call_idp(["users", "reset-mfa", "khong.ai", "--operator", "Trần Văn Quản"], deployment.env)
     assert unknown.returncode != 0 and "khong.ai" in unknown.stderr and "Traceback" not in unknown.stderr
-    result = run_idp(["users", "reset-mfa", "BINH.TRAN", "--operator", "Trần Văn Quản"], deployment.env)
+    result = call_idp(["users", "reset-mfa", "BINH.TRAN", "--operator", "Trần Văn Quản"], deployment.env)
     assert result.returncode == 0, result.stderr
     made = json.loads(result.stdout)
     assert made["holder"] == "person" and made["totp_removed"] and made["recovery_codes_removed"]

@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet
 
 from adapters.testing.face import face_image
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.unit.ekyc.chips import PEOPLE, Chip, ChipSet, make_chip_set
 
@@ -74,12 +74,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     portal = ["--secret-stdin"]
     ekyc = [*EKYC.cli_args(root), "--scope", "vn_id"]  # a restricted scope: the strict profile
     for client_id, extra in (("portal", portal), ("ekyc", ekyc)):
-        result = run_idp(["clients", "add", client_id, "--name", f"Dịch vụ {client_id}", *extra,
+        result = call_idp(["clients", "add", client_id, "--name", f"Dịch vụ {client_id}", *extra,
                           "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb", "--scope", "openid",
                           "--scope", "profile", "--grant-type", "authorization_code"],
                          env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert result.returncode == 0, result.stderr
-    official = run_idp(["users", "add", OFFICIAL, "--password-stdin"], env, stdin=PASSWORD + "\n")
+    official = call_idp(["users", "add", OFFICIAL, "--password-stdin"], env, stdin=PASSWORD + "\n")
     assert official.returncode == 0, official.stderr
     with running_server(env | {"IDP_LOGIN_BACKOFF_SECONDS": "0"}) as base:
         yield Deployment(base, chips, env)
@@ -199,7 +199,7 @@ def test_a_person_is_stepped_up_by_their_own_card_only(deployment: Deployment, b
     assert verified["claims"]["name"] == PEOPLE[1].full_name
     assert verified["claims"]["birthdate"] == PEOPLE[1].birth.isoformat()
     assert verified["claims"]["address"]["formatted"] == PEOPLE[1].residence
-    events = run_idp(["audit", "export", "--format", "jsonl"], deployment.env)
+    events = call_idp(["audit", "export", "--format", "jsonl"], deployment.env)
     lines = [json.loads(line) for line in events.stdout.splitlines() if line.strip()]
     mismatch = [e for e in lines if e.get("type") == "stepup" and e.get("reason") == "personal_id_mismatch"]
     assert mismatch, "the other person's card is audited"

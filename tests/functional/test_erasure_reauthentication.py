@@ -16,7 +16,7 @@ import redis
 from idp.oidc.personal_data import ERASURE_SIGN_IN_MAX_AGE
 from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 
@@ -24,7 +24,7 @@ PASSWORD = "một câu mật khẩu dài đủ dùng"
 @pytest.fixture(scope="module")
 def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("erasure")) / "var")} | postgres_redis_env(request)
-    added = run_idp(["users", "add", "congdan07", "--password-stdin", "--name", "Lê Thị Mai"],
+    added = call_idp(["users", "add", "congdan07", "--password-stdin", "--name", "Lê Thị Mai"],
                     env | {"IDP_AUTO_MIGRATE": "true"}, stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     with running_server(env) as base:

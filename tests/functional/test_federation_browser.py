@@ -21,7 +21,7 @@ from jose import jwt as jose_jwt
 
 from idp.sandbox import NationalSandbox, SandboxClient
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")  # any loopback callback
@@ -68,7 +68,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb"]
             for scope in POLICY["scopes"]:
                 args += ["--scope", scope]
-            result = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+            result = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
             assert result.returncode == 0, result.stderr
         with running_server(env) as base:
             yield Deployment(base, root / "var", sandbox)

@@ -24,7 +24,7 @@ import redis
 from idp.sandbox import NationalSandbox
 from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, forms
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.test_federation_browser import (
     CITIZEN,
     UPSTREAM_CLIENT,
@@ -71,7 +71,7 @@ def federated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         args = ["clients", "add", "portal", "--secret-stdin", "--name", "Dịch vụ portal",
                 "--redirect-uri", "http://127.0.0.1:9/portal/cb", "--post-logout-redirect-uri", BYE]
         args += ["--scope", "openid", "--scope", "profile"]  # the personal ID number is not even asked for
-        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=PORTAL_SECRET + "\n")
+        added = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=PORTAL_SECRET + "\n")
         assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield Federated(base, env, sandbox)

@@ -32,7 +32,7 @@ import yaml
 
 from idp.sandbox import NationalSandbox, SandboxClient
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")
 CLIENT, SECRET = "congdan", "congdan-secret-0123456789-0123456789"
@@ -87,13 +87,13 @@ def binding_deployment(root: Path, redirect_base: str) -> Iterator[Deployment]:
         redirect_uri = f"{redirect_base}/{CLIENT}/cb"
         args = ["clients", "add", CLIENT, "--secret-stdin", "--name", "Cổng dịch vụ công", "--redirect-uri",
                 redirect_uri, *[part for scope in SCOPE.split() for part in ("--scope", scope)]]
-        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
+        added = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
-        added = run_idp(["clients", "add", TRUSTED, "--secret-stdin", "--trusted", "--name", TRUSTED_NAME,
+        added = call_idp(["clients", "add", TRUSTED, "--secret-stdin", "--trusted", "--name", TRUSTED_NAME,
                          "--redirect-uri", f"http://127.0.0.1:9/{TRUSTED}/cb"], env, stdin=TRUSTED_SECRET + "\n")
         assert added.returncode == 0, added.stderr
         for username in (OFFICIAL, WITH_TOTP, HOLDER):
-            added = run_idp(["users", "add", username, "--password-stdin", "--name", "Trần Thị Bình"], env,
+            added = call_idp(["users", "add", username, "--password-stdin", "--name", "Trần Thị Bình"], env,
                             stdin=OFFICIAL_PASSWORD + "\n")
             assert added.returncode == 0, added.stderr
         with running_server(env) as base:

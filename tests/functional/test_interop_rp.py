@@ -22,7 +22,7 @@ from jose import jwt as jose_jwt
 from joserfc.jwk import ECKey
 
 from tests.functional.browser_client import Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.oidc_fixtures import PASSWORD, SECRET, Deployment
 from tests.interop.rp.driver import (
     NodeRelyingParty,
@@ -52,13 +52,13 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     relying parties ``portal`` (client_secret_basic) and ``spa`` (public) and the account canbo01,
     set up with the ``idp`` command."""
     env = _backend_env(request.param, Path(tmp_path_factory.mktemp("idp")) / "var", request)
-    portal = run_idp(["clients", "add", "portal", "--secret-stdin", "--name", "Cổng dịch vụ công",
+    portal = call_idp(["clients", "add", "portal", "--secret-stdin", "--name", "Cổng dịch vụ công",
                       "--redirect-uri", "http://127.0.0.1:9/portal/cb",
                       "--post-logout-redirect-uri", "http://127.0.0.1:9/portal/bye"], env, stdin=SECRET + "\n")
     assert portal.returncode == 0, portal.stderr
-    spa = run_idp(["clients", "add", "spa", "--public", "--redirect-uri", "http://127.0.0.1:9/spa/cb"], env)
+    spa = call_idp(["clients", "add", "spa", "--public", "--redirect-uri", "http://127.0.0.1:9/spa/cb"], env)
     assert spa.returncode == 0, spa.stderr
-    user = run_idp(["users", "add", USER, "--password-stdin", "--name", "Trần Thị Bình", "--email", "binh@example.vn"],
+    user = call_idp(["users", "add", USER, "--password-stdin", "--name", "Trần Thị Bình", "--email", "binh@example.vn"],
                    env, stdin=PASSWORD + "\n")
     assert user.returncode == 0, user.stderr
     with running_server(env) as base:

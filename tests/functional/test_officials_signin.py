@@ -13,7 +13,7 @@ import pytest
 
 from tests.data.ldap.slapd import SlapdServer, officials_provider_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, forms
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 
 BASE_DN = "dc=danang,dc=gov,dc=vn"
@@ -27,7 +27,7 @@ HOSO = StrictClient("hoso")  # vn_official is restricted: the strict profile
 def provider(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
     folder = Path(tmp_path_factory.mktemp("officials"))
     env = officials_provider_env(slapd, folder)
-    added = run_idp(["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
+    added = call_idp(["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", "http://127.0.0.1:9/hoso/cb",
                      "--scope", "openid", "--scope", "profile", "--scope", "email", "--scope", "vn_official",
                      "--name", "Hệ thống quản lý hồ sơ"], env)
     assert added.returncode == 0, added.stderr
@@ -44,7 +44,7 @@ def login_page(base: str) -> tuple[Browser, AuthorizationRun, httpx.Response]:
 
 
 def audit_events(env: dict) -> list[dict]:
-    exported = run_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], env)
+    exported = call_idp(["audit", "export", "--since", "1h", "--format", "jsonl"], env)
     assert exported.returncode == 0, exported.stderr
     return [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
 

@@ -23,7 +23,7 @@ from jose import jwt as jose_jwt
 
 from idp.sandbox import ORGANISATIONS, NationalSandbox
 from tests.functional.browser_client import Browser, callback_params
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun
 from tests.functional.test_federation_browser import (
     CLIENTS,
@@ -60,7 +60,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     "--redirect-uri", f"http://127.0.0.1:9/{client_id}/cb"]
             for scope in FOR_BUSINESSES["scopes"]:
                 args += ["--scope", scope]
-            added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+            added = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
             assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield Deployment(base, root / "var", sandbox)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.unit.mfa.authenticator import SoftAuthenticator
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
@@ -28,10 +28,10 @@ OPTIONS = re.compile(r'data-json="([^"]*)"')
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("passkeys-http")) / "var"),
            "IDP_LOGIN_BACKOFF_SECONDS": "0", "IDP_LOGIN_LOCK_THRESHOLD": "3"}
-    assert run_idp(["clients", "add", "portal", "--public", "--name", "Cổng dịch vụ công",
+    assert call_idp(["clients", "add", "portal", "--public", "--name", "Cổng dịch vụ công",
                     "--redirect-uri", NOWHERE + "portal/cb"], env | {"IDP_AUTO_MIGRATE": "true"}).returncode == 0
     for username in ("canbo05", "canbo06", "canbo07"):
-        added = run_idp(["users", "add", username, "--password-stdin"], env, stdin=PASSWORD + "\n")
+        added = call_idp(["users", "add", username, "--password-stdin"], env, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
     with running_server(env, host_name="localhost") as base:
         yield base, env
@@ -92,7 +92,7 @@ def test_a_passkey_signs_in_without_a_password(deployment: tuple, browsers: Call
     assert json.loads(options_of(page))["allowCredentials"] == []  # username-less
     done = browser.follow(browser.submit(page, {"credential": device.get(options_of(page))}), stop_at=NOWHERE)
     assert done.status_code in (302, 303) and done.headers["location"].startswith(NOWHERE + "portal/cb?code=")
-    exported = run_idp(["audit", "export"], env)
+    exported = call_idp(["audit", "export"], env)
     signins = [e for e in map(json.loads, exported.stdout.splitlines()) if e["type"] == "signin"
                and e["outcome"] == "success" and e.get("username") == "canbo05"]
     assert "pwd" not in signins[-1]["amr"] and {"hwk", "user", "pin", "mfa"} <= set(signins[-1]["amr"])
@@ -135,7 +135,7 @@ def test_failed_passkeys_after_the_password_lock_the_person(deployment: tuple,
     login = again.follow(again.http.get("/authorize", params=run.params()), stop_at=NOWHERE)
     held = again.submit(login, {"username": "canbo06", "password": PASSWORD})
     assert held.status_code == 401 and 'role="alert"' in held.text
-    exported = run_idp(["audit", "export"], env)
+    exported = call_idp(["audit", "export"], env)
     locked = [e for e in map(json.loads, exported.stdout.splitlines()) if e["type"] == "account.locked"]
     assert [e["username"] for e in locked] == ["canbo06"]
 

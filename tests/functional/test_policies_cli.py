@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from policies.policy_set import EXAMPLES_DIR
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 
 ISSUER = "https://id.quangnam.example"
 
@@ -20,7 +20,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_check_accepts_the_shipped_examples(env: dict[str, str]) -> None:
-    result = run_idp(["policies", "check", str(EXAMPLES_DIR)], env)
+    result = call_idp(["policies", "check", str(EXAMPLES_DIR)], env)
     assert result.returncode == 0, result.stderr
     assert "4 valid policy document(s)" in result.stdout
 
@@ -32,7 +32,7 @@ def test_check_reports_every_invalid_file_with_line_and_field(env: dict[str, str
     text = (folder / "tax-filing.yaml").read_text().replace("acr: pki-hw", "acr: pki-token")
     (folder / "tax-filing.yaml").write_text(text)
     acr_line = text.splitlines().index("    acr: pki-token") + 1
-    result = run_idp(["policies", "check", str(folder)], env)
+    result = call_idp(["policies", "check", str(folder)], env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines == [
@@ -45,13 +45,13 @@ def test_check_reports_every_invalid_file_with_line_and_field(env: dict[str, str
 
 
 def test_check_refuses_adapters_that_are_not_configured(env: dict[str, str]) -> None:
-    result = run_idp(["policies", "check", str(EXAMPLES_DIR), "--adapter", "local", "--adapter", "vneid"], env)
+    result = call_idp(["policies", "check", str(EXAMPLES_DIR), "--adapter", "local", "--adapter", "vneid"], env)
     assert result.returncode == 1
     assert "no adapter 'dvcqg' is configured" in result.stderr
 
 
 def test_explain_shows_the_sign_in_and_the_dropped_personal_id(env: dict[str, str]) -> None:
-    result = run_idp(["policies", "explain", "library-catalogue", "--dir", str(EXAMPLES_DIR),
+    result = call_idp(["policies", "explain", "library-catalogue", "--dir", str(EXAMPLES_DIR),
                       "--scope", "openid profile vn_id", "--claim", "vn_personal_id"], env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -63,7 +63,7 @@ def test_explain_shows_the_sign_in_and_the_dropped_personal_id(env: dict[str, st
 
 
 def test_explain_json_for_the_tax_service(env: dict[str, str]) -> None:
-    result = run_idp(["policies", "explain", "tax-filing", "--dir", str(EXAMPLES_DIR), "--json",
+    result = call_idp(["policies", "explain", "tax-filing", "--dir", str(EXAMPLES_DIR), "--json",
                       "--scope", "openid vn_id tax:submit"], env)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
@@ -80,8 +80,8 @@ def test_explain_a_client_without_its_own_policy(env: dict[str, str], tmp_path: 
     folder = tmp_path / "only-tax"
     folder.mkdir()
     shutil.copy(EXAMPLES_DIR / "tax-filing.yaml", folder)
-    result = run_idp(["policies", "explain", "unknown-rp"], env | {"IDP_POLICIES_DIR": str(folder)})
+    result = call_idp(["policies", "explain", "unknown-rp"], env | {"IDP_POLICIES_DIR": str(folder)})
     assert result.returncode == 0, result.stderr
     assert "DENIED: access_denied: no sign-in method is allowed for this client" in result.stdout
-    builtin = run_idp(["policies", "explain", "unknown-rp"], env)
+    builtin = call_idp(["policies", "explain", "unknown-rp"], env)
     assert "Sign-in with: local" in builtin.stdout and "(default: no policy of its own)" in builtin.stdout

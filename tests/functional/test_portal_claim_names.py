@@ -19,7 +19,7 @@ from jose import jwt as jose_jwt
 
 from idp.sandbox import NationalSandbox
 from tests.functional.browser_client import Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.functional.test_federation_browser import (
     POLICY,
@@ -51,7 +51,7 @@ def moved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moved]:
                 args += ["--claim-names", "dvcqg"]
             for scope in POLICY["scopes"]:
                 args += ["--scope", scope]
-            result = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+            result = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
             assert result.returncode == 0, result.stderr
         with running_server(env) as base:
             yield Moved(base)

@@ -61,10 +61,10 @@ def test_strict_flow_requires_a_dpop_proof(profile_deployment: ProfileDeployment
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory):
     """A provider with IDP_STRICT_PROFILE=true and one client registered with a secret."""
-    from tests.functional.helpers import run_idp, running_server
+    from tests.functional.helpers import call_idp, running_server
 
     env = {"IDP_DATA_DIR": str(tmp_path_factory.mktemp("strict") / "var"), "IDP_STRICT_PROFILE": "true"}
-    added = run_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/portal/cb",
+    added = call_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/portal/cb",
                      "--grant-type", "client_credentials", "--grant-type", "authorization_code"], env,
                     stdin="s3cret-of-the-relying-party-portal-0123456789\n")
     assert added.returncode == 0, added.stderr

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.functional.browser_client import AuthorizationRun, Browser, sign_in
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 DESCRIPTION = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "protocol.yaml"
 PASSWORD = "một câu mật khẩu dài đủ dùng"
@@ -29,11 +29,11 @@ SLOWEST_SECONDS = 10.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     env = {"IDP_DATA_DIR": str(tmp_path_factory.mktemp("fuzz") / "var"), "IDP_REGISTRATION_ENABLED": "true",
            "IDP_PASSWORD_HASH_MEMORY_KIB": "8", "IDP_PASSWORD_HASH_TIME_COST": "1"}
-    assert run_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", REDIRECT_URI,
+    assert call_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", REDIRECT_URI,
                     "--grant-type", "authorization_code", "--grant-type", "refresh_token",
                     "--grant-type", "client_credentials"], env, stdin=SECRET + "\n").returncode == 0
-    assert run_idp(["users", "add", "canbo01", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
-    issued = run_idp(["registration", "token", "--label", "fuzz", "--uses", "1000"], env)
+    assert call_idp(["users", "add", "canbo01", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
+    issued = call_idp(["registration", "token", "--label", "fuzz", "--uses", "1000"], env)
     assert issued.returncode == 0, issued.stderr
     initial_token = issued.stdout.strip().split()[-1]
     with running_server(env) as base:

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_URL
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.net_delay import DelayingProxy
 
 REDIRECT_URI = "http://127.0.0.1:9/portal/cb"
@@ -31,7 +31,7 @@ def slow_redis_server(tmp_path: Path) -> Iterator[tuple[str, DelayingProxy]]:
     prefix = f"idptest:{secrets.token_hex(6)}:"
     env = {"IDP_DATA_DIR": str(tmp_path / "var"), "IDP_AUTO_MIGRATE": "true",
            "IDP_REDIS_URL": proxy.proxied_url(REDIS_URL), "IDP_REDIS_PREFIX": prefix}
-    added = run_idp(["clients", "add", "portal", "--public", "--redirect-uri", REDIRECT_URI], env)
+    added = call_idp(["clients", "add", "portal", "--public", "--redirect-uri", REDIRECT_URI], env)
     assert added.returncode == 0, added.stderr
     try:
         with running_server(env) as base:

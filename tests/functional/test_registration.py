@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from idp.app import create_app
 from idp.settings import Settings
 from idp.specs.rfc7591_registration import InitialAccessTokens
-from tests.functional.helpers import run_idp
+from tests.functional.helpers import call_idp
 from tests.functional.profile_rp import ProfileDeployment, RpKey, client_assertion, profile_deployment
 
 __all__ = ["profile_deployment"]
@@ -26,7 +26,7 @@ __all__ = ["profile_deployment"]
 def initial_token(dep: ProfileDeployment, uses: int = 1, *allow: str) -> str:
     """A new initial access token (``allow``: options of ``idp registration token``, such as
     ``--allow-public-subject``); ``dep`` is any running server with ``base`` and ``env``."""
-    issued = run_idp(["registration", "token", "--label", "tỉnh-test", "--uses", str(uses), *allow], dep.env)
+    issued = call_idp(["registration", "token", "--label", "tỉnh-test", "--uses", str(uses), *allow], dep.env)
     assert issued.returncode == 0, issued.stderr
     return str(json.loads(issued.stdout)["initial_access_token"])
 

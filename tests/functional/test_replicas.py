@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import postgres_redis_env
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params, sign_in
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 SECRET = "replica-portal-secret-0123456789-abcdefghij"
@@ -26,10 +26,10 @@ def replicas(request: pytest.FixtureRequest,
     env = {**postgres_redis_env(request), "IDP_KEY_ENCRYPTION_KEY": kek,
            "IDP_DATA_DIR": str(tmp_path_factory.mktemp("replicas")), "IDP_KEY_REFRESH_SECONDS": "1",
            "IDP_PAIRWISE_SALT": "replica-test-salt-0123456789"}
-    assert run_idp(["db", "upgrade"], env).returncode == 0
-    assert run_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/portal/cb"],
+    assert call_idp(["db", "upgrade"], env).returncode == 0
+    assert call_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", "http://127.0.0.1:9/portal/cb"],
                    env, stdin=SECRET + "\n").returncode == 0
-    assert run_idp(["users", "add", "canbo03", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
+    assert call_idp(["users", "add", "canbo03", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
     # Both replicas serve one issuer (behind a load balancer they would share its name).
     with running_server(env) as first, running_server(env) as second:
         yield first, second, env
@@ -57,7 +57,7 @@ def test_sessions_and_codes_cross_replicas(replicas: tuple[str, str, dict]) -> N
 def test_rotation_reaches_every_replica(replicas: tuple[str, str, dict]) -> None:
     first, second, env = replicas
     before = {k["kid"] for k in httpx.get(second + "/jwks").json()["keys"]}
-    rotated = run_idp(["keys", "rotate", "--alg", "ES256", "--force"], env)
+    rotated = call_idp(["keys", "rotate", "--alg", "ES256", "--force"], env)
     assert rotated.returncode == 0, rotated.stderr
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.profile_rp import PASSWORD, RpKey, client_assertion, front_channel
 from tests.functional.test_registration import assert_refused, code_client, initial_token, register
 
@@ -69,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RulesServer]:
     env = {"IDP_DATA_DIR": str(data), "IDP_REGISTRATION_ENABLED": "true", "IDP_AUTO_MIGRATE": "true"}
     keys = {name: RpKey() for name in ("legacy-nopar", "strict-rp")}
     _store_rows(env, keys)
-    user = run_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình"], env,
+    user = call_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình"], env,
                    stdin=PASSWORD + "\n")
     assert user.returncode == 0, user.stderr
     with running_server(env) as base:
@@ -96,7 +96,7 @@ def test_a_restricted_scope_needs_an_initial_access_token_that_allows_it(server:
     metadata = code_client(RpKey(), scope="openid vn_id", require_pushed_authorization_requests=True)
     assert_refused(register(server, plain, metadata), "vn_id", "initial access token")
     assert_refused(register(server, initial_token(server, 1, "--allow-scope", "vn_eid"), metadata), "vn_id")
-    not_restricted = run_idp(["registration", "token", "--label", "tỉnh-test", "--allow-scope", "profile"], server.env)
+    not_restricted = call_idp(["registration", "token", "--label", "tỉnh-test", "--allow-scope", "profile"], server.env)
     assert not_restricted.returncode == 1 and "restricted vn_* scopes only" in not_restricted.stderr
 
 
@@ -122,20 +122,20 @@ def test_an_update_cannot_weaken_a_client_with_a_restricted_scope(server: RulesS
 
 
 def test_idp_clients_add_refuses_a_restricted_scope_under_a_weak_profile(server: RulesServer, tmp_path: Path) -> None:
-    weak = run_idp(["clients", "add", "cli-weak", "--secret-stdin", "--redirect-uri", "https://rp.example.vn/cb",
+    weak = call_idp(["clients", "add", "cli-weak", "--secret-stdin", "--redirect-uri", "https://rp.example.vn/cb",
                     "--scope", "openid", "--scope", "vn_eid"], server.env, stdin=LEGACY_SECRET + "\n")
     assert weak.returncode == 1 and RULE in weak.stderr and "vn_eid" in weak.stderr, weak.stderr
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [RpKey().public_jwk()]}))
     base = ["--redirect-uri", "https://rp.example.vn/cb", "--scope", "openid", "--scope", "vn_eid",
             "--auth-method", "private_key_jwt", "--jwks", str(jwks)]
-    no_par = run_idp(["clients", "add", "cli-nopar", *base], server.env)
+    no_par = call_idp(["clients", "add", "cli-nopar", *base], server.env)
     assert no_par.returncode == 1 and RULE in no_par.stderr and "--require-par" in no_par.stderr, no_par.stderr
-    added = run_idp(["clients", "add", "cli-strict", *base, "--require-par"], server.env)
+    added = call_idp(["clients", "add", "cli-strict", *base, "--require-par"], server.env)
     assert added.returncode == 0, added.stderr
     shown = json.loads(added.stdout)
     assert shown["require_pushed_authorization_requests"] is True and shown["scope"] == "openid vn_eid"
-    listed = json.loads(run_idp(["clients", "list"], server.env).stdout)
+    listed = json.loads(call_idp(["clients", "list"], server.env).stdout)
     assert {c["client_id"] for c in listed} >= {"cli-strict"} and "cli-weak" not in {c["client_id"] for c in listed}
 
 

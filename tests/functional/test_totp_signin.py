@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser, callback_params
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 SECRET = "totp-portal-secret-0123456789-abcdefghijk"
@@ -22,9 +22,9 @@ SECRET = "totp-portal-secret-0123456789-abcdefghijk"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("totp")) / "var"), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
-    assert run_idp(["clients", "add", "portal", "--secret-stdin", "--trusted",
+    assert call_idp(["clients", "add", "portal", "--secret-stdin", "--trusted",
                     "--redirect-uri", "http://127.0.0.1:9/portal/cb"], env, stdin=SECRET + "\n").returncode == 0
-    assert run_idp(["users", "add", "canbo02", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
+    assert call_idp(["users", "add", "canbo02", "--password-stdin"], env, stdin=PASSWORD + "\n").returncode == 0
     with running_server(env) as url:
         yield url
 

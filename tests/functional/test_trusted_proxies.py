@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.browser_client import AuthorizationRun, Browser
-from tests.functional.helpers import IDP, free_port, run_idp, running_server
+from tests.functional.helpers import IDP, call_idp, free_port, running_server
 
 PASSWORD = "một câu mật khẩu dài đủ dùng"
 REDIRECT_URI = "http://127.0.0.1:9/portal/cb"
@@ -47,7 +47,7 @@ class Proxied:
 
     def failure_addresses(self, username: str) -> list[str | None]:
         """The addresses the audit trail recorded for failed sign-ins of ``username``."""
-        exported = run_idp(["audit", "export", "--format", "jsonl"], self.env)
+        exported = call_idp(["audit", "export", "--format", "jsonl"], self.env)
         assert exported.returncode == 0, exported.stderr
         events = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
         return [e.get("ip") for e in events
@@ -58,10 +58,10 @@ class Proxied:
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("proxied")) / "var")}
     setup = env | {"IDP_AUTO_MIGRATE": "true"}
-    client = run_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", REDIRECT_URI],
+    client = call_idp(["clients", "add", "portal", "--secret-stdin", "--redirect-uri", REDIRECT_URI],
                      setup, stdin="s3cret-of-the-relying-party-portal-0123456789\n")
     assert client.returncode == 0, client.stderr
-    user = run_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình"], setup,
+    user = call_idp(["users", "add", "canbo01", "--password-stdin", "--name", "Trần Thị Bình"], setup,
                    stdin=PASSWORD + "\n")
     assert user.returncode == 0, user.stderr
     with running_server(env | SERVER_ENV) as base:
