@@ -24,7 +24,7 @@ from tests.browser.relying_party import (
     record_csp_by_page,
     redeem,
 )
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")
@@ -57,7 +57,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             (root / "policies" / "doanhnghiep.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
             env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
                    "IDP_POLICIES_DIR": str(root / "policies")}
-            added = run_idp(["clients", "add", "doanhnghiep", *SERVICE.cli_args(root), "--name",
+            added = call_idp(["clients", "add", "doanhnghiep", *SERVICE.cli_args(root), "--name",
                              "Dịch vụ cho doanh nghiệp", "--scope", "openid", "--scope", "profile", "--scope",
                              "vn_org", "--redirect-uri", rp.redirect_uri("doanhnghiep")],
                             env | {"IDP_AUTO_MIGRATE": "true"})

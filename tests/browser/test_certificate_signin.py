@@ -17,7 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from idp.pki.signing_tool import SigningTool, TokenSigner
 from idp.sandbox.remote_signing import KeySigner, RemoteSigningService, RemoteUser
 from tests.browser.relying_party import LoopbackRelyingParty, authorize_url, landed_params, redeem
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.unit.keys.softhsm import SoftHsm, softhsm  # noqa: F401 - fixture
 from tests.unit.pki.support import TestPki, test_pki, test_pki_server  # noqa: F401 - fixtures
@@ -71,13 +71,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server: tuple[
     rp = LoopbackRelyingParty()
     rp.start()
     try:
-        added = run_idp(["clients", "add", CLIENT, "--secret-stdin", "--redirect-uri", rp.redirect_uri(CLIENT),
+        added = call_idp(["clients", "add", CLIENT, "--secret-stdin", "--redirect-uri", rp.redirect_uri(CLIENT),
                          "--name", "Hệ thống một cửa", "--scope", "openid", "--scope", "profile", "--trusted"],
                         env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
         args = ["clients", "add", "hoso", *HOSO.cli_args(folder), "--redirect-uri", rp.redirect_uri("hoso"),
                 "--name", "Hệ thống quản lý hồ sơ", "--scope", "openid", "--scope", "profile", "--scope", "vn_cert"]
-        strict = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+        strict = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
         assert strict.returncode == 0, strict.stderr
         with running_server(env) as base:
             tool.allowed = frozenset({base})
@@ -227,7 +227,7 @@ def step_up_deployment(tmp_path_factory: pytest.TempPathFactory, test_pki_server
     rp.start()
     try:
         for client_id in (CLIENT, SIGNING):
-            added = run_idp(["clients", "add", client_id, "--secret-stdin", "--redirect-uri",
+            added = call_idp(["clients", "add", client_id, "--secret-stdin", "--redirect-uri",
                              rp.redirect_uri(client_id), "--name", client_id, "--scope", "openid", "--scope",
                              "profile", "--trusted"], env | {"IDP_AUTO_MIGRATE": "true"}, stdin=SECRET + "\n")
             assert added.returncode == 0, added.stderr

@@ -23,7 +23,7 @@ import yaml
 from idp.sandbox import NationalSandbox, SandboxClient
 from tests.browser.relying_party import LoopbackRelyingParty, authorize_url, landed_params, redeem
 from tests.functional.browser_client import AuthorizationRun
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 UPSTREAM_CLIENT = SandboxClient("provincial-idp", "sandbox-secret-0123456789")  # any loopback callback
 CLIENT, SECRET = "dangky-kinhdoanh", "s3cret-of-the-level-2-service-0123456789"
@@ -52,7 +52,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         (root / "policies" / "default.yaml").write_text(yaml.safe_dump(POLICY, allow_unicode=True))
         env = {"IDP_DATA_DIR": str(root / "var"), "IDP_ADAPTERS_FILE": str(root / "adapters.yaml"),
                "IDP_POLICIES_DIR": str(root / "policies")}
-        added = run_idp(["clients", "add", CLIENT, "--secret-stdin", "--name", "Đăng ký kinh doanh",
+        added = call_idp(["clients", "add", CLIENT, "--secret-stdin", "--name", "Đăng ký kinh doanh",
                          "--redirect-uri", rp.redirect_uri(CLIENT)], env | {"IDP_AUTO_MIGRATE": "true"},
                         stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr

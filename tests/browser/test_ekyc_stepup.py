@@ -28,7 +28,7 @@ from tests.browser.relying_party import (
     record_csp_by_page,
     redeem,
 )
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 from tests.unit.ekyc.chips import Chip, Person, chip_for, make_chip_set
 
@@ -84,8 +84,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 (["clients", "add", "dichvu", *SERVICE.cli_args(root), "--scope", "openid", "--scope", "profile",
                   "--scope", "vn_id", "--name", "Dịch vụ cần đối chiếu thẻ căn cước"], None),
             ):
-                added = run_idp([*args, "--redirect-uri", rp.redirect_uri(args[2])], env | {"IDP_AUTO_MIGRATE": "true"},
-                                stdin=stdin)
+                added = call_idp([*args, "--redirect-uri", rp.redirect_uri(args[2])],
+                                 env | {"IDP_AUTO_MIGRATE": "true"}, stdin=stdin)
                 assert added.returncode == 0, added.stderr
             with running_server(env) as base:
                 yield Deployment(base, rp, chip_for(person))

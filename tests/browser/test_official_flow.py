@@ -20,7 +20,7 @@ from tests.browser.relying_party import (
     redeem,
 )
 from tests.data.ldap.slapd import OFFICIAL_PASSWORD, SlapdServer, officials_provider_env
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.functional.strict_rp import PushedRun, StrictClient
 
 HOSO = StrictClient("hoso")  # vn_official is restricted: the strict profile (PAR, private_key_jwt)
@@ -43,7 +43,7 @@ def deployment(slapd: SlapdServer, tmp_path_factory: pytest.TempPathFactory
                 "--name", "Hệ thống quản lý hồ sơ"]
         for scope in SCOPE.split():
             args += ["--scope", scope]
-        added = run_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
+        added = call_idp(args, env | {"IDP_AUTO_MIGRATE": "true"})
         assert added.returncode == 0, added.stderr
         with running_server(env) as base:
             yield base, rp

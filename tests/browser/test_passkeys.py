@@ -26,7 +26,7 @@ from tests.browser.relying_party import (
     redeem,
 )
 from tests.data.ldap.slapd import OFFICIAL_PASSWORD, SlapdServer, officials_provider_env
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 SECRET = "passkey-browser-secret-0123456789-abcdef"
 
@@ -44,7 +44,7 @@ def deploy_officials(slapd: SlapdServer, folder: Path, rp: LoopbackRelyingParty,
         "version: 1\nclient_id: hoso-mfa\nadapters: [officials]\nscopes: [openid, profile]\n"
         "mfa_required_roles: [one-stop-clerk]\n")  # the directory group mot-cua
     for client_id, name in (("portal", "Cổng dịch vụ công"), ("hoso-mfa", "Hệ thống hồ sơ công việc")):
-        added = run_idp(["clients", "add", client_id, "--secret-stdin", "--trusted", "--name", name,
+        added = call_idp(["clients", "add", client_id, "--secret-stdin", "--trusted", "--name", name,
                          "--redirect-uri", rp.redirect_uri(client_id)], env | {"IDP_AUTO_MIGRATE": "true"},
                         stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
@@ -82,7 +82,7 @@ def sign_in_with_password(page: Any, username: str) -> None:
 
 
 def audit_events(env: dict[str, str], event_type: str) -> list[dict[str, Any]]:
-    exported = run_idp(["audit", "export"], env)
+    exported = call_idp(["audit", "export"], env)
     assert exported.returncode == 0, exported.stderr
     return [e for e in map(json.loads, exported.stdout.splitlines()) if e["type"] == event_type]
 

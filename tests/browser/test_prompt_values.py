@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.browser.relying_party import LoopbackRelyingParty
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 from tests.interop.rp.driver import NodeRelyingParty, node_with_packages
 
 USERNAME, PASSWORD = "canbo01", "một câu mật khẩu dài đủ dùng"
@@ -61,12 +61,12 @@ def provider(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         env |= postgres_redis_env(request)
     setup = env | {"IDP_AUTO_MIGRATE": "true"}
     redirect_uri = loopback_rp.redirect_uri(CLIENT)
-    added = run_idp(["clients", "add", CLIENT, "--secret-stdin", "--name", "Cổng dịch vụ công",
+    added = call_idp(["clients", "add", CLIENT, "--secret-stdin", "--name", "Cổng dịch vụ công",
                      "--redirect-uri", redirect_uri], setup, stdin=SECRET + "\n")
     assert added.returncode == 0, added.stderr
     people = ((USERNAME, PASSWORD, "Trần Thị Bình"), (OTHER_USERNAME, OTHER_PASSWORD, "Lê Văn Cường"))
     for username, password, name in people:
-        user = run_idp(["users", "add", username, "--password-stdin", "--name", name], setup, stdin=password + "\n")
+        user = call_idp(["users", "add", username, "--password-stdin", "--name", name], setup, stdin=password + "\n")
         assert user.returncode == 0, user.stderr
     with running_server(env) as base:
         yield Provider(base=base, redirect_uri=redirect_uri)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.browser.relying_party import on_provider, record_csp_by_page
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 USERNAME, PASSWORD = "canbo01", "một câu mật khẩu dài đủ dùng"
 PORTAL, MOTCUA = "demo-portal", "demo-motcua"
@@ -31,7 +31,7 @@ SCREENSHOT_LIMIT = 150_000
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``idp serve --demo`` (it starts the national sandbox itself) with one more local account."""
     env = {"IDP_DATA_DIR": str(Path(tmp_path_factory.mktemp("demo")) / "var"), "IDP_LOGIN_BACKOFF_SECONDS": "0"}
-    added = run_idp(["users", "add", USERNAME, "--password-stdin", "--name", "Trần Thị Bình",
+    added = call_idp(["users", "add", USERNAME, "--password-stdin", "--name", "Trần Thị Bình",
                      "--email", "binh@example.vn"], env | {"IDP_AUTO_MIGRATE": "true"}, stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     with running_server(env, extra_args=["--demo"]) as base:

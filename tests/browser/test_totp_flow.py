@@ -20,7 +20,7 @@ from tests.browser.relying_party import (
     record_csp_by_page,
     redeem,
 )
-from tests.functional.helpers import run_idp, running_server
+from tests.functional.helpers import call_idp, running_server
 
 USERNAME, PASSWORD = "canbo02", "một câu mật khẩu dài đủ dùng"
 SECRET = "totp-browser-secret-0123456789-abcdefghijk"
@@ -34,10 +34,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     rp.start()
     try:
         setup = env | {"IDP_AUTO_MIGRATE": "true"}
-        added = run_idp(["clients", "add", "portal", "--secret-stdin", "--trusted",
+        added = call_idp(["clients", "add", "portal", "--secret-stdin", "--trusted",
                          "--redirect-uri", rp.redirect_uri("portal")], setup, stdin=SECRET + "\n")
         assert added.returncode == 0, added.stderr
-        user = run_idp(["users", "add", USERNAME, "--password-stdin", "--name", "Phạm Văn Đức"], setup,
+        user = call_idp(["users", "add", USERNAME, "--password-stdin", "--name", "Phạm Văn Đức"], setup,
                        stdin=PASSWORD + "\n")
         assert user.returncode == 0, user.stderr
         with running_server(env) as base:
