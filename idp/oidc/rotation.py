@@ -92,7 +92,7 @@ class RefreshRotator:
             use = self._storage.grants.use_refresh_token(
                 presented, Successor(hash_token(successor), client.client_id, bound_to), dpop_jkt=dpop_jkt)
         except Exception:
-            self._settlement.in_doubt(presented, hash_token(successor))
+            self._settlement.in_doubt(presented, hash_token(successor), database_answers=False)
             raise
         return use, successor
 

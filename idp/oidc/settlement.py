@@ -37,11 +37,13 @@ class RotationSettlement:
         self._storage = storage
         self._ephemeral = ephemeral
 
-    def in_doubt(self, presented: str, successor: str) -> None:
+    def in_doubt(self, presented: str, successor: str, *, database_answers: bool = True) -> None:
         """The rotation of token hash ``presented`` to ``successor`` may have committed without its
         response leaving: settle it now if the database answers, else mark it and keep trying in
-        the background. Never raises (it runs while another failure propagates)."""
-        if self._try_settle(presented, successor):
+        the background. ``database_answers`` False (the claim itself got no answer): no attempt
+        now, so the client's 503 is not held for a second statement bound. Never raises (it runs
+        while another failure propagates)."""
+        if database_answers and self._try_settle(presented, successor):
             return
         self._mark(presented, successor)
         threading.Thread(target=self._settle_later, args=(presented, successor), name="idp-refresh-settle",

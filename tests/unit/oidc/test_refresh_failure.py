@@ -5,6 +5,7 @@ Redis of the test's own, which it stops and starts again."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,12 @@ def test_a_refresh_cut_off_by_a_frozen_database_can_be_retried(provider_on_own_p
     held = body["refresh_token"]
     own_postgres.pause()  # SIGSTOP: the claim waits in the server's socket, and the provider gives up
     try:
+        started = time.monotonic()
         with pytest.raises(Exception) as failed:  # the endpoint answers this 503 temporarily_unavailable
             refresh(provider, held)
         assert is_backend_unavailable(failed.value)
+        # bounded by the claim's statement bound (1 s, and the watchdog's second), not held for a settlement
+        assert time.monotonic() - started < 3.5
     finally:
         own_postgres.resume()  # the waiting claim runs now and commits
     status, body = refresh(provider, held)  # the client's retry, at once
